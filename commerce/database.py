@@ -1,0 +1,55 @@
+"""Routing each business context to its own database (DESIGN.md rule 3).
+
+``CONTEXT_DATABASES`` maps a context's app label to a database alias. In the embedded default every
+context maps to ``default``; in split mode each has its own, and this router makes sure a model is
+read, written and migrated only where its context lives, and that no relation crosses two aliases.
+The event bus's tables live in every alias, since each context's outbox and inbox must commit with
+its own data; they are always used with an explicit alias.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model
+
+EVENTBUS_APP = "eventbus"
+
+
+def database_for(context: str) -> str:
+    """The database alias that holds ``context``'s tables (``default`` for Django's own apps)."""
+    return settings.CONTEXT_DATABASES.get(context, "default")
+
+
+def atomic_in(context: str, *, durable: bool = False) -> transaction.Atomic:
+    """A transaction on ``context``'s own database: the only kind of transaction a service opens."""
+    return transaction.atomic(using=database_for(context), durable=durable)
+
+
+def context_aliases() -> tuple[str, ...]:
+    """Every alias that holds a context's data (``default`` first), each once."""
+    seen = dict.fromkeys(["default", *settings.CONTEXT_DATABASES.values()])
+    return tuple(seen)
+
+
+class ContextRouter:
+    def _alias(self, model: type[Model]) -> str | None:
+        label = model._meta.app_label
+        if label == EVENTBUS_APP:
+            return None
+        return database_for(label)
+
+    def db_for_read(self, model: type[Model], **hints: object) -> str | None:
+        instance = hints.get("instance")
+        if model._meta.app_label == EVENTBUS_APP and instance is not None:
+            return instance._state.db
+        return self._alias(model)
+
+    def db_for_write(self, model: type[Model], **hints: object) -> str | None:
+        return self.db_for_read(model, **hints)
+
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: object) -> bool | None:
+        return obj1._state.db == obj2._state.db if obj1._state.db and obj2._state.db else None
+
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: object) -> bool:
+        if app_label == EVENTBUS_APP:
+            return db in context_aliases()
+        return database_for(app_label) == db

@@ -1,0 +1,181 @@
+"""Delivering outbox messages to subscriptions: at least once, effective once, never lost.
+
+``deliver`` runs one subscription's handler in a transaction on the subscriber's database that also
+writes the inbox row ``(event_id, subscription)``; the unique constraint turns a redelivery into a
+no-op. A failure is recorded on the delivery with exponential backoff and jitter, and after
+``MAX_ATTEMPTS`` the delivery is dead-lettered until staff retry it.
+"""
+
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from commerce import correlation
+from commerce.database import context_aliases, database_for
+from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
+from commerce.eventbus.subscriptions import subscription as find_subscription
+from commerce.eventbus.types import from_payload
+
+logger = logging.getLogger(__name__)
+
+DUE_STATUSES = (Delivery.Status.PENDING, Delivery.Status.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivery_id: int
+    status: str
+    retry_in_seconds: float | None = None
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter around it: base · 2^(attempts-1), capped, ×[0.5, 1.5)."""
+    config = settings.EVENTBUS
+    delay = min(config["BACKOFF_MAX_SECONDS"], config["BACKOFF_BASE_SECONDS"] * 2 ** max(attempts - 1, 0))
+    return delay * random.uniform(0.5, 1.5)
+
+
+def deliver(alias: str, delivery_id: int) -> Outcome:
+    """Deliver one delivery of the outbox in ``alias``; never raises for a handler's failure."""
+    try:
+        delivery = Delivery.objects.using(alias).select_related("message").get(pk=delivery_id)
+    except Delivery.DoesNotExist:
+        return Outcome(delivery_id, "missing")
+    if delivery.status == Delivery.Status.DELIVERED:
+        return Outcome(delivery_id, Delivery.Status.DELIVERED)
+    message = delivery.message
+    subscription = find_subscription(delivery.subscription)
+    if subscription is None:
+        return _record_failure(alias, delivery, f"No subscription named {delivery.subscription!r} here.")
+    try:
+        event = from_payload(message.event_type, message.payload)
+        with correlation.bound(correlation=event.correlation_id, causation=str(event.event_id)):
+            applied = _apply(subscription, event, message)
+            if applied:
+                logger.info("Delivered %s to %s", message.event_type, subscription.name)
+    except Exception as exc:
+        logger.warning("Delivery of %s to %s failed", message.event_type, subscription.name, exc_info=True)
+        return _record_failure(alias, delivery, f"{type(exc).__name__}: {exc}")
+    Delivery.objects.using(alias).filter(pk=delivery.pk).exclude(status=Delivery.Status.DELIVERED).update(
+        status=Delivery.Status.DELIVERED,
+        attempts=delivery.attempts + 1,
+        delivered_at=timezone.now(),
+        last_error="",
+        updated_at=timezone.now(),
+    )
+    return Outcome(delivery_id, Delivery.Status.DELIVERED)
+
+
+def _apply(subscription, event, message: OutboxMessage) -> bool:
+    """Run the handler once per (event, subscription); False when the inbox says it already ran."""
+    subscriber_alias = database_for(subscription.context)
+    with transaction.atomic(using=subscriber_alias):
+        try:
+            with transaction.atomic(using=subscriber_alias):
+                InboxEntry.objects.using(subscriber_alias).create(
+                    event_id=message.event_id, subscription=subscription.name, event_type=message.event_type
+                )
+        except IntegrityError:
+            return False
+        subscription.handler(event)
+    return True
+
+
+def _record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:
+    attempts = delivery.attempts + 1
+    if attempts >= settings.EVENTBUS["MAX_ATTEMPTS"]:
+        status, retry_in = Delivery.Status.DEAD, None
+        logger.error("Dead-lettered %s for %s after %d attempts", delivery.message_id, delivery.subscription, attempts)
+    else:
+        status, retry_in = Delivery.Status.FAILED, backoff_seconds(attempts)
+    Delivery.objects.using(alias).filter(pk=delivery.pk).exclude(status=Delivery.Status.DELIVERED).update(
+        status=status,
+        attempts=attempts,
+        last_error=error[:4000],
+        next_attempt_at=timezone.now() + timedelta(seconds=retry_in or 0),
+        updated_at=timezone.now(),
+    )
+    return Outcome(delivery.pk, status, retry_in)
+
+
+def postpone_sweep(alias: str, delivery_id: int) -> None:
+    """Keep the sweep off a retry that a worker has already scheduled, for one more grace period."""
+    lease = timedelta(seconds=settings.EVENTBUS["SWEEP_GRACE_SECONDS"])
+    Delivery.objects.using(alias).filter(pk=delivery_id, status=Delivery.Status.FAILED).update(
+        next_attempt_at=F("next_attempt_at") + lease
+    )
+
+
+def claim_due(alias: str, *, limit: int = 500) -> list[int]:
+    """Take up to ``limit`` due deliveries and push them back by a lease, so two sweepers (or a sweep
+    and a worker) rarely pick the same one; the inbox makes it harmless when they do."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.EVENTBUS["SWEEP_GRACE_SECONDS"])
+    with transaction.atomic(using=alias):
+        due = (
+            Delivery.objects.using(alias)
+            .filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+        )
+        if transaction.get_connection(alias).features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if ids:
+            Delivery.objects.using(alias).filter(pk__in=ids).update(next_attempt_at=now + lease)
+    return ids
+
+
+def sweep(*, limit: int = 500) -> int:
+    """Hand every due delivery of every database to the dispatcher; returns how many."""
+    from commerce.eventbus import dispatch
+
+    total = 0
+    for alias in context_aliases():
+        ids = claim_due(alias, limit=limit)
+        if ids:
+            dispatch.dispatch(alias, ids)
+            total += len(ids)
+    return total
+
+
+def requeue(alias: str, delivery_ids: Iterable[int]) -> int:
+    """Give failed or dead deliveries a fresh set of attempts and dispatch them now."""
+    from commerce.eventbus import dispatch
+
+    ids = list(
+        Delivery.objects.using(alias)
+        .filter(pk__in=list(delivery_ids), status__in=[Delivery.Status.FAILED, Delivery.Status.DEAD])
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    Delivery.objects.using(alias).filter(pk__in=ids).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
+    )
+    dispatch.dispatch(alias, ids)
+    return len(ids)
+
+
+def prune(*, older_than: timedelta | None = None) -> dict[str, int]:
+    """Delete delivered messages and old inbox rows past the retention; never anything undelivered."""
+    retention = older_than if older_than is not None else timedelta(days=settings.EVENTBUS["RETENTION_DAYS"])
+    cutoff = timezone.now() - retention
+    pruned = {"messages": 0, "inbox": 0}
+    for alias in context_aliases():
+        undelivered = (
+            Delivery.objects.using(alias).filter(message=OuterRef("pk")).filter(~Q(status=Delivery.Status.DELIVERED))
+        )
+        old = OutboxMessage.objects.using(alias).filter(created_at__lt=cutoff).exclude(Exists(undelivered))
+        with transaction.atomic(using=alias):
+            ids = list(old.values_list("pk", flat=True)[:10_000])
+            Delivery.objects.using(alias).filter(message_id__in=ids).delete()
+            pruned["messages"] += OutboxMessage.objects.using(alias).filter(pk__in=ids).delete()[0]
+            pruned["inbox"] += InboxEntry.objects.using(alias).filter(processed_at__lt=cutoff).delete()[0]
+    return pruned

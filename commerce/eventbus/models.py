@@ -1,0 +1,76 @@
+"""The outbox, the deliveries it owes, and the inbox that makes each delivery count once.
+
+These tables exist in every context's database: an outbox row commits with the publisher's data, an
+inbox row with the subscriber's. They are always used with an explicit database alias.
+"""
+
+from django.db import models
+
+
+class OutboxMessage(models.Model):
+    """One published event, written in the publisher's transaction."""
+
+    event_id = models.UUIDField(unique=True)
+    event_type = models.CharField(max_length=120, db_index=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    payload = models.JSONField()
+    occurred_at = models.DateTimeField()
+    correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
+    causation_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "outbox message"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
+
+class Delivery(models.Model):
+    """What one subscription is owed of one message: retried with backoff, then dead-lettered."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FAILED = "failed", "Failed, will retry"
+        DEAD = "dead", "Dead-lettered"
+        DELIVERED = "delivered", "Delivered"
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.CharField(max_length=160, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["message", "subscription"], name="eventbus_delivery_once"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="eventbus_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} ← {self.message_id} ({self.status})"
+
+
+class InboxEntry(models.Model):
+    """Proof that a subscription applied an event; written in the handler's own transaction."""
+
+    event_id = models.UUIDField()
+    subscription = models.CharField(max_length=160)
+    event_type = models.CharField(max_length=120)
+    processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "inbox entries"
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "subscription"], name="eventbus_inbox_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} ← {self.event_id}"

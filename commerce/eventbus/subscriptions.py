@@ -1,0 +1,70 @@
+"""Subscriptions: which handler of which context reacts to which event.
+
+Handlers are declared with ``@subscriber(EventType)`` in a context's ``handlers.py``, which its
+AppConfig imports at start-up. Each subscription has a stable name (``context.handler_name``): it is
+the key of the inbox, so renaming a handler is a schema change.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from commerce.eventbus.types import Event, EventError
+
+Handler = Callable[[Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    name: str
+    event_name: str
+    context: str
+    handler: Handler
+
+
+_SUBSCRIPTIONS: dict[str, Subscription] = {}
+
+
+def _context_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) >= 2 and parts[0] == "contexts":
+        return parts[1]
+    raise EventError(f"Cannot tell which context {module} belongs to; pass context= explicitly.")
+
+
+def subscriber(
+    event_type: type[Event], *, name: str | None = None, context: str | None = None
+) -> Callable[[Handler], Handler]:
+    """Subscribe the decorated function to ``event_type``; its first parameter is the typed event."""
+    if not event_type.event_name:
+        raise EventError(f"{event_type.__qualname__} is not a registered event type.")
+
+    def register(handler: Handler) -> Handler:
+        owner = context or _context_of(handler.__module__)
+        subscription_name = name or f"{owner}.{handler.__name__}"
+        existing = _SUBSCRIPTIONS.get(subscription_name)
+        if existing is not None and existing.handler.__qualname__ != handler.__qualname__:
+            raise EventError(f"Subscription name {subscription_name!r} is already taken.")
+        _SUBSCRIPTIONS[subscription_name] = Subscription(
+            name=subscription_name, event_name=event_type.event_name, context=owner, handler=handler
+        )
+        return handler
+
+    return register
+
+
+def unsubscribe(name: str) -> None:
+    """Remove a subscription (tests that declare throw-away handlers clean up with this)."""
+    _SUBSCRIPTIONS.pop(name, None)
+
+
+def subscriptions_for(event_name: str) -> tuple[Subscription, ...]:
+    return tuple(s for s in _SUBSCRIPTIONS.values() if s.event_name == event_name)
+
+
+def subscription(name: str) -> Subscription | None:
+    return _SUBSCRIPTIONS.get(name)
+
+
+def all_subscriptions() -> tuple[Subscription, ...]:
+    return tuple(_SUBSCRIPTIONS.values())

@@ -1,0 +1,80 @@
+"""HTTP plumbing shared by every context: request ids, the API's error shape, optional slashes."""
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from commerce import correlation
+from commerce.errors import code_for_status, json_error
+
+logger = logging.getLogger("commerce.request")
+
+API_PREFIX = "/api/"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Honour an incoming ``X-Request-ID`` (or make one), echo it, and bind it to every log line.
+
+    The request id also starts the correlation chain: events published while serving the request
+    carry it as ``correlation_id`` and ``causation_id``.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        with correlation.bound(correlation=request_id, causation=request_id, request=request_id):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class ApiErrorMiddleware:
+    """Under ``/api/`` no HTML error page and no stack trace ever leaves, whatever the input."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        status = response.status_code
+        detail = {404: "Not found.", 405: "Method not allowed."}.get(status, "The request could not be served.")
+        replacement = json_error(status, code_for_status(status), detail)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                replacement[header] = response[header]
+        return replacement
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX):
+            return None
+        logger.exception("Unhandled error serving %s %s", request.method, request.path)
+        return json_error(500, "server_error", "An unexpected error occurred; it has been logged.")
+
+
+class OptionalTrailingSlashMiddleware:
+    """``/api/v1/products`` and ``/api/v1/products/`` are the same resource; no redirect, even on POST.
+
+    URL patterns are declared without a trailing slash; this strips one from the request path first.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX) and len(request.path_info) > len(API_PREFIX):
+            request.path_info = request.path_info.rstrip("/") or "/"
+        return self.get_response(request)

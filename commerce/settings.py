@@ -1,0 +1,319 @@
+"""Settings for the commerce deployable.
+
+Everything comes from the environment with safe embedded defaults: with nothing set, the shop runs
+on SQLite under ``var/`` with inline event dispatch and no broker. The README's configuration table
+lists every variable read here.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("COMMERCE_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --- Profile -------------------------------------------------------------------------------------
+# ``COMMERCE_PROFILE=production`` turns on every hardening that ``check --deploy`` asks for and
+# refuses to start without a real secret key.
+PROFILE = os.environ.get("COMMERCE_PROFILE", "development")
+PRODUCTION = PROFILE == "production"
+DEBUG = env_bool("DEBUG", False)
+
+_INSECURE_KEY = "django-insecure-development-only-key-do-not-use-in-production-0123456789"
+SECRET_KEY = os.environ.get("SECRET_KEY", "" if PRODUCTION else _INSECURE_KEY)
+if PRODUCTION and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY):
+    raise ImproperlyConfigured("SECRET_KEY must be set to a real secret in the production profile.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- Applications --------------------------------------------------------------------------------
+# The six business contexts, in dependency order (each may depend only on those before it).
+BUSINESS_CONTEXTS = ("pricing", "inventory", "catalogue", "cart", "orders", "identity")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "commerce.eventbus",
+    *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
+]
+
+MIDDLEWARE = [
+    "commerce.middleware.RequestIdMiddleware",
+    "commerce.middleware.ApiErrorMiddleware",
+    "commerce.middleware.OptionalTrailingSlashMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "commerce.urls"
+WSGI_APPLICATION = "commerce.wsgi.application"
+ASGI_APPLICATION = "commerce.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -----------------------------------------------------------------------------------
+# ``DATABASE_URL`` picks the default database (SQLite under var/ when unset). With
+# ``DATABASE_SPLIT=1`` every business context except identity gets its own alias, named after the
+# context: ``DATABASE_URL_<CONTEXT>`` when set, otherwise derived from the default (``<name>_<context>``
+# on PostgreSQL, ``var/commerce_<context>.sqlite3`` on SQLite). Identity stays on ``default`` with
+# Django's own apps, whose tables relate to its user model. ``commerce.database.ContextRouter`` does
+# the routing; ``CONTEXT_DATABASES`` is what it reads.
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'commerce.sqlite3'}"
+DATABASE_SPLIT = env_bool("DATABASE_SPLIT", False)
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Writers wait for each other instead of failing at once with "database is locked".
+        config.setdefault("OPTIONS", {})["timeout"] = 20
+        config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+        name = Path(config["NAME"])
+        config["TEST"] = {"NAME": str(name.with_name(f"test_{name.name}"))}
+    config["ATOMIC_REQUESTS"] = False  # DESIGN rule 3: services open their own transactions.
+    return config
+
+
+def _derived_url(context: str) -> str:
+    explicit = os.environ.get(f"DATABASE_URL_{context.upper()}")
+    if explicit:
+        return explicit
+    parsed = dj_database_url.parse(DATABASE_URL)
+    if parsed["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{VAR_DIR / f'commerce_{context}.sqlite3'}"
+    base, _, name = DATABASE_URL.partition("?")[0].rpartition("/")
+    query = DATABASE_URL.partition("?")[2]
+    return f"{base}/{name}_{context}" + (f"?{query}" if query else "")
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+CONTEXT_DATABASES = {name: "default" for name in BUSINESS_CONTEXTS}
+if DATABASE_SPLIT:
+    for _context in BUSINESS_CONTEXTS:
+        if _context == "identity":
+            continue
+        DATABASES[_context] = _database(_derived_url(_context))
+        CONTEXT_DATABASES[_context] = _context
+DATABASE_ROUTERS = ["commerce.database.ContextRouter"]
+
+# Celery workers started by the test-suite point at the test databases pytest-django created.
+if env_bool("COMMERCE_USE_TEST_DATABASES"):
+    for _config in DATABASES.values():
+        _config["NAME"] = _config.get("TEST", {}).get("NAME") or f"test_{_config['NAME']}"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Identity and passwords ----------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = ["contexts.identity.backends.EmailBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation ------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+# --- Request limits ------------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
+# --- Cache ---------------------------------------------------------------------------------------
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith("redis://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- REST API ------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "commerce.pagination.StandardPagination",
+    "PAGE_SIZE": 24,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "commerce.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_token": os.environ.get("THROTTLE_AUTH_TOKEN", "10/min"),
+        "auth_register": os.environ.get("THROTTLE_AUTH_REGISTER", "20/hour"),
+        "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET", "5/hour"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
+    "ROTATE_REFRESH_TOKENS": False,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "UPDATE_LAST_LOGIN": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Commerce API",
+    "DESCRIPTION": "The public contract of the commerce backend (see API.md).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# --- Event bus -----------------------------------------------------------------------------------
+# ``inline``: delivered in process after commit (no broker needed). ``celery``: a worker delivers.
+EVENTBUS = {
+    "DISPATCH": os.environ.get("EVENTBUS_DISPATCH", "inline"),
+    "MAX_ATTEMPTS": env_int("EVENTBUS_MAX_ATTEMPTS", 8),
+    "BACKOFF_BASE_SECONDS": float(os.environ.get("EVENTBUS_BACKOFF_BASE_SECONDS", "2")),
+    "BACKOFF_MAX_SECONDS": float(os.environ.get("EVENTBUS_BACKOFF_MAX_SECONDS", "3600")),
+    "SWEEP_GRACE_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_GRACE_SECONDS", "30")),
+    "SWEEP_INTERVAL_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_INTERVAL_SECONDS", "15")),
+    "RETENTION_DAYS": env_int("EVENTBUS_RETENTION_DAYS", 7),
+}
+if EVENTBUS["DISPATCH"] not in {"inline", "celery"}:
+    raise ImproperlyConfigured("EVENTBUS_DISPATCH must be 'inline' or 'celery'.")
+
+# --- Celery --------------------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+if EVENTBUS["DISPATCH"] == "celery" and not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("EVENTBUS_DISPATCH=celery needs CELERY_BROKER_URL.")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Email ---------------------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
+
+# --- Shop ----------------------------------------------------------------------------------------
+SHOP_CURRENCIES = tuple(env_list("SHOP_CURRENCIES", ["EUR", "USD", "GBP"]))
+SHOP_DEFAULT_CURRENCY = os.environ.get("SHOP_DEFAULT_CURRENCY", SHOP_CURRENCIES[0])
+
+# --- Logging -------------------------------------------------------------------------------------
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"correlation": {"()": "commerce.logging.CorrelationFilter"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s "
+            "correlation_id=%(correlation_id)s causation_id=%(causation_id)s] %(message)s"
+        },
+        "json": {"()": "commerce.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["correlation"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+# --- Production hardening ------------------------------------------------------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+
+# The user's email is unique through a case-insensitive constraint (``Lower("email")``) rather than
+# ``unique=True``, which Django's check cannot see; the email backend looks it up case-insensitively.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]

@@ -1,0 +1,26 @@
+"""The deployable's URLs. Contexts' REST modules are included by dotted string, so the kernel
+imports no context."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from commerce import health
+
+api_v1 = [
+    path("", include("contexts.identity.rest.urls")),
+    path("", include("contexts.catalogue.rest.urls")),
+    path("", include("contexts.pricing.rest.urls")),
+    path("", include("contexts.inventory.rest.urls")),
+    path("", include("contexts.cart.rest.urls")),
+    path("", include("contexts.orders.rest.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+]

@@ -1,0 +1,72 @@
+"""Test-suite plumbing shared by every context's tests and the cross-context ones."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every database test may touch every context's database.
+
+    In split mode each context has its own alias; a test that walks a journey across contexts needs
+    them all, so ``django_db`` markers are widened to ``databases="__all__"`` here, once, instead of
+    in every test.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or "databases" in marker.kwargs:
+            continue
+        item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "databases": "__all__"}), append=False)
+
+
+def on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def postgresql_only() -> None:
+    """Concurrency tests need real row locks. Under CI a missing PostgreSQL is a failure, not a skip;
+    the SQLite stage of CI is the one place they are skipped by design (``REQUIRE_POSTGRESQL`` unset)."""
+    if not on_postgresql():
+        if os.environ.get("REQUIRE_POSTGRESQL") == "1":
+            pytest.fail("This test needs PostgreSQL and REQUIRE_POSTGRESQL=1 is set.")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def customer(db):
+    from tests.factories import CustomerFactory
+
+    return CustomerFactory()
+
+
+@pytest.fixture
+def customer_client(api_client, customer):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(customer).access_token}")
+    api_client.customer = customer
+    return api_client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def eventbus_settings():
+    return settings.EVENTBUS

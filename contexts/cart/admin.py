@@ -1,0 +1,1 @@
+"""Staff screens of the cart context."""

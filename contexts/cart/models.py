@@ -1,0 +1,1 @@
+"""The cart context's own state. No relation leaves this context."""

@@ -1,0 +1,1 @@
+"""The cart context's REST endpoints: one call into the context each."""

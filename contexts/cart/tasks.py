@@ -1,0 +1,1 @@
+"""Celery tasks of the cart context: fetch by id, one service call."""

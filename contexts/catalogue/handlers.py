@@ -1,0 +1,1 @@
+"""The catalogue context's subscriptions to other contexts' events."""

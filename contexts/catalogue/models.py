@@ -1,0 +1,1 @@
+"""The catalogue context's own state. No relation leaves this context."""

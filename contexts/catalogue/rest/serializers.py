@@ -1,0 +1,1 @@
+"""Input and output shapes of the catalogue context's REST API."""

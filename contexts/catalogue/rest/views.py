@@ -1,0 +1,1 @@
+"""The catalogue context's REST endpoints: one call into the context each."""

@@ -1,0 +1,1 @@
+"""Reads inside the catalogue context."""

@@ -1,0 +1,1 @@
+"""Writes of the catalogue context: atomic on its own database, publish events last."""

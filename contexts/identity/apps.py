@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "contexts.identity"
+    label = "identity"
+    verbose_name = "Identity and notifications"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers this context's event subscriptions, and nothing else.
+        from contexts.identity import handlers  # noqa: F401

@@ -1,0 +1,1 @@
+"""The identity context's subscriptions to other contexts' events."""

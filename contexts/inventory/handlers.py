@@ -1,0 +1,1 @@
+"""The inventory context's subscriptions to other contexts' events."""

@@ -1,0 +1,1 @@
+"""The inventory context's own state. No relation leaves this context."""

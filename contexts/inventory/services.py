@@ -1,0 +1,1 @@
+"""Writes of the inventory context: atomic on its own database, publish events last."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the inventory context: fetch by id, one service call."""

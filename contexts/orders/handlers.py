@@ -1,0 +1,1 @@
+"""The orders context's subscriptions to other contexts' events."""

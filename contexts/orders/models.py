@@ -1,0 +1,1 @@
+"""The orders context's own state. No relation leaves this context."""

@@ -1,0 +1,1 @@
+"""Input and output shapes of the orders context's REST API."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the orders context: fetch by id, one service call."""

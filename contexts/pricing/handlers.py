@@ -1,0 +1,1 @@
+"""The pricing context's subscriptions to other contexts' events."""

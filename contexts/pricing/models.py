@@ -1,0 +1,1 @@
+"""The pricing context's own state. No relation leaves this context."""

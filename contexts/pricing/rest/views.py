@@ -1,0 +1,1 @@
+"""The pricing context's REST endpoints: one call into the context each."""

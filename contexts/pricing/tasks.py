@@ -1,0 +1,1 @@
+"""Celery tasks of the pricing context: fetch by id, one service call."""
