@@ -70,3 +70,33 @@ def _fresh_cache():
 @pytest.fixture
 def eventbus_settings():
     return settings.EVENTBUS
+
+
+# --- Event delivery ------------------------------------------------------------------------------
+# Cross-context tests publish in one context and assert on another's state. They run with
+# ``@pytest.mark.django_db(transaction=True)`` (a worker can only see committed rows) and call
+# ``settle_events()`` before asserting: in inline mode delivery already happened at commit; in celery
+# mode a real worker, started once per session against the test databases, delivers, and
+# ``settle_events`` waits for it.
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real ``celery worker`` subprocess on the test databases, for the celery dispatch mode."""
+    if settings.EVENTBUS["DISPATCH"] != "celery":
+        yield None
+        return
+    from tests.support.worker import running_worker
+
+    with running_worker() as process:
+        yield process
+
+
+@pytest.fixture
+def settle_events(celery_worker_process):
+    from tests.support.worker import wait_until_delivered
+
+    def settle(timeout: float = 30.0) -> None:
+        wait_until_delivered(timeout=timeout)
+
+    return settle

@@ -1,0 +1,77 @@
+"""A real Celery worker for the tests of the celery dispatch mode, and a wait for its deliveries."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+
+from commerce.database import context_aliases
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _purge_queue() -> None:
+    from commerce.celery import app
+
+    app.control.purge()
+
+
+@contextmanager
+def running_worker() -> Iterator[subprocess.Popen]:
+    """Start ``celery worker`` pointed at the test databases and stop it afterwards."""
+    for alias in connections:
+        connections[alias].close()  # SQLite test files and PostgreSQL test databases are committed
+    _purge_queue()
+    env = {**os.environ, "COMMERCE_USE_TEST_DATABASES": "1", "DJANGO_SETTINGS_MODULE": "commerce.settings"}
+    log = open(settings.VAR_DIR / "test-celery-worker.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "commerce", "worker", "--pool=solo", "--loglevel=INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for_worker(process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_for_worker(process: subprocess.Popen, timeout: float = 60.0) -> None:
+    from commerce.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The Celery worker exited with {process.returncode}; see var/test-celery-worker.log")
+        if app.control.ping(timeout=1.0):
+            return
+    raise RuntimeError("The Celery worker did not answer within a minute; see var/test-celery-worker.log")
+
+
+def undelivered_count() -> int:
+    from commerce.eventbus.models import Delivery
+
+    return sum(
+        Delivery.objects.using(alias).filter(status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED]).count()
+        for alias in context_aliases()
+    )
+
+
+def wait_until_delivered(*, timeout: float = 30.0) -> None:
+    """Return once every delivery is delivered or dead-lettered; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while undelivered_count():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{undelivered_count()} event deliveries still pending after {timeout}s")
+        time.sleep(0.05)
