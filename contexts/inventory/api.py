@@ -1,4 +1,381 @@
 """The published interface of the inventory context: warehouses, stock levels, reservations, shipments and the stock ledger.
 
 Other contexts import this module and ``events`` and nothing else of this context.
+
+``reference`` is an opaque string chosen by the caller (orders passes the order id): a reservation,
+its allocation, its shipments and its returns are all found by it, which makes every write
+idempotent by reference. Quantities are whole units. Warehouses with a higher ``priority`` are
+preferred when stock is allocated; inactive warehouses are neither counted nor allocated from.
 """
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from contexts.inventory import models, selectors, services
+from contexts.inventory.exceptions import (
+    InsufficientStock,
+    InvalidQuantity,
+    InvalidSku,
+    InvalidWarehouse,
+    InventoryError,
+    OverReturn,
+    OverShipment,
+    ReservationClosed,
+    ReservationConflict,
+    ReservationExpired,
+    ReservationNotCommitted,
+    ReservationNotFound,
+    ShipmentNotFound,
+    Shortfall,
+    UnknownSku,
+    UnknownWarehouse,
+)
+
+__all__ = [
+    "AllocatedLine",
+    "Availability",
+    "InsufficientStock",
+    "InvalidQuantity",
+    "InvalidSku",
+    "InvalidWarehouse",
+    "InventoryError",
+    "OverReturn",
+    "OverShipment",
+    "Reservation",
+    "ReservationClosed",
+    "ReservationConflict",
+    "ReservationExpired",
+    "ReservationLine",
+    "ReservationNotCommitted",
+    "ReservationNotFound",
+    "ReturnLine",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentNotFound",
+    "ShippedLine",
+    "Shortfall",
+    "StockLevel",
+    "UnknownSku",
+    "UnknownWarehouse",
+    "Warehouse",
+    "adjust_stock",
+    "commit_reservation",
+    "create_shipment",
+    "dispatch_shipment",
+    "ensure_warehouse",
+    "get_availability",
+    "get_reservation",
+    "get_stock_levels",
+    "list_shipments",
+    "receive_stock",
+    "release_reservation",
+    "reserve_stock",
+    "return_stock",
+    "set_stock_level",
+]
+
+
+# --- DTOs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Warehouse:
+    code: str
+    name: str
+    priority: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockLevel:
+    sku: str
+    warehouse_code: str
+    on_hand: int
+    reserved: int
+    allocated: int
+    available: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Availability:
+    sku: str
+    available: int
+    in_stock: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationLine:
+    """A line to reserve: ``quantity`` units of ``sku``, from whichever warehouses can serve it."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocatedLine:
+    """Units of a SKU held in one warehouse for a reservation, and how many of them have shipped."""
+
+    sku: str
+    warehouse_code: str
+    quantity: int
+    shipped: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reservation:
+    reference: str
+    status: str  # "active" | "committed" | "released" | "expired"
+    expires_at: datetime
+    created_at: datetime
+    committed_at: datetime | None
+    lines: tuple[AllocatedLine, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentLine:
+    """A line to ship: ``quantity`` units of ``sku`` out of what is allocated to the reference."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShippedLine:
+    sku: str
+    warehouse_code: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shipment:
+    id: int
+    reference: str
+    status: str  # "created" | "dispatched"
+    created_at: datetime
+    dispatched_at: datetime | None
+    lines: tuple[ShippedLine, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnLine:
+    sku: str
+    quantity: int
+
+
+# --- Mapping -------------------------------------------------------------------------------------
+
+
+def _warehouse(warehouse: models.Warehouse) -> Warehouse:
+    return Warehouse(code=warehouse.code, name=warehouse.name, priority=warehouse.priority, active=warehouse.active)
+
+
+def _level(level: models.StockLevel) -> StockLevel:
+    return StockLevel(
+        sku=level.sku,
+        warehouse_code=level.warehouse.code,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        allocated=level.allocated,
+        available=max(level.available, 0),
+    )
+
+
+def _reservation(reference: str) -> Reservation:
+    reservation = selectors.reservation_with_lines(reference)
+    if reservation is None:  # pragma: no cover - callers just wrote it
+        raise ReservationNotFound(f"No reservation {reference!r}.")
+    return Reservation(
+        reference=reservation.reference,
+        status=reservation.status,
+        expires_at=reservation.expires_at,
+        created_at=reservation.created_at,
+        committed_at=reservation.committed_at,
+        lines=tuple(
+            AllocatedLine(
+                sku=line.sku, warehouse_code=line.warehouse.code, quantity=line.quantity, shipped=line.shipped
+            )
+            for line in reservation.lines.all()
+        ),
+    )
+
+
+def _shipment(shipment: models.Shipment) -> Shipment:
+    return Shipment(
+        id=shipment.pk,
+        reference=shipment.reference,
+        status=shipment.status,
+        created_at=shipment.created_at,
+        dispatched_at=shipment.dispatched_at,
+        lines=tuple(
+            ShippedLine(sku=line.sku, warehouse_code=line.warehouse.code, quantity=line.quantity)
+            for line in shipment.lines.all()
+        ),
+    )
+
+
+# --- Warehouses and stock ------------------------------------------------------------------------
+
+
+def ensure_warehouse(*, code: str, name: str | None = None, priority: int | None = None) -> Warehouse:
+    """The warehouse with this code, created when first named; a given name or priority is updated.
+
+    :raises InvalidWarehouse: empty or overlong code or name, or a priority that is not a whole number.
+    """
+    return _warehouse(services.ensure_warehouse(code=code, name=name, priority=priority))
+
+
+def set_stock_level(
+    *, sku: str, warehouse_code: str, on_hand: int, reference: str, reason: str = "import", actor: str = "import"
+) -> StockLevel:
+    """Set on hand to an absolute figure by writing an adjustment movement of the difference.
+
+    A no-op (no write, no event) when on hand already equals ``on_hand``.
+
+    :raises InvalidQuantity: ``on_hand`` is negative or not a whole number.
+    :raises InvalidSku: the SKU is empty or too long.
+    :raises UnknownWarehouse: no warehouse has this code.
+    :raises InsufficientStock: lowering on hand below what is reserved or allocated.
+    """
+    return _level(
+        services.set_stock_level(
+            sku=sku, warehouse_code=warehouse_code, on_hand=on_hand, reference=reference, reason=reason, actor=actor
+        )
+    )
+
+
+def receive_stock(*, sku: str, warehouse_code: str, quantity: int, reference: str, actor: str = "system") -> StockLevel:
+    """Book a receipt of goods: on hand grows by ``quantity`` with a receipt movement.
+
+    :raises InvalidQuantity: ``quantity`` is not a whole number of at least 1.
+    :raises InvalidSku: the SKU is empty or too long.
+    :raises UnknownWarehouse: no warehouse has this code.
+    """
+    return _level(
+        services.receive_stock(
+            sku=sku, warehouse_code=warehouse_code, quantity=quantity, reference=reference, actor=actor
+        )
+    )
+
+
+def adjust_stock(*, sku: str, warehouse_code: str, delta: int, reason: str, reference: str, actor: str) -> StockLevel:
+    """A staff correction of on hand (stock take, damage, loss), with its reason in the ledger.
+
+    :raises InvalidQuantity: ``delta`` is zero or not a whole number.
+    :raises UnknownSku: this warehouse holds no stock level for the SKU.
+    :raises UnknownWarehouse: no warehouse has this code.
+    :raises InsufficientStock: taking out more than is available (the rest is held for orders).
+    :raises InventoryError: no reason or no actor given.
+    """
+    return _level(
+        services.adjust_stock(
+            sku=sku, warehouse_code=warehouse_code, delta=delta, reason=reason, reference=reference, actor=actor
+        )
+    )
+
+
+def get_availability(*, skus: Sequence[str]) -> dict[str, Availability]:
+    """Available quantity and in-stock flag for each SKU, in one query; unknown SKUs are 0 / not in stock."""
+    wanted = [sku for sku in dict.fromkeys(skus) if isinstance(sku, str)]
+    totals = selectors.available_by_sku(wanted)
+    return {sku: Availability(sku=sku, available=totals.get(sku, 0), in_stock=totals.get(sku, 0) > 0) for sku in wanted}
+
+
+def get_stock_levels(*, skus: Sequence[str]) -> tuple[StockLevel, ...]:
+    """Every warehouse's level of these SKUs (for staff screens and reports)."""
+    return tuple(_level(level) for level in selectors.levels_for_skus(skus))
+
+
+# --- Reservations --------------------------------------------------------------------------------
+
+
+def reserve_stock(*, reference: str, lines: Sequence[ReservationLine], ttl: timedelta | None = None) -> Reservation:
+    """Hold stock for every line, all or nothing, until ``ttl`` (default INVENTORY_RESERVATION_TTL_SECONDS).
+
+    Idempotent by reference: calling again returns the same reservation, whatever its status.
+
+    :raises InsufficientStock: some line cannot be met; ``.shortfalls`` says which and by how much.
+    :raises InvalidQuantity: a quantity below 1 or above INVENTORY_MAX_LINE_QUANTITY, or no lines.
+    :raises InvalidSku: a SKU is empty or too long.
+    :raises ReservationConflict: this reference is already reserved for other lines.
+    """
+    services.reserve_stock(reference=reference, lines=lines, ttl=ttl)
+    return _reservation(reference.strip())
+
+
+def commit_reservation(*, reference: str) -> Reservation:
+    """Turn a reservation into an allocation for an order (idempotent).
+
+    :raises ReservationNotFound: no reservation has this reference.
+    :raises ReservationExpired: it expired (its stock is back on sale).
+    :raises ReservationClosed: it was released.
+    """
+    services.commit_reservation(reference=reference)
+    return _reservation(reference.strip())
+
+
+def release_reservation(*, reference: str, reason: str = "released") -> Reservation | None:
+    """Give back the stock a reservation holds (reserved, or allocated and not yet shipped); idempotent.
+
+    Returns ``None`` when nothing was ever reserved under this reference, so a compensation can
+    always call it.
+    """
+    reservation = services.release_reservation(reference=reference, reason=reason)
+    return None if reservation is None else _reservation(reservation.reference)
+
+
+def get_reservation(*, reference: str) -> Reservation:
+    """The reservation with this reference.
+
+    :raises ReservationNotFound: no reservation has this reference.
+    """
+    if not isinstance(reference, str) or selectors.reservation_with_lines(reference.strip()) is None:
+        raise ReservationNotFound(f"No reservation {reference!r}.")
+    return _reservation(reference.strip())
+
+
+# --- Shipments and returns -----------------------------------------------------------------------
+
+
+def create_shipment(*, reference: str, lines: Sequence[ShipmentLine] | None = None) -> Shipment:
+    """Ship allocated stock: on hand and allocated decrease, with shipment movements in the ledger.
+
+    ``lines=None`` ships everything still allocated to ``reference``.
+
+    :raises ReservationNotFound: nothing was reserved under this reference.
+    :raises ReservationNotCommitted: the reservation is not committed yet.
+    :raises ReservationClosed: it was released.
+    :raises ReservationExpired: it expired.
+    :raises OverShipment: more than is allocated and unshipped, or nothing left to ship.
+    :raises InvalidQuantity: a quantity below 1.
+    """
+    shipment = services.create_shipment(reference=reference, lines=lines)
+    return _shipment(selectors.shipment_with_lines(shipment.pk))
+
+
+def dispatch_shipment(*, shipment_id: int) -> Shipment:
+    """Mark a shipment as handed to the carrier and publish ``ShipmentDispatched`` (idempotent).
+
+    :raises ShipmentNotFound: no shipment has this id.
+    """
+    shipment = services.dispatch_shipment(shipment_id=shipment_id)
+    return _shipment(selectors.shipment_with_lines(shipment.pk))
+
+
+def list_shipments(*, reference: str) -> tuple[Shipment, ...]:
+    """The shipments made for this reference, oldest first."""
+    return tuple(_shipment(shipment) for shipment in selectors.shipments_for_reference(reference))
+
+
+def return_stock(
+    *, reference: str, lines: Sequence[ReturnLine], warehouse_code: str | None = None, actor: str = "system"
+) -> None:
+    """Put returned units back on hand (return movements), in the warehouse they shipped from unless
+    ``warehouse_code`` names another.
+
+    :raises ReservationNotFound: nothing was reserved under this reference.
+    :raises OverReturn: more than was shipped minus what already came back.
+    :raises UnknownWarehouse: ``warehouse_code`` names no warehouse.
+    :raises InvalidQuantity: a quantity below 1.
+    """
+    services.return_stock(reference=reference, lines=lines, warehouse_code=warehouse_code, actor=actor)
