@@ -1,1 +1,154 @@
-"""The catalogue context's own state. No relation leaves this context."""
+"""The catalogue context's own state. No relation leaves this context.
+
+Category tree: a materialized path. Each category stores ``path``, the ids from the root down to
+itself, each followed by a slash (``/3/17/42/``). A category's descendants are the rows whose path
+starts with its own (one indexed ``LIKE '/3/17/%'`` range scan, no recursion), its ancestors are the
+ids in its path. Moving a category rewrites the paths of its subtree in one UPDATE; renames touch
+nothing, since the path holds ids, not names. The listing read model copies the path, so a listing
+filtered by category never joins the tree.
+
+Prices and stock belong to pricing and inventory; the catalogue holds SKUs, and its listing read
+model (``ListingEntry``) keeps denormalized copies of what a listing page shows, fed by their events.
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+
+
+class Category(models.Model):
+    slug = models.SlugField(max_length=120, unique=True)
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ("path",)
+        constraints = [
+            models.UniqueConstraint(fields=("parent", "name"), name="catalogue_category_unique_name_in_parent"),
+            models.UniqueConstraint(
+                fields=("name",), condition=Q(parent__isnull=True), name="catalogue_category_unique_root_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'— ' * self.depth}{self.name}"
+
+    def ancestor_ids(self) -> tuple[int, ...]:
+        """Ids from the root down to this category, itself included."""
+        return path_ids(self.path)
+
+
+def path_ids(path: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in path.strip("/").split("/") if part)
+
+
+class ProductQuerySet(models.QuerySet):
+    def published(self) -> "ProductQuerySet":
+        return self.filter(is_published=True)
+
+
+class Product(models.Model):
+    slug = models.SlugField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    attributes = models.JSONField(default=dict, blank=True)
+    is_published = models.BooleanField(default=False, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    url = models.URLField(max_length=500)
+    alt_text = models.CharField(max_length=200, blank=True, default="")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("position", "id")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Variant(models.Model):
+    """A sellable unit. Its SKU is unique across the whole catalogue and is what other contexts hold."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    attributes = models.JSONField(default=dict, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("position", "id")
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class ListingEntry(models.Model):
+    """One row per published product: everything a listing page shows, filters and sorts on.
+
+    Listing pages read only this table (and ``ListingPrice`` for other currencies). ``price_amount``
+    is the lowest current price in the shop's default currency, denormalized for sorting and
+    filtering without a join. ``search_vector`` is filled on PostgreSQL only (GIN-indexed);
+    SQLite searches ``search_document`` with ``icontains``.
+    """
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="listing", primary_key=True)
+    slug = models.SlugField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    category_slug = models.SlugField(max_length=120)
+    category_path = models.CharField(max_length=255, db_index=True)
+    currency = models.CharField(max_length=3)
+    price_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, db_index=True)
+    in_stock = models.BooleanField(default=False, db_index=True)
+    image_url = models.URLField(max_length=500, blank=True, default="")
+    search_document = models.TextField(blank=True, default="")
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(db_index=True)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "listing entries"
+        indexes = [
+            models.Index(fields=("name",), name="catalogue_listing_name"),
+            GinIndex(fields=("search_vector",), name="catalogue_listing_search"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ListingPrice(models.Model):
+    """The lowest current price of a listed product in one currency (every currency, default included)."""
+
+    entry = models.ForeignKey(ListingEntry, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    base_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    on_sale = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("entry", "currency"), name="catalogue_listing_price_unique_currency"),
+        ]
+        indexes = [models.Index(fields=("currency", "amount"), name="catalogue_listing_price_amount")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"

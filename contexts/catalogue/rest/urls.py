@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from contexts.catalogue.rest import views
 
 app_name = "catalogue"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("categories", views.CategoryListView.as_view(), name="categories"),
+    path("products", views.ProductListView.as_view(), name="products"),
+    path("products/<str:slug>", views.ProductDetailView.as_view(), name="product"),
+]
