@@ -1,4 +1,497 @@
 """The published interface of the pricing context: prices, promotions, vouchers and quotes: the authoritative price of a basket.
 
 Other contexts import this module and ``events`` and nothing else of this context.
+
+Money is ``Decimal`` with an explicit currency, quantized half-up to the currency's minor unit
+(``commerce.money.quantize``), once per discount. How promotions and vouchers combine, and how an
+order-level discount is spread over lines (largest remainder, to the cent), is documented in
+``contexts.pricing.domain``; in short: per line the best non-stacking promotion plus every stacking
+one, then basket promotions, then vouchers, never below zero, eligibility judged on the subtotal
+before discounts.
 """
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from contexts.pricing import selectors, services
+from contexts.pricing.domain import DiscountKind, PromotionScope, VoucherRefusal
+from contexts.pricing.exceptions import (
+    InvalidPrice,
+    InvalidPricingInput,
+    InvalidPromotion,
+    InvalidQuantity,
+    InvalidVoucherDefinition,
+    PriceNotFound,
+    PricingError,
+    PromotionNotFound,
+    UnknownSku,
+    UnsupportedCurrency,
+    VoucherInvalid,
+)
+from contexts.pricing.models import Price
+
+__all__ = [
+    "AppliedPromotion",
+    "AppliedVoucher",
+    "DiscountKind",
+    "InvalidPrice",
+    "InvalidPricingInput",
+    "InvalidPromotion",
+    "InvalidQuantity",
+    "InvalidVoucherDefinition",
+    "PriceNotFound",
+    "PricingError",
+    "Promotion",
+    "PromotionNotFound",
+    "PromotionScope",
+    "Quote",
+    "QuoteLine",
+    "QuoteLineRequest",
+    "RefusedVoucher",
+    "SkuPrice",
+    "UnknownSku",
+    "UnsupportedCurrency",
+    "Voucher",
+    "VoucherInvalid",
+    "VoucherRedemption",
+    "VoucherRefusal",
+    "check_voucher",
+    "create_promotion",
+    "create_voucher",
+    "delete_promotion",
+    "end_promotion",
+    "prices_for",
+    "quote",
+    "redeem_voucher",
+    "remove_price",
+    "set_base_price",
+    "set_sale_price",
+    "unredeem_voucher",
+]
+
+
+# --- DTOs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkuPrice:
+    """What a listing shows for one SKU."""
+
+    sku: str
+    currency: str
+    base_amount: Decimal  # the base price
+    # current effective unit price: sale price and automatic SKU/category promotions applied
+    # (quantity 1, no basket-level promotions, no vouchers), quantized
+    amount: Decimal
+    on_sale: bool  # ``amount`` is below ``base_amount`` (a running sale or promotion)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteLineRequest:
+    sku: str
+    quantity: int
+    category_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteLine:
+    sku: str
+    quantity: int
+    unit_price: Decimal  # effective unit price (sale applied), before promotions
+    base_unit_price: Decimal
+    on_sale: bool  # a sale price is running for this SKU
+    subtotal: Decimal  # unit_price * quantity
+    discount: Decimal  # this line's promotions plus its share of basket promotions and vouchers
+    total: Decimal  # subtotal - discount; the lines' totals add up to Quote.total exactly
+    promotion_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppliedPromotion:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppliedVoucher:
+    code: str  # normalized (upper case)
+    amount: Decimal  # the discount this voucher gave: pass it to ``redeem_voucher``
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefusedVoucher:
+    code: str
+    reason: str  # unknown | expired | exhausted | not_applicable | min_spend
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quote:
+    currency: str
+    lines: tuple[QuoteLine, ...]
+    subtotal: Decimal
+    discount_total: Decimal
+    total: Decimal
+    promotions: tuple[AppliedPromotion, ...]
+    vouchers: tuple[AppliedVoucher, ...]
+    refused_vouchers: tuple[RefusedVoucher, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoucherRedemption:
+    code: str
+    order_id: UUID
+    customer_id: int | None
+    amount: Decimal
+    currency: str
+    redeemed_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Promotion:
+    id: int
+    name: str
+    kind: str
+    value: Decimal
+    scope: str
+    currency: str | None
+    skus: tuple[str, ...]
+    category_ids: tuple[int, ...]
+    min_subtotal: Decimal
+    starts_at: datetime
+    ends_at: datetime | None
+    priority: int
+    stacks: bool
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Voucher:
+    code: str
+    kind: str
+    value: Decimal
+    currency: str | None
+    min_spend: Decimal
+    starts_at: datetime | None
+    ends_at: datetime | None
+    usage_limit: int | None
+    per_customer_limit: int | None
+    times_used: int
+    is_active: bool
+
+
+# --- Prices --------------------------------------------------------------------------------------
+
+
+def _listing_price(price: Price) -> SkuPrice:
+    listed = selectors.listing_prices(skus=[price.sku], currency=price.currency, category_ids=None)
+    return SkuPrice(
+        sku=price.sku,
+        currency=price.currency,
+        base_amount=price.amount,
+        amount=listed[price.sku].amount,
+        on_sale=listed[price.sku].on_sale,
+    )
+
+
+def set_base_price(*, sku: str, currency: str, amount: Decimal) -> SkuPrice:
+    """Create or change the base price of ``sku`` in ``currency`` (an upsert).
+
+    Publishes ``PriceChanged`` when the listed price moved; re-setting the same price writes and
+    publishes nothing. The returned ``amount`` includes SKU-scoped promotions (category promotions
+    need the category ids: use ``prices_for``).
+
+    :raises InvalidPrice: zero, negative, more decimals than the currency has, or below the running sale price.
+    :raises UnsupportedCurrency: the shop does not sell in ``currency`` (settings.SHOP_CURRENCIES).
+    """
+    return _listing_price(services.set_base_price(sku=sku, currency=currency, amount=amount))
+
+
+def set_sale_price(
+    *,
+    sku: str,
+    currency: str,
+    amount: Decimal | None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> SkuPrice:
+    """Schedule a sale price on an existing price (``amount=None`` removes the sale).
+
+    Missing bounds mean "from now" / "until removed". Publishes ``PriceChanged`` when the listed price moved.
+
+    :raises PriceNotFound: no base price for this SKU in this currency.
+    :raises InvalidPrice: zero, negative, above the base price, or the window ends before it starts.
+    :raises UnsupportedCurrency:
+    """
+    price = services.set_sale_price(sku=sku, currency=currency, amount=amount, starts_at=starts_at, ends_at=ends_at)
+    return _listing_price(price)
+
+
+def remove_price(*, sku: str, currency: str) -> bool:
+    """Stop selling ``sku`` in ``currency``; publishes ``PriceChanged(new_amount=None)``. False if there was none."""
+    return services.remove_price(sku=sku, currency=currency)
+
+
+def prices_for(
+    *, skus: Sequence[str], currency: str, category_ids: Mapping[str, Sequence[int]] | None = None
+) -> dict[str, SkuPrice]:
+    """Listing prices of many SKUs in one query (plus one for live promotions), whatever their number.
+
+    ``category_ids`` maps a SKU to its category ids so category promotions apply. SKUs without a
+    price in ``currency`` are absent from the result.
+
+    :raises UnsupportedCurrency:
+    """
+    listed = selectors.listing_prices(skus=skus, currency=currency, category_ids=category_ids)
+    return {
+        sku: SkuPrice(
+            sku=sku, currency=currency, base_amount=item.base_amount, amount=item.amount, on_sale=item.on_sale
+        )
+        for sku, item in listed.items()
+    }
+
+
+# --- Quotes --------------------------------------------------------------------------------------
+
+
+def quote(
+    *,
+    lines: Sequence[QuoteLineRequest],
+    currency: str,
+    voucher_codes: Sequence[str] = (),
+    customer_id: int | None = None,
+) -> Quote:
+    """The authoritative price of a basket: unit prices, promotions, vouchers, totals to the cent.
+
+    A voucher that cannot be used does not fail the quote: it is listed in ``refused_vouchers``
+    with its reason (``unknown``, ``expired``, ``exhausted``, ``not_applicable``, ``min_spend``).
+    At most ``PRICING_MAX_VOUCHERS_PER_ORDER`` (1) vouchers apply; further ones are ``not_applicable``.
+
+    :raises UnsupportedCurrency: the shop does not sell in ``currency``.
+    :raises InvalidQuantity: a quantity below 1 or above ``PRICING_MAX_LINE_QUANTITY`` (10 000), or too many lines.
+    :raises UnknownSku: a SKU has no price in ``currency`` (``skus`` lists them all).
+    """
+    result = selectors.quote_basket(
+        lines=[
+            selectors.RequestedLine(sku=line.sku, quantity=line.quantity, category_ids=tuple(line.category_ids))
+            for line in lines
+        ],
+        currency=currency,
+        voucher_codes=tuple(voucher_codes),
+        customer_id=customer_id,
+    )
+    basket = result.basket
+    return Quote(
+        currency=currency,
+        lines=tuple(
+            QuoteLine(
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                base_unit_price=result.base_amounts[line.sku],
+                on_sale=line.sku in result.on_sale_skus,
+                subtotal=line.gross,
+                discount=line.discount,
+                total=line.total,
+                promotion_ids=line.promotion_ids,
+            )
+            for line in basket.lines
+        ),
+        subtotal=basket.subtotal,
+        discount_total=basket.discount_total,
+        total=basket.total,
+        promotions=tuple(AppliedPromotion(id=pid, name=result.promotion_names[pid]) for pid in basket.promotion_ids),
+        vouchers=tuple(AppliedVoucher(code=code, amount=amount) for code, amount in basket.voucher_amounts),
+        refused_vouchers=tuple(
+            RefusedVoucher(code=r.code, reason=str(r.reason), detail=VoucherInvalid(reason=r.reason).detail)
+            for r in result.refused
+        ),
+    )
+
+
+def check_voucher(
+    *,
+    code: str,
+    lines: Sequence[QuoteLineRequest],
+    currency: str,
+    customer_id: int | None = None,
+) -> AppliedVoucher:
+    """Whether ``code`` can be used on this basket now (for a cart adding a voucher), and what it gives.
+
+    :raises VoucherInvalid: with ``reason`` unknown / expired / exhausted / not_applicable / min_spend.
+    :raises UnsupportedCurrency, InvalidQuantity, UnknownSku: as ``quote``.
+    """
+    result = quote(lines=lines, currency=currency, voucher_codes=(code,), customer_id=customer_id)
+    if result.refused_vouchers:
+        refused = result.refused_vouchers[0]
+        raise VoucherInvalid(reason=refused.reason, code=refused.code)
+    if not result.vouchers:
+        raise VoucherInvalid(reason=VoucherRefusal.UNKNOWN, code=code)
+    return result.vouchers[0]
+
+
+# --- Vouchers ------------------------------------------------------------------------------------
+
+
+def redeem_voucher(
+    *, code: str, order_id: UUID, customer_id: int | None, amount: Decimal, currency: str
+) -> VoucherRedemption:
+    """Use the voucher for ``order_id`` (the discount ``amount`` comes from the quote).
+
+    Idempotent by order id: redeeming again for the same order returns the first redemption. Safe
+    under concurrency: with one use left, exactly one of many simultaneous orders gets it.
+    Publishes ``VoucherRedeemed``.
+
+    :raises VoucherInvalid: reason ``unknown``, ``expired``, ``exhausted`` (total or per-customer limit)
+        or ``not_applicable`` (not started yet, another currency, the order already has a voucher).
+    :raises InvalidPrice: a negative or malformed amount.
+    :raises UnsupportedCurrency:
+    """
+    redemption = services.redeem_voucher(
+        code=code, order_id=order_id, customer_id=customer_id, amount=amount, currency=currency
+    )
+    return VoucherRedemption(
+        code=redemption.voucher.code,
+        order_id=redemption.order_id,
+        customer_id=redemption.customer_id,
+        amount=redemption.amount,
+        currency=redemption.currency,
+        redeemed_at=redemption.redeemed_at,
+    )
+
+
+def unredeem_voucher(*, order_id: UUID) -> None:
+    """Give back the voucher uses ``order_id`` holds (a compensation step); repeating it does nothing.
+
+    Publishes ``VoucherReleased`` per use given back.
+    """
+    services.unredeem_voucher(order_id=order_id)
+
+
+def create_voucher(
+    *,
+    code: str,
+    kind: str,
+    value: Decimal,
+    currency: str | None = None,
+    description: str = "",
+    min_spend: Decimal = Decimal(0),
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    usage_limit: int | None = None,
+    per_customer_limit: int | None = None,
+    is_active: bool = True,
+) -> Voucher:
+    """Create a voucher (codes are case-insensitive). ``kind`` is ``percentage`` or ``fixed``;
+    ``currency`` is required for a fixed amount or a minimum spend.
+
+    :raises InvalidVoucherDefinition: bad terms or a code already taken; nothing saved.
+    """
+    voucher = services.create_voucher(
+        definition=services.VoucherDefinition(
+            code=code,
+            kind=kind,
+            value=value,
+            currency=currency,
+            description=description,
+            min_spend=min_spend,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            usage_limit=usage_limit,
+            per_customer_limit=per_customer_limit,
+            is_active=is_active,
+        )
+    )
+    return Voucher(
+        code=voucher.code,
+        kind=voucher.kind,
+        value=voucher.value,
+        currency=voucher.currency,
+        min_spend=voucher.min_spend,
+        starts_at=voucher.starts_at,
+        ends_at=voucher.ends_at,
+        usage_limit=voucher.usage_limit,
+        per_customer_limit=voucher.per_customer_limit,
+        times_used=voucher.times_used,
+        is_active=voucher.is_active,
+    )
+
+
+# --- Promotions ----------------------------------------------------------------------------------
+
+
+def _promotion(row) -> Promotion:
+    return Promotion(
+        id=row.pk,
+        name=row.name,
+        kind=row.kind,
+        value=row.value,
+        scope=row.scope,
+        currency=row.currency,
+        skus=tuple(row.skus),
+        category_ids=tuple(row.category_ids),
+        min_subtotal=row.min_subtotal,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        priority=row.priority,
+        stacks=row.stacks,
+        is_active=row.is_active,
+    )
+
+
+def create_promotion(
+    *,
+    name: str,
+    kind: str,
+    value: Decimal,
+    scope: str,
+    currency: str | None = None,
+    skus: Sequence[str] = (),
+    category_ids: Sequence[int] = (),
+    min_subtotal: Decimal = Decimal(0),
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    priority: int = 0,
+    stacks: bool = False,
+    is_active: bool = True,
+) -> Promotion:
+    """Create an automatic promotion. ``kind``: ``percentage`` | ``fixed`` (per unit on a line
+    promotion, once on a basket one); ``scope``: ``skus`` | ``categories`` | ``basket``; ``currency``
+    is required for a fixed amount or a minimum subtotal. Publishes ``PromotionsChanged``.
+
+    :raises InvalidPromotion: bad terms (percentage over 100, end before start, …); nothing saved.
+    """
+    row = services.create_promotion(
+        terms=services.PromotionTerms(
+            name=name,
+            kind=kind,
+            value=value,
+            scope=scope,
+            currency=currency,
+            skus=tuple(skus),
+            category_ids=tuple(category_ids),
+            min_subtotal=min_subtotal,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            priority=priority,
+            stacks=stacks,
+            is_active=is_active,
+        )
+    )
+    return _promotion(row)
+
+
+def end_promotion(*, promotion_id: int) -> Promotion:
+    """Switch a promotion off now (kept for the record). Publishes ``PromotionsChanged``.
+
+    :raises PromotionNotFound:
+    """
+    return _promotion(services.end_promotion(promotion_id=promotion_id))
+
+
+def delete_promotion(*, promotion_id: int) -> None:
+    """Delete a promotion; publishes ``PromotionsChanged`` when there was one."""
+    services.delete_promotion(promotion_id=promotion_id)
