@@ -1,0 +1,72 @@
+import pytest
+
+from contexts.catalogue.models import Category
+from contexts.catalogue.services import categories
+from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_category_path_is_created_once_and_found_again():
+    shirts = categories.ensure_category_path(("Apparel", "Shirts"))
+    again = categories.ensure_category_path(("Apparel", "Shirts"))
+    assert again.pk == shirts.pk
+    assert [c.name for c in Category.objects.order_by("depth")] == ["Apparel", "Shirts"]
+    assert shirts.parent.name == "Apparel"
+    assert shirts.depth == 1
+
+
+def test_descendants_are_found_by_path_prefix_without_recursion():
+    apparel = CategoryFactory(name="Apparel")
+    shirts = CategoryFactory(name="Shirts", parent=apparel)
+    polo = CategoryFactory(name="Polo", parent=shirts)
+    CategoryFactory(name="Garden")
+    apparel.refresh_from_db()
+    descendants = Category.objects.filter(path__startswith=apparel.path)
+    assert set(descendants) == {apparel, shirts, polo}
+    assert polo.ancestor_ids() == (apparel.pk, shirts.pk, polo.pk)
+
+
+def test_same_name_under_two_parents_gets_distinct_slugs():
+    men = categories.ensure_category_path(("Men", "Shirts"))
+    women = categories.ensure_category_path(("Women", "Shirts"))
+    assert men.slug == "shirts"
+    assert women.slug == "women-shirts"
+
+
+def test_moving_a_category_moves_its_subtree_and_its_listing_rows(api_client):
+    apparel = CategoryFactory(name="Apparel")
+    garden = CategoryFactory(name="Garden")
+    shirts = CategoryFactory(name="Shirts", parent=apparel)
+    polo = CategoryFactory(name="Polo", parent=shirts)
+    ProductFactory(slug="polo-1", category=polo)
+
+    shirts.parent = garden
+    categories.save_category(shirts)
+
+    polo.refresh_from_db()
+    garden.refresh_from_db()
+    assert polo.path.startswith(garden.path)
+    assert polo.depth == 2
+    slugs = [p["slug"] for p in api_client.get("/api/v1/products?category=garden").json()["results"]]
+    assert slugs == ["polo-1"]
+    assert api_client.get("/api/v1/products?category=apparel").json()["count"] == 0
+
+
+def test_a_category_cannot_move_under_its_own_descendant():
+    apparel = CategoryFactory(name="Apparel")
+    shirts = CategoryFactory(name="Shirts", parent=apparel)
+    apparel.parent = shirts
+    with pytest.raises(categories.InvalidCategory):
+        categories.save_category(apparel)
+
+
+def test_categories_endpoint_lists_slug_name_and_parent_slug(api_client):
+    apparel = CategoryFactory(name="Apparel")
+    CategoryFactory(name="Shirts", parent=apparel)
+    response = api_client.get("/api/v1/categories")
+    assert response.status_code == 200
+    assert response.json() == [
+        {"slug": "apparel", "name": "Apparel", "parent": None},
+        {"slug": "shirts", "name": "Shirts", "parent": "apparel"},
+    ]

@@ -1,0 +1,199 @@
+from decimal import Decimal
+
+import pytest
+
+from contexts.catalogue.services import products
+from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def variant(sku: str, name: str = "Default", **attributes: str) -> products.VariantSpec:
+    return products.VariantSpec(sku=sku, name=name, attributes=attributes)
+
+
+@pytest.fixture
+def shop(set_price, set_stock):
+    """Three shirts and a mug in a small tree, priced in EUR (and one in USD), two in stock."""
+    apparel = CategoryFactory(name="Apparel")
+    shirts = CategoryFactory(name="Shirts", parent=apparel)
+    kitchen = CategoryFactory(name="Kitchen")
+    for sku, amount in {
+        "BLUE-S": "19.00",
+        "BLUE-M": "15.00",
+        "RED-S": "25.00",
+        "MUG": "9.50",
+        "GREEN-S": "30.00",
+    }.items():
+        set_price(sku, amount)
+    set_price("MUG", "11.00", "USD")
+    set_stock("BLUE-M", 3)
+    set_stock("MUG", 1)
+    ProductFactory(
+        slug="blue-shirt",
+        name="Blue Shirt",
+        description="A cotton shirt the colour of the sea.",
+        category=shirts,
+        attributes={"material": "cotton"},
+        variants=[variant("BLUE-S", "Small", size="S"), variant("BLUE-M", "Medium", size="M")],
+        images=[
+            products.ImageSpec(url="https://img.example.com/blue-1.jpg"),
+            products.ImageSpec(url="https://img.example.com/blue-2.jpg"),
+        ],
+    )
+    ProductFactory(
+        slug="red-shirt",
+        name="Red Shirt",
+        description="Linen, bright.",
+        category=shirts,
+        variants=[variant("RED-S")],
+        images=[],
+    )
+    ProductFactory(
+        slug="coffee-mug", name="Coffee Mug", description="Stoneware mug.", category=kitchen, variants=[variant("MUG")]
+    )
+    ProductFactory(
+        slug="green-shirt", name="Green Shirt", category=shirts, variants=[variant("GREEN-S")], published=False
+    )
+
+
+def slugs(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [item["slug"] for item in response.json()["results"]]
+
+
+def test_listing_shows_published_products_with_their_lowest_price_stock_and_first_image(api_client, shop):
+    response = api_client.get("/api/v1/products")
+    body = response.json()
+    assert body["count"] == 3
+    blue = next(item for item in body["results"] if item["slug"] == "blue-shirt")
+    assert blue == {
+        "slug": "blue-shirt",
+        "name": "Blue Shirt",
+        "category": "shirts",
+        "price": {"amount": "15.00", "currency": "EUR"},
+        "in_stock": True,
+        "image": "https://img.example.com/blue-1.jpg",
+    }
+    red = next(item for item in body["results"] if item["slug"] == "red-shirt")
+    assert red["in_stock"] is False
+    assert red["image"] is None
+
+
+def test_category_filter_includes_sub_categories(api_client, shop):
+    assert slugs(api_client.get("/api/v1/products?category=apparel&ordering=name")) == ["blue-shirt", "red-shirt"]
+    assert slugs(api_client.get("/api/v1/products?category=kitchen")) == ["coffee-mug"]
+
+
+def test_price_range_stock_and_ordering_combine(api_client, shop):
+    assert slugs(api_client.get("/api/v1/products?ordering=price")) == ["coffee-mug", "blue-shirt", "red-shirt"]
+    assert slugs(api_client.get("/api/v1/products?ordering=-price")) == ["red-shirt", "blue-shirt", "coffee-mug"]
+    assert slugs(api_client.get("/api/v1/products?ordering=-name")) == ["red-shirt", "coffee-mug", "blue-shirt"]
+    assert slugs(api_client.get("/api/v1/products?min_price=10&max_price=20")) == ["blue-shirt"]
+    assert slugs(api_client.get("/api/v1/products?in_stock=true&ordering=name")) == ["blue-shirt", "coffee-mug"]
+    assert len(slugs(api_client.get("/api/v1/products?ordering=-created"))) == 3
+
+
+def test_full_text_search_matches_name_and_description(api_client, shop):
+    assert slugs(api_client.get("/api/v1/products?q=shirt")) == ["blue-shirt", "red-shirt"]
+    assert slugs(api_client.get("/api/v1/products?q=cotton")) == ["blue-shirt"]
+    assert slugs(api_client.get("/api/v1/products?q=stoneware&category=kitchen")) == ["coffee-mug"]
+    assert slugs(api_client.get("/api/v1/products?q=nothing-like-this")) == []
+
+
+def test_listing_in_another_currency_shows_prices_in_that_currency(api_client, shop):
+    body = api_client.get("/api/v1/products?currency=USD&ordering=price").json()
+    assert [(item["slug"], item["price"]) for item in body["results"]] == [
+        ("coffee-mug", {"amount": "11.00", "currency": "USD"}),
+        ("blue-shirt", None),
+        ("red-shirt", None),
+    ]
+    assert slugs(api_client.get("/api/v1/products?currency=usd&max_price=20")) == ["coffee-mug"]
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("category=no-such-category", "category"),
+        ("ordering=popularity", "ordering"),
+        ("min_price=20&max_price=10", "min_price"),
+        ("min_price=cheap", "min_price"),
+        ("max_price=NaN", "max_price"),
+        ("min_price=-1", "min_price"),
+        ("max_price=1e400", "max_price"),
+        ("in_stock=maybe", "in_stock"),
+        ("currency=XYZ", "currency"),
+        ("q=" + "x" * 10_000, "q"),
+        ("q=bad%00byte", "q"),
+        ("category=%F0%9F%92%A9", "category"),
+    ],
+)
+def test_invalid_listing_queries_are_refused_with_400(api_client, shop, query, field):
+    response = api_client.get(f"/api/v1/products?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["errors"]
+
+
+def test_a_page_past_the_end_is_not_a_server_error(api_client, shop):
+    response = api_client.get("/api/v1/products?page=99")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert api_client.get("/api/v1/products?page=abc").status_code == 404
+
+
+def test_page_size_is_clamped_to_100(api_client, shop):
+    response = api_client.get("/api/v1/products?page_size=1000")
+    assert response.status_code == 200
+    assert response.json()["count"] == 3
+
+
+@pytest.mark.parametrize("page_size", [5, 100])
+def test_a_listing_page_costs_the_same_queries_whatever_its_size(api_client, django_assert_max_num_queries, page_size):
+    category = CategoryFactory(name="Bulk")
+    for n in range(110):
+        ProductFactory(slug=f"bulk-{n}", name=f"Bulk {n}", category=category, variants=[variant(f"BULK-{n}")])
+    with django_assert_max_num_queries(3):
+        response = api_client.get(f"/api/v1/products?page_size={page_size}&category=bulk&q=bulk&ordering=price")
+    assert len(response.json()["results"]) == page_size
+    with django_assert_max_num_queries(3):
+        response = api_client.get(f"/api/v1/products?page_size={page_size}&currency=USD&in_stock=true")
+    assert response.status_code == 200
+
+
+def test_product_detail_has_variants_with_prices_and_availability(api_client, shop):
+    response = api_client.get("/api/v1/products/blue-shirt")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["description"] == "A cotton shirt the colour of the sea."
+    assert body["attributes"] == {"material": "cotton"}
+    assert body["images"] == ["https://img.example.com/blue-1.jpg", "https://img.example.com/blue-2.jpg"]
+    assert body["price"] == {"amount": "15.00", "currency": "EUR"}
+    assert body["in_stock"] is True
+    assert body["category"] == "shirts"
+    small, medium = body["variants"]
+    assert small["sku"] == "BLUE-S"
+    assert small["attributes"] == {"size": "S"}
+    assert small["price"] == {"amount": "19.00", "currency": "EUR"}
+    assert small["base_price"] == {"amount": "19.00", "currency": "EUR"}
+    assert (small["in_stock"], small["available"]) == (False, 0)
+    assert (medium["in_stock"], medium["available"]) == (True, 3)
+
+
+def test_unknown_and_unpublished_products_are_not_found(api_client, shop):
+    for slug in ("no-such-product", "green-shirt"):
+        response = api_client.get(f"/api/v1/products/{slug}")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+
+
+def test_detail_in_an_unknown_currency_is_refused(api_client, shop):
+    response = api_client.get("/api/v1/products/blue-shirt?currency=XYZ")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_listing_prices_are_decimal_strings(api_client, shop):
+    price = api_client.get("/api/v1/products?ordering=price").json()["results"][0]["price"]
+    assert Decimal(price["amount"]) == Decimal("9.50")
+    assert price["amount"] == "9.50"
