@@ -1,7 +1,9 @@
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
 
+from commerce.database import database_for
 from contexts.inventory import api
 from contexts.inventory.models import StockLevel, StockMovement
 
@@ -95,7 +97,7 @@ def test_availability_of_many_skus_takes_one_query(stock, django_assert_num_quer
     stock("A", MAIN=3, BACKUP=2)
     stock("B", MAIN=1)
     api.reserve_stock(reference="o1", lines=[api.ReservationLine(sku="B", quantity=1)])
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1, connection=connections[database_for("inventory")]):
         availability = api.get_availability(skus=["A", "B", "UNKNOWN"])
     assert availability == {
         "A": api.Availability(sku="A", available=5, in_stock=True),
