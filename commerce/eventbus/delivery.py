@@ -48,8 +48,9 @@ def deliver(alias: str, delivery_id: int) -> Outcome:
         delivery = Delivery.objects.using(alias).select_related("message").get(pk=delivery_id)
     except Delivery.DoesNotExist:
         return Outcome(delivery_id, "missing")
-    if delivery.status == Delivery.Status.DELIVERED:
-        return Outcome(delivery_id, Delivery.Status.DELIVERED)
+    if delivery.status in (Delivery.Status.DELIVERED, Delivery.Status.DEAD):
+        # Delivered already, or dead-lettered until staff retry it (which makes it pending again).
+        return Outcome(delivery_id, delivery.status)
     message = delivery.message
     subscription = find_subscription(delivery.subscription)
     if subscription is None:

@@ -28,7 +28,7 @@ def running_worker() -> Iterator[subprocess.Popen]:
     for alias in connections:
         connections[alias].close()  # SQLite test files and PostgreSQL test databases are committed
     _purge_queue()
-    env = {**os.environ, "COMMERCE_USE_TEST_DATABASES": "1", "DJANGO_SETTINGS_MODULE": "commerce.settings"}
+    env = {**os.environ, "COMMERCE_USE_TEST_DATABASES": "1", "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
     log = open(settings.VAR_DIR / "test-celery-worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "commerce", "worker", "--pool=solo", "--loglevel=INFO",

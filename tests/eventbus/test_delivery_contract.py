@@ -1,0 +1,190 @@
+"""The event bus's contract, as a publisher and a subscriber see it.
+
+These run unchanged in inline mode and, in CI's celery stage, against a real worker and broker.
+The probe publishes as context ``probe`` and subscribes as ``probe_sink``: in split mode they sit on
+different databases.
+"""
+
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from commerce.database import atomic_in, context_aliases, database_for
+from commerce.eventbus import publish
+from commerce.eventbus.delivery import sweep
+from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
+from tests.probe_sink.events import Pinged
+from tests.probe_sink.handlers import attempts_of
+from tests.probe_sink.models import ProbeCounter
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def count(key: str) -> int:
+    counter = ProbeCounter.objects.filter(key=key).first()
+    return counter.count if counter else 0
+
+
+def deliveries(**filters) -> list[Delivery]:
+    return [d for alias in context_aliases() for d in Delivery.objects.using(alias).filter(**filters)]
+
+
+def test_a_rolled_back_publish_delivers_nothing(settle_events):
+    key = new_key()
+    with pytest.raises(RuntimeError), atomic_in("probe"):
+        publish(Pinged(key=key))
+        raise RuntimeError("the publisher's transaction fails")
+    settle_events()
+    assert not OutboxMessage.objects.using(database_for("probe")).filter(payload__key=key).exists()
+    assert count(f"{key}:count") == 0
+
+
+def test_a_committed_publish_is_delivered_once_to_each_subscriber(settle_events):
+    key = new_key()
+    with atomic_in("probe"):
+        publish(Pinged(key=key))
+    settle_events()
+    assert count(f"{key}:count") == 1
+    assert count(f"{key}:record") == 1
+    assert {d.status for d in deliveries(message__payload__key=key)} == {"delivered"}
+
+
+def test_a_failing_handler_is_retried_then_succeeds_without_disturbing_the_others(settle_events):
+    key = new_key()
+    with atomic_in("probe"):
+        publish(Pinged(key=key, fail_times=1))
+    retry_until_settled(settle_events)
+    assert count(f"{key}:count") == 1
+    assert attempts_of(key, "count") == 2
+    assert count(f"{key}:record") == 1
+
+
+def test_a_handler_that_keeps_failing_is_dead_lettered_with_its_error(settle_events):
+    key = new_key()
+    with atomic_in("probe"):
+        publish(Pinged(key=key, fail_times=99))
+    retry_until_settled(settle_events)
+    (dead,) = deliveries(message__payload__key=key, subscription="probe_sink.count_when_pinged")
+    assert dead.status == Delivery.Status.DEAD
+    assert dead.attempts == 3
+    assert "probe failure 3 of 99" in dead.last_error
+    assert count(f"{key}:count") == 0
+
+
+def test_retry_deliveries_brings_a_dead_letter_back(settle_events, admin_client):
+    key = new_key()
+    with atomic_in("probe"):
+        publish(Pinged(key=key, fail_times=3))
+    retry_until_settled(settle_events)
+    (dead,) = deliveries(message__payload__key=key, subscription="probe_sink.count_when_pinged")
+    assert dead.status == Delivery.Status.DEAD
+
+    response = admin_client.post(
+        f"/admin/eventbus/delivery/?database={database_for('probe')}",
+        {"action": "retry_deliveries", "_selected_action": [dead.pk]},
+    )
+    assert response.status_code == 302
+    settle_events()
+    dead.refresh_from_db()
+    assert dead.status == Delivery.Status.DELIVERED
+    assert count(f"{key}:count") == 1
+
+
+def test_the_same_event_delivered_twice_changes_state_once(settle_events):
+    from commerce.eventbus.delivery import deliver
+
+    key = new_key()
+    with atomic_in("probe"):
+        publish(Pinged(key=key))
+    settle_events()
+    (delivery,) = deliveries(message__payload__key=key, subscription="probe_sink.record_when_pinged")
+    # A redelivery, as after a worker crash between the handler's commit and the bookkeeping.
+    Delivery.objects.using(delivery._state.db).filter(pk=delivery.pk).update(status=Delivery.Status.PENDING)
+    deliver(delivery._state.db, delivery.pk)
+    assert count(f"{key}:record") == 1
+    assert attempts_of(key, "record") == 1
+    assert (
+        InboxEntry.objects.using(database_for("probe_sink"))
+        .filter(subscription="probe_sink.record_when_pinged", event_id=delivery.message.event_id)
+        .count()
+        == 1
+    )
+
+
+def test_a_crash_between_commit_and_dispatch_is_healed_by_the_sweep(settle_events, monkeypatch):
+    from commerce.eventbus import dispatch
+
+    key = new_key()
+    monkeypatch.setattr(dispatch, "dispatch", lambda alias, ids: None)  # the process "dies" after commit
+    with atomic_in("probe"):
+        publish(Pinged(key=key))
+    monkeypatch.undo()
+    assert count(f"{key}:count") == 0
+    assert {d.status for d in deliveries(message__payload__key=key)} == {"pending"}
+
+    assert sweep() == 0, "a fresh delivery belongs to its after-commit dispatch during the grace period"
+    sweep_due_now()
+    settle_events()
+    assert count(f"{key}:count") == 1
+    assert count(f"{key}:record") == 1
+
+
+def test_events_round_trip_decimals_uuids_datetimes_and_nested_lines_exactly(settle_events):
+    from commerce.eventbus.types import from_payload
+    from tests.probe_sink.events import ProbeLine
+
+    event = Pinged(
+        key=new_key(),
+        correlation_id="req-1",
+        causation_id="req-1",
+        amount=Decimal("12.50"),
+        order_id=uuid.uuid4(),
+        due_at=timezone.now(),
+        lines=(ProbeLine(sku="SKU-1", quantity=2, price=Decimal("0.10")),),
+    )
+    with atomic_in("probe"):
+        publish(event)
+    stored = OutboxMessage.objects.using(database_for("probe")).get(event_id=event.event_id)
+    assert from_payload(stored.event_type, stored.payload) == event
+    assert stored.payload["amount"] == "12.50"
+
+
+def test_a_handler_that_publishes_passes_correlation_and_causation_on(settle_events):
+    key = new_key()
+    with atomic_in("probe"):
+        ping = Pinged(key=key, correlation_id="req-123", causation_id="req-123")
+        publish(ping)
+    settle_events()
+    assert ProbeCounter.objects.filter(key=f"{key}:trace:req-123:{ping.event_id}").exists()
+
+
+def sweep_due_now() -> None:
+    """Make every waiting retry due and sweep, as time passing and the periodic job would."""
+    for alias in context_aliases():
+        Delivery.objects.using(alias).filter(status__in=["pending", "failed"]).update(
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
+    sweep()
+
+
+def retry_until_settled(settle_events) -> None:
+    """Drive retries until every delivery is delivered or dead: a worker retries on its own timer,
+    inline mode needs the sweep (the periodic job) to run."""
+    if settings.EVENTBUS["DISPATCH"] == "celery":
+        settle_events()
+        return
+    for _ in range(100):
+        if not deliveries(status__in=["pending", "failed"]):
+            return
+        sweep_due_now()
+        time.sleep(0.05)
+    settle_events()

@@ -1,0 +1,43 @@
+"""Publishing refuses what it could not deliver, and costs the publisher little."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import connections
+
+from commerce.database import atomic_in, database_for
+from commerce.eventbus import Event, EventError, domain_event, publish
+from tests.probe_sink.events import Pinged
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeverRegistered(Event):
+    key: str
+
+
+def test_publishing_an_unregistered_event_type_fails_at_publish_time():
+    with pytest.raises(EventError, match="not a registered event type"), atomic_in("probe"):
+        publish(NeverRegistered(key="x"))
+
+
+def test_publishing_a_value_that_does_not_serialize_fails_at_publish_time():
+    with pytest.raises(EventError), atomic_in("probe"):
+        publish(Pinged(key=object()))  # type: ignore[arg-type]
+
+
+def test_an_event_name_must_name_its_context():
+    with pytest.raises(EventError):
+        domain_event("NoContext")
+
+
+def test_a_publish_adds_two_queries_to_the_transaction(django_assert_num_queries):
+    publisher_connection = connections[database_for("probe")]
+    with atomic_in("probe"), django_assert_num_queries(2, connection=publisher_connection):
+        publish(Pinged(key="cheap"))
+
+
+def test_a_failing_handler_never_reaches_the_publisher(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), atomic_in("probe"):
+        publish(Pinged(key="publisher-is-safe", fail_times=5))

@@ -1,0 +1,52 @@
+"""The probe's subscriptions. Attempts are counted in files, outside any transaction, so a handler
+that fails (and rolls back) still leaves a trace of having been tried, across processes."""
+
+import logging
+
+from django.conf import settings
+from django.db.models import F
+
+from commerce.eventbus import publish, subscriber
+from tests.probe_sink.events import Echoed, Pinged
+from tests.probe_sink.models import ProbeCounter
+
+logger = logging.getLogger(__name__)
+ATTEMPTS_DIR = settings.VAR_DIR / "probe-attempts"
+
+
+def attempts_of(key: str, subscription: str) -> int:
+    path = ATTEMPTS_DIR / f"{key}.{subscription}"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def _note_attempt(key: str, subscription: str) -> int:
+    ATTEMPTS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(ATTEMPTS_DIR / f"{key}.{subscription}", "a") as attempts:
+        attempts.write("x\n")
+    return attempts_of(key, subscription)
+
+
+def _count(key: str) -> None:
+    counter, _ = ProbeCounter.objects.get_or_create(key=key)
+    ProbeCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+
+
+@subscriber(Pinged, context="probe_sink", name="probe_sink.count_when_pinged")
+def count_when_pinged(event: Pinged) -> None:
+    attempt = _note_attempt(event.key, "count")
+    logger.info("probe handler attempt %d for %s", attempt, event.key)
+    if attempt <= event.fail_times:
+        raise RuntimeError(f"probe failure {attempt} of {event.fail_times}")
+    _count(f"{event.key}:count")
+    publish(Echoed(key=event.key))
+
+
+@subscriber(Pinged, context="probe_sink", name="probe_sink.record_when_pinged")
+def record_when_pinged(event: Pinged) -> None:
+    _note_attempt(event.key, "record")
+    _count(f"{event.key}:record")
+
+
+@subscriber(Echoed, context="probe_sink", name="probe_sink.trace_when_echoed")
+def trace_when_echoed(event: Echoed) -> None:
+    ProbeCounter.objects.create(key=f"{event.key}:trace:{event.correlation_id}:{event.causation_id}", count=1)
