@@ -2,6 +2,9 @@
 
 from decimal import Decimal
 
+from django.db import connections
+
+from commerce.database import database_for
 from contexts.pricing import api as pricing_api
 from contexts.pricing.domain import BasketLine, DiscountKind, PromotionRule, PromotionScope
 
@@ -33,3 +36,8 @@ def rule(id: int = 1, *, kind: str = "percentage", value: str = "10", scope: str
 
 def line(sku: str = "A", quantity: int = 1, unit: str = "10.00", categories: tuple[int, ...] = ()) -> BasketLine:
     return BasketLine(sku=sku, quantity=quantity, unit_price=Decimal(unit), category_ids=categories)
+
+
+def pricing_connection():
+    """The connection pricing's queries run on (its own database in split mode), for query counts."""
+    return connections[database_for("pricing")]

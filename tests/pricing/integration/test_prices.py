@@ -8,7 +8,7 @@ from django.utils import timezone
 from commerce.database import atomic_in
 from contexts.pricing import api as pricing_api
 from contexts.pricing.models import Price
-from tests.pricing.factories import price, promotion
+from tests.pricing.factories import price, pricing_connection, promotion
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -121,7 +121,7 @@ def test_prices_for_takes_one_query_for_prices_and_one_for_promotions(django_ass
         price(f"SKU-{n}", "10.00")
     promotion(name="Shirts", scope="categories", category_ids=[3], value=D("20"))
     skus = [f"SKU-{n}" for n in range(60)] + ["MISSING"]
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(2, connection=pricing_connection()):
         listed = pricing_api.prices_for(skus=skus, currency="EUR", category_ids={"SKU-1": [3]})
     assert len(listed) == 60 and "MISSING" not in listed
     assert (listed["SKU-1"].amount, listed["SKU-1"].on_sale) == (D("8.00"), True)
