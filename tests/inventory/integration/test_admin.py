@@ -1,0 +1,79 @@
+import pytest
+from django.urls import reverse
+
+from contexts.inventory import api
+from contexts.inventory.models import StockLevel, StockMovement
+from tests.inventory.conftest import line
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stocked(stock):
+    stock("LOW-1", MAIN=2)
+    stock("PLENTY-1", MAIN=100)
+    api.reserve_stock(reference="o1", lines=[line("PLENTY-1", 1)])
+    return StockLevel.objects.get(sku="PLENTY-1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "admin:inventory_warehouse_changelist",
+        "admin:inventory_stocklevel_changelist",
+        "admin:inventory_reservation_changelist",
+        "admin:inventory_shipment_changelist",
+        "admin:inventory_stockmovement_changelist",
+    ],
+)
+def test_every_inventory_screen_opens(admin_client, stocked, url):
+    assert admin_client.get(reverse(url)).status_code == 200
+
+
+def test_low_stock_filter_and_sku_search(admin_client, stocked):
+    url = reverse("admin:inventory_stocklevel_changelist")
+    low = admin_client.get(url, {"stock": "low"}).content.decode()
+    assert "LOW-1" in low and "PLENTY-1" not in low
+    found = admin_client.get(url, {"q": "PLENTY-1"}).content.decode()
+    assert "PLENTY-1" in found and "LOW-1" not in found
+
+
+def test_reservation_filters_tell_active_from_expired(admin_client, stocked):
+    url = reverse("admin:inventory_reservation_changelist")
+    assert "o1" in admin_client.get(url, {"state": "active"}).content.decode()
+    assert ">o1<" not in admin_client.get(url, {"state": "expired"}).content.decode()
+
+
+def test_adjustment_form_writes_a_ledger_movement_with_the_reason(admin_client, admin_user, stocked):
+    url = reverse("admin:inventory_stocklevel_adjust", args=[stocked.pk])
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"delta": "-3", "reason": "damaged in transit", "reference": "T-9"})
+    assert response.status_code == 302
+    movement = StockMovement.objects.filter(sku="PLENTY-1").latest("id")
+    assert (movement.quantity, movement.reason, movement.reference) == (-3, "damaged in transit", "T-9")
+    assert movement.actor == admin_user.get_username()
+    assert StockLevel.objects.get(pk=stocked.pk).on_hand == 97
+
+
+def test_adjustment_form_shows_the_refusal_and_changes_nothing(admin_client, stocked):
+    url = reverse("admin:inventory_stocklevel_adjust", args=[stocked.pk])
+    response = admin_client.post(url, {"delta": "-100", "reason": "lost"})
+    assert response.status_code == 200
+    assert "Only 99" in response.content.decode()
+    assert StockLevel.objects.get(pk=stocked.pk).on_hand == 100
+
+
+def test_adjust_action_leads_to_the_form_for_the_selected_level(admin_client, stocked):
+    response = admin_client.post(
+        reverse("admin:inventory_stocklevel_changelist"), {"action": "adjust_stock", "_selected_action": [stocked.pk]}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:inventory_stocklevel_adjust", args=[stocked.pk])
+
+
+def test_the_ledger_cannot_be_edited_in_the_admin(admin_client, stocked):
+    movement = StockMovement.objects.first()
+    page = admin_client.get(reverse("admin:inventory_stockmovement_change", args=[movement.pk]))
+    assert page.status_code == 200
+    assert 'name="quantity"' not in page.content.decode()
+    assert admin_client.get(reverse("admin:inventory_stockmovement_add")).status_code == 403
