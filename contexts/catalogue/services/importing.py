@@ -1,0 +1,589 @@
+"""The catalogue CSV importer: validate every row, then upsert products, variants, prices and stock.
+
+Format (API.md): header ``product_slug,product_name,category,description,sku,variant_name,attributes,
+price,currency,stock``, one row per variant; an optional ``images`` column holds image URLs separated
+by ``|`` (the first is the listing image). ``category`` is ``Apparel > Shirts``; ``attributes`` is
+``colour=blue;size=M``; ``stock`` is ``WAREHOUSE:quantity;WAREHOUSE:quantity``.
+
+Two phases, both streaming the file:
+
+1. **Validate** every row (cells, and cross-row rules: a SKU appears once and under one product, a
+   product's name, category, description and images agree on all its rows, a SKU already in the
+   catalogue is not moved to another product). Memory holds one small entry per SKU and per product,
+   never the rows. Any error: nothing is written, every bad row is reported by line and column.
+2. **Write**, in an order that makes a crash harmless: warehouses, prices (pricing's api), stock
+   (inventory's api), then all catalogue writes in one transaction on the catalogue's database,
+   batched, with events published in it; then the listing rows. Each step is an idempotent upsert
+   that writes (and publishes) nothing when the value is already there, so re-running after a crash
+   finishes the job and re-importing the same file changes nothing. No transaction spans contexts.
+
+Prices and stock go first on purpose: their events then find no listed product for a new SKU and
+cost one query each; the listing is built once, in bulk, at the end.
+"""
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils import timezone
+
+from commerce.database import atomic_in
+from commerce.eventbus import publish
+from commerce.money import MoneyError, parse_amount
+from contexts.catalogue.conf import catalogue_settings
+from contexts.catalogue.events import ProductPublished, ProductUpdated
+from contexts.catalogue.exceptions import CatalogueError
+from contexts.catalogue.models import Category, Product, ProductImage, Variant
+from contexts.catalogue.services import categories, listing
+from contexts.inventory import api as inventory_api
+from contexts.pricing import api as pricing_api
+
+COLUMNS = (
+    "product_slug",
+    "product_name",
+    "category",
+    "description",
+    "sku",
+    "variant_name",
+    "attributes",
+    "price",
+    "currency",
+    "stock",
+)
+OPTIONAL_COLUMNS = ("images",)
+PRODUCT_COLUMNS = ("product_name", "category", "description", "images")
+MAX_REPORTED_ERRORS = 1000
+MAX_QUANTITY = 1_000_000_000
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+WAREHOUSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_url = URLValidator(schemes=["http", "https"])
+
+Progress = Callable[[str, int, int | None], None]  # (phase, rows done, rows in total or None)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, {self.column}: {self.message}"
+
+
+class ImportFailed(CatalogueError):
+    """The file cannot be imported; nothing was written."""
+
+    code = "import_failed"
+
+    def __init__(self, errors: list[RowError], *, total: int | None = None) -> None:
+        self.errors = errors
+        self.total = total if total is not None else len(errors)
+        super().__init__(f"{self.total} error(s) in the file; nothing was imported.")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    line: int
+    product_slug: str
+    product_name: str
+    category: tuple[str, ...]
+    description: str
+    sku: str
+    variant_name: str
+    attributes: dict[str, str]
+    price: Decimal | None
+    currency: str
+    stock: tuple[tuple[str, int], ...]
+    images: tuple[str, ...] | None  # None: the file has no images column
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    products: int = 0
+    variants: int = 0
+    products_created: int = 0
+    products_updated: int = 0
+    variants_created: int = 0
+    variants_updated: int = 0
+    prices_set: int = 0
+    stock_levels_set: int = 0
+    listing_rows_written: int = 0
+    dry_run: bool = False
+    warehouses: list[str] = field(default_factory=list)
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+def _split_pairs(text: str, separator: str) -> list[tuple[str, str]] | None:
+    pairs = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition(separator)
+        if not sep:
+            return None
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def parse_row(line: int, cells: dict[str, str], *, has_images: bool) -> tuple[ImportRow | None, list[RowError]]:
+    """One CSV record → an ``ImportRow``, or the errors of each bad cell."""
+    errors: list[RowError] = []
+
+    def error(column: str, message: str) -> None:
+        errors.append(RowError(line, column, message))
+
+    slug = cells["product_slug"].strip()
+    if not SLUG.match(slug) or len(slug) > 200:
+        error("product_slug", f"{slug!r} is not a slug (lower-case letters, digits and single hyphens, ≤ 200).")
+    name = cells["product_name"].strip()
+    if not name or len(name) > 200:
+        error("product_name", "A product name is required (≤ 200 characters).")
+    category = categories.split_category_path(cells["category"])
+    if not all(category) or any(len(part) > 120 for part in category):
+        error("category", f"{cells['category']!r} is not a category path like 'Apparel > Shirts'.")
+    sku = cells["sku"].strip()
+    if not SKU.match(sku) or len(sku) > 64:
+        error("sku", f"{sku!r} is not a SKU (letters, digits, '.', '_', '/', '-', ≤ 64).")
+    variant_name = cells["variant_name"].strip()
+    if not variant_name or len(variant_name) > 200:
+        error("variant_name", "A variant name is required (≤ 200 characters).")
+    attributes: dict[str, str] = {}
+    pairs = _split_pairs(cells["attributes"], "=")
+    if pairs is None or any(not key for key, _ in pairs):
+        error("attributes", f"{cells['attributes']!r} is not like 'colour=blue;size=M'.")
+    else:
+        for key, value in pairs:
+            if key in attributes:
+                error("attributes", f"attribute {key!r} appears twice.")
+            attributes[key] = value
+    currency = cells["currency"].strip().upper()
+    price: Decimal | None = None
+    raw_price = cells["price"].strip()
+    if raw_price or currency:
+        if currency not in catalogue_settings().currencies:
+            error("currency", f"{currency!r} is not one of {', '.join(catalogue_settings().currencies)}.")
+        else:
+            try:
+                price = parse_amount(raw_price, currency)
+                if price <= 0 or price >= Decimal("1e10"):
+                    raise MoneyError("must be above zero and below 10 000 000 000")
+            except MoneyError as exc:
+                error("price", f"{raw_price!r} is not a price: {exc}")
+                price = None
+    stock: list[tuple[str, int]] = []
+    stock_pairs = _split_pairs(cells["stock"], ":")
+    if stock_pairs is None:
+        error("stock", f"{cells['stock']!r} is not like 'MAIN:10;BACKUP:4'.")
+    else:
+        for code, quantity in stock_pairs:
+            if not WAREHOUSE.match(code) or len(code) > 32:
+                error("stock", f"{code!r} is not a warehouse code (letters, digits, '_', '-', ≤ 32).")
+            elif not re.fullmatch(r"\d+", quantity) or int(quantity) > MAX_QUANTITY:
+                error("stock", f"{quantity!r} is not a whole quantity of 0 or more for {code}.")
+            elif code in dict(stock):
+                error("stock", f"warehouse {code} appears twice.")
+            else:
+                stock.append((code, int(quantity)))
+    images: tuple[str, ...] | None = None
+    if has_images:
+        images = tuple(url.strip() for url in cells["images"].split("|") if url.strip())
+        for url in images:
+            try:
+                if len(url) > 500:
+                    raise ValidationError("too long")
+                _url(url)
+            except ValidationError:
+                error("images", f"{url[:80]!r} is not an http(s) URL of at most 500 characters.")
+    if errors:
+        return None, errors
+    row = ImportRow(
+        line=line,
+        product_slug=slug,
+        product_name=name,
+        category=category,
+        description=cells["description"].strip(),
+        sku=sku,
+        variant_name=variant_name,
+        attributes=attributes,
+        price=price,
+        currency=currency,
+        stock=tuple(stock),
+        images=images,
+    )
+    return row, []
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, str] | None, list[RowError]]]:
+    """Stream ``(line, cells, errors)``; the header's own problems come first with line 1."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, strict=True)
+        line = 1
+        try:
+            header = next(reader, None)
+            if header is None:
+                yield 1, None, [RowError(1, "header", "The file is empty.")]
+                return
+            names = [name.strip() for name in header]
+            problems = []
+            missing = [c for c in COLUMNS if c not in names]
+            if missing:
+                problems.append(RowError(1, "header", f"missing column(s): {', '.join(missing)}."))
+            unknown = [n for n in names if n not in COLUMNS and n not in OPTIONAL_COLUMNS]
+            if unknown:
+                problems.append(RowError(1, "header", f"unknown column(s): {', '.join(unknown)}."))
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                problems.append(RowError(1, "header", f"repeated column(s): {', '.join(repeated)}."))
+            if problems:
+                yield 1, None, problems
+                return
+            line = reader.line_num + 1
+            for record in reader:
+                if not record or all(not cell.strip() for cell in record):
+                    line = reader.line_num + 1
+                    continue
+                if len(record) != len(names):
+                    yield line, None, [RowError(line, "row", f"expected {len(names)} fields, found {len(record)}.")]
+                else:
+                    yield line, dict(zip(names, record, strict=True)), []
+                line = reader.line_num + 1
+        except UnicodeDecodeError:
+            yield line, None, [RowError(line, "file", "The file is not UTF-8 text; save it as UTF-8 and retry.")]
+        except csv.Error as exc:
+            yield line, None, [RowError(line, "row", f"unreadable CSV: {exc}.")]
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _has_images(path: Path) -> bool:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        try:
+            header = next(csv.reader(handle), [])
+        except (UnicodeDecodeError, csv.Error):
+            return False
+    return "images" in [name.strip() for name in header]
+
+
+def iter_rows(path: Path) -> Iterator[ImportRow]:
+    """The rows of an already validated file."""
+    has_images = _has_images(path)
+    for line, cells, errors in _records(path):
+        row, row_errors = parse_row(line, cells, has_images=has_images) if cells is not None else (None, errors)
+        if row is None:
+            raise ImportFailed(row_errors or errors)
+        yield row
+
+
+# --- Validation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Validated:
+    rows: int
+    skus: dict[str, tuple[int, str]]  # sku → (line, product slug)
+    products: dict[str, int]  # slug → first line
+    warehouses: list[str]
+
+
+def validate_file(path: Path, *, progress: Progress | None = None) -> _Validated:
+    """Check every row and the cross-row rules, streaming; raise ``ImportFailed`` listing every problem."""
+    errors: list[RowError] = []
+    total_errors = 0
+
+    def add(found: list[RowError]) -> None:
+        nonlocal total_errors
+        total_errors += len(found)
+        room = MAX_REPORTED_ERRORS - len(errors)
+        errors.extend(found[: max(room, 0)])
+
+    has_images = _has_images(path)
+    skus: dict[str, tuple[int, str]] = {}
+    products: dict[str, tuple[int, dict[str, str]]] = {}
+    warehouses: dict[str, None] = {}
+    rows = 0
+    for line, cells, record_errors in _records(path):
+        rows += 1
+        if progress and rows % 1000 == 0:
+            progress("validate", rows, None)
+        if cells is None:
+            add(record_errors)
+            continue
+        row, row_errors = parse_row(line, cells, has_images=has_images)
+        if row is None:
+            add(row_errors)
+            continue
+        cross: list[RowError] = []
+        seen = skus.get(row.sku)
+        if seen is not None:
+            where = "" if seen[1] == row.product_slug else f" under product {seen[1]!r}"
+            cross.append(RowError(line, "sku", f"SKU {row.sku} already appears at line {seen[0]}{where}."))
+        else:
+            skus[row.sku] = (line, row.product_slug)
+        fingerprint = {
+            "product_name": row.product_name,
+            "category": " > ".join(row.category),
+            "description": _digest(row.description),
+            "images": _digest("|".join(row.images or ())),
+        }
+        first = products.get(row.product_slug)
+        if first is None:
+            products[row.product_slug] = (line, fingerprint)
+        else:
+            for column in PRODUCT_COLUMNS:
+                if first[1][column] != fingerprint[column]:
+                    cross.append(
+                        RowError(
+                            line,
+                            column,
+                            f"differs from line {first[0]} for product {row.product_slug!r} (one product, one value).",
+                        )
+                    )
+        for code, _ in row.stock:
+            warehouses.setdefault(code, None)
+        add(cross)
+    if progress:
+        progress("validate", rows, rows)
+    if not total_errors:
+        add(_check_against_catalogue(skus))
+    if total_errors:
+        errors.sort(key=lambda e: e.line)
+        raise ImportFailed(errors, total=total_errors)
+    return _Validated(
+        rows=rows,
+        skus=skus,
+        products={slug: first_line for slug, (first_line, _) in products.items()},
+        warehouses=list(warehouses),
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _check_against_catalogue(skus: dict[str, tuple[int, str]]) -> list[RowError]:
+    """A SKU already in the catalogue stays with its product: the file may not move it."""
+    errors = []
+    names = list(skus)
+    for start in range(0, len(names), 1000):
+        chunk = names[start : start + 1000]
+        for sku, owner in Variant.objects.filter(sku__in=chunk).values_list("sku", "product__slug"):
+            line, slug = skus[sku]
+            if owner != slug:
+                errors.append(RowError(line, "sku", f"SKU {sku} already belongs to product {owner!r}."))
+    return errors
+
+
+# --- Writing ------------------------------------------------------------------------------------
+
+
+def import_catalogue(
+    path: Path | str, *, dry_run: bool = False, progress: Progress | None = None, publish_new: bool = True
+) -> ImportReport:
+    """Validate ``path`` and, unless ``dry_run``, upsert everything it holds.
+
+    :raises ImportFailed: some rows are bad (``errors`` lists them by line and column); nothing written.
+    """
+    path = Path(path)
+    digest = file_digest(path)
+    validated = validate_file(path, progress=progress)
+    report = ImportReport(
+        rows=validated.rows,
+        products=len(validated.products),
+        variants=len(validated.skus),
+        dry_run=dry_run,
+        warehouses=validated.warehouses,
+    )
+    if dry_run:
+        return report
+    if file_digest(path) != digest:
+        raise ImportFailed([RowError(0, "file", "The file changed while it was being imported; nothing written.")])
+    reference = f"import:{path.name}"[:128]
+    for code in validated.warehouses:
+        inventory_api.ensure_warehouse(code=code)
+    done = 0
+    for row in iter_rows(path):
+        if row.price is not None:
+            pricing_api.set_base_price(sku=row.sku, currency=row.currency, amount=row.price)
+            report.prices_set += 1
+        for code, quantity in row.stock:
+            inventory_api.set_stock_level(sku=row.sku, warehouse_code=code, on_hand=quantity, reference=reference)
+            report.stock_levels_set += 1
+        done += 1
+        if progress and done % 250 == 0:
+            progress("prices and stock", done, validated.rows)
+    if progress:
+        progress("prices and stock", done, validated.rows)
+    product_ids = _write_catalogue(path, validated, report, progress=progress, publish_new=publish_new)
+    report.listing_rows_written = listing.refresh_listing(product_ids=product_ids)
+    if progress:
+        progress("listing", validated.rows, validated.rows)
+    return report
+
+
+def _write_catalogue(
+    path: Path, validated: _Validated, report: ImportReport, *, progress: Progress | None, publish_new: bool
+) -> list[int]:
+    """All catalogue writes of the file, in one transaction, in batches; events published last."""
+    size = catalogue_settings().import_batch_size
+    category_cache: dict[tuple[str, ...], Category] = {}
+    created: set[int] = set()
+    changed: set[int] = set()
+    product_ids: set[int] = set()
+    done = 0
+    with atomic_in("catalogue"):
+        batch: list[ImportRow] = []
+        for row in iter_rows(path):
+            batch.append(row)
+            if len(batch) >= size:
+                _write_batch(batch, category_cache, created, changed, product_ids, report, publish_new)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress("catalogue", done, validated.rows)
+        if batch:
+            _write_batch(batch, category_cache, created, changed, product_ids, report, publish_new)
+            done += len(batch)
+        _publish_events(created, changed - created)
+    if progress:
+        progress("catalogue", done, validated.rows)
+    report.products_created = len(created)
+    report.products_updated = len(changed - created)
+    return sorted(product_ids)
+
+
+def _write_batch(
+    rows: list[ImportRow],
+    category_cache: dict[tuple[str, ...], Category],
+    created: set[int],
+    changed: set[int],
+    product_ids: set[int],
+    report: ImportReport,
+    publish_new: bool,
+) -> None:
+    now = timezone.now()
+    firsts: dict[str, ImportRow] = {}
+    for row in rows:
+        firsts.setdefault(row.product_slug, row)
+    existing = {p.slug: p for p in Product.objects.filter(slug__in=list(firsts))}
+    new_products, updated_products = [], []
+    for slug, row in firsts.items():
+        category = categories.ensure_category_path(row.category, cache=category_cache)
+        product = existing.get(slug)
+        if product is None:
+            product = Product(
+                slug=slug,
+                name=row.product_name,
+                description=row.description,
+                category_id=category.pk,
+                is_published=publish_new,
+                published_at=now if publish_new else None,
+            )
+            new_products.append(product)
+            continue
+        if (product.name, product.description, product.category_id) != (row.product_name, row.description, category.pk):
+            product.name, product.description, product.category_id = row.product_name, row.description, category.pk
+            product.updated_at = now
+            updated_products.append(product)
+    Product.objects.bulk_create(new_products)
+    if any(p.pk is None for p in new_products):  # backends that return no ids from bulk inserts
+        ids = dict(Product.objects.filter(slug__in=[p.slug for p in new_products]).values_list("slug", "pk"))
+        for product in new_products:
+            product.pk = product.id = ids[product.slug]
+    Product.objects.bulk_update(updated_products, ["name", "description", "category_id", "updated_at"])
+    for product in new_products:
+        existing[product.slug] = product
+        created.add(product.pk)
+    changed.update(p.pk for p in updated_products)
+    product_ids.update(p.pk for p in existing.values())
+
+    variants = {v.sku: v for v in Variant.objects.filter(sku__in=[r.sku for r in rows])}
+    counts: dict[int, int] = {}
+    new_variants, updated_variants = [], []
+    for row in rows:
+        product = existing[row.product_slug]
+        variant = variants.get(row.sku)
+        if variant is None:
+            if product.pk not in counts:
+                counts[product.pk] = (
+                    Variant.objects.filter(product_id=product.pk).count() if product.pk not in created else 0
+                )
+            new_variants.append(
+                Variant(
+                    product_id=product.pk,
+                    sku=row.sku,
+                    name=row.variant_name,
+                    attributes=row.attributes,
+                    position=counts[product.pk],
+                )
+            )
+            counts[product.pk] += 1
+            changed.add(product.pk)
+        elif (variant.name, variant.attributes) != (row.variant_name, row.attributes):
+            variant.name, variant.attributes = row.variant_name, row.attributes
+            updated_variants.append(variant)
+            changed.add(product.pk)
+    Variant.objects.bulk_create(new_variants)
+    Variant.objects.bulk_update(updated_variants, ["name", "attributes"])
+    report.variants_created += len(new_variants)
+    report.variants_updated += len(updated_variants)
+
+    with_images = [r for r in firsts.values() if r.images is not None]
+    if with_images:
+        ids = [existing[r.product_slug].pk for r in with_images]
+        current: dict[int, list[str]] = {pk: [] for pk in ids}
+        for product_id, url in ProductImage.objects.filter(product_id__in=ids).values_list("product_id", "url"):
+            current[product_id].append(url)
+        stale = [
+            existing[r.product_slug].pk for r in with_images if current[existing[r.product_slug].pk] != list(r.images)
+        ]
+        if stale:
+            ProductImage.objects.filter(product_id__in=stale).delete()
+            ProductImage.objects.bulk_create(
+                ProductImage(product_id=existing[r.product_slug].pk, url=url, alt_text=r.product_name, position=i)
+                for r in with_images
+                if existing[r.product_slug].pk in stale
+                for i, url in enumerate(r.images or ())
+            )
+            changed.update(stale)
+
+
+def _publish_events(created: set[int], updated: set[int]) -> None:
+    ids = sorted(created | updated)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        skus: dict[int, list[str]] = {pk: [] for pk in chunk}
+        for product_id, sku in (
+            Variant.objects.filter(product_id__in=chunk).order_by("position", "id").values_list("product_id", "sku")
+        ):
+            skus[product_id].append(sku)
+        for product in Product.objects.filter(pk__in=chunk).order_by("pk").only("pk", "slug", "is_published"):
+            if product.pk in created:
+                if product.is_published:
+                    publish(ProductPublished(product_id=product.pk, slug=product.slug, skus=tuple(skus[product.pk])))
+            else:
+                publish(
+                    ProductUpdated(
+                        product_id=product.pk,
+                        slug=product.slug,
+                        skus=tuple(skus[product.pk]),
+                        published=product.is_published,
+                    )
+                )
