@@ -1,1 +1,198 @@
-"""Staff screens of the pricing context."""
+"""Staff screens of the pricing context (merchandisers).
+
+Forms validate through the models' ``clean()`` (the same rules as the api, from ``domain``); saves
+and deletes go through the services so the admin publishes the same events as the api.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from contexts.pricing import services
+from contexts.pricing.models import Price, Promotion, Status, Voucher, VoucherRedemption
+
+
+class OnSaleNowFilter(admin.SimpleListFilter):
+    title = "on sale now"
+    parameter_name = "on_sale"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "On sale now"), ("no", "Not on sale"))
+
+    def queryset(self, request, queryset):
+        on_sale = Price.objects.on_sale_at(timezone.now()).values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=on_sale)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=on_sale)
+        return queryset
+
+
+class ScheduleStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Status.choices
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == Status.ACTIVE:
+            return queryset.live_at(now)
+        if self.value() == Status.SCHEDULED:
+            return queryset.scheduled_at(now)
+        if self.value() == Status.ENDED:
+            return queryset.ended_at(now)
+        return queryset
+
+
+def _status(obj) -> str:
+    now = timezone.now()
+    if not obj.is_active or (obj.ends_at is not None and obj.ends_at <= now):
+        return Status.ENDED.label
+    if obj.starts_at is not None and obj.starts_at > now:
+        return Status.SCHEDULED.label
+    return Status.ACTIVE.label
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ("sku", "currency", "amount", "sale_amount", "sale_starts_at", "sale_ends_at", "on_sale_now")
+    list_filter = ("currency", OnSaleNowFilter)
+    search_fields = ("sku",)
+    readonly_fields = ("updated_at",)
+    list_per_page = 100
+
+    @admin.display(boolean=True, description="on sale now")
+    def on_sale_now(self, obj: Price) -> bool:
+        return obj.is_on_sale()
+
+    def save_model(self, request, obj, form, change):
+        services.save_price(obj)
+
+    def delete_model(self, request, obj):
+        services.remove_price(sku=obj.sku, currency=obj.currency)
+
+    def delete_queryset(self, request, queryset):
+        for sku, currency in queryset.values_list("sku", "currency"):
+            services.remove_price(sku=sku, currency=currency)
+
+
+class ListField(forms.CharField):
+    """A JSON list edited as comma- or newline-separated text."""
+
+    def __init__(self, *, item=str, **kwargs):
+        self.item = item
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 2}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        parts = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+        try:
+            return [self.item(part) for part in parts]
+        except ValueError:
+            raise forms.ValidationError("Give a comma-separated list of whole numbers.") from None
+
+
+class PromotionForm(forms.ModelForm):
+    skus = ListField(help_text="SKUs, comma-separated (scope: SKUs).")
+    category_ids = ListField(item=int, help_text="Catalogue category ids, comma-separated (scope: categories).")
+
+    class Meta:
+        model = Promotion
+        fields = (
+            "name",
+            "kind",
+            "value",
+            "currency",
+            "scope",
+            "skus",
+            "category_ids",
+            "min_subtotal",
+            "starts_at",
+            "ends_at",
+            "priority",
+            "stacks",
+            "is_active",
+        )
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    form = PromotionForm
+    list_display = (
+        "name",
+        "kind",
+        "value",
+        "currency",
+        "scope",
+        "priority",
+        "stacks",
+        "starts_at",
+        "ends_at",
+        "status",
+    )
+    list_filter = (ScheduleStatusFilter, "kind", "scope", "stacks", "currency")
+    search_fields = ("name", "skus")
+    readonly_fields = ("created_at", "updated_at")
+
+    @admin.display(description="status")
+    def status(self, obj: Promotion) -> str:
+        return _status(obj)
+
+    def save_model(self, request, obj, form, change):
+        services.save_promotion(obj)
+
+    def delete_model(self, request, obj):
+        services.delete_promotion(promotion_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for pk in queryset.values_list("pk", flat=True):
+            services.delete_promotion(promotion_id=pk)
+
+
+class RedemptionInline(admin.TabularInline):
+    """Who used the voucher, for which order: read-only (redemptions come from checkouts)."""
+
+    model = VoucherRedemption
+    fields = ("order_id", "customer_id", "amount", "currency", "redeemed_at", "released_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    ordering = ("-redeemed_at",)
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = ("code", "kind", "value", "currency", "min_spend", "times_used", "usage_limit", "status")
+    list_filter = (ScheduleStatusFilter, "kind", "currency")
+    search_fields = ("code", "description")
+    readonly_fields = ("times_used", "usage_by_customer", "created_at")
+    inlines = (RedemptionInline,)
+
+    @admin.display(description="status")
+    def status(self, obj: Voucher) -> str:
+        return _status(obj)
+
+    @admin.display(description="current uses per customer")
+    def usage_by_customer(self, obj: Voucher) -> str:
+        if obj.pk is None:
+            return "-"
+        rows = (
+            obj.redemptions.filter(released_at__isnull=True)
+            .values("customer_id")
+            .annotate(uses=Count("id", filter=Q(released_at__isnull=True)))
+            .order_by("-uses", "customer_id")[:50]
+        )
+        parts = [f"{row['customer_id'] or 'guest'}: {row['uses']}" for row in rows]
+        return ", ".join(parts) or "none yet"

@@ -253,6 +253,7 @@ class Voucher(models.Model):
         )
 
     def clean(self) -> None:
+        self.code = domain.normalize_code(self.code)  # before validate_unique, so "summer" meets "SUMMER"
         errors = domain.voucher_errors(
             code=self.code,
             kind=self.kind,

@@ -1,0 +1,165 @@
+"""Merchandisers' screens: filters render, bad input is a form error, saves announce like the api."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from contexts.pricing.models import Price, Promotion, Voucher
+from tests.pricing.factories import price, promotion, voucher
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("model", "query"),
+    [
+        ("price", "?on_sale=yes&currency=EUR&q=SKU"),
+        ("price", "?on_sale=no"),
+        ("promotion", "?status=active"),
+        ("promotion", "?status=scheduled"),
+        ("promotion", "?status=ended"),
+        ("voucher", "?status=active&q=welcome"),
+    ],
+)
+def test_changelists_render_with_their_filters(admin_client, model, query):
+    price("SKU-1", "10.00")
+    promotion()
+    voucher()
+    response = admin_client.get(reverse(f"admin:pricing_{model}_changelist") + query)
+    assert response.status_code == 200
+
+
+def test_on_sale_now_filter_lists_only_prices_on_sale(admin_client):
+    from contexts.pricing import api as pricing_api
+
+    price("CHEAP", "10.00")
+    price("FULL", "10.00")
+    pricing_api.set_sale_price(sku="CHEAP", currency="EUR", amount=Decimal("5"))
+    response = admin_client.get(reverse("admin:pricing_price_changelist") + "?on_sale=yes")
+    assert [p.sku for p in response.context["cl"].queryset] == ["CHEAP"]
+
+
+def test_promotion_status_filter_separates_active_scheduled_and_ended(admin_client):
+    now = timezone.now()
+    promotion(name="now")
+    promotion(name="later", starts_at=now + timedelta(days=1))
+    promotion(name="over", starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=1))
+    url = reverse("admin:pricing_promotion_changelist")
+    for status, name in [("active", "now"), ("scheduled", "later"), ("ended", "over")]:
+        names = [p.name for p in admin_client.get(f"{url}?status={status}").context["cl"].queryset]
+        assert names == [name]
+
+
+def price_form(**overrides):
+    return {"sku": "SKU-9", "currency": "EUR", "amount": "10.00", "sale_amount": ""} | overrides
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"amount": "0"}, "amount"),
+        ({"amount": "-5"}, "amount"),
+        ({"sale_amount": "12.00"}, "sale_amount"),
+        ({"currency": "JPY"}, "currency"),
+        (
+            {
+                "sale_amount": "5",
+                "sale_starts_at_0": "2030-01-02",
+                "sale_starts_at_1": "00:00:00",
+                "sale_ends_at_0": "2030-01-01",
+                "sale_ends_at_1": "00:00:00",
+            },
+            "sale_ends_at",
+        ),
+    ],
+)
+def test_the_price_form_refuses_bad_input_and_saves_nothing(admin_client, overrides, field):
+    response = admin_client.post(reverse("admin:pricing_price_add"), price_form(**overrides))
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Price.objects.exists()
+
+
+def test_a_price_saved_in_the_admin_is_announced(admin_client, published):
+    response = admin_client.post(reverse("admin:pricing_price_add"), price_form())
+    assert response.status_code == 302
+    assert Price.objects.get().amount == Decimal("10.00")
+    assert published("pricing.PriceChanged")[-1]["new_amount"] == "10.00"
+
+
+def promotion_form(**overrides):
+    return {
+        "name": "Summer",
+        "kind": "percentage",
+        "value": "10",
+        "currency": "",
+        "scope": "skus",
+        "skus": "SKU-1, SKU-2",
+        "category_ids": "",
+        "min_subtotal": "0",
+        "starts_at_0": "2020-01-01",
+        "starts_at_1": "00:00:00",
+        "priority": "0",
+        "is_active": "on",
+    } | overrides
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"value": "150"}, "value"),
+        ({"scope": "categories"}, "category_ids"),
+        ({"category_ids": "1, x"}, "category_ids"),
+        ({"kind": "fixed", "value": "5"}, "currency"),
+        ({"ends_at_0": "2019-01-01", "ends_at_1": "00:00:00"}, "ends_at"),
+    ],
+)
+def test_the_promotion_form_refuses_bad_input(admin_client, overrides, field):
+    response = admin_client.post(reverse("admin:pricing_promotion_add"), promotion_form(**overrides))
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Promotion.objects.exists()
+
+
+def test_a_promotion_saved_in_the_admin_is_announced(admin_client, published):
+    response = admin_client.post(reverse("admin:pricing_promotion_add"), promotion_form())
+    assert response.status_code == 302
+    saved = Promotion.objects.get()
+    assert saved.skus == ["SKU-1", "SKU-2"]
+    assert published("pricing.PromotionsChanged")[-1]["promotion_id"] == saved.pk
+
+
+def test_voucher_page_shows_usage_read_only_with_redemptions_inline(admin_client):
+    from uuid import uuid4
+
+    from contexts.pricing import api as pricing_api
+
+    voucher("WELCOME10", per_customer_limit=2)
+    pricing_api.redeem_voucher(code="WELCOME10", order_id=uuid4(), customer_id=5, amount=Decimal("1"), currency="EUR")
+    saved = Voucher.objects.get()
+    response = admin_client.get(reverse("admin:pricing_voucher_change", args=[saved.pk]))
+    assert response.status_code == 200
+    assert "5: 1" in response.content.decode()
+    assert "times_used" not in response.context["adminform"].form.fields
+
+
+def test_the_voucher_form_refuses_a_code_taken_in_another_case(admin_client):
+    voucher("SUMMER")
+    response = admin_client.post(
+        reverse("admin:pricing_voucher_add"),
+        {
+            "code": "summer",
+            "kind": "percentage",
+            "value": "10",
+            "min_spend": "0",
+            "is_active": "on",
+            "redemptions-TOTAL_FORMS": "0",
+            "redemptions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "code" in response.context["adminform"].form.errors
+    assert Voucher.objects.count() == 1
