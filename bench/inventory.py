@@ -1,0 +1,134 @@
+"""Inventory benchmark: reservations per second under contention, and bulk availability.
+
+Run against a PostgreSQL database of its own (created and migrated if missing; its inventory tables
+are emptied first)::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce_bench .venv/bin/python bench/inventory.py
+
+Figures printed:
+- reservations/s with 8 concurrent workers all reserving 1 unit of one hot SKU (every reservation
+  queues on the same row locks: the worst case);
+- reservations/s with 8 workers reserving 1 unit of a random SKU out of 1 000 (little contention);
+- ``get_availability`` of 100 SKUs: database queries per call and mean time per call.
+Each reservation is a full ``api.reserve_stock`` call: its transaction, the outbox rows of its events
+and (inline dispatch) the delivery of those events to subscribers after commit.
+"""
+
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
+
+WORKERS = 8
+RESERVATIONS = 1_600  # per scenario, spread over the workers
+SPREAD_SKUS = 1_000
+
+
+def ensure_database() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/commerce_bench")
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    with psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
+            admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
+
+
+def main() -> None:
+    ensure_database()
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)
+    from django.core.management import call_command
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from commerce.database import database_for
+    from contexts.inventory import api
+    from contexts.inventory.models import Reservation, ReservationLine, StockLevel, StockMovement, Warehouse
+
+    call_command("migrate", verbosity=0)
+    ReservationLine.objects.all().delete()
+    Reservation.objects.all().delete()
+    StockMovement.objects.all().delete()
+    StockLevel.objects.all().delete()
+    Warehouse.objects.all().delete()
+    api.ensure_warehouse(code="BENCH-A", priority=10)
+    api.ensure_warehouse(code="BENCH-B", priority=1)
+
+    def run(label: str, pick_sku) -> None:
+        barrier = threading.Barrier(WORKERS)
+        refused = 0
+        lock = threading.Lock()
+
+        def worker(index: int) -> None:
+            nonlocal refused
+            rng = random.Random(index)
+            try:
+                barrier.wait()
+                for n in range(RESERVATIONS // WORKERS):
+                    try:
+                        api.reserve_stock(
+                            reference=f"{label}-{index}-{n}", lines=[api.ReservationLine(sku=pick_sku(rng), quantity=1)]
+                        )
+                    except api.InsufficientStock:
+                        with lock:
+                            refused += 1
+            finally:
+                connections.close_all()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            list(pool.map(worker, range(WORKERS)))
+        elapsed = time.perf_counter() - started
+        done = RESERVATIONS - refused
+        print(f"{label:<28} {done:>6} reservations in {elapsed:6.2f} s = {done / elapsed:8.1f}/s  (refused {refused})")
+
+    api.receive_stock(sku="HOT-1", warehouse_code="BENCH-A", quantity=1_000_000, reference="bench")
+    for n in range(SPREAD_SKUS):
+        api.set_stock_level(
+            sku=f"SKU-{n:04d}", warehouse_code="BENCH-A" if n % 2 else "BENCH-B", on_hand=1_000, reference="bench"
+        )
+
+    print(f"PostgreSQL, {WORKERS} concurrent workers, {RESERVATIONS} reservations of 1 unit per scenario")
+    run("one hot SKU", lambda rng: "HOT-1")
+    run(f"{SPREAD_SKUS} SKUs spread", lambda rng: f"SKU-{rng.randrange(SPREAD_SKUS):04d}")
+
+    skus = [f"SKU-{n:04d}" for n in range(0, SPREAD_SKUS, SPREAD_SKUS // 100)]
+    connection = connections[database_for("inventory")]
+    with CaptureQueriesContext(connection) as captured:
+        api.get_availability(skus=skus)
+    timings = []
+    for _ in range(200):
+        started = time.perf_counter()
+        api.get_availability(skus=skus)
+        timings.append(time.perf_counter() - started)
+    print(
+        f"availability of {len(skus)} SKUs: {len(captured.captured_queries)} query per call, "
+        f"mean {statistics.mean(timings) * 1000:.2f} ms, p95 {sorted(timings)[int(len(timings) * 0.95)] * 1000:.2f} ms"
+    )
+    call_command("check_stock_ledger")
+
+
+if __name__ == "__main__":
+    main()
