@@ -1,0 +1,70 @@
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from commerce.database import database_for
+from commerce.eventbus.models import OutboxMessage
+from contexts.catalogue.models import Category, ListingEntry, Product
+from contexts.inventory import api as inventory_api
+from contexts.pricing import api as pricing_api
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_seed_demo_builds_a_shop_that_the_listing_can_search_and_filter(api_client):
+    out = seed()
+    assert "promotion created" in out and "voucher WELCOME10 created" in out
+    assert 180 <= Product.objects.count() <= 220
+    assert Category.objects.filter(parent__isnull=True).count() >= 3
+    assert ListingEntry.objects.count() == Product.objects.count()
+    assert {
+        w.code for w in [inventory_api.ensure_warehouse(code="MAIN"), inventory_api.ensure_warehouse(code="BACKUP")]
+    }
+
+    body = api_client.get("/api/v1/products?q=shirt&category=apparel&ordering=price").json()
+    assert body["count"] > 0
+    first = body["results"][0]
+    assert first["price"]["currency"] == "EUR"
+    assert first["image"].startswith("https://placehold.co/")
+
+    kitchen = api_client.get("/api/v1/products?category=kitchen").json()["results"][0]
+    detail = api_client.get(f"/api/v1/products/{kitchen['slug']}").json()
+    variant = detail["variants"][0]
+    assert variant["on_sale"] is True
+    assert Decimal(variant["price"]["amount"]) == (Decimal(variant["base_price"]["amount"]) * Decimal("0.85")).quantize(
+        Decimal("0.01")
+    )
+
+
+def test_seed_demo_twice_is_fine_and_changes_nothing_the_second_time():
+    seed()
+    products = Product.objects.count()
+    events = OutboxMessage.objects.using(database_for("catalogue")).count()
+    out = seed()
+    assert "0 products created" in out
+    assert "promotion already there" in out and "voucher WELCOME10 already there" in out
+    assert Product.objects.count() == products
+    assert OutboxMessage.objects.using(database_for("catalogue")).count() == events
+
+
+def test_the_welcome_voucher_needs_a_minimum_spend_of_20_euros():
+    seed()
+    sku = next(
+        sku
+        for sku, price in pricing_api.prices_for(
+            skus=[f"DEMO-{n:05d}-1" for n in range(1, 201)], currency="EUR"
+        ).items()
+        if price.amount < 20
+    )
+    line = pricing_api.QuoteLineRequest(sku=sku, quantity=1)
+    with pytest.raises(pricing_api.VoucherInvalid) as refusal:
+        pricing_api.check_voucher(code="WELCOME10", lines=[line], currency="EUR")
+    assert refusal.value.extra()["reason"] == "min_spend"
