@@ -22,13 +22,19 @@ class PublicView(APIView):
 
 
 class CategoryListView(PublicView):
+    """Every category, in tree order, with its parent's slug (null for a root)."""
+
     @extend_schema(responses={200: s.CategoryOutput(many=True)}, tags=["catalogue"], operation_id="categories_list")
     def get(self, request: Request) -> Response:
         return Response(s.CategoryOutput(selectors.categories(), many=True).data)
 
 
 class ProductListView(PublicView, GenericAPIView):
+    """Published products, from the listing read model: search, category (with sub-categories), price range,
+    stock and ordering. Prices may lag the pricing context by a moment."""
+
     serializer_class = s.ProductSummaryOutput
+    filter_backends: list = []  # the query string is parsed by ListingQueryInput
 
     @extend_schema(
         parameters=[s.ListingQueryInput, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
@@ -45,6 +51,8 @@ class ProductListView(PublicView, GenericAPIView):
 
 
 class ProductDetailView(PublicView):
+    """A published product with its variants' current prices and availability; unknown or unpublished → 404."""
+
     @extend_schema(
         parameters=[CURRENCY],
         responses={200: s.ProductDetailOutput, 404: OpenApiResponse(description="not_found")},
