@@ -28,13 +28,14 @@ def prices_by_sku(skus: Sequence[str], currency: str) -> dict[str, Price]:
     wanted = sorted({sku for sku in skus if isinstance(sku, str)})
     if not wanted:
         return {}
-    return {price.sku: price for price in Price.objects.filter(currency=currency, sku__in=wanted)}
+    rows = Price.objects.filter(currency=currency, sku__in=wanted).order_by()
+    return {price.sku: price for price in rows}
 
 
 def live_promotions(currency: str, now: datetime) -> list[domain.PromotionRule]:
     """Promotions running at ``now`` that can apply in ``currency`` (one query)."""
-    rows = Promotion.objects.live_at(now).filter(Q(currency__isnull=True) | Q(currency=currency))
-    return [promotion.rule() for promotion in rows]
+    rows = Promotion.objects.live_at(now).filter(Q(currency__isnull=True) | Q(currency=currency)).order_by()
+    return sorted((promotion.rule() for promotion in rows), key=lambda rule: (-rule.priority, rule.id))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,7 +168,7 @@ def _judge_vouchers(
     normalized = [code for code in normalized if code]
     if not normalized:
         return [], ()
-    vouchers = {voucher.code: voucher for voucher in Voucher.objects.filter(code__in=normalized)}
+    vouchers = {voucher.code: voucher for voucher in Voucher.objects.filter(code__in=normalized).order_by()}
     uses = customer_redemption_counts([v.pk for v in vouchers.values()], customer_id)
     accepted: list[domain.VoucherTerms] = []
     refused: list[RefusedCode] = []
@@ -197,6 +198,7 @@ def customer_redemption_counts(voucher_ids: Sequence[int], customer_id: int | No
     rows = (
         VoucherRedemption.objects.current()
         .filter(voucher_id__in=voucher_ids, customer_id=customer_id)
+        .order_by()
         .values("voucher_id")
         .annotate(uses=Count("id"))
     )
