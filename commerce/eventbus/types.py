@@ -8,6 +8,7 @@ worker hours later.
 
 import dataclasses
 import enum
+import functools
 import json
 import types
 import typing
@@ -149,11 +150,14 @@ def decode(value: Any, annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return annotation(value)
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        hints = typing.get_type_hints(annotation)
-        return annotation(
-            **{f.name: decode(value[f.name], hints[f.name]) for f in dataclasses.fields(annotation) if f.init}
-        )
+        return annotation(**{name: decode(value[name], hint) for name, hint in _init_fields(annotation)})
     return value
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
 
 
 def to_payload(event: Event) -> dict[str, Any]:
