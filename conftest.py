@@ -100,3 +100,14 @@ def settle_events(celery_worker_process):
         wait_until_delivered(timeout=timeout)
 
     return settle
+
+
+@pytest.fixture
+def context_connection():
+    """The connection of one context's database, for ``django_assert_num_queries(connection=...)``:
+    in split mode a context's queries do not run on ``default``."""
+    from django.db import connections
+
+    from commerce.database import database_for
+
+    return lambda context: connections[database_for(context)]
