@@ -31,8 +31,12 @@ def periodic(*, every: float) -> Callable[[Any], Any]:
 
 
 def jobs() -> tuple[PeriodicJob, ...]:
+    """Every declared job; importing each installed app's ``tasks`` module first declares them all."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("tasks")
     return tuple(_JOBS.values())
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
-    return {job.name: {"task": job.name, "schedule": job.every_seconds} for job in _JOBS.values()}
+    return {job.name: {"task": job.name, "schedule": job.every_seconds} for job in jobs()}

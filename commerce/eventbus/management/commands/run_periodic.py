@@ -7,7 +7,6 @@ import logging
 import time
 
 from django.core.management.base import BaseCommand
-from django.utils.module_loading import autodiscover_modules
 
 from commerce.periodic import jobs
 
@@ -21,7 +20,6 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run every job once and exit.")
 
     def handle(self, *args: object, once: bool = False, **options: object) -> None:
-        autodiscover_modules("tasks")
         next_run = {job.name: 0.0 for job in jobs()}
         self.stdout.write(f"Periodic jobs: {', '.join(sorted(next_run)) or 'none'}")
         while True:
