@@ -1,9 +1,13 @@
 """Helpers the catalogue tests share: setting prices and stock through the owning contexts' apis."""
 
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
+from commerce.database import database_for
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
 
@@ -25,3 +29,16 @@ def set_stock():
         inventory_api.set_stock_level(sku=sku, warehouse_code=warehouse, on_hand=on_hand, reference="test")
 
     return set_stock
+
+
+@pytest.fixture
+def catalogue_queries():
+    """``with catalogue_queries(at_most=3):`` counts queries on the catalogue's own database (split mode too)."""
+
+    @contextmanager
+    def at_most(limit: int):
+        with CaptureQueriesContext(connections[database_for("catalogue")]) as captured:
+            yield captured
+        assert 0 < len(captured) <= limit, [q["sql"] for q in captured.captured_queries]
+
+    return at_most

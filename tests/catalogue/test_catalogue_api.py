@@ -24,9 +24,9 @@ def shirt():
     return apparel, shirts
 
 
-def test_get_variants_returns_names_to_snapshot_and_category_ids_in_one_query(shirt, django_assert_num_queries):
+def test_get_variants_returns_names_to_snapshot_and_category_ids_in_one_query(shirt, catalogue_queries):
     apparel, shirts = shirt
-    with django_assert_num_queries(1):
+    with catalogue_queries(1):
         found = catalogue_api.get_variants(skus=["BS-S", "BS-M", "NOPE"])
     assert set(found) == {"BS-S", "BS-M"}
     assert found["BS-M"] == catalogue_api.VariantInfo(

@@ -85,7 +85,7 @@ def test_reimporting_the_same_file_changes_nothing_and_publishes_nothing(tmp_pat
     )
     out, _ = run(path)
     assert "products 0 created, 0 updated; variants 0 created, 0 updated" in out
-    assert "0 listing rows written" in out
+    assert "0 prices and 0 stock levels set; 0 listing rows written" in out
     assert outbox_count() == before
     assert (
         sum(
@@ -207,3 +207,14 @@ def test_validation_streams_and_reports_errors_without_importing(tmp_path):
         "line 1502, price: 'x' is not a price: 'x' is not a decimal amount."
     ]
     assert nothing_imported()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prices_and_stock_can_be_written_by_several_workers_on_postgresql(tmp_path, postgresql_only, settle_events):
+    rows = [f"p-{n},Product {n},Bulk,Text,SKU-{n},Default,,{n + 1}.00,EUR,MAIN:{n % 3}" for n in range(40)]
+    report = importing.import_catalogue(write_csv(tmp_path, rows), workers=4)
+    settle_events()
+    assert (report.prices_set, report.stock_levels_set) == (40, 26)  # zero stock where none is held: no write
+    assert pricing_api.prices_for(skus=["SKU-39"], currency="EUR")["SKU-39"].amount == Decimal("40.00")
+    assert inventory_api.get_availability(skus=["SKU-4"])["SKU-4"].available == 1
+    assert ListingEntry.objects.filter(in_stock=True).count() == 26

@@ -74,8 +74,11 @@ COLOURS = ["blue", "navy", "olive", "sand", "charcoal", "burgundy", "cream", "te
 MATERIALS = ["cotton", "linen", "wool", "leather", "ceramic", "steel", "bamboo", "recycled plastic", "oak", "paper"]
 
 
-def rows(*, products: int = 200, seed: int = 20240601) -> Iterator[list[str]]:
-    """CSV rows (without the header) for ``products`` products, each with 1–5 variants."""
+def rows(
+    *, products: int = 200, seed: int = 20240601, variants: int | None = None, sku_prefix: str = "DEMO"
+) -> Iterator[list[str]]:
+    """CSV rows (without the header) for ``products`` products, each with 1–4 variants (or exactly ``variants``,
+    at most 2)."""
     rng = random.Random(seed)
     paths = list(RANGES)
     for number in range(products):
@@ -92,13 +95,13 @@ def rows(*, products: int = 200, seed: int = 20240601) -> Iterator[list[str]]:
             f"Number {number + 1} of our {path.split(' > ')[-1].lower()} range."
         )
         base = Decimal(rng.randrange(low * 100, high * 100)) / 100
-        count = rng.randrange(1, min(len(values), 4) + 1)
+        count = rng.randrange(1, min(len(values), 4) + 1) if variants is None else min(variants, 2)
         images = "|".join(
             f"https://placehold.co/600x600/png?text={quote_plus(name)}+{view}"
             for view in ("front", "back")[: rng.randrange(1, 3)]
         )
         for index, value in enumerate(values[:count]):
-            sku = f"DEMO-{number + 1:05d}-{index + 1}"
+            sku = f"{sku_prefix}-{number + 1:05d}-{index + 1}"
             price = base + Decimal(index) * Decimal("2.00") if axis == "size" and index >= 3 else base
             stock = ";".join(f"{code}:{rng.choice([0, 0, 1, 3, 5, 12, 40])}" for code in WAREHOUSES)
             yield [
@@ -116,12 +119,14 @@ def rows(*, products: int = 200, seed: int = 20240601) -> Iterator[list[str]]:
             ]
 
 
-def write(path: Path, *, products: int = 200, seed: int = 20240601) -> int:
+def write(
+    path: Path, *, products: int = 200, seed: int = 20240601, variants: int | None = None, sku_prefix: str = "DEMO"
+) -> int:
     count = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADER)
-        for row in rows(products=products, seed=seed):
+        for row in rows(products=products, seed=seed, variants=variants, sku_prefix=sku_prefix):
             writer.writerow(row)
             count += 1
     return count

@@ -24,13 +24,16 @@ cost one query each; the listing is built once, in bulk, at the end.
 import csv
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import connections
 from django.utils import timezone
 
 from commerce.database import atomic_in
@@ -395,9 +398,18 @@ def _check_against_catalogue(skus: dict[str, tuple[int, str]]) -> list[RowError]
 
 
 def import_catalogue(
-    path: Path | str, *, dry_run: bool = False, progress: Progress | None = None, publish_new: bool = True
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    publish_new: bool = True,
+    workers: int = 1,
 ) -> ImportReport:
     """Validate ``path`` and, unless ``dry_run``, upsert everything it holds.
+
+    ``workers`` > 1 sends the price and stock writes that are needed (values that differ) over that
+    many threads, each call its own transaction in pricing or inventory: safe, since every (SKU,
+    currency) and (SKU, warehouse) appears once in a validated file. Use it on PostgreSQL only.
 
     :raises ImportFailed: some rows are bad (``errors`` lists them by line and column); nothing written.
     """
@@ -419,16 +431,17 @@ def import_catalogue(
     for code in validated.warehouses:
         inventory_api.ensure_warehouse(code=code)
     done = 0
+    batch: list[ImportRow] = []
     for row in iter_rows(path):
-        if row.price is not None:
-            pricing_api.set_base_price(sku=row.sku, currency=row.currency, amount=row.price)
-            report.prices_set += 1
-        for code, quantity in row.stock:
-            inventory_api.set_stock_level(sku=row.sku, warehouse_code=code, on_hand=quantity, reference=reference)
-            report.stock_levels_set += 1
-        done += 1
-        if progress and done % 250 == 0:
-            progress("prices and stock", done, validated.rows)
+        batch.append(row)
+        if len(batch) >= catalogue_settings().import_batch_size:
+            _write_prices_and_stock(batch, reference, report, workers=workers)
+            done += len(batch)
+            batch = []
+            if progress:
+                progress("prices and stock", done, validated.rows)
+    _write_prices_and_stock(batch, reference, report, workers=workers)
+    done += len(batch)
     if progress:
         progress("prices and stock", done, validated.rows)
     product_ids = _write_catalogue(path, validated, report, progress=progress, publish_new=publish_new)
@@ -436,6 +449,68 @@ def import_catalogue(
     if progress:
         progress("listing", validated.rows, validated.rows)
     return report
+
+
+def _write_prices_and_stock(rows: list[ImportRow], reference: str, report: ImportReport, *, workers: int) -> None:
+    """Set the prices and stock levels that differ from the file; unchanged ones cost a bulk read only."""
+    if not rows:
+        return
+    calls: list[Callable[[], object]] = []
+    by_currency: dict[str, list[ImportRow]] = {}
+    for row in rows:
+        if row.price is not None:
+            by_currency.setdefault(row.currency, []).append(row)
+    for currency, priced in by_currency.items():
+        current = pricing_api.prices_for(skus=[r.sku for r in priced], currency=currency)
+        for row in priced:
+            if row.sku not in current or current[row.sku].base_amount != row.price:
+                calls.append(partial(pricing_api.set_base_price, sku=row.sku, currency=currency, amount=row.price))
+                report.prices_set += 1
+    stocked = [row for row in rows if row.stock]
+    if stocked:
+        levels = {
+            (level.sku, level.warehouse_code): level.on_hand
+            for level in inventory_api.get_stock_levels(skus=[row.sku for row in stocked])
+        }
+        for row in stocked:
+            for code, quantity in row.stock:
+                if levels.get((row.sku, code), 0) != quantity:  # no level yet is nothing on hand
+                    calls.append(
+                        partial(
+                            inventory_api.set_stock_level,
+                            sku=row.sku,
+                            warehouse_code=code,
+                            on_hand=quantity,
+                            reference=reference,
+                        )
+                    )
+                    report.stock_levels_set += 1
+    _run(calls, workers=workers)
+
+
+def _run(calls: list[Callable[[], object]], *, workers: int) -> None:
+    if workers <= 1 or len(calls) < 2:
+        for call in calls:
+            call()
+        return
+    failures: list[BaseException] = []
+
+    def work(share: list[Callable[[], object]]) -> None:
+        try:
+            for call in share:
+                call()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(calls[i::workers],)) for i in range(min(workers, len(calls)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def _write_catalogue(

@@ -51,18 +51,26 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path, help="The CSV file (UTF-8).")
         parser.add_argument("--dry-run", action="store_true", help="Validate only; write nothing.")
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Threads for the price and stock writes (PostgreSQL only; default 1).",
+        )
+        parser.add_argument(
             "--unpublished",
             action="store_true",
             help="Create new products unpublished (existing ones keep their state).",
         )
 
-    def handle(self, *args, file: Path, dry_run: bool, unpublished: bool, **options) -> None:
+    def handle(self, *args, file: Path, dry_run: bool, unpublished: bool, workers: int, **options) -> None:
         if not file.is_file():
             raise CommandError(f"{file}: no such file.")
         stream = getattr(self.stderr, "_out", sys.stderr)
         progress = ProgressReporter(stream, interactive=stream.isatty() and options.get("verbosity", 1) > 0)
         try:
-            report = importing.import_catalogue(file, dry_run=dry_run, progress=progress, publish_new=not unpublished)
+            report = importing.import_catalogue(
+                file, dry_run=dry_run, progress=progress, publish_new=not unpublished, workers=max(workers, 1)
+            )
         except importing.ImportFailed as failure:
             progress.close()
             for error in failure.errors:
@@ -84,6 +92,6 @@ class Command(BaseCommand):
                 f"{file}: {report.rows} rows imported: products {report.products_created} created, "
                 f"{report.products_updated} updated; variants {report.variants_created} created, "
                 f"{report.variants_updated} updated; {report.prices_set} prices and {report.stock_levels_set} stock "
-                f"levels checked; {report.listing_rows_written} listing rows written."
+                f"levels set; {report.listing_rows_written} listing rows written."
             )
         )
