@@ -1,0 +1,134 @@
+"""Catalogue benchmark: a 20 000-row import, then listing and detail requests through the WSGI stack.
+
+Run against a PostgreSQL database of its own (created and migrated if missing; its catalogue tables
+are emptied first, and each run uses fresh SKUs so pricing and inventory start clean for them)::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce_bench .venv/bin/python bench/catalogue.py
+
+Figures printed:
+- import of 20 000 rows (10 000 products × 2 variants, prices in EUR, stock in two warehouses):
+  seconds and rows/s, first import and an unchanged re-import (which writes nothing);
+- listing pages (24 per page; plain, category, full-text search, price ordering, in-stock filter)
+  and product detail pages: requests/s through ``django.test.Client`` (the full middleware and
+  DRF stack, no network) and database queries per request.
+``BENCH_PRODUCTS`` (default 10 000), ``BENCH_REQUESTS`` (default 300 per scenario) and
+``BENCH_IMPORT_WORKERS`` (threads for the price and stock writes, default 2) tune it. The first import
+is bound by pricing's and inventory's per-SKU write calls (a transaction, an event and its delivery
+each); the catalogue's own writes are batched.
+"""
+
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
+
+PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "10000"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
+WORKERS = int(os.environ.get("BENCH_IMPORT_WORKERS", "2"))
+
+
+def ensure_database() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/commerce_bench")
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    with psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        names = [config["NAME"]]
+        if os.environ.get("DATABASE_SPLIT") == "1":
+            names += [f"{config['NAME']}_{c}" for c in ("pricing", "inventory", "catalogue", "cart", "orders")]
+        for name in names:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    ensure_database()
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from contexts.catalogue.demo import generate
+    from contexts.catalogue.models import Category, ListingEntry, ListingPrice, Product, ProductImage, Variant
+    from contexts.catalogue.services import importing
+
+    for alias in settings.DATABASES:
+        call_command("migrate", database=alias, verbosity=0)
+    for model in (ListingPrice, ListingEntry, ProductImage, Variant, Product):
+        model.objects.all().delete()
+    for depth in sorted(set(Category.objects.values_list("depth", flat=True)), reverse=True):
+        Category.objects.filter(depth=depth).delete()  # leaves first: a parent is protected
+
+    prefix = f"B{int(time.time())}"
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "bench.csv"
+        rows = generate.write(path, products=PRODUCTS, variants=2, sku_prefix=prefix)
+        started = time.perf_counter()
+        report = importing.import_catalogue(path, workers=WORKERS)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        again = importing.import_catalogue(path, workers=WORKERS)
+        second = time.perf_counter() - started
+    print(f"import: {rows} rows ({report.products} products, {report.variants} variants), {WORKERS} workers")
+    print(f"  first import     {first:7.1f} s   {rows / first:8.0f} rows/s")
+    print(
+        f"  unchanged again  {second:7.1f} s   {rows / second:8.0f} rows/s "
+        f"({again.products_updated + again.products_created} products written)"
+    )
+    assert ListingEntry.objects.count() == report.products
+
+    client = Client()
+    slugs = list(ListingEntry.objects.values_list("slug", flat=True))
+    categories = list(Category.objects.values_list("slug", flat=True))
+    pages = max(len(slugs) // 24, 1)
+    rng = random.Random(7)
+    scenarios = {
+        "list: plain page": lambda: f"/api/v1/products?page={rng.randrange(1, pages + 1)}",
+        "list: category": lambda: f"/api/v1/products?category={rng.choice(categories)}",
+        "list: search q": lambda: f"/api/v1/products?q={rng.choice(['shirt', 'mug', 'linen', 'speaker', 'boots'])}",
+        "list: price order": lambda: "/api/v1/products?ordering=price&min_price=10&max_price=80",
+        "list: in stock": lambda: "/api/v1/products?in_stock=true&ordering=-created",
+        "detail": lambda: f"/api/v1/products/{rng.choice(slugs)}",
+    }
+    print(f"requests through django.test.Client ({REQUESTS} each, {len(slugs)} listed products):")
+    for label, make_url in scenarios.items():
+        client.get(make_url())  # warm up
+        queries = 0
+        started = time.perf_counter()
+        for _ in range(REQUESTS):
+            captures = [CaptureQueriesContext(connections[alias]) for alias in settings.DATABASES]
+            for capture in captures:
+                capture.__enter__()
+            response = client.get(make_url())
+            for capture in captures:
+                capture.__exit__(None, None, None)
+            assert response.status_code == 200, (label, response.status_code, response.content[:200])
+            queries += sum(len(capture.captured_queries) for capture in captures)
+        elapsed = time.perf_counter() - started
+        print(f"  {label:18} {REQUESTS / elapsed:7.0f} req/s   {queries / REQUESTS:4.1f} queries/request")
+
+
+if __name__ == "__main__":
+    main()
