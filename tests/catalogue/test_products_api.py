@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contexts.catalogue.services import products
 from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
@@ -199,3 +201,14 @@ def test_listing_prices_are_decimal_strings(api_client, shop):
     price = api_client.get("/api/v1/products?ordering=price").json()["results"][0]["price"]
     assert Decimal(price["amount"]) == Decimal("9.50")
     assert price["amount"] == "9.50"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(["q", "category", "min_price", "max_price", "in_stock", "ordering", "currency", "page"]),
+    value=st.text(max_size=300),
+)
+def test_no_listing_query_value_causes_a_server_error(api_client, name, value):
+    response = api_client.get("/api/v1/products", {name: value})
+    assert response.status_code in (200, 400, 404)
+    assert "code" in response.json() or "results" in response.json()
