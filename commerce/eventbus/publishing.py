@@ -10,7 +10,7 @@ from django.utils import timezone
 from commerce.database import database_for
 from commerce.eventbus import dispatch
 from commerce.eventbus.subscriptions import subscriptions_for
-from commerce.eventbus.types import Event, to_payload
+from commerce.eventbus.types import Event, EventError, to_payload
 
 
 def publish(event: Event) -> None:
@@ -21,7 +21,8 @@ def publish(event: Event) -> None:
     commit every subscription is delivered to (in process or by a worker, by settings), and a sweep
     redelivers whatever a crash left behind.
 
-    :raises EventError: the event type is not registered or does not serialize exactly.
+    :raises EventError: the event type is not registered, does not serialize exactly, or there is
+        no transaction open on the publisher's database to publish in.
     """
     from commerce.eventbus.models import Delivery, OutboxMessage
 
@@ -30,6 +31,11 @@ def publish(event: Event) -> None:
         event = dataclasses.replace(event, correlation_id=str(event.event_id), causation_id=str(event.event_id))
     payload = to_payload(event)
     alias = database_for(event.context)
+    if not transaction.get_connection(alias).in_atomic_block:
+        raise EventError(
+            f"publish({event.event_name}) must run inside the publisher's transaction: "
+            f"wrap the change and the publish in atomic_in({event.context!r})."
+        )
     message = OutboxMessage.objects.using(alias).create(
         event_id=event.event_id,
         event_type=event.event_name,

@@ -41,3 +41,9 @@ def test_a_publish_adds_two_queries_to_the_transaction(django_assert_num_queries
 def test_a_failing_handler_never_reaches_the_publisher(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), atomic_in("probe"):
         publish(Pinged(key="publisher-is-safe", fail_times=5))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishing_outside_the_publishers_transaction_is_refused():
+    with pytest.raises(EventError, match="inside the publisher's transaction"):
+        publish(Pinged(key="no-transaction"))

@@ -24,7 +24,7 @@ class Pinged(Event):
     lines: tuple[ProbeLine, ...] = ()
 
 
-@domain_event("probe.Echoed", version=1)
+@domain_event("probe_sink.Echoed", version=1)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Echoed(Event):
     """Published by a handler of ``Pinged``: carries the correlation on to the next hop."""
