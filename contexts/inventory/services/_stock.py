@@ -1,0 +1,148 @@
+"""Warehouses and on-hand stock: receipts, staff adjustments and absolute levels (imports)."""
+
+from commerce.database import atomic_in
+from contexts.inventory import selectors
+from contexts.inventory.exceptions import (
+    InsufficientStock,
+    InvalidQuantity,
+    InvalidWarehouse,
+    InventoryError,
+    Shortfall,
+    UnknownSku,
+)
+from contexts.inventory.models import StockLevel, StockMovement, Warehouse
+from contexts.inventory.services._locking import _AvailabilityWatch, _change_level, _lock_levels, _record_movement
+from contexts.inventory.services._validation import (
+    CONTEXT,
+    MAX_ON_HAND,
+    _clean_quantity,
+    _clean_reference,
+    _clean_sku,
+    _warehouse,
+)
+
+
+def ensure_warehouse(*, code: str, name: str | None = None, priority: int | None = None) -> Warehouse:
+    if not isinstance(code, str) or not code.strip() or len(code.strip()) > 32:
+        raise InvalidWarehouse("A warehouse code is a non-empty string of at most 32 characters.")
+    code = code.strip()
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
+        raise InvalidWarehouse("A warehouse name is a non-empty string of at most 200 characters.")
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 10**6):
+        raise InvalidWarehouse("A warehouse priority is a whole number.")
+    with atomic_in(CONTEXT):
+        warehouse, created = Warehouse.objects.get_or_create(
+            code=code, defaults={"name": (name or code).strip(), "priority": priority or 0}
+        )
+        if not created:
+            changed = []
+            if name is not None and warehouse.name != name.strip():
+                warehouse.name = name.strip()
+                changed.append("name")
+            if priority is not None and warehouse.priority != priority:
+                warehouse.priority = priority
+                changed.append("priority")
+            if changed:
+                warehouse.save(update_fields=changed)
+    return warehouse
+
+
+def _change_on_hand(
+    *,
+    sku: str,
+    warehouse: Warehouse,
+    delta: int,
+    kind: str,
+    reason: str,
+    reference: str,
+    actor: str,
+    create: bool,
+    always_publish: bool,
+    target: int | None = None,
+) -> StockLevel:
+    """Change one level's on hand by ``delta`` (or to ``target``) with its ledger movement."""
+    with atomic_in(CONTEXT):
+        if create:
+            StockLevel.objects.bulk_create([StockLevel(sku=sku, warehouse=warehouse)], ignore_conflicts=True)
+        levels = _lock_levels([sku])
+        watch = _AvailabilityWatch(levels, selectors.warehouses_by_id(), [sku])
+        level = next((lv for lv in levels if lv.warehouse_id == warehouse.pk), None)
+        if level is None:
+            raise UnknownSku(f"No stock of {sku!r} is held in warehouse {warehouse.code!r}.", sku=sku)
+        if target is not None:
+            delta = target - level.on_hand
+            if delta == 0:
+                return level
+        if level.on_hand + delta > MAX_ON_HAND:
+            raise InvalidQuantity(f"On hand cannot exceed {MAX_ON_HAND}.")
+        if delta < 0 and level.available < -delta:
+            raise InsufficientStock(
+                f"Only {level.available} of {sku} can be taken out of {warehouse.code}: the rest is held for orders.",
+                shortfalls=(Shortfall(sku=sku, requested=-delta, available=level.available),),
+            )
+        _change_level(level, on_hand=delta)
+        _record_movement(level, kind=kind, quantity=delta, reason=reason, reference=reference, actor=actor)
+        watch.publish(always=always_publish)
+    level.warehouse = warehouse
+    return level
+
+
+def set_stock_level(
+    *, sku: str, warehouse_code: str, on_hand: int, reference: str, reason: str = "import", actor: str = "import"
+) -> StockLevel:
+    sku = _clean_sku(sku)
+    if isinstance(on_hand, bool) or not isinstance(on_hand, int) or on_hand < 0 or on_hand > MAX_ON_HAND:
+        raise InvalidQuantity(f"On hand must be a whole number from 0 to {MAX_ON_HAND}.")
+    warehouse = _warehouse(warehouse_code)
+    current = selectors.level(sku, warehouse.code)
+    if (current is None and on_hand == 0) or (current is not None and current.on_hand == on_hand):
+        return current or StockLevel(sku=sku, warehouse=warehouse)  # nothing to write, nothing to publish
+    return _change_on_hand(
+        sku=sku,
+        warehouse=warehouse,
+        delta=0,
+        target=on_hand,
+        kind=StockMovement.Kind.ADJUSTMENT,
+        reason=reason or "import",
+        reference=_clean_reference(reference),
+        actor=actor,
+        create=True,
+        always_publish=True,
+    )
+
+
+def receive_stock(*, sku: str, warehouse_code: str, quantity: int, reference: str, actor: str = "system") -> StockLevel:
+    sku = _clean_sku(sku)
+    quantity = _clean_quantity(quantity, maximum=MAX_ON_HAND)
+    return _change_on_hand(
+        sku=sku,
+        warehouse=_warehouse(warehouse_code),
+        delta=quantity,
+        kind=StockMovement.Kind.RECEIPT,
+        reason="receipt",
+        reference=_clean_reference(reference),
+        actor=actor,
+        create=True,
+        always_publish=True,
+    )
+
+
+def adjust_stock(*, sku: str, warehouse_code: str, delta: int, reason: str, reference: str, actor: str) -> StockLevel:
+    sku = _clean_sku(sku)
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_ON_HAND:
+        raise InvalidQuantity("An adjustment is a non-zero whole number.")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InventoryError("An adjustment needs a reason.")
+    if not isinstance(actor, str) or not actor.strip():
+        raise InventoryError("An adjustment needs to say who made it.")
+    return _change_on_hand(
+        sku=sku,
+        warehouse=_warehouse(warehouse_code),
+        delta=delta,
+        kind=StockMovement.Kind.ADJUSTMENT,
+        reason=reason.strip(),
+        reference=reference.strip() if isinstance(reference, str) else "",
+        actor=actor.strip(),
+        create=False,
+        always_publish=True,
+    )
