@@ -33,3 +33,17 @@ def bound(*, correlation: str, causation: str, request: str | None = None) -> It
     finally:
         for var, token in reversed(tokens):
             var.reset(token)
+
+
+def begin_request(request: str) -> None:
+    """Bind a request's id for the rest of its handling, Django's own response logging included;
+    ``end_request`` (on ``request_finished``) clears it."""
+    request_id.set(request)
+    correlation_id.set(request)
+    causation_id.set(request)
+
+
+def end_request() -> None:
+    request_id.set("")
+    correlation_id.set("")
+    causation_id.set("")

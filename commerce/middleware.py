@@ -5,6 +5,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from commerce import correlation
@@ -32,10 +33,19 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        with correlation.bound(correlation=request_id, causation=request_id, request=request_id):
-            response = self.get_response(request)
+        # Not a ``with`` block: Django logs the response ("Not Found: ...") after the middleware
+        # chain returns, and that line must carry the id too. ``request_finished`` clears it.
+        correlation.begin_request(request_id)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+def _forget_request_ids(**_: object) -> None:
+    correlation.end_request()
+
+
+request_finished.connect(_forget_request_ids, dispatch_uid="commerce.forget_request_ids")
 
 
 class ApiErrorMiddleware:

@@ -138,3 +138,11 @@ def test_page_size_is_clamped_not_refused():
     assert len(page) == 100
     default = StandardPagination().paginate_queryset(items, Request(APIRequestFactory().get("/x")))
     assert len(default) == 24
+
+
+def test_djangos_own_response_log_line_carries_the_request_id(client, caplog):
+    caplog.handler.addFilter(CorrelationFilter())
+    with caplog.at_level(logging.WARNING):
+        client.get("/api/v1/no-such-thing", HTTP_X_REQUEST_ID="req-404")
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert record.request_id == "req-404"
