@@ -20,10 +20,12 @@ from contexts.pricing import selectors, services
 from contexts.pricing.domain import DiscountKind, PromotionScope, VoucherRefusal
 from contexts.pricing.exceptions import (
     InvalidPrice,
+    InvalidPriceBatch,
     InvalidPricingInput,
     InvalidPromotion,
     InvalidQuantity,
     InvalidVoucherDefinition,
+    PriceBatchTooLarge,
     PriceNotFound,
     PricingError,
     PromotionNotFound,
@@ -32,16 +34,21 @@ from contexts.pricing.exceptions import (
     VoucherInvalid,
 )
 from contexts.pricing.models import Price
+from contexts.pricing.models import Voucher as VoucherRow
 
 __all__ = [
     "AppliedPromotion",
     "AppliedVoucher",
     "DiscountKind",
     "InvalidPrice",
+    "InvalidPriceBatch",
     "InvalidPricingInput",
     "InvalidPromotion",
     "InvalidQuantity",
     "InvalidVoucherDefinition",
+    "PriceBatchResult",
+    "PriceBatchTooLarge",
+    "PriceInput",
     "PriceNotFound",
     "PricingError",
     "Promotion",
@@ -58,6 +65,7 @@ __all__ = [
     "VoucherInvalid",
     "VoucherRedemption",
     "VoucherRefusal",
+    "check_base_prices",
     "check_voucher",
     "create_promotion",
     "create_voucher",
@@ -68,6 +76,7 @@ __all__ = [
     "redeem_voucher",
     "remove_price",
     "set_base_price",
+    "set_base_prices",
     "set_sale_price",
     "unredeem_voucher",
 ]
@@ -87,6 +96,24 @@ class SkuPrice:
     # (quantity 1, no basket-level promotions, no vouchers), quantized
     amount: Decimal
     on_sale: bool  # ``amount`` is below ``base_amount`` (a running sale or promotion)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceInput:
+    """One base price of a batch (``set_base_prices``)."""
+
+    sku: str
+    currency: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceBatchResult:
+    """What ``set_base_prices`` did; ``created + updated + unchanged`` is the batch's length."""
+
+    created: int  # new (sku, currency) prices
+    updated: int  # existing prices whose base amount changed
+    unchanged: int  # already at that amount: neither written nor announced
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +235,47 @@ def set_base_price(*, sku: str, currency: str, amount: Decimal) -> SkuPrice:
     :raises UnsupportedCurrency: the shop does not sell in ``currency`` (settings.SHOP_CURRENCIES).
     """
     return _listing_price(services.set_base_price(sku=sku, currency=currency, amount=amount))
+
+
+def _base_prices(prices: Sequence[PriceInput]) -> list[services.BasePrice]:
+    return [services.BasePrice(sku=item.sku, currency=item.currency, amount=item.amount) for item in prices]
+
+
+def set_base_prices(*, prices: Sequence[PriceInput]) -> PriceBatchResult:
+    """Create or change many base prices at once: all of them, or none (``set_base_price`` in bulk).
+
+    Every item is judged first, against the rules of ``set_base_price`` and against the stored prices
+    (a base price cannot fall below the SKU's sale price); one bad item refuses the whole batch, and
+    then nothing is written or published. Otherwise, in one transaction: one query reads the stored
+    prices, one insert (a few on SQLite) creates the new ones, one UPDATE per 1 000 changed rows
+    changes those whose amount differs, and each created or changed price publishes ``PriceChanged``
+    with the same semantics as ``set_base_price`` (old and new effective amounts; also when a running
+    sale keeps the effective price). Prices already at their amount are neither written nor announced,
+    so re-running a batch is free. Amounts are stored quantized to the currency's minor unit.
+
+    At most ``PRICING_MAX_PRICE_BATCH`` (5 000) items per call: the caller splits larger sets.
+
+    :raises InvalidPriceBatch: (an ``InvalidPrice``) some items are bad: ``items`` maps each bad item's
+        index to its SKU and errors by field (``sku`` 1 to 64 characters or the same SKU and currency
+        twice in the batch, ``currency`` not sold by the shop, ``amount`` zero, negative, not finite,
+        too large or with more decimals than the currency has, ``sale_amount`` the new base is below
+        the SKU's sale price). Nothing written.
+    :raises PriceBatchTooLarge: more than ``PRICING_MAX_PRICE_BATCH`` items. Nothing written.
+    """
+    outcome = services.set_base_prices(items=_base_prices(prices))
+    return PriceBatchResult(created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged)
+
+
+def check_base_prices(*, prices: Sequence[PriceInput]) -> None:
+    """Judge a batch exactly as ``set_base_prices`` would, against the stored prices, writing nothing.
+
+    For a caller that must validate everything (in several contexts) before writing anything. One
+    query, whatever the batch's size; a price changed meanwhile is judged again by ``set_base_prices``.
+
+    :raises InvalidPriceBatch: as ``set_base_prices``.
+    :raises PriceBatchTooLarge: as ``set_base_prices``.
+    """
+    services.check_base_prices(items=_base_prices(prices))
 
 
 def set_sale_price(
@@ -405,18 +473,22 @@ def create_voucher(
             is_active=is_active,
         )
     )
+    return _voucher(voucher)
+
+
+def _voucher(row: VoucherRow) -> Voucher:
     return Voucher(
-        code=voucher.code,
-        kind=voucher.kind,
-        value=voucher.value,
-        currency=voucher.currency,
-        min_spend=voucher.min_spend,
-        starts_at=voucher.starts_at,
-        ends_at=voucher.ends_at,
-        usage_limit=voucher.usage_limit,
-        per_customer_limit=voucher.per_customer_limit,
-        times_used=voucher.times_used,
-        is_active=voucher.is_active,
+        code=row.code,
+        kind=row.kind,
+        value=row.value,
+        currency=row.currency,
+        min_spend=row.min_spend,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        usage_limit=row.usage_limit,
+        per_customer_limit=row.per_customer_limit,
+        times_used=row.times_used,
+        is_active=row.is_active,
     )
 
 

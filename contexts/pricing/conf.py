@@ -7,6 +7,8 @@
 - ``PRICING_MAX_QUOTE_LINES`` (default 500): the most lines one quote may carry.
 - ``PRICING_MAX_VOUCHERS_PER_ORDER`` (default 1): how many vouchers one quote or order may use;
   further codes are refused with reason ``not_applicable``.
+- ``PRICING_MAX_PRICE_BATCH`` (default 5 000): the most prices one ``set_base_prices`` /
+  ``check_base_prices`` call takes; above it the call is refused with ``PriceBatchTooLarge``.
 - ``SHOP_CURRENCIES``: the currencies prices, promotions and vouchers may be in.
 """
 
@@ -20,6 +22,7 @@ class PricingSettings:
     max_line_quantity: int
     max_quote_lines: int
     max_vouchers_per_order: int
+    max_price_batch: int
     currencies: tuple[str, ...]
 
 
@@ -28,5 +31,6 @@ def pricing_settings() -> PricingSettings:
         max_line_quantity=int(getattr(settings, "PRICING_MAX_LINE_QUANTITY", 10_000)),
         max_quote_lines=int(getattr(settings, "PRICING_MAX_QUOTE_LINES", 500)),
         max_vouchers_per_order=int(getattr(settings, "PRICING_MAX_VOUCHERS_PER_ORDER", 1)),
+        max_price_batch=int(getattr(settings, "PRICING_MAX_PRICE_BATCH", 5_000)),
         currencies=tuple(getattr(settings, "SHOP_CURRENCIES", ("EUR",))),
     )

@@ -92,3 +92,55 @@ class PriceNotFound(PricingError):
 
     code = "not_found"
     http_status = 404
+
+
+class VoucherNotFound(PricingError):
+    """No voucher has this code (looking a voucher up; using one refuses with ``VoucherInvalid``)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidPriceBatch(InvalidPrice):
+    """Some items of a batch of prices are not valid; nothing was written.
+
+    ``items`` maps the index of each bad item (its position in the batch) to its SKU and its errors
+    by field (``sku``, ``currency``, ``amount``, ``sale_amount``). ``errors`` holds the same messages
+    flattened, keyed ``"prices[<index>].<field>"``.
+    """
+
+    def __init__(self, *, items: dict[int, tuple[str, dict[str, list[str]]]]) -> None:
+        self.items = {index: (sku, dict(errors)) for index, (sku, errors) in sorted(items.items())}
+        flat = {
+            f"prices[{index}].{field}": messages
+            for index, (_sku, errors) in self.items.items()
+            for field, messages in errors.items()
+        }
+        count = len(self.items)
+        first = next(iter(flat.items()), None)
+        detail = f"{count} of the prices {'is' if count == 1 else 'are'} not valid; nothing was saved."
+        if first:
+            detail += f" First: {first[0]}: {first[1][0]}"
+        super().__init__(flat, detail=detail)
+
+    @property
+    def skus(self) -> tuple[str, ...]:
+        return tuple(sku for sku, _errors in self.items.values())
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            **super().extra(),
+            "items": [{"index": index, "sku": sku, "errors": errors} for index, (sku, errors) in self.items.items()],
+        }
+
+
+class PriceBatchTooLarge(InvalidPricingInput):
+    """More prices in one call than ``PRICING_MAX_PRICE_BATCH``: the caller splits the batch."""
+
+    def __init__(self, *, given: int, limit: int) -> None:
+        self.given = given
+        self.limit = limit
+        super().__init__({"prices": [f"At most {limit} prices per call ({given} given); split the batch."]})
+
+    def extra(self) -> dict[str, Any]:
+        return {**super().extra(), "max_items": self.limit}
