@@ -32,6 +32,7 @@ from contexts.pricing.exceptions import (
     UnknownSku,
     UnsupportedCurrency,
     VoucherInvalid,
+    VoucherNotFound,
 )
 from contexts.pricing.models import Price
 from contexts.pricing.models import Voucher as VoucherRow
@@ -63,6 +64,7 @@ __all__ = [
     "UnsupportedCurrency",
     "Voucher",
     "VoucherInvalid",
+    "VoucherNotFound",
     "VoucherRedemption",
     "VoucherRefusal",
     "check_base_prices",
@@ -71,6 +73,8 @@ __all__ = [
     "create_voucher",
     "delete_promotion",
     "end_promotion",
+    "find_promotions",
+    "get_voucher",
     "prices_for",
     "quote",
     "redeem_voucher",
@@ -492,6 +496,21 @@ def _voucher(row: VoucherRow) -> Voucher:
     )
 
 
+def get_voucher(*, code: str) -> Voucher:
+    """The voucher with ``code``, compared case-insensitively (surrounding spaces ignored), whatever its state.
+
+    Looking a voucher up is not using it: an expired, exhausted or switched-off voucher is returned
+    as it is (see ``is_active``, ``ends_at``, ``times_used``); ``check_voucher`` judges use.
+
+    :raises VoucherNotFound: no voucher has this code (404 ``not_found``, like the other lookups;
+        ``VoucherInvalid(reason="unknown")`` stays the answer of *using* an unknown code).
+    """
+    row = selectors.voucher_by_code(code)
+    if row is None:
+        raise VoucherNotFound(f"No voucher has the code {code!r}.")
+    return _voucher(row)
+
+
 # --- Promotions ----------------------------------------------------------------------------------
 
 
@@ -554,6 +573,15 @@ def create_promotion(
         )
     )
     return _promotion(row)
+
+
+def find_promotions(*, name: str | None = None, active_only: bool = False) -> tuple[Promotion, ...]:
+    """Promotions named exactly ``name`` (case-sensitive; all when None), highest priority first.
+
+    ``active_only`` keeps those running now (switched on, started, not ended). One query; an empty
+    tuple when none match. Lets seed data create a promotion only once.
+    """
+    return tuple(_promotion(row) for row in selectors.promotions(name=name, active_only=active_only))
 
 
 def end_promotion(*, promotion_id: int) -> Promotion:

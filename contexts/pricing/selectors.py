@@ -211,3 +211,16 @@ def voucher_by_code(code: str) -> Voucher | None:
 
 def redemptions_for_order(order_id) -> list[VoucherRedemption]:
     return list(VoucherRedemption.objects.current().filter(order_id=order_id).select_related("voucher"))
+
+
+# --- Lookups -------------------------------------------------------------------------------------
+
+
+def promotions(*, name: str | None, active_only: bool, now: datetime | None = None) -> list[Promotion]:
+    """Promotions named exactly ``name`` (any when None), only those running at ``now`` if asked; one query."""
+    rows = Promotion.objects.all()
+    if name is not None:
+        rows = rows.filter(name=name)
+    if active_only:
+        rows = rows.live_at(now or timezone.now())
+    return list(rows.order_by("-priority", "id"))
