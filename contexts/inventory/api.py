@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from contexts.inventory import models, selectors, services
 from contexts.inventory.exceptions import (
+    DuplicateStockLevel,
     InsufficientStock,
     InvalidQuantity,
     InvalidSku,
@@ -33,8 +34,10 @@ from contexts.inventory.exceptions import (
 )
 
 __all__ = [
+    "MAX_STOCK_LEVELS_PER_CALL",
     "AllocatedLine",
     "Availability",
+    "DuplicateStockLevel",
     "InsufficientStock",
     "InvalidQuantity",
     "InvalidSku",
@@ -55,11 +58,14 @@ __all__ = [
     "ShipmentNotFound",
     "ShippedLine",
     "Shortfall",
+    "StockBatchResult",
     "StockLevel",
+    "StockLevelInput",
     "UnknownSku",
     "UnknownWarehouse",
     "Warehouse",
     "adjust_stock",
+    "check_stock_levels",
     "commit_reservation",
     "create_shipment",
     "dispatch_shipment",
@@ -73,7 +79,11 @@ __all__ = [
     "reserve_stock",
     "return_stock",
     "set_stock_level",
+    "set_stock_levels",
 ]
+
+MAX_STOCK_LEVELS_PER_CALL = services.MAX_LEVELS_PER_CALL
+"""The most items ``set_stock_levels`` and ``check_stock_levels`` take in one call; callers chunk."""
 
 
 # --- DTOs ----------------------------------------------------------------------------------------
@@ -95,6 +105,24 @@ class StockLevel:
     reserved: int
     allocated: int
     available: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockLevelInput:
+    """An absolute on-hand figure for one SKU in one warehouse (an import row)."""
+
+    sku: str
+    warehouse_code: str
+    on_hand: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockBatchResult:
+    """What ``set_stock_levels`` did: levels created (no row before), changed, and left as they were."""
+
+    created: int
+    changed: int
+    unchanged: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,6 +270,47 @@ def set_stock_level(
             sku=sku, warehouse_code=warehouse_code, on_hand=on_hand, reference=reference, reason=reason, actor=actor
         )
     )
+
+
+def set_stock_levels(
+    *, levels: Sequence[StockLevelInput], reference: str, reason: str = "import", actor: str = "import"
+) -> StockBatchResult:
+    """Set on hand of many (SKU, warehouse) pairs to absolute figures, all or nothing, in one transaction.
+
+    Every item is validated before anything is written; then the rows of the batch's SKUs are locked
+    (the same lock order as reservations), missing levels are created, each changed level gets an
+    adjustment movement of its difference, and one ``StockLevelChanged`` is published per SKU whose
+    availability changed. Items already at their figure (or 0 for a level that does not exist) write
+    and publish nothing, so re-running an import is free. At most ``MAX_STOCK_LEVELS_PER_CALL`` items
+    per call; warehouses must exist (``ensure_warehouse`` them first).
+
+    :raises InvalidQuantity: an ``on_hand`` is negative, above the maximum or not a whole number, or
+        the batch has more than ``MAX_STOCK_LEVELS_PER_CALL`` items.
+    :raises InvalidSku: a SKU is empty or too long.
+    :raises UnknownWarehouse: an item names a warehouse that does not exist.
+    :raises DuplicateStockLevel: the same SKU and warehouse appear twice in the batch.
+    :raises InsufficientStock: some level would fall below what is reserved or allocated;
+        ``.shortfalls`` lists every such item. Nothing of the batch is written.
+    :raises InventoryError: the reference is empty or too long.
+    """
+    counts = services.set_stock_levels(levels=levels, reference=reference, reason=reason, actor=actor)
+    return StockBatchResult(created=counts.created, changed=counts.changed, unchanged=counts.unchanged)
+
+
+def check_stock_levels(*, levels: Sequence[StockLevelInput]) -> None:
+    """Validate a batch exactly as ``set_stock_levels`` would, against the stored state, writing nothing.
+
+    For an importer that must know every write will be accepted before it writes anything anywhere.
+    A concurrent reservation may still make ``set_stock_levels`` refuse later.
+
+    :raises InvalidQuantity: an ``on_hand`` is negative, above the maximum or not a whole number, or
+        the batch has more than ``MAX_STOCK_LEVELS_PER_CALL`` items.
+    :raises InvalidSku: a SKU is empty or too long.
+    :raises UnknownWarehouse: an item names a warehouse that does not exist.
+    :raises DuplicateStockLevel: the same SKU and warehouse appear twice in the batch.
+    :raises InsufficientStock: some level would fall below what is reserved or allocated now.
+    """
+    services.check_stock_levels(levels=levels)
 
 
 def receive_stock(*, sku: str, warehouse_code: str, quantity: int, reference: str, actor: str = "system") -> StockLevel:

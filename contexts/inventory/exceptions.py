@@ -163,3 +163,18 @@ class ShipmentNotFound(InventoryError):
 
     code = "not_found"
     http_status = 404
+
+
+class DuplicateStockLevel(InventoryError):
+    """The same SKU and warehouse appear twice in one batch of stock levels."""
+
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, detail: str | None = None, *, sku: str = "", warehouse_code: str = "") -> None:
+        self.sku = sku
+        self.warehouse_code = warehouse_code
+        super().__init__(detail or f"{sku!r} in warehouse {warehouse_code!r} appears more than once.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"sku": self.sku, "warehouse_code": self.warehouse_code}

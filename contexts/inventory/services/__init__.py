@@ -7,10 +7,16 @@ locked before stock rows, everywhere. Counters then change by conditional ``UPDA
 WHERE <still enough>``, and the table's check constraints refuse an oversell as a last line of defence.
 
 The private modules: ``_validation`` (input cleaning), ``_locking`` (row locks, counters, ledger rows,
-coalesced level events), ``_stock`` (warehouses and on-hand stock), ``_reservations`` and
-``_shipments``. Callers use the names re-exported here.
+coalesced level events), ``_stock`` (warehouses and on-hand stock), ``_batch`` (many absolute
+levels in one transaction, for imports), ``_reservations`` and ``_shipments``. Callers use the names re-exported here.
 """
 
+from contexts.inventory.services._batch import (
+    MAX_LEVELS_PER_CALL,
+    BatchCounts,
+    check_stock_levels,
+    set_stock_levels,
+)
 from contexts.inventory.services._reservations import (
     commit_reservation,
     expire_reservations,
@@ -22,9 +28,12 @@ from contexts.inventory.services._stock import adjust_stock, ensure_warehouse, r
 from contexts.inventory.services._validation import MAX_ON_HAND, MAX_REFERENCE_LENGTH
 
 __all__ = [
+    "MAX_LEVELS_PER_CALL",
     "MAX_ON_HAND",
     "MAX_REFERENCE_LENGTH",
+    "BatchCounts",
     "adjust_stock",
+    "check_stock_levels",
     "commit_reservation",
     "create_shipment",
     "dispatch_shipment",
@@ -35,4 +44,5 @@ __all__ = [
     "reserve_stock",
     "return_stock",
     "set_stock_level",
+    "set_stock_levels",
 ]
