@@ -9,7 +9,11 @@ The script creates its own data (SKUs ``BENCH-000``…, promotions named ``bench
 ``BENCH10``), replacing what an earlier run left. Figures printed:
 
 - ``api.quote``: database queries per quote, quotes per second (one thread, warm), mean latency;
-- ``api.prices_for`` of the same 50 SKUs with category ids: queries per call, calls per second.
+- ``api.prices_for`` of the same 50 SKUs with category ids: queries per call, calls per second;
+- ``api.set_base_prices`` of 10 000 SKUs (``BATCH-…``, in calls of 5 000): a first write, an unchanged
+  re-run and a re-run changing every price: seconds, items per second, queries on pricing's database
+  (its own and the outbox's). Delivery of the PriceChanged events is held back while timing (as when
+  a worker delivers); a sample is then delivered in process to show what inline delivery costs.
 """
 
 import os
@@ -27,6 +31,8 @@ if not os.environ.get("DATABASE_URL"):
     os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench_pricing.sqlite3'}"
 
 LINES = 50
+BATCH_ITEMS = 10_000
+BATCH_CALL = 5_000
 PROMOTIONS = 20
 SECONDS = 5.0
 
@@ -147,6 +153,69 @@ def main() -> None:
     categories = {sku: [1 + n % 8] for n, sku in enumerate(skus)}
     queries, rate, mean_ms = measure(lambda: pricing_api.prices_for(skus=skus, currency="EUR", category_ids=categories))
     print(f"prices_for: {queries} queries/call for {len(skus)} SKUs, {rate:,.0f} calls/s, {mean_ms:.2f} ms mean")
+    bench_batches()
+
+
+def bench_batches() -> None:
+    """set_base_prices' own cost, with event delivery held back (as when a worker delivers), then the
+    cost of delivering a sample of the PriceChanged it published to their subscribers, in process."""
+    from unittest import mock
+
+    from django.db import connections
+
+    from commerce.database import database_for
+    from commerce.eventbus import dispatch
+    from commerce.eventbus.delivery import deliver
+    from contexts.pricing import api as pricing_api
+    from contexts.pricing.models import Price
+
+    Price.objects.filter(sku__startswith="BATCH-").delete()
+    held: list[tuple[str, int]] = []
+
+    def hold(alias, delivery_ids) -> None:
+        held.extend((alias, pk) for pk in delivery_ids)
+
+    def run(amount: Decimal) -> tuple[float, int, pricing_api.PriceBatchResult]:
+        prices = [
+            pricing_api.PriceInput(sku=f"BATCH-{n:05}", currency="EUR", amount=amount) for n in range(BATCH_ITEMS)
+        ]
+        totals = [0, 0, 0]
+        counts = {"own": 0, "outbox": 0}
+
+        def count(execute, sql, params, many, context):
+            counts["outbox" if "eventbus_" in sql else "own"] += 1
+            return execute(sql, params, many, context)
+
+        connection = connections[database_for("pricing")]
+        with mock.patch.object(dispatch, "dispatch", hold), connection.execute_wrapper(count):
+            started = time.perf_counter()
+            for start in range(0, len(prices), BATCH_CALL):
+                result = pricing_api.set_base_prices(prices=prices[start : start + BATCH_CALL])
+                totals = [totals[0] + result.created, totals[1] + result.updated, totals[2] + result.unchanged]
+            seconds = time.perf_counter() - started
+        own, queries = counts["own"], counts["own"] + counts["outbox"]
+        summary = pricing_api.PriceBatchResult(created=totals[0], updated=totals[1], unchanged=totals[2])
+        return seconds, (own, queries), summary
+
+    print(f"set_base_prices, {BATCH_ITEMS:,} items in calls of {BATCH_CALL:,} (event delivery held back):")
+    for label, amount in (("first write", "9.99"), ("unchanged re-run", "9.99"), ("every price changed", "10.49")):
+        seconds, (own, queries), result = run(Decimal(amount))
+        print(
+            f"  {label:<20} {seconds:6.2f} s, {BATCH_ITEMS / seconds:>9,.0f} items/s; "
+            f"{own} pricing queries, {queries - own} outbox queries; "
+            f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}"
+        )
+    sample = held[:500]
+    started = time.perf_counter()
+    for alias, pk in sample:
+        deliver(alias, pk)
+    per_event = (time.perf_counter() - started) / max(len(sample), 1)
+    print(
+        f"  delivering PriceChanged in process: {per_event * 1000:.2f} ms per delivery (sample of {len(sample)}); "
+        f"the {len(held):,} deliveries above would take ~{per_event * len(held):.0f} s inline "
+        f"({len(held) - len(sample):,} left queued for the sweep)"
+    )
+    Price.objects.filter(sku__startswith="BATCH-").delete()
 
 
 if __name__ == "__main__":
