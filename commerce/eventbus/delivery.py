@@ -8,7 +8,7 @@ no-op. A failure is recorded on the delivery with exponential backoff and jitter
 
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 from commerce import correlation
 from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
+from commerce.eventbus.subscriptions import Subscription
 from commerce.eventbus.subscriptions import subscription as find_subscription
 from commerce.eventbus.types import from_payload
 
@@ -42,50 +43,105 @@ def backoff_seconds(attempts: int) -> float:
     return delay * random.uniform(0.5, 1.5)
 
 
+BATCH_SIZE = 50
+
+
 def deliver(alias: str, delivery_id: int) -> Outcome:
     """Deliver one delivery of the outbox in ``alias``; never raises for a handler's failure."""
-    try:
-        delivery = Delivery.objects.using(alias).select_related("message").get(pk=delivery_id)
-    except Delivery.DoesNotExist:
-        return Outcome(delivery_id, "missing")
-    if delivery.status in (Delivery.Status.DELIVERED, Delivery.Status.DEAD):
-        # Delivered already, or dead-lettered until staff retry it (which makes it pending again).
-        return Outcome(delivery_id, delivery.status)
-    message = delivery.message
-    subscription = find_subscription(delivery.subscription)
-    if subscription is None:
-        return _record_failure(alias, delivery, f"No subscription named {delivery.subscription!r} here.")
+    return deliver_many(alias, [delivery_id])[0]
+
+
+def deliver_many(alias: str, delivery_ids: Sequence[int]) -> list[Outcome]:
+    """Deliver these deliveries of the outbox in ``alias``, in order; never raises for a handler.
+
+    Deliveries go in batches: one transaction on the subscriber's database per batch, each event in
+    a savepoint of its own with its inbox row, so a failing handler rolls back only its own part and
+    a batch costs one commit instead of one per event. The inbox makes every event count once.
+    """
+    outcomes: dict[int, Outcome] = {}
+    for start in range(0, len(delivery_ids), BATCH_SIZE):
+        chunk = list(delivery_ids[start : start + BATCH_SIZE])
+        found = Delivery.objects.using(alias).select_related("message").in_bulk(chunk)
+        due: list[Delivery] = []
+        for delivery_id in chunk:
+            delivery = found.get(delivery_id)
+            if delivery is None:
+                outcomes[delivery_id] = Outcome(delivery_id, "missing")
+            elif delivery.status in (Delivery.Status.DELIVERED, Delivery.Status.DEAD):
+                # Delivered already, or dead-lettered until staff retry it (which makes it pending).
+                outcomes[delivery_id] = Outcome(delivery_id, delivery.status)
+            else:
+                due.append(delivery)
+        outcomes.update(_deliver_batch(alias, due))
+    return [outcomes[delivery_id] for delivery_id in delivery_ids]
+
+
+def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]:
+    outcomes: dict[int, Outcome] = {}
+    failures: list[tuple[Delivery, str]] = []
+    succeeded: list[Delivery] = []
+    by_database: dict[str, list[tuple[Delivery, Subscription]]] = {}
+    for delivery in deliveries:
+        subscription = find_subscription(delivery.subscription)
+        if subscription is None:
+            failures.append((delivery, f"No subscription named {delivery.subscription!r} here."))
+        else:
+            by_database.setdefault(database_for(subscription.context), []).append((delivery, subscription))
+    for subscriber_alias, batch in by_database.items():
+        try:
+            with transaction.atomic(using=subscriber_alias):
+                for delivery, subscription in batch:
+                    error = _apply_in_savepoint(subscriber_alias, subscription, delivery.message)
+                    if error is None:
+                        succeeded.append(delivery)
+                    else:
+                        failures.append((delivery, error))
+        except Exception as exc:  # the commit itself failed: nothing of the batch happened
+            logger.warning("A delivery batch on %s failed to commit", subscriber_alias, exc_info=True)
+            succeeded = [d for d in succeeded if d not in {pair[0] for pair in batch}]
+            failures.extend((delivery, f"{type(exc).__name__}: {exc}") for delivery, _ in batch)
+    if succeeded:
+        now = timezone.now()
+        Delivery.objects.using(alias).filter(pk__in=[d.pk for d in succeeded]).exclude(
+            status=Delivery.Status.DELIVERED
+        ).update(
+            status=Delivery.Status.DELIVERED,
+            attempts=F("attempts") + 1,
+            delivered_at=now,
+            last_error="",
+            updated_at=now,
+        )
+        outcomes.update({d.pk: Outcome(d.pk, Delivery.Status.DELIVERED) for d in succeeded})
+    for delivery, error in failures:
+        outcomes[delivery.pk] = _record_failure(alias, delivery, error)
+    return outcomes
+
+
+def _apply_in_savepoint(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> str | None:
+    """Run the handler once per (event, subscription) inside a savepoint; the error text if it failed."""
     try:
         event = from_payload(message.event_type, message.payload)
         with correlation.bound(correlation=event.correlation_id, causation=str(event.event_id)):
-            applied = _apply(subscription, event, message)
-            if applied:
-                logger.info("Delivered %s to %s", message.event_type, subscription.name)
+            with transaction.atomic(using=subscriber_alias):
+                if not _claim_inbox(subscriber_alias, subscription, message):
+                    return None  # applied before: a redelivery changes nothing
+                subscription.handler(event)
+            logger.info("Delivered %s to %s", message.event_type, subscription.name)
     except Exception as exc:
         logger.warning("Delivery of %s to %s failed", message.event_type, subscription.name, exc_info=True)
-        return _record_failure(alias, delivery, f"{type(exc).__name__}: {exc}")
-    Delivery.objects.using(alias).filter(pk=delivery.pk).exclude(status=Delivery.Status.DELIVERED).update(
-        status=Delivery.Status.DELIVERED,
-        attempts=delivery.attempts + 1,
-        delivered_at=timezone.now(),
-        last_error="",
-        updated_at=timezone.now(),
-    )
-    return Outcome(delivery_id, Delivery.Status.DELIVERED)
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
-def _apply(subscription, event, message: OutboxMessage) -> bool:
-    """Run the handler once per (event, subscription); False when the inbox says it already ran."""
-    subscriber_alias = database_for(subscription.context)
-    with transaction.atomic(using=subscriber_alias):
-        try:
-            with transaction.atomic(using=subscriber_alias):
-                InboxEntry.objects.using(subscriber_alias).create(
-                    event_id=message.event_id, subscription=subscription.name, event_type=message.event_type
-                )
-        except IntegrityError:
-            return False
-        subscription.handler(event)
+def _claim_inbox(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> bool:
+    """Write the inbox row; False if this subscription already applied this event."""
+    try:
+        with transaction.atomic(using=subscriber_alias):
+            InboxEntry.objects.using(subscriber_alias).create(
+                event_id=message.event_id, subscription=subscription.name, event_type=message.event_type
+            )
+    except IntegrityError:
+        return False
     return True
 
 

@@ -21,21 +21,22 @@ def dispatch(alias: str, delivery_ids: Sequence[int]) -> None:
 
 
 def _deliver_inline(alias: str, delivery_ids: Sequence[int]) -> None:
-    from commerce.eventbus.delivery import deliver
+    from commerce.eventbus.delivery import deliver_many
 
-    for delivery_id in delivery_ids:
-        try:
-            deliver(alias, delivery_id)
-        except Exception:  # bookkeeping failed (database gone): the sweep retries later
-            logger.exception("Inline delivery %s on %s could not be recorded", delivery_id, alias)
+    try:
+        deliver_many(alias, delivery_ids)
+    except Exception:  # bookkeeping failed (database gone): the sweep retries later
+        logger.exception("Inline delivery of %d deliveries on %s could not be recorded", len(delivery_ids), alias)
 
 
 def _queue(alias: str, delivery_ids: Sequence[int]) -> None:
-    from commerce.eventbus.tasks import deliver_event
+    from commerce.eventbus.delivery import BATCH_SIZE
+    from commerce.eventbus.tasks import deliver_events
 
-    for delivery_id in delivery_ids:
+    for start in range(0, len(delivery_ids), BATCH_SIZE):
+        chunk = list(delivery_ids[start : start + BATCH_SIZE])
         try:
-            deliver_event.apply_async(args=(alias, delivery_id), retry=False)
+            deliver_events.apply_async(args=(alias, chunk), retry=False)
         except Exception:
-            logger.exception("Could not queue delivery %s on %s; the sweep will", delivery_id, alias)
+            logger.exception("Could not queue %d deliveries on %s; the sweep will", len(chunk), alias)
             return

@@ -1,6 +1,7 @@
-"""``publish``: an outbox row in the publisher's transaction, delivery after commit."""
+"""``publish`` and ``publish_many``: outbox rows in the publisher's transaction, delivery after commit."""
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,36 +25,75 @@ def publish(event: Event) -> None:
     :raises EventError: the event type is not registered, does not serialize exactly, or there is
         no transaction open on the publisher's database to publish in.
     """
+    publish_many((event,))
+
+
+def publish_many(events: Sequence[Event]) -> None:
+    """Publish several events of one context at once: two bulk inserts instead of two per event.
+
+    For bulk operations (a catalogue import changing thousands of prices). Same guarantees as
+    ``publish``; the events keep their order.
+
+    :raises EventError: as ``publish``, or the events belong to more than one context.
+    """
     from commerce.eventbus.models import Delivery, OutboxMessage
 
-    if not event.correlation_id:
-        # Nothing upstream (a command, a periodic job): this event starts its own chain.
-        event = dataclasses.replace(event, correlation_id=str(event.event_id), causation_id=str(event.event_id))
-    payload = to_payload(event)
-    alias = database_for(event.context)
+    if not events:
+        return
+    contexts = {event.context for event in events}
+    if len(contexts) != 1:
+        raise EventError(f"publish_many takes the events of one context, not {sorted(contexts)}.")
+    (context,) = contexts
+    alias = database_for(context)
     if not transaction.get_connection(alias).in_atomic_block:
         raise EventError(
-            f"publish({event.event_name}) must run inside the publisher's transaction: "
-            f"wrap the change and the publish in atomic_in({event.context!r})."
+            f"Publishing {events[0].event_name} must run inside the publisher's transaction: "
+            f"wrap the change and the publish in atomic_in({context!r})."
         )
-    message = OutboxMessage.objects.using(alias).create(
-        event_id=event.event_id,
-        event_type=event.event_name,
-        version=event.event_version,
-        payload=payload,
-        occurred_at=event.occurred_at,
-        correlation_id=event.correlation_id[:128],
-        causation_id=event.causation_id[:128],
+    events = [_with_chain(event) for event in events]
+    messages = OutboxMessage.objects.using(alias).bulk_create(
+        [
+            OutboxMessage(
+                event_id=event.event_id,
+                event_type=event.event_name,
+                version=event.event_version,
+                payload=to_payload(event),
+                occurred_at=event.occurred_at,
+                correlation_id=event.correlation_id[:128],
+                causation_id=event.causation_id[:128],
+            )
+            for event in events
+        ]
     )
-    subscriptions = subscriptions_for(event.event_name)
-    if not subscriptions:
-        return
     # The sweep leaves a fresh delivery alone for a grace period: the after-commit dispatch owns it.
     not_before = timezone.now() + timedelta(seconds=settings.EVENTBUS["SWEEP_GRACE_SECONDS"])
-    deliveries = Delivery.objects.using(alias).bulk_create(
-        [Delivery(message=message, subscription=s.name, next_attempt_at=not_before) for s in subscriptions]
-    )
+    owed = [
+        Delivery(message=message, subscription=subscription.name, next_attempt_at=not_before)
+        for message in _with_ids(alias, messages)
+        for subscription in subscriptions_for(message.event_type)
+    ]
+    if not owed:
+        return
+    deliveries = Delivery.objects.using(alias).bulk_create(owed)
     delivery_ids = [delivery.pk for delivery in deliveries]
-    if any(pk is None for pk in delivery_ids):  # backends that do not return ids from bulk inserts
-        delivery_ids = list(message.deliveries.using(alias).values_list("pk", flat=True))
+    if any(pk is None for pk in delivery_ids):  # a backend that returns no ids from bulk inserts
+        delivery_ids = list(
+            Delivery.objects.using(alias).filter(message__in=messages).order_by("pk").values_list("pk", flat=True)
+        )
     transaction.on_commit(lambda: dispatch.dispatch(alias, delivery_ids), using=alias, robust=True)
+
+
+def _with_chain(event: Event) -> Event:
+    if event.correlation_id:
+        return event
+    # Nothing upstream (a command, a periodic job): this event starts its own chain.
+    return dataclasses.replace(event, correlation_id=str(event.event_id), causation_id=str(event.event_id))
+
+
+def _with_ids(alias: str, messages: list) -> list:
+    if all(message.pk is not None for message in messages):
+        return messages
+    from commerce.eventbus.models import OutboxMessage
+
+    by_event = OutboxMessage.objects.using(alias).in_bulk([m.event_id for m in messages], field_name="event_id")
+    return [by_event[message.event_id] for message in messages]

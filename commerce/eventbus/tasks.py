@@ -6,14 +6,16 @@ from commerce.eventbus import delivery
 from commerce.periodic import periodic
 
 
-@shared_task(name="eventbus.deliver_event", acks_late=True, ignore_result=True)
-def deliver_event(alias: str, delivery_id: int) -> str:
-    outcome = delivery.deliver(alias, delivery_id)
-    if outcome.retry_in_seconds is not None:
-        # Retry on time from here; the sweep stays the backstop should this message be lost.
-        deliver_event.apply_async(args=(alias, delivery_id), countdown=outcome.retry_in_seconds)
-        delivery.postpone_sweep(alias, delivery_id)
-    return outcome.status
+@shared_task(name="eventbus.deliver_events", acks_late=True, ignore_result=True)
+def deliver_events(alias: str, delivery_ids: list[int]) -> int:
+    """Deliver a batch; each failure is retried on its own, on time, from here."""
+    delivered = 0
+    for outcome in delivery.deliver_many(alias, delivery_ids):
+        if outcome.retry_in_seconds is not None:
+            deliver_events.apply_async(args=(alias, [outcome.delivery_id]), countdown=outcome.retry_in_seconds)
+            delivery.postpone_sweep(alias, outcome.delivery_id)  # the sweep stays the backstop
+        delivered += outcome.status == "delivered"
+    return delivered
 
 
 @periodic(every=15)

@@ -188,3 +188,16 @@ def retry_until_settled(settle_events) -> None:
         sweep_due_now()
         time.sleep(0.05)
     settle_events()
+
+
+def test_a_bulk_publish_is_delivered_in_batches_and_one_failure_spares_the_rest(settle_events):
+    from commerce.eventbus import publish_many
+
+    keys = [new_key() for _ in range(120)]
+    with atomic_in("probe"):
+        publish_many([Pinged(key=key, fail_times=1 if n == 60 else 0) for n, key in enumerate(keys)])
+    retry_until_settled(settle_events)
+    assert all(count(f"{key}:record") == 1 for key in keys)
+    assert all(count(f"{key}:count") == 1 for key in keys)
+    assert attempts_of(keys[60], "count") == 2
+    assert attempts_of(keys[59], "count") == 1

@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 
 from commerce.database import atomic_in, database_for
-from commerce.eventbus import Event, EventError, domain_event, publish
+from commerce.eventbus import Event, EventError, domain_event, publish, publish_many
 from tests.probe_sink.events import Pinged
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +47,23 @@ def test_a_failing_handler_never_reaches_the_publisher(django_capture_on_commit_
 def test_publishing_outside_the_publishers_transaction_is_refused():
     with pytest.raises(EventError, match="inside the publisher's transaction"):
         publish(Pinged(key="no-transaction"))
+
+
+def test_publish_many_costs_two_queries_whatever_the_number_of_events(django_assert_num_queries):
+    publisher_connection = connections[database_for("probe")]
+    events = [Pinged(key=f"bulk-{n}") for n in range(50)]
+    with atomic_in("probe"), django_assert_num_queries(2, connection=publisher_connection):
+        publish_many(events)
+    from commerce.eventbus.models import Delivery, OutboxMessage
+
+    assert OutboxMessage.objects.using(database_for("probe")).filter(payload__key__startswith="bulk-").count() == 50
+    assert (
+        Delivery.objects.using(database_for("probe")).filter(message__payload__key__startswith="bulk-").count() == 100
+    )
+
+
+def test_publish_many_refuses_events_of_two_contexts():
+    from tests.probe_sink.events import Echoed
+
+    with pytest.raises(EventError, match="one context"), atomic_in("probe"):
+        publish_many([Pinged(key="a"), Echoed(key="b")])
