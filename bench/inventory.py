@@ -9,7 +9,13 @@ Figures printed:
 - reservations/s with 8 concurrent workers all reserving 1 unit of one hot SKU (every reservation
   queues on the same row locks: the worst case);
 - reservations/s with 8 workers reserving 1 unit of a random SKU out of 1 000 (little contention);
-- ``get_availability`` of 100 SKUs: database queries per call and mean time per call.
+- ``get_availability`` of 100 SKUs: database queries per call and mean time per call;
+- ``set_stock_level`` one call per level (1 000 levels, the old import path), for comparison;
+- ``set_stock_levels`` of 10 000 (SKU, warehouse) items (5 000 SKUs x 2 warehouses, in calls of
+  ``MAX_STOCK_LEVELS_PER_CALL``): first write and unchanged re-run, with the statements they ran
+  grouped as inventory (the batch's own), event bus (outbox and delivery rows, one
+  ``StockLevelChanged`` per SKU, and their inline delivery after commit), other (what subscribers
+  such as the catalogue do with them) and savepoints.
 Each reservation is a full ``api.reserve_stock`` call: its transaction, the outbox rows of its events
 and (inline dispatch) the delivery of those events to subscribers after commit.
 """
@@ -29,6 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 WORKERS = 8
 RESERVATIONS = 1_600  # per scenario, spread over the workers
 SPREAD_SKUS = 1_000
+BATCH_ITEMS = 10_000
 
 
 def ensure_database() -> None:
@@ -105,10 +112,12 @@ def main() -> None:
         print(f"{label:<28} {done:>6} reservations in {elapsed:6.2f} s = {done / elapsed:8.1f}/s  (refused {refused})")
 
     api.receive_stock(sku="HOT-1", warehouse_code="BENCH-A", quantity=1_000_000, reference="bench")
+    started = time.perf_counter()
     for n in range(SPREAD_SKUS):
         api.set_stock_level(
             sku=f"SKU-{n:04d}", warehouse_code="BENCH-A" if n % 2 else "BENCH-B", on_hand=1_000, reference="bench"
         )
+    single_elapsed = time.perf_counter() - started
 
     print(f"PostgreSQL, {WORKERS} concurrent workers, {RESERVATIONS} reservations of 1 unit per scenario")
     run("one hot SKU", lambda rng: "HOT-1")
@@ -127,7 +136,60 @@ def main() -> None:
         f"availability of {len(skus)} SKUs: {len(captured.captured_queries)} query per call, "
         f"mean {statistics.mean(timings) * 1000:.2f} ms, p95 {sorted(timings)[int(len(timings) * 0.95)] * 1000:.2f} ms"
     )
+    print(
+        f"set_stock_level x {SPREAD_SKUS} (one call each): {single_elapsed:6.2f} s = "
+        f"{SPREAD_SKUS / single_elapsed:8.1f} levels/s"
+    )
+    bench_batches(api)
     call_command("check_stock_ledger")
+
+
+def bench_batches(api) -> None:
+    """10 000 items in calls of MAX_STOCK_LEVELS_PER_CALL, with the statements each call ran by table group."""
+    from contextlib import ExitStack
+
+    from django.db import connections
+
+    def run(label: str, on_hand) -> None:
+        items = [
+            api.StockLevelInput(sku=f"BATCH-{n:05d}", warehouse_code=code, on_hand=on_hand(n))
+            for n in range(BATCH_ITEMS // 2)
+            for code in ("BENCH-A", "BENCH-B")
+        ]
+        size = api.MAX_STOCK_LEVELS_PER_CALL
+        counts = [0, 0, 0]
+        statements: dict[str, list[float]] = {}  # group -> [statements, seconds]
+
+        def measure(execute, sql, params, many, context):
+            group = "event bus" if "eventbus_" in sql else "inventory" if "inventory_" in sql else "other"
+            if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")):
+                group = "savepoints"  # the batch's own, and one pair per delivery to a subscriber
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                figures = statements.setdefault(group, [0, 0.0])
+                figures[0] += 1
+                figures[1] += time.perf_counter() - started
+
+        started = time.perf_counter()
+        with ExitStack() as stack:
+            for each in connections.all():
+                stack.enter_context(each.execute_wrapper(measure))
+            for i in range(0, len(items), size):
+                result = api.set_stock_levels(levels=items[i : i + size], reference=f"bench-{label}")
+                counts = [counts[0] + result.created, counts[1] + result.changed, counts[2] + result.unchanged]
+        elapsed = time.perf_counter() - started
+        calls = -(-len(items) // size)
+        print(
+            f"set_stock_levels {label:<9} {len(items)} items in {calls} calls: {elapsed:6.2f} s = "
+            f"{len(items) / elapsed:9.1f} items/s (created {counts[0]}, changed {counts[1]}, unchanged {counts[2]})"
+        )
+        for group, (count, seconds) in sorted(statements.items()):
+            print(f"    {group:<10} {count:>6} statements, {seconds:6.2f} s in the database")
+
+    run("first", lambda n: 100 + n % 50)
+    run("unchanged", lambda n: 100 + n % 50)
 
 
 if __name__ == "__main__":
