@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.db.models import F, Q
 from django.utils import timezone
 
-from commerce.eventbus import publish
+from commerce.eventbus import publish_many
 from contexts.inventory import domain, events, selectors
 from contexts.inventory.conf import inventory_settings
 from contexts.inventory.exceptions import InsufficientStock, Shortfall
@@ -80,6 +80,7 @@ class _AvailabilityWatch:
     def publish(self, *, always: bool) -> None:
         conf = inventory_settings()
         after = selectors.available_by_sku(self.before)
+        changed = []
         for sku in sorted(self.before):
             new = after.get(sku, 0)
             old = self.before[sku]
@@ -88,4 +89,5 @@ class _AvailabilityWatch:
             if always or domain.level_change_is_news(
                 before=old, after=new, low_stock_threshold=conf.low_stock_threshold, step=conf.level_event_step
             ):
-                publish(events.StockLevelChanged(sku=sku, available=new, in_stock=new > 0))
+                changed.append(events.StockLevelChanged(sku=sku, available=new, in_stock=new > 0))
+        publish_many(changed)  # two inserts however many SKUs changed (a batch of thousands)
