@@ -32,7 +32,7 @@ from django.db import connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from commerce.database import atomic_in, context_aliases, database_for  # noqa: E402
-from commerce.eventbus import dispatch, publish  # noqa: E402
+from commerce.eventbus import dispatch, publish, publish_many  # noqa: E402
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage  # noqa: E402
 from tests.probe_sink.events import Pinged  # noqa: E402
 from tests.probe_sink.models import ProbeCounter  # noqa: E402
@@ -62,6 +62,24 @@ def publish_rate(*, deliver: bool) -> float:
         return PUBLISHES / (time.perf_counter() - started)
     finally:
         dispatch.dispatch = original
+
+
+def bulk_rate() -> tuple[float, float]:
+    """publish_many of 1 000 events in one transaction: (events/s written, deliveries/s end to end)."""
+    original = dispatch.dispatch
+    dispatch.dispatch = lambda alias, ids: None
+    try:
+        started = time.perf_counter()
+        with atomic_in("probe"):
+            publish_many([Pinged(key=uuid.uuid4().hex) for _ in range(1000)])
+        written = 1000 / (time.perf_counter() - started)
+    finally:
+        dispatch.dispatch = original
+    reset()
+    started = time.perf_counter()
+    with atomic_in("probe"):
+        publish_many([Pinged(key=uuid.uuid4().hex) for _ in range(1000)])
+    return written, deliveries_done() / (time.perf_counter() - started)
 
 
 def queries_per_publish() -> int:
@@ -121,6 +139,13 @@ def main() -> None:
     publish_rate(deliver=True)
     inline = deliveries_done() / (time.perf_counter() - started)
     print(f"inline mode, end-to-end deliveries/s (publish + handler + inbox): {inline:,.0f}")
+    reset()
+    written, delivered = bulk_rate()
+    print(
+        f"publish_many, 1 000 events in one transaction: {written:,.0f} events/s written; "
+        f"inline end-to-end {delivered:,.0f} deliveries/s"
+    )
+    reset()
     rate = celery_rate()
     if rate is None:
         print("celery mode: skipped (set CELERY_BROKER_URL to measure it)")
