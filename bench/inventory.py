@@ -38,31 +38,14 @@ SPREAD_SKUS = 1_000
 BATCH_ITEMS = 10_000
 
 
-def ensure_database() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/commerce_bench")
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(url)
-    with psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
-            admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
-
-
 def main() -> None:
-    ensure_database()
     import django
 
     django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/commerce_bench")
     import logging
 
     logging.disable(logging.INFO)
@@ -74,7 +57,7 @@ def main() -> None:
     from contexts.inventory import api
     from contexts.inventory.models import Reservation, ReservationLine, StockLevel, StockMovement, Warehouse
 
-    call_command("migrate", verbosity=0)
+    call_command("migrate_all", verbosity=0)  # creates the PostgreSQL database(s) if missing
     ReservationLine.objects.all().delete()
     Reservation.objects.all().delete()
     StockMovement.objects.all().delete()

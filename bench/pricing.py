@@ -37,26 +37,6 @@ PROMOTIONS = 20
 SECONDS = 5.0
 
 
-def ensure_postgres_database() -> None:
-    url = os.environ["DATABASE_URL"]
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(url)
-    with psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
-            admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
-
-
 def build_data():
     from contexts.pricing import api as pricing_api
     from contexts.pricing.models import Price, Promotion, Voucher, VoucherRedemption
@@ -123,7 +103,6 @@ def measure(call) -> tuple[int, float, float]:
 
 
 def main() -> None:
-    ensure_postgres_database()
     import django
 
     django.setup()
@@ -133,7 +112,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
+    call_command("migrate_all", verbosity=0)  # creates the PostgreSQL database(s) if missing
     from contexts.pricing import api as pricing_api
 
     skus, lines = build_data()
