@@ -14,6 +14,7 @@ class CatalogueSettings:
     listing_refresh_seconds: float
     listing_batch_size: int
     import_batch_size: int
+    import_chunk_size: int  # prices / stock levels per pricing or inventory bulk call (their limit: 5 000)
 
 
 def catalogue_settings() -> CatalogueSettings:
@@ -26,4 +27,5 @@ def catalogue_settings() -> CatalogueSettings:
         listing_refresh_seconds=float(getattr(settings, "CATALOGUE_LISTING_REFRESH_SECONDS", 300)),
         listing_batch_size=int(getattr(settings, "CATALOGUE_LISTING_BATCH_SIZE", 500)),
         import_batch_size=int(getattr(settings, "CATALOGUE_IMPORT_BATCH_SIZE", 500)),
+        import_chunk_size=int(getattr(settings, "CATALOGUE_IMPORT_CHUNK_SIZE", 5000)),
     )

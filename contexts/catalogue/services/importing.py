@@ -9,13 +9,17 @@ Two phases, both streaming the file:
 
 1. **Validate** every row (cells, and cross-row rules: a SKU appears once and under one product, a
    product's name, category, description and images agree on all its rows, a SKU already in the
-   catalogue is not moved to another product). Memory holds one small entry per SKU and per product,
-   never the rows. Any error: nothing is written, every bad row is reported by line and column.
-2. **Write**, in an order that makes a crash harmless: warehouses, prices (pricing's api), stock
-   (inventory's api), then all catalogue writes in one transaction on the catalogue's database,
-   batched, with events published in it; then the listing rows. Each step is an idempotent upsert
-   that writes (and publishes) nothing when the value is already there, so re-running after a crash
-   finishes the job and re-importing the same file changes nothing. No transaction spans contexts.
+   catalogue is not moved to another product), then the file's prices and stock levels against what
+   pricing and inventory hold (``check_base_prices`` / ``check_stock_levels``, in chunks: a base
+   price below a running sale price, on hand below what is reserved). Memory holds one small entry
+   per SKU and per product and one chunk, never the rows. Any error: nothing is written anywhere,
+   every bad row is reported by line and column. ``--dry-run`` stops here.
+2. **Write**, in an order that makes a crash harmless: warehouses, prices (``set_base_prices``),
+   stock (``set_stock_levels``), in chunks of at most 5 000 per call, then all catalogue writes in
+   one transaction on the catalogue's database, batched, with its events published in bulk
+   (``publish_many``); then the listing rows. Each step is an idempotent upsert that writes (and
+   publishes) nothing when the value is already there, so re-running after a crash finishes the job
+   and re-importing the same file changes nothing. No transaction spans contexts.
 
 Prices and stock go first on purpose: their events then find no listed product for a new SKU and
 cost one query each; the listing is built once, in bulk, at the end.
@@ -37,7 +41,7 @@ from django.db import connections
 from django.utils import timezone
 
 from commerce.database import atomic_in
-from commerce.eventbus import publish
+from commerce.eventbus import publish_many
 from commerce.money import MoneyError, parse_amount
 from contexts.catalogue.conf import catalogue_settings
 from contexts.catalogue.events import ProductPublished, ProductUpdated
@@ -366,6 +370,8 @@ def validate_file(path: Path, *, progress: Progress | None = None) -> _Validated
         progress("validate", rows, rows)
     if not total_errors:
         add(_check_against_catalogue(skus))
+    if not total_errors:
+        add(_check_against_pricing_and_inventory(path, progress=progress))
     if total_errors:
         errors.sort(key=lambda e: e.line)
         raise ImportFailed(errors, total=total_errors)
@@ -394,6 +400,105 @@ def _check_against_catalogue(skus: dict[str, tuple[int, str]]) -> list[RowError]
     return errors
 
 
+# --- Checks against pricing's and inventory's stored state ---------------------------------------
+
+PRICE_COLUMNS = {"amount": "price", "sale_amount": "price", "currency": "currency", "sku": "sku"}
+Priced = tuple[int, pricing_api.PriceInput]  # (CSV line, item)
+Stocked = tuple[int, inventory_api.StockLevelInput]
+
+
+def _chunk_size() -> int:
+    return max(1, min(catalogue_settings().import_chunk_size, inventory_api.MAX_STOCK_LEVELS_PER_CALL, 5000))
+
+
+def _external_chunks(path: Path) -> Iterator[tuple[list[Priced], list[Stocked]]]:
+    """The file's prices and stock levels, streamed in chunks that fit one bulk call each.
+
+    Each yield holds one full chunk of one kind (the other list empty), the last one the leftovers.
+    A row's stock levels stay in one chunk.
+    """
+    size = _chunk_size()
+    prices: list[Priced] = []
+    levels: list[Stocked] = []
+    for row in iter_rows(path):
+        if row.price is not None:
+            prices.append((row.line, pricing_api.PriceInput(sku=row.sku, currency=row.currency, amount=row.price)))
+            if len(prices) >= size:
+                yield prices, []
+                prices = []
+        if levels and len(levels) + len(row.stock) > size:
+            yield [], levels
+            levels = []
+        levels.extend(
+            (row.line, inventory_api.StockLevelInput(sku=row.sku, warehouse_code=code, on_hand=quantity))
+            for code, quantity in row.stock
+        )
+    if prices or levels:
+        yield prices, levels
+
+
+def _check_against_pricing_and_inventory(path: Path, *, progress: Progress | None = None) -> list[RowError]:
+    """Would pricing and inventory accept every price and stock level of the file? Writes nothing.
+
+    A few queries per chunk of 5 000, whatever the file's size.
+    """
+    errors: list[RowError] = []
+    new_warehouses: set[str] = set()
+    for prices, levels in _external_chunks(path):
+        if prices:
+            errors.extend(_check_prices(prices))
+        if levels:
+            errors.extend(_check_levels(levels, new_warehouses))
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            break
+    if progress:
+        progress("check prices and stock", 1, 1)
+    return errors
+
+
+def _check_prices(prices: list[Priced]) -> list[RowError]:
+    try:
+        pricing_api.check_base_prices(prices=[item for _, item in prices])
+    except pricing_api.InvalidPriceBatch as refusal:
+        return [
+            RowError(prices[index][0], PRICE_COLUMNS.get(name, "price"), message)
+            for index, (_sku, fields) in refusal.items.items()
+            for name, messages in fields.items()
+            for message in messages
+        ]
+    return []
+
+
+def _check_levels(levels: list[Stocked], new_warehouses: set[str]) -> list[RowError]:
+    """Judge the levels in warehouses that exist; a warehouse the import will create holds nothing yet."""
+    items = [(line, level) for line, level in levels if level.warehouse_code not in new_warehouses]
+    lines = {level.sku: line for line, level in levels}  # a SKU is on one row of a validated file
+    while items:
+        try:
+            inventory_api.check_stock_levels(levels=[level for _, level in items])
+        except inventory_api.UnknownWarehouse as refusal:
+            if not refusal.warehouse_code or refusal.warehouse_code in new_warehouses:
+                raise
+            new_warehouses.add(refusal.warehouse_code)
+            items = [(line, level) for line, level in items if level.warehouse_code != refusal.warehouse_code]
+            continue
+        except inventory_api.InsufficientStock as refusal:
+            return [
+                RowError(
+                    lines[short.sku],
+                    "stock",
+                    f"on hand of {short.sku} cannot fall below what is reserved or allocated for orders "
+                    f"(this takes out {short.requested}, only {short.available} available).",
+                )
+                for short in refusal.shortfalls
+            ]
+        except inventory_api.InventoryError as refusal:  # the row checks make these unexpected
+            sku = getattr(refusal, "sku", "")
+            return [RowError(lines.get(sku, items[0][0]), "stock", refusal.detail)]
+        break
+    return []
+
+
 # --- Writing ------------------------------------------------------------------------------------
 
 
@@ -407,9 +512,10 @@ def import_catalogue(
 ) -> ImportReport:
     """Validate ``path`` and, unless ``dry_run``, upsert everything it holds.
 
-    ``workers`` > 1 sends the price and stock writes that are needed (values that differ) over that
-    many threads, each call its own transaction in pricing or inventory: safe, since every (SKU,
-    currency) and (SKU, warehouse) appears once in a validated file. Use it on PostgreSQL only.
+    Prices and stock levels are written in bulk calls of at most 5 000 items; ``workers`` > 1 runs
+    that many of those calls at once, each its own transaction in pricing or inventory: safe, since
+    every (SKU, currency) and (SKU, warehouse) appears once in a validated file, so two calls never
+    touch the same rows. Use it on PostgreSQL only.
 
     :raises ImportFailed: some rows are bad (``errors`` lists them by line and column); nothing written.
     """
@@ -430,20 +536,20 @@ def import_catalogue(
     reference = f"import:{path.name}"[:128]
     for code in validated.warehouses:
         inventory_api.ensure_warehouse(code=code)
-    done = 0
-    batch: list[ImportRow] = []
-    for row in iter_rows(path):
-        batch.append(row)
-        if len(batch) >= catalogue_settings().import_batch_size:
-            _write_prices_and_stock(batch, reference, report, workers=workers)
-            done += len(batch)
-            batch = []
-            if progress:
-                progress("prices and stock", done, validated.rows)
-    _write_prices_and_stock(batch, reference, report, workers=workers)
-    done += len(batch)
+    pending: list[Callable[[], object]] = []  # at most ``workers`` chunks in memory
+    for prices, levels in _external_chunks(path):
+        if prices:
+            pending.append(partial(pricing_api.set_base_prices, prices=[item for _, item in prices]))
+        if levels:
+            pending.append(
+                partial(inventory_api.set_stock_levels, levels=[level for _, level in levels], reference=reference)
+            )
+        if len(pending) >= workers:
+            _count(_run(pending, workers=workers), report)
+            pending = []
+    _count(_run(pending, workers=workers), report)
     if progress:
-        progress("prices and stock", done, validated.rows)
+        progress("prices and stock", validated.rows, validated.rows)
     product_ids = _write_catalogue(path, validated, report, progress=progress, publish_new=publish_new)
     report.listing_rows_written = listing.refresh_listing(product_ids=product_ids)
     if progress:
@@ -451,66 +557,38 @@ def import_catalogue(
     return report
 
 
-def _write_prices_and_stock(rows: list[ImportRow], reference: str, report: ImportReport, *, workers: int) -> None:
-    """Set the prices and stock levels that differ from the file; unchanged ones cost a bulk read only."""
-    if not rows:
-        return
-    calls: list[Callable[[], object]] = []
-    by_currency: dict[str, list[ImportRow]] = {}
-    for row in rows:
-        if row.price is not None:
-            by_currency.setdefault(row.currency, []).append(row)
-    for currency, priced in by_currency.items():
-        current = pricing_api.prices_for(skus=[r.sku for r in priced], currency=currency)
-        for row in priced:
-            if row.sku not in current or current[row.sku].base_amount != row.price:
-                calls.append(partial(pricing_api.set_base_price, sku=row.sku, currency=currency, amount=row.price))
-                report.prices_set += 1
-    stocked = [row for row in rows if row.stock]
-    if stocked:
-        levels = {
-            (level.sku, level.warehouse_code): level.on_hand
-            for level in inventory_api.get_stock_levels(skus=[row.sku for row in stocked])
-        }
-        for row in stocked:
-            for code, quantity in row.stock:
-                if levels.get((row.sku, code), 0) != quantity:  # no level yet is nothing on hand
-                    calls.append(
-                        partial(
-                            inventory_api.set_stock_level,
-                            sku=row.sku,
-                            warehouse_code=code,
-                            on_hand=quantity,
-                            reference=reference,
-                        )
-                    )
-                    report.stock_levels_set += 1
-    _run(calls, workers=workers)
+def _count(results: list[object], report: ImportReport) -> None:
+    """Add what the bulk calls wrote; items already at their value were neither written nor announced."""
+    for result in results:
+        if isinstance(result, pricing_api.PriceBatchResult):
+            report.prices_set += result.created + result.updated
+        elif isinstance(result, inventory_api.StockBatchResult):
+            report.stock_levels_set += result.created + result.changed
 
 
-def _run(calls: list[Callable[[], object]], *, workers: int) -> None:
+def _run(calls: list[Callable[[], object]], *, workers: int) -> list[object]:
+    """Make the calls, ``workers`` at a time in threads; their results in order, the first failure raised."""
     if workers <= 1 or len(calls) < 2:
-        for call in calls:
-            call()
-        return
+        return [call() for call in calls]
+    results: list[object] = [None] * len(calls)
     failures: list[BaseException] = []
 
-    def work(share: list[Callable[[], object]]) -> None:
+    def work(index: int) -> None:
         try:
-            for call in share:
-                call()
+            results[index] = calls[index]()
         except BaseException as exc:  # re-raised in the caller's thread below
             failures.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=work, args=(calls[i::workers],)) for i in range(min(workers, len(calls)))]
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(calls))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     if failures:
         raise failures[0]
+    return results
 
 
 def _write_catalogue(
@@ -641,6 +719,7 @@ def _write_batch(
 
 
 def _publish_events(created: set[int], updated: set[int]) -> None:
+    """The catalogue's events of the import, 1 000 products at a time: three queries per thousand."""
     ids = sorted(created | updated)
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
@@ -649,12 +728,15 @@ def _publish_events(created: set[int], updated: set[int]) -> None:
             Variant.objects.filter(product_id__in=chunk).order_by("position", "id").values_list("product_id", "sku")
         ):
             skus[product_id].append(sku)
+        events: list[ProductPublished | ProductUpdated] = []
         for product in Product.objects.filter(pk__in=chunk).order_by("pk").only("pk", "slug", "is_published"):
             if product.pk in created:
                 if product.is_published:
-                    publish(ProductPublished(product_id=product.pk, slug=product.slug, skus=tuple(skus[product.pk])))
+                    events.append(
+                        ProductPublished(product_id=product.pk, slug=product.slug, skus=tuple(skus[product.pk]))
+                    )
             else:
-                publish(
+                events.append(
                     ProductUpdated(
                         product_id=product.pk,
                         slug=product.slug,
@@ -662,3 +744,4 @@ def _publish_events(created: set[int], updated: set[int]) -> None:
                         published=product.is_published,
                     )
                 )
+        publish_many(events)
