@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from contexts.catalogue.models import Category, Variant
+from contexts.catalogue.models import Category
 from contexts.catalogue.services import importing
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
@@ -17,6 +17,7 @@ DEMO_CSV = Path(__file__).resolve().parent.parent / "demo" / "catalogue.csv"
 WAREHOUSES = (("MAIN", "Main warehouse", 10), ("BACKUP", "Backup warehouse", 20))
 PROMOTION_CATEGORY = ("Home", "Kitchen")
 PROMOTION_PERCENT = Decimal("15")
+PROMOTION_NAME = "Kitchen week: 15 % off"
 VOUCHER_CODE = "WELCOME10"
 
 
@@ -35,21 +36,14 @@ def seed_demo(*, progress: importing.Progress | None = None, csv_path: Path = DE
 
 
 def _ensure_promotion() -> bool:
-    """15 % off everything in Home > Kitchen, unless a kitchen product already shows a promotion.
-
-    Pricing's api has no way to list promotions; a kitchen SKU already on sale tells us the demo's
-    promotion exists (the demo catalogue has no other sales).
-    """
+    """15 % off everything in Home > Kitchen, unless pricing already has the demo's promotion (by name)."""
+    if pricing_api.find_promotions(name=PROMOTION_NAME):
+        return False
     kitchen = Category.objects.filter(parent__name=PROMOTION_CATEGORY[0], name=PROMOTION_CATEGORY[1]).first()
     if kitchen is None:
         return False
-    sku = Variant.objects.filter(product__category=kitchen).values_list("sku", flat=True).first()
-    if sku is not None:
-        listed = pricing_api.prices_for(skus=(sku,), currency="EUR", category_ids={sku: kitchen.ancestor_ids()})
-        if sku in listed and listed[sku].on_sale:
-            return False
     pricing_api.create_promotion(
-        name="Kitchen week: 15 % off",
+        name=PROMOTION_NAME,
         kind="percentage",
         value=PROMOTION_PERCENT,
         scope="categories",
@@ -59,7 +53,10 @@ def _ensure_promotion() -> bool:
 
 
 def _ensure_voucher() -> bool:
+    """WELCOME10, unless a voucher with that code exists (whatever its state: an admin may have changed it)."""
     try:
+        pricing_api.get_voucher(code=VOUCHER_CODE)
+    except pricing_api.VoucherNotFound:
         pricing_api.create_voucher(
             code=VOUCHER_CODE,
             kind="percentage",
@@ -68,8 +65,5 @@ def _ensure_voucher() -> bool:
             min_spend=Decimal("20.00"),
             description="10 % off your first order of 20.00 or more.",
         )
-    except pricing_api.InvalidVoucherDefinition as refusal:
-        if "code" in refusal.errors:
-            return False  # created by an earlier run
-        raise
-    return True
+        return True
+    return False
