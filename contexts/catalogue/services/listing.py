@@ -194,24 +194,83 @@ def _listed_product_ids(skus: Iterable[str]) -> list[int]:
     )
 
 
-def refresh_listing_prices(*, skus: Iterable[str]) -> int:
-    """A price of some SKUs changed: recompute their listed products (nothing to do for unlisted SKUs)."""
-    product_ids = _listed_product_ids(skus)
-    return refresh_listing(product_ids=product_ids) if product_ids else 0
+def refresh_listing_prices(*, skus: Iterable[str], currency: str | None = None) -> int:
+    """A price of some SKUs changed: recompute their listed products (nothing to do for unlisted SKUs).
+
+    With ``currency`` (a ``PriceChanged``), only that currency's listing price is recomputed: one
+    pricing call, and no write at all when the listing already shows the price (the importer
+    refreshes the listing itself, so the events of its own price writes usually find nothing to do).
+    """
+    if currency is None or currency not in catalogue_settings().currencies:
+        product_ids = _listed_product_ids(skus)
+        return refresh_listing(product_ids=product_ids) if product_ids else 0
+    entries = {
+        entry.pk: entry
+        for entry in ListingEntry.objects.filter(product__variants__sku__in=list(skus)).only("pk", "price_amount")
+    }
+    if not entries:
+        return 0
+    products = list(
+        Product.objects.filter(pk__in=list(entries)).select_related("category").prefetch_related("variants")
+    )
+    lowest = lowest_prices(products, currency)
+    rows = {row.entry_id: row for row in ListingPrice.objects.filter(entry_id__in=list(entries), currency=currency)}
+    default = currency == catalogue_settings().default_currency
+    to_create, to_update, to_delete, amounts = [], [], [], {}
+    for product_id in sorted(entries):
+        wanted, row = lowest.get(product_id), rows.get(product_id)
+        if default and entries[product_id].price_amount != (wanted.amount if wanted else None):
+            amounts[product_id] = wanted.amount if wanted else None
+        if wanted is None:
+            if row is not None:
+                to_delete.append(row.pk)
+            continue
+        values = {"amount": wanted.amount, "base_amount": wanted.base_amount, "on_sale": wanted.on_sale}
+        if row is None:
+            to_create.append(ListingPrice(entry_id=product_id, currency=currency, **values))
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            to_update.append(row)
+    if not (to_create or to_update or to_delete or amounts):
+        return 0
+    with atomic_in("catalogue"):
+        still_listed = set(ListingEntry.objects.filter(pk__in=list(entries)).values_list("pk", flat=True))
+        ListingPrice.objects.filter(pk__in=to_delete).delete()
+        ListingPrice.objects.bulk_create([row for row in to_create if row.entry_id in still_listed])
+        ListingPrice.objects.bulk_update(to_update, ("amount", "base_amount", "on_sale"))
+        for product_id, amount in amounts.items():
+            ListingEntry.objects.filter(pk=product_id).update(price_amount=amount)
+    return len(to_create) + len(to_update) + len(to_delete) + len(amounts)
 
 
-def refresh_listing_stock(*, skus: Iterable[str]) -> int:
-    """Stock of some SKUs changed: recompute the in-stock flag of their listed products (one inventory call)."""
-    product_ids = _listed_product_ids(skus)
-    if not product_ids:
+def refresh_listing_stock(*, skus: Iterable[str], in_stock: bool | None = None) -> int:
+    """Stock of some SKUs changed: recompute the in-stock flag of their listed products (one inventory call).
+
+    ``in_stock``: what a ``StockLevelChanged`` said about these SKUs. A product is in stock when any of
+    its variants is, so when every listed product holding them already shows that same flag nothing
+    can differ: one query, no write.
+    """
+    flags = dict(
+        ListingEntry.objects.filter(product__variants__sku__in=list(skus)).values_list("pk", "in_stock").distinct()
+    )
+    if not flags or (in_stock is not None and all(flag == in_stock for flag in flags.values())):
         return 0
     skus_by_product: dict[int, list[str]] = {}
-    for product_id, sku in Variant.objects.filter(product_id__in=product_ids).values_list("product_id", "sku"):
+    for product_id, sku in Variant.objects.filter(product_id__in=list(flags)).values_list("product_id", "sku"):
         skus_by_product.setdefault(product_id, []).append(sku)
     availability = inventory_api.get_availability(skus=tuple(sku for s in skus_by_product.values() for sku in s))
+    wanted = {
+        product_id: any(availability[s].in_stock for s in product_skus if s in availability)
+        for product_id, product_skus in skus_by_product.items()
+    }
+    differing = {product_id: flag for product_id, flag in wanted.items() if flags.get(product_id) != flag}
+    if not differing:
+        return 0
     changed = 0
     with atomic_in("catalogue"):
-        for product_id in sorted(skus_by_product):
-            in_stock = any(availability[s].in_stock for s in skus_by_product[product_id] if s in availability)
-            changed += ListingEntry.objects.filter(pk=product_id).exclude(in_stock=in_stock).update(in_stock=in_stock)
+        for flag in (True, False):
+            ids = sorted(pk for pk, value in differing.items() if value is flag)
+            if ids:
+                changed += ListingEntry.objects.filter(pk__in=ids).exclude(in_stock=flag).update(in_stock=flag)
     return changed
