@@ -179,8 +179,9 @@ class Promotion(models.Model):
             stacks=self.stacks,
         )
 
-    def clean(self) -> None:
-        errors = domain.promotion_errors(
+    def term_errors(self) -> dict[str, list[str]]:
+        """What is wrong with these terms, by field: the one check behind admin forms and services."""
+        return domain.promotion_errors(
             kind=self.kind,
             value=self.value,
             currency=self.currency or None,
@@ -192,6 +193,9 @@ class Promotion(models.Model):
             ends_at=self.ends_at,
             currencies=pricing_settings().currencies,
         )
+
+    def clean(self) -> None:
+        errors = self.term_errors()
         if errors:
             raise ValidationError(errors)
 

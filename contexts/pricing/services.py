@@ -405,18 +405,7 @@ class PromotionTerms:
 
 
 def _validate_promotion(promotion: Promotion) -> None:
-    errors = domain.promotion_errors(
-        kind=promotion.kind,
-        value=promotion.value,
-        currency=promotion.currency or None,
-        scope=promotion.scope,
-        skus=list(promotion.skus or ()),
-        category_ids=list(promotion.category_ids or ()),
-        min_subtotal=promotion.min_subtotal,
-        starts_at=promotion.starts_at,
-        ends_at=promotion.ends_at,
-        currencies=pricing_settings().currencies,
-    )
+    errors = promotion.term_errors()
     if not isinstance(promotion.name, str) or not promotion.name.strip():
         errors.setdefault("name", []).append("A promotion needs a name.")
     if errors:
