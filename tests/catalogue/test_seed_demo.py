@@ -68,3 +68,20 @@ def test_the_welcome_voucher_needs_a_minimum_spend_of_20_euros():
     with pytest.raises(pricing_api.VoucherInvalid) as refusal:
         pricing_api.check_voucher(code="WELCOME10", lines=[line], currency="EUR")
     assert refusal.value.extra()["reason"] == "min_spend"
+
+
+def test_seed_demo_asks_pricing_for_its_promotion_and_voucher_and_never_duplicates_them():
+    seed()
+    pricing_events = OutboxMessage.objects.using(database_for("pricing")).count()
+    seed()
+    assert len(pricing_api.find_promotions(name="Kitchen week: 15 % off")) == 1
+    assert pricing_api.get_voucher(code="WELCOME10").code == "WELCOME10"
+    assert OutboxMessage.objects.using(database_for("pricing")).count() == pricing_events
+
+
+def test_seed_demo_leaves_an_ended_demo_promotion_ended():
+    seed()
+    (promotion,) = pricing_api.find_promotions(name="Kitchen week: 15 % off")
+    pricing_api.end_promotion(promotion_id=promotion.id)
+    assert "promotion already there" in seed()
+    assert len(pricing_api.find_promotions(name="Kitchen week: 15 % off")) == 1

@@ -451,8 +451,6 @@ def _check_against_pricing_and_inventory(path: Path, *, progress: Progress | Non
             errors.extend(_check_levels(levels, new_warehouses))
         if len(errors) >= MAX_REPORTED_ERRORS:
             break
-    if progress:
-        progress("check prices and stock", 1, 1)
     return errors
 
 
@@ -461,12 +459,20 @@ def _check_prices(prices: list[Priced]) -> list[RowError]:
         pricing_api.check_base_prices(prices=[item for _, item in prices])
     except pricing_api.InvalidPriceBatch as refusal:
         return [
-            RowError(prices[index][0], PRICE_COLUMNS.get(name, "price"), message)
+            RowError(
+                prices[index][0], PRICE_COLUMNS.get(name, "price"), _price_message(prices[index][1], name, message)
+            )
             for index, (_sku, fields) in refusal.items.items()
             for name, messages in fields.items()
             for message in messages
         ]
     return []
+
+
+def _price_message(item: pricing_api.PriceInput, name: str, message: str) -> str:
+    if name == "sale_amount":  # judged against what pricing holds, not the cell alone: say so
+        return f"a base price of {item.amount} {item.currency} would be below the sale price of {item.sku} ({message})"
+    return message
 
 
 def _check_levels(levels: list[Stocked], new_warehouses: set[str]) -> list[RowError]:
