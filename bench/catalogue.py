@@ -12,9 +12,9 @@ Figures printed:
   and product detail pages: requests/s through ``django.test.Client`` (the full middleware and
   DRF stack, no network) and database queries per request.
 ``BENCH_PRODUCTS`` (default 10 000), ``BENCH_REQUESTS`` (default 300 per scenario) and
-``BENCH_IMPORT_WORKERS`` (threads for the price and stock writes, default 2) tune it. The first import
-is bound by pricing's and inventory's per-SKU write calls (a transaction, an event and its delivery
-each); the catalogue's own writes are batched.
+``BENCH_IMPORT_WORKERS`` (bulk price/stock calls run at once, default 2) tune it. Prices and stock go
+through pricing's and inventory's bulk apis (5 000 items a call, checked first against stored state);
+the catalogue's own writes are batched and its events published with ``publish_many``.
 """
 
 import os
@@ -36,24 +36,6 @@ def ensure_database() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/commerce_bench")
-    import dj_database_url
-    import psycopg
-
-    config = dj_database_url.parse(url)
-    with psycopg.connect(
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        names = [config["NAME"]]
-        if os.environ.get("DATABASE_SPLIT") == "1":
-            names += [f"{config['NAME']}_{c}" for c in ("pricing", "inventory", "catalogue", "cart", "orders")]
-        for name in names:
-            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> None:
@@ -74,8 +56,7 @@ def main() -> None:
     from contexts.catalogue.models import Category, ListingEntry, ListingPrice, Product, ProductImage, Variant
     from contexts.catalogue.services import importing
 
-    for alias in settings.DATABASES:
-        call_command("migrate", database=alias, verbosity=0)
+    call_command("migrate_all", verbosity=0)  # creates the PostgreSQL database(s) if missing, migrates each alias
     for model in (ListingPrice, ListingEntry, ProductImage, Variant, Product):
         model.objects.all().delete()
     for depth in sorted(set(Category.objects.values_list("depth", flat=True)), reverse=True):
