@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from commerce.database import atomic_in
-from commerce.eventbus import publish
+from commerce.eventbus import publish, publish_many
 from commerce.money import quantize
 from contexts.pricing import domain
 from contexts.pricing.conf import pricing_settings
@@ -379,8 +379,7 @@ def _write_base_prices(items: Sequence[BasePrice]) -> BatchOutcome:
             Price.objects.bulk_update(
                 changed, ["amount", "announced_amount", "updated_at"], batch_size=UPDATE_BATCH_SIZE
             )
-        for event in events:
-            publish(event)
+        publish_many(events)
     return BatchOutcome(created=len(created), updated=len(changed), unchanged=len(items) - len(created) - len(changed))
 
 
