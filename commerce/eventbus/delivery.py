@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -80,26 +81,33 @@ def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]
     outcomes: dict[int, Outcome] = {}
     failures: list[tuple[Delivery, str]] = []
     succeeded: list[Delivery] = []
-    by_database: dict[str, list[tuple[Delivery, Subscription]]] = {}
+    by_database: dict[str, dict[str, list[Delivery]]] = {}
     for delivery in deliveries:
         subscription = find_subscription(delivery.subscription)
         if subscription is None:
             failures.append((delivery, f"No subscription named {delivery.subscription!r} here."))
         else:
-            by_database.setdefault(database_for(subscription.context), []).append((delivery, subscription))
-    for subscriber_alias, batch in by_database.items():
+            groups = by_database.setdefault(database_for(subscription.context), {})
+            groups.setdefault(subscription.name, []).append(delivery)
+    for subscriber_alias, groups in by_database.items():
+        done: list[Delivery] = []
+        failed: list[tuple[Delivery, str]] = []
         try:
             with transaction.atomic(using=subscriber_alias):
-                for delivery, subscription in batch:
-                    error = _apply_in_savepoint(subscriber_alias, subscription, delivery.message)
-                    if error is None:
-                        succeeded.append(delivery)
-                    else:
-                        failures.append((delivery, error))
-        except Exception as exc:  # the commit itself failed: nothing of the batch happened
+                for name, group in groups.items():
+                    subscription = find_subscription(name)
+                    if subscription.batch and len(group) > 1 and _apply_group(subscriber_alias, subscription, group):
+                        done.extend(group)
+                        continue
+                    for delivery in group:
+                        error = _apply_one(subscriber_alias, subscription, delivery.message)
+                        (done.append(delivery) if error is None else failed.append((delivery, error)))
+        except Exception as exc:  # the commit itself failed: nothing of this batch happened
             logger.warning("A delivery batch on %s failed to commit", subscriber_alias, exc_info=True)
-            succeeded = [d for d in succeeded if d not in {pair[0] for pair in batch}]
-            failures.extend((delivery, f"{type(exc).__name__}: {exc}") for delivery, _ in batch)
+            failed = [(d, f"{type(exc).__name__}: {exc}") for group in groups.values() for d in group]
+            done = []
+        succeeded.extend(done)
+        failures.extend(failed)
     if succeeded:
         now = timezone.now()
         Delivery.objects.using(alias).filter(pk__in=[d.pk for d in succeeded]).exclude(
@@ -117,15 +125,15 @@ def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]
     return outcomes
 
 
-def _apply_in_savepoint(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> str | None:
+def _apply_one(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> str | None:
     """Run the handler once per (event, subscription) inside a savepoint; the error text if it failed."""
     try:
         event = from_payload(message.event_type, message.payload)
         with correlation.bound(correlation=event.correlation_id, causation=str(event.event_id)):
             with transaction.atomic(using=subscriber_alias):
-                if not _claim_inbox(subscriber_alias, subscription, message):
+                if not _claim_inbox(subscriber_alias, subscription, [message]):
                     return None  # applied before: a redelivery changes nothing
-                subscription.handler(event)
+                subscription.handler((event,) if subscription.batch else event)
             logger.info("Delivered %s to %s", message.event_type, subscription.name)
     except Exception as exc:
         logger.warning("Delivery of %s to %s failed", message.event_type, subscription.name, exc_info=True)
@@ -133,28 +141,47 @@ def _apply_in_savepoint(subscriber_alias: str, subscription: Subscription, messa
     return None
 
 
-def _claim_inbox(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> bool:
-    """Write the inbox row; False if this subscription already applied this event.
+def _apply_group(subscriber_alias: str, subscription: Subscription, group: list[Delivery]) -> bool:
+    """A batch subscription takes a whole group in one call and one savepoint; False (nothing applied)
+    if the handler failed, and the caller then delivers the group one event at a time, so the
+    failing event is isolated and retried alone."""
+    messages = [delivery.message for delivery in group]
+    try:
+        events = [from_payload(message.event_type, message.payload) for message in messages]
+        first = events[0]
+        bound = correlation.bound(correlation=first.correlation_id, causation=str(first.event_id))
+        with bound, transaction.atomic(using=subscriber_alias):
+            fresh = _claim_inbox(subscriber_alias, subscription, messages)
+            if fresh:
+                subscription.handler(tuple(event for event in events if event.event_id in fresh))
+        logger.info("Delivered %d %s to %s", len(fresh), subscription.event_name, subscription.name)
+    except Exception:
+        logger.warning("Batch delivery to %s failed; delivering one by one", subscription.name, exc_info=True)
+        return False
+    return True
+
+
+def _claim_inbox(subscriber_alias: str, subscription: Subscription, messages: list[OutboxMessage]) -> set[UUID]:
+    """Write the inbox rows; the ids of the events this subscription had not applied yet.
 
     ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, SQLite ≥ 3.35) answers in one
     statement, without a savepoint of its own; the unique constraint still decides.
     """
     connection = connections[subscriber_alias]
     meta = InboxEntry._meta
-    values = [
-        meta.get_field("event_id").get_db_prep_value(message.event_id, connection),
-        subscription.name,
-        message.event_type,
-        meta.get_field("processed_at").get_db_prep_value(timezone.now(), connection),
-    ]
-    quote = connection.ops.quote_name
+    event_id, processed_at = meta.get_field("event_id"), meta.get_field("processed_at")
+    now = processed_at.get_db_prep_value(timezone.now(), connection)
+    params: list[object] = []
+    for message in messages:
+        params += [event_id.get_db_prep_value(message.event_id, connection), subscription.name, message.event_type, now]
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(messages))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} (event_id, subscription, event_type, processed_at) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (event_id, subscription) DO NOTHING RETURNING id",
-            values,
+            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} (event_id, subscription, event_type, processed_at) "
+            f"VALUES {rows} ON CONFLICT (event_id, subscription) DO NOTHING RETURNING event_id",
+            params,
         )
-        return cursor.fetchone() is not None
+        return {value if isinstance(value, UUID) else UUID(str(value)) for (value,) in cursor.fetchall()}
 
 
 def _record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:

@@ -20,6 +20,7 @@ class Subscription:
     event_name: str
     context: str
     handler: Handler
+    batch: bool = False
 
 
 _SUBSCRIPTIONS: dict[str, Subscription] = {}
@@ -33,9 +34,14 @@ def _context_of(module: str) -> str:
 
 
 def subscriber(
-    event_type: type[Event], *, name: str | None = None, context: str | None = None
+    event_type: type[Event], *, name: str | None = None, context: str | None = None, batch: bool = False
 ) -> Callable[[Handler], Handler]:
-    """Subscribe the decorated function to ``event_type``; its first parameter is the typed event."""
+    """Subscribe the decorated function to ``event_type``; its first parameter is the typed event.
+
+    ``batch=True``: the handler takes a tuple of events instead, so a burst (an import, a flash
+    sale) is applied in one call. It must give the same result as applying them one at a time;
+    should it fail, the bus falls back to calling it with one event at a time.
+    """
     if not event_type.event_name:
         raise EventError(f"{event_type.__qualname__} is not a registered event type.")
 
@@ -46,7 +52,7 @@ def subscriber(
         if existing is not None and existing.handler.__qualname__ != handler.__qualname__:
             raise EventError(f"Subscription name {subscription_name!r} is already taken.")
         _SUBSCRIPTIONS[subscription_name] = Subscription(
-            name=subscription_name, event_name=event_type.event_name, context=owner, handler=handler
+            name=subscription_name, event_name=event_type.event_name, context=owner, handler=handler, batch=batch
         )
         return handler
 

@@ -7,7 +7,9 @@
 | inventory.StockLevelChanged    | recompute the in-stock flag of the product holding that SKU   |
 
 Each is cheap when the listing already shows the value (the importer refreshes the listing itself):
-the stock handler then costs one query, the price handler a few reads and no write.
+the stock handler then costs one query, the price handler a few reads and no write. The price and
+stock handlers take bursts in one call (``batch=True``), so an import or a flash sale costs a few
+queries per batch of events rather than per event.
 """
 
 from commerce.eventbus import subscriber
@@ -16,9 +18,11 @@ from contexts.inventory import events as inventory_events
 from contexts.pricing import events as pricing_events
 
 
-@subscriber(pricing_events.PriceChanged)
-def refresh_listing_when_price_changed(event: pricing_events.PriceChanged) -> None:
-    listing.refresh_listing_prices(skus=(event.sku,), currency=event.currency)
+@subscriber(pricing_events.PriceChanged, batch=True)
+def refresh_listing_when_price_changed(events: tuple[pricing_events.PriceChanged, ...]) -> None:
+    for currency in sorted({event.currency for event in events}):
+        skus = tuple(sorted({event.sku for event in events if event.currency == currency}))
+        listing.refresh_listing_prices(skus=skus, currency=currency)
 
 
 @subscriber(pricing_events.PromotionsChanged)
@@ -26,6 +30,10 @@ def refresh_listing_when_promotions_changed(event: pricing_events.PromotionsChan
     listing.refresh_all_listing_prices()
 
 
-@subscriber(inventory_events.StockLevelChanged)
-def refresh_listing_when_stock_level_changed(event: inventory_events.StockLevelChanged) -> None:
-    listing.refresh_listing_stock(skus=(event.sku,), in_stock=event.in_stock)
+@subscriber(inventory_events.StockLevelChanged, batch=True)
+def refresh_listing_when_stock_level_changed(events: tuple[inventory_events.StockLevelChanged, ...]) -> None:
+    latest = {event.sku: event.in_stock for event in sorted(events, key=lambda event: event.occurred_at)}
+    for in_stock in (True, False):
+        skus = tuple(sorted(sku for sku, flag in latest.items() if flag is in_stock))
+        if skus:
+            listing.refresh_listing_stock(skus=skus, in_stock=in_stock)

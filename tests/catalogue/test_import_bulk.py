@@ -198,14 +198,14 @@ def test_a_stock_event_the_listing_already_shows_costs_one_query_and_writes_noth
     assert ListingEntry.objects.get(slug="mug").in_stock
     event = inventory_events.StockLevelChanged(sku="MUG-1", available=1, in_stock=True)
     with django_assert_num_queries(1, connection=context_connection("catalogue")):
-        handlers.refresh_listing_when_stock_level_changed(event)
+        handlers.refresh_listing_when_stock_level_changed((event,))
 
 
 def test_a_stock_event_that_changes_the_flag_updates_the_listing(tmp_path, set_stock):
     importing.import_catalogue(write_csv(tmp_path, GOOD))
     set_stock("MUG-1", 0, warehouse="BACKUP")
     handlers.refresh_listing_when_stock_level_changed(
-        inventory_events.StockLevelChanged(sku="MUG-1", available=0, in_stock=False)
+        (inventory_events.StockLevelChanged(sku="MUG-1", available=0, in_stock=False),)
     )
     assert not ListingEntry.objects.get(slug="mug").in_stock
 
@@ -214,7 +214,7 @@ def test_a_price_event_the_listing_already_shows_writes_nothing(tmp_path, contex
     importing.import_catalogue(write_csv(tmp_path, GOOD))
     event = pricing_events.PriceChanged(sku="MUG-1", currency="EUR", old_amount=None, new_amount=Decimal("9.50"))
     with CaptureQueriesContext(context_connection("catalogue")) as captured:
-        handlers.refresh_listing_when_price_changed(event)
+        handlers.refresh_listing_when_price_changed((event,))
     writes = [q["sql"] for q in captured.captured_queries if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
     assert writes == []
 
@@ -223,7 +223,7 @@ def test_a_price_event_updates_that_currencys_listing_price(tmp_path):
     importing.import_catalogue(write_csv(tmp_path, GOOD))
     pricing_api.set_sale_price(sku="MUG-1", currency="EUR", amount=Decimal("7.00"))
     handlers.refresh_listing_when_price_changed(
-        pricing_events.PriceChanged(sku="MUG-1", currency="EUR", old_amount=Decimal("9.50"), new_amount=Decimal("7"))
+        (pricing_events.PriceChanged(sku="MUG-1", currency="EUR", old_amount=Decimal("9.50"), new_amount=Decimal("7")),)
     )
     entry = ListingEntry.objects.get(slug="mug")
     assert entry.price_amount == Decimal("7.00")

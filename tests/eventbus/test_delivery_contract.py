@@ -201,3 +201,28 @@ def test_a_bulk_publish_is_delivered_in_batches_and_one_failure_spares_the_rest(
     assert all(count(f"{key}:count") == 1 for key in keys)
     assert attempts_of(keys[60], "count") == 2
     assert attempts_of(keys[59], "count") == 1
+
+
+def test_a_batch_subscriber_takes_a_burst_in_one_call_and_applies_each_event_once(settle_events):
+    from commerce.eventbus import publish_many
+
+    keys = [new_key() for _ in range(30)]
+    with atomic_in("probe"):
+        publish_many([Pinged(key=key) for key in keys])
+    settle_events()
+    assert all(count(f"{key}:tally") == 1 for key in keys)
+    assert sum(count(f"{key}:in-batch") for key in keys) >= 2, "the burst reached the handler in batches"
+
+
+def test_a_failing_batch_falls_back_to_single_events_and_dead_letters_only_the_poison(settle_events):
+    from commerce.eventbus import publish_many
+
+    keys = [new_key() for _ in range(10)]
+    poison = new_key() + "-poison"
+    with atomic_in("probe"):
+        publish_many([Pinged(key=key) for key in keys[:5]] + [Pinged(key=poison)] + [Pinged(key=k) for k in keys[5:]])
+    retry_until_settled(settle_events)
+    assert all(count(f"{key}:tally") == 1 for key in keys)
+    (dead,) = deliveries(message__payload__key=poison, subscription="probe_sink.tally_when_pinged")
+    assert dead.status == Delivery.Status.DEAD
+    assert "poisoned batch" in dead.last_error

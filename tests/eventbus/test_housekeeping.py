@@ -41,7 +41,7 @@ def test_delivered_messages_are_pruned_after_the_retention_and_undelivered_ones_
     outbox = OutboxMessage.objects.using(database_for("probe"))
     assert not outbox.filter(payload__key="delivered").exists()
     assert outbox.filter(payload__key="stuck").exists(), "an undelivered message must survive pruning"
-    assert Delivery.objects.using(database_for("probe")).filter(message__payload__key="stuck").count() == 2
+    assert Delivery.objects.using(database_for("probe")).filter(message__payload__key="stuck").count() == 3
     assert pruned["messages"] >= 1 and pruned["inbox"] >= 2
 
 

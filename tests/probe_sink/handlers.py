@@ -50,3 +50,15 @@ def record_when_pinged(event: Pinged) -> None:
 @subscriber(Echoed, context="probe_sink", name="probe_sink.trace_when_echoed")
 def trace_when_echoed(event: Echoed) -> None:
     ProbeCounter.objects.create(key=f"{event.key}:trace:{event.correlation_id}:{event.causation_id}", count=1)
+
+
+@subscriber(Pinged, context="probe_sink", name="probe_sink.tally_when_pinged", batch=True)
+def tally_when_pinged(events: tuple[Pinged, ...]) -> None:
+    """A batch handler: one call for a burst. A key ending in ``poison`` makes every call holding it
+    fail, so the bus must fall back to one event at a time and dead-letter only that one."""
+    if any(event.key.endswith("poison") for event in events):
+        raise RuntimeError("poisoned batch")
+    for event in events:
+        _count(f"{event.key}:tally")
+        if len(events) > 1:
+            _count(f"{event.key}:in-batch")
