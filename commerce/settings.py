@@ -275,6 +275,30 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
 SHOP_CURRENCIES = tuple(env_list("SHOP_CURRENCIES", ["EUR", "USD", "GBP"]))
 SHOP_DEFAULT_CURRENCY = os.environ.get("SHOP_DEFAULT_CURRENCY", SHOP_CURRENCIES[0])
 
+# --- Contexts' own settings -----------------------------------------------------------------------
+# Each context reads its ``<CONTEXT>_*`` settings once, in its ``conf.py``, with its own defaults;
+# any of these may be given in the environment.
+_CONTEXT_SETTINGS: dict[str, type] = {
+    "PRICING_MAX_LINE_QUANTITY": int,
+    "PRICING_MAX_QUOTE_LINES": int,
+    "PRICING_MAX_VOUCHERS_PER_ORDER": int,
+    "PRICING_MAX_PRICE_BATCH": int,
+    "INVENTORY_RESERVATION_TTL_SECONDS": int,
+    "INVENTORY_MAX_LINE_QUANTITY": int,
+    "INVENTORY_LOW_STOCK_THRESHOLD": int,
+    "INVENTORY_LEVEL_EVENT_STEP": int,
+    "INVENTORY_EXPIRY_BATCH_SIZE": int,
+    "CATALOGUE_SEARCH_CONFIG": str,
+    "CATALOGUE_MAX_QUERY_LENGTH": int,
+    "CATALOGUE_LISTING_REFRESH_SECONDS": float,
+    "CATALOGUE_LISTING_BATCH_SIZE": int,
+    "CATALOGUE_IMPORT_BATCH_SIZE": int,
+    "CATALOGUE_IMPORT_CHUNK_SIZE": int,
+}
+for _name, _type in _CONTEXT_SETTINGS.items():
+    if os.environ.get(_name):
+        globals()[_name] = _type(os.environ[_name])
+
 # --- Logging -------------------------------------------------------------------------------------
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
