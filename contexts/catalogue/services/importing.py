@@ -38,6 +38,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connections
+from django.db.models import Count
 from django.utils import timezone
 
 from commerce.database import atomic_in
@@ -674,16 +675,22 @@ def _write_batch(
     product_ids.update(p.pk for p in existing.values())
 
     variants = {v.sku: v for v in Variant.objects.filter(sku__in=[r.sku for r in rows])}
-    counts: dict[int, int] = {}
+    gaining = {existing[r.product_slug].pk for r in rows if r.sku not in variants} - created
+    counts: dict[int, int] = dict.fromkeys(gaining, 0)  # variants each product holds: a new one goes last
+    if gaining:  # one query for the batch, not one per product
+        counts.update(
+            Variant.objects.filter(product_id__in=sorted(gaining))
+            .order_by()
+            .values("product_id")
+            .annotate(n=Count("pk"))
+            .values_list("product_id", "n")
+        )
     new_variants, updated_variants = [], []
     for row in rows:
         product = existing[row.product_slug]
         variant = variants.get(row.sku)
         if variant is None:
-            if product.pk not in counts:
-                counts[product.pk] = (
-                    Variant.objects.filter(product_id=product.pk).count() if product.pk not in created else 0
-                )
+            counts.setdefault(product.pk, 0)
             new_variants.append(
                 Variant(
                     product_id=product.pk,

@@ -9,16 +9,25 @@ change with time alone (a sale starting), and ``manage.py rebuild_listing``.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchVectorField
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Expression, Q
 
 from commerce.database import atomic_in, database_for
 from contexts.catalogue.conf import catalogue_settings
-from contexts.catalogue.models import ListingEntry, ListingPrice, Product, Variant
+from contexts.catalogue.models import (
+    Category,
+    ListingEntry,
+    ListingPrice,
+    Product,
+    ProductImage,
+    Variant,
+    path_ids,
+)
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
 
@@ -50,11 +59,15 @@ def on_postgresql() -> bool:
 
 def search_document(product: Product, variants: Sequence[Variant]) -> str:
     """What full-text search matches besides the name: the description and the variants' words."""
-    words = [product.description]
-    for variant in variants:
-        words.append(variant.name)
-        words.extend(str(value) for value in variant.attributes.values())
-    words.extend(str(value) for value in product.attributes.values())
+    return _search_document(product.description, [(v.name, v.attributes) for v in variants], product.attributes)
+
+
+def _search_document(description: str, variants: Iterable[tuple[str, dict]], attributes: dict) -> str:
+    words = [description]
+    for name, variant_attributes in variants:
+        words.append(name)
+        words.extend(str(value) for value in variant_attributes.values())
+    words.extend(str(value) for value in attributes.values())
     return "\n".join(word for word in words if word)
 
 
@@ -65,26 +78,68 @@ def category_ids_by_sku(products: Iterable[Product]) -> dict[str, tuple[int, ...
 
 def lowest_prices(products: Sequence[Product], currency: str) -> dict[int, LowestPrice]:
     """The lowest current price of each product in ``currency``, promotions applied (one pricing call)."""
-    by_sku = category_ids_by_sku(products)
-    if not by_sku:
+    skus = {product.pk: [v.sku for v in product.variants.all()] for product in products}
+    by_sku = {sku: product.category.ancestor_ids() for product in products for sku in skus[product.pk]}
+    return _lowest_prices(skus, by_sku, currency)
+
+
+def _lowest_prices(
+    skus: dict[int, list[str]], category_ids: dict[str, tuple[int, ...]], currency: str
+) -> dict[int, LowestPrice]:
+    """``skus``: each product's SKUs; ``category_ids``: each SKU's category ids (one pricing call)."""
+    if not category_ids:
         return {}
-    prices = pricing_api.prices_for(skus=tuple(by_sku), currency=currency, category_ids=by_sku)
+    prices = pricing_api.prices_for(skus=tuple(category_ids), currency=currency, category_ids=category_ids)
     lowest: dict[int, LowestPrice] = {}
-    for product in products:
-        candidates = [prices[v.sku] for v in product.variants.all() if v.sku in prices]
+    for product_id, product_skus in skus.items():
+        candidates = [prices[sku] for sku in product_skus if sku in prices]
         if candidates:
             best = min(candidates, key=lambda price: (price.amount, price.base_amount))
-            lowest[product.pk] = LowestPrice(amount=best.amount, base_amount=best.base_amount, on_sale=best.on_sale)
+            lowest[product_id] = LowestPrice(amount=best.amount, base_amount=best.base_amount, on_sale=best.on_sale)
     return lowest
 
 
-def _products(product_ids: Iterable[int]):
-    return (
-        Product.objects.filter(pk__in=list(product_ids))
-        .select_related("category")
-        .prefetch_related("variants", "images")
-        .order_by("pk")
-    )
+@dataclass(slots=True)
+class _Source:
+    """What one published product's listing row is computed from (plain values, no model instances)."""
+
+    pk: int
+    slug: str
+    name: str
+    description: str
+    attributes: dict
+    category_id: int
+    created_at: datetime
+    variants: list[tuple[str, str, dict]] = field(default_factory=list)  # (sku, name, attributes), in order
+    image_url: str | None = None  # the first image's
+
+
+def _sources(ids: Sequence[int]) -> list[_Source]:
+    """The published products among ``ids`` with their variants and first image: three queries."""
+    sources = {
+        pk: _Source(pk, slug, name, description, attributes, category_id, created_at)
+        for pk, slug, name, description, attributes, category_id, created_at in (
+            Product.objects.filter(pk__in=list(ids), is_published=True)
+            .order_by("pk")
+            .values_list("pk", "slug", "name", "description", "attributes", "category_id", "created_at")
+        )
+    }
+    if not sources:
+        return []
+    for product_id, sku, name, attributes in (
+        Variant.objects.filter(product_id__in=list(sources))
+        .order_by("product_id", "position", "id")
+        .values_list("product_id", "sku", "name", "attributes")
+    ):
+        sources[product_id].variants.append((sku, name, attributes))
+    for product_id, url in (
+        ProductImage.objects.filter(product_id__in=list(sources))
+        .order_by("product_id", "position", "id")
+        .values_list("product_id", "url")
+    ):
+        if sources[product_id].image_url is None:
+            sources[product_id].image_url = url
+    return list(sources.values())
 
 
 def refresh_listing(*, product_ids: Iterable[int]) -> int:
@@ -120,68 +175,123 @@ def rebuild_listing() -> int:
 
 def _refresh_batch(ids: Sequence[int]) -> int:
     conf = catalogue_settings()
-    products = [p for p in _products(ids) if p.is_published]
-    prices = {currency: lowest_prices(products, currency) for currency in conf.currencies}
-    skus = [v.sku for p in products for v in p.variants.all()]
-    availability = inventory_api.get_availability(skus=tuple(skus)) if skus else {}
+    sources = _sources(ids)
+    categories = {
+        pk: (slug, path)
+        for pk, slug, path in Category.objects.filter(pk__in={s.category_id for s in sources}).values_list(
+            "pk", "slug", "path"
+        )
+    }
+    skus = {source.pk: [sku for sku, _, _ in source.variants] for source in sources}
+    category_ids = {sku: path_ids(categories[source.category_id][1]) for source in sources for sku in skus[source.pk]}
+    prices = {currency: _lowest_prices(skus, category_ids, currency) for currency in conf.currencies}
+    availability = inventory_api.get_availability(skus=tuple(category_ids)) if category_ids else {}
+    listed = [source.pk for source in sources]
     with atomic_in("catalogue"):
-        ListingEntry.objects.filter(pk__in=ids).exclude(pk__in=[p.pk for p in products]).delete()
-        existing = {e.pk: e for e in ListingEntry.objects.filter(pk__in=[p.pk for p in products])}
-        existing_prices = {(lp.entry_id, lp.currency): lp for lp in ListingPrice.objects.filter(entry_id__in=existing)}
-        to_create, to_update, text_changed = [], [], []
-        prices_to_create, prices_to_update, prices_to_delete = [], [], []
-        for product in products:
-            variants = list(product.variants.all())
-            images = list(product.images.all())
-            default = prices[conf.default_currency].get(product.pk)
-            wanted = ListingEntry(
-                product_id=product.pk,
-                slug=product.slug,
-                name=product.name,
-                category_id=product.category_id,
-                category_slug=product.category.slug,
-                category_path=product.category.path,
-                currency=conf.default_currency,
-                price_amount=default.amount if default else None,
-                in_stock=any(availability[v.sku].in_stock for v in variants if v.sku in availability),
-                image_url=images[0].url if images else "",
-                search_document=search_document(product, variants),
-                created_at=product.created_at,
+        ListingEntry.objects.filter(pk__in=ids).exclude(pk__in=listed).delete()
+        existing = {
+            row[0]: row[1:] for row in ListingEntry.objects.filter(pk__in=listed).values_list("pk", *ENTRY_FIELDS)
+        }
+        existing_prices = {
+            (entry_id, currency): (pk, (amount, base_amount, on_sale))
+            for pk, entry_id, currency, amount, base_amount, on_sale in ListingPrice.objects.filter(
+                entry_id__in=listed
+            ).values_list("pk", "entry_id", "currency", "amount", "base_amount", "on_sale")
+        }
+        text_changed: list[ListingEntry] = []  # new rows, or a new name or search document
+        other_changes: list[ListingEntry] = []
+        prices_to_write: list[ListingPrice] = []
+        prices_to_delete: list[int] = []
+        for source in sources:
+            default = prices[conf.default_currency].get(source.pk)
+            category_slug, category_path = categories[source.category_id]
+            wanted = (
+                source.slug,
+                source.name,
+                source.category_id,
+                category_slug,
+                category_path,
+                conf.default_currency,
+                default.amount if default else None,
+                any(availability[sku].in_stock for sku in skus[source.pk] if sku in availability),
+                source.image_url or "",
+                _search_document(source.description, [(n, a) for _, n, a in source.variants], source.attributes),
+                source.created_at,
             )
-            current = existing.get(product.pk)
-            if current is None:
-                to_create.append(wanted)
-                text_changed.append(product.pk)
-            elif any(getattr(current, f) != getattr(wanted, f) for f in ENTRY_FIELDS):
-                if current.name != wanted.name or current.search_document != wanted.search_document:
-                    text_changed.append(product.pk)
-                to_update.append(wanted)
+            current = existing.get(source.pk)
+            if current != wanted:
+                entry = ListingEntry(product_id=source.pk, **dict(zip(ENTRY_FIELDS, wanted, strict=True)))
+                if current is None or current[1] != wanted[1] or current[9] != wanted[9]:
+                    text_changed.append(entry)
+                else:
+                    other_changes.append(entry)
             for currency in conf.currencies:
-                lowest = prices[currency].get(product.pk)
-                row = existing_prices.get((product.pk, currency))
+                lowest = prices[currency].get(source.pk)
+                row = existing_prices.get((source.pk, currency))
                 if lowest is None:
                     if row is not None:
-                        prices_to_delete.append(row.pk)
+                        prices_to_delete.append(row[0])
                     continue
-                values = {"amount": lowest.amount, "base_amount": lowest.base_amount, "on_sale": lowest.on_sale}
-                if row is None:
-                    prices_to_create.append(ListingPrice(entry_id=product.pk, currency=currency, **values))
-                elif any(getattr(row, k) != v for k, v in values.items()):
-                    for key, value in values.items():
-                        setattr(row, key, value)
-                    prices_to_update.append(row)
-        ListingEntry.objects.bulk_create(to_create)
-        ListingEntry.objects.bulk_update(to_update, ENTRY_FIELDS)
+                values = (lowest.amount, lowest.base_amount, lowest.on_sale)
+                if row is None or row[1] != values:
+                    prices_to_write.append(
+                        ListingPrice(
+                            entry_id=source.pk,
+                            currency=currency,
+                            amount=lowest.amount,
+                            base_amount=lowest.base_amount,
+                            on_sale=lowest.on_sale,
+                        )
+                    )
+        _write_entries(text_changed, text=True)
+        _write_entries(other_changes, text=False)
         ListingPrice.objects.filter(pk__in=prices_to_delete).delete()
-        ListingPrice.objects.bulk_create(prices_to_create)
-        ListingPrice.objects.bulk_update(prices_to_update, ("amount", "base_amount", "on_sale"))
-        if text_changed and on_postgresql():
-            config = conf.search_config
-            ListingEntry.objects.filter(pk__in=text_changed).update(
-                search_vector=SearchVector("name", weight="A", config=config)
-                + SearchVector("search_document", weight="B", config=config)
+        if prices_to_write:
+            ListingPrice.objects.bulk_create(
+                prices_to_write,
+                update_conflicts=True,
+                unique_fields=("entry", "currency"),
+                update_fields=("amount", "base_amount", "on_sale"),
             )
-    return len(to_create) + len(to_update) + len(prices_to_create) + len(prices_to_update) + len(prices_to_delete)
+    return len(text_changed) + len(other_changes) + len(prices_to_write) + len(prices_to_delete)
+
+
+class _SearchVectorOf(Expression):
+    """A listing row's search vector computed from the values being written, in the INSERT itself.
+
+    The same as ``SearchVector("name", weight="A") + SearchVector("search_document", weight="B")``
+    evaluated on the row afterwards, without that second statement; one fixed template, so compiling
+    it for each row of a bulk insert costs little.
+    """
+
+    output_field = SearchVectorField()
+    template = "setweight(to_tsvector(%s::regconfig, %s), 'A') || setweight(to_tsvector(%s::regconfig, %s), 'B')"
+
+    def __init__(self, config: str, name: str, document: str) -> None:
+        super().__init__()
+        self.config, self.name, self.document = config, name, document
+
+    def as_sql(self, compiler, connection):
+        return self.template, [self.config, self.name, self.config, self.document]
+
+
+def _write_entries(entries: list[ListingEntry], *, text: bool) -> None:
+    """Insert or overwrite these rows in one statement each (an upsert: no per-row CASE of ``bulk_update``).
+
+    ``text``: their name or search document is new, so on PostgreSQL the search vector is computed in
+    the same statement, from the values written; the other rows keep theirs.
+    """
+    if not entries:
+        return
+    update_fields = [*ENTRY_FIELDS, "refreshed_at"]
+    if text and on_postgresql():
+        config = catalogue_settings().search_config
+        for entry in entries:
+            entry.search_vector = _SearchVectorOf(config, entry.name, entry.search_document)
+        update_fields.append("search_vector")
+    ListingEntry.objects.bulk_create(
+        entries, update_conflicts=True, unique_fields=("product",), update_fields=update_fields
+    )
 
 
 def drop_listing(*, product_ids: Iterable[int]) -> None:
