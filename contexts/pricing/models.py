@@ -76,8 +76,9 @@ class Price(models.Model):
             self.sale_starts_at, self.sale_ends_at, now or timezone.now()
         )
 
-    def clean(self) -> None:
-        errors = domain.price_errors(
+    def term_errors(self) -> dict[str, list[str]]:
+        """What is wrong with this price, by field: the one check behind admin forms and services."""
+        return domain.price_errors(
             currency=self.currency,
             amount=self.amount,
             sale_amount=self.sale_amount,
@@ -85,6 +86,9 @@ class Price(models.Model):
             sale_ends_at=self.sale_ends_at,
             currencies=pricing_settings().currencies,
         )
+
+    def clean(self) -> None:
+        errors = self.term_errors()
         if errors:
             raise ValidationError(errors)
 
@@ -256,9 +260,9 @@ class Voucher(models.Model):
             per_customer_limit=self.per_customer_limit,
         )
 
-    def clean(self) -> None:
-        self.code = domain.normalize_code(self.code)  # before validate_unique, so "summer" meets "SUMMER"
-        errors = domain.voucher_errors(
+    def term_errors(self) -> dict[str, list[str]]:
+        """What is wrong with these terms, by field: the one check behind admin forms and services."""
+        return domain.voucher_errors(
             code=self.code,
             kind=self.kind,
             value=self.value,
@@ -270,6 +274,10 @@ class Voucher(models.Model):
             per_customer_limit=self.per_customer_limit,
             currencies=pricing_settings().currencies,
         )
+
+    def clean(self) -> None:
+        self.code = domain.normalize_code(self.code)  # before validate_unique, so "summer" meets "SUMMER"
+        errors = self.term_errors()
         if errors:
             raise ValidationError(errors)
 

@@ -47,14 +47,7 @@ def _check_sku(sku: str) -> str:
 
 
 def _validate_price(price: Price) -> None:
-    errors = domain.price_errors(
-        currency=price.currency,
-        amount=price.amount,
-        sale_amount=price.sale_amount,
-        sale_starts_at=price.sale_starts_at,
-        sale_ends_at=price.sale_ends_at,
-        currencies=pricing_settings().currencies,
-    )
+    errors = price.term_errors()
     if errors:
         raise InvalidPrice(errors)
 
@@ -493,18 +486,7 @@ def create_voucher(*, definition: VoucherDefinition) -> Voucher:
         per_customer_limit=definition.per_customer_limit,
         is_active=definition.is_active,
     )
-    errors = domain.voucher_errors(
-        code=voucher.code,
-        kind=voucher.kind,
-        value=voucher.value,
-        currency=voucher.currency,
-        min_spend=voucher.min_spend,
-        starts_at=voucher.starts_at,
-        ends_at=voucher.ends_at,
-        usage_limit=voucher.usage_limit,
-        per_customer_limit=voucher.per_customer_limit,
-        currencies=pricing_settings().currencies,
-    )
+    errors = voucher.term_errors()
     if errors:
         raise InvalidVoucherDefinition(errors)
     taken = InvalidVoucherDefinition({"code": ["A voucher with this code already exists."]})
