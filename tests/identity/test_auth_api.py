@@ -113,3 +113,20 @@ def test_expired_access_token_is_refused(api_client, customer):
     response = api_client.get("/api/v1/me")
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
+
+
+def test_an_event_published_while_serving_a_request_carries_its_request_id(api_client):
+    from commerce.database import database_for
+    from commerce.eventbus.models import OutboxMessage
+
+    response = api_client.post(
+        "/api/v1/auth/register",
+        {"email": "traced@example.com", "password": PASSWORD},
+        format="json",
+        HTTP_X_REQUEST_ID="req-register-1",
+    )
+    assert response.status_code == 201
+    message = OutboxMessage.objects.using(database_for("identity")).get(event_type="identity.CustomerRegistered")
+    assert message.correlation_id == "req-register-1"
+    assert message.causation_id == "req-register-1"
+    assert message.payload["customer_id"] == response.json()["id"]
