@@ -439,11 +439,12 @@ def list_shipments(*, reference: str) -> tuple[Shipment, ...]:
 def return_stock(
     *, reference: str, lines: Sequence[ReturnLine], warehouse_code: str | None = None, actor: str = "system"
 ) -> None:
-    """Put returned units back on hand (return movements), in the warehouse they shipped from unless
+    """Put returned units of dispatched shipments back on hand (return movements), in the warehouse they shipped from unless
     ``warehouse_code`` names another.
 
     :raises ReservationNotFound: nothing was reserved under this reference.
-    :raises OverReturn: more than was shipped minus what already came back.
+    :raises OverReturn: more than was dispatched minus what already came back (a shipment not yet
+        dispatched never left, so nothing of it can be returned).
     :raises UnknownWarehouse: ``warehouse_code`` names no warehouse.
     :raises InvalidQuantity: a quantity below 1.
     """

@@ -117,7 +117,11 @@ def dispatch_shipment(*, shipment_id: int) -> Shipment:
 def return_stock(
     *, reference: str, lines: Sequence[object], warehouse_code: str | None = None, actor: str = "system"
 ) -> None:
-    """Put returned units back on hand, in the warehouse they left from unless another is named."""
+    """Put returned units back on hand, in the warehouse they left from unless another is named.
+
+    Only dispatched shipments count: units of a shipment still being packed never left, so they
+    cannot come back (a return against one would put phantom units on hand).
+    """
     reference = _clean_reference(reference)
     requested = _clean_lines(lines, maximum=None)
     target = _warehouse(warehouse_code) if warehouse_code is not None else None
@@ -126,7 +130,9 @@ def return_stock(
         warehouses = selectors.warehouses_by_id()
         shipped: dict[str, int] = defaultdict(int)
         source: dict[str, Warehouse] = {}
-        for line in ShipmentLine.objects.filter(shipment__reference=reference, sku__in=requested).order_by("id"):
+        for line in ShipmentLine.objects.filter(
+            shipment__reference=reference, shipment__status=Shipment.Status.DISPATCHED, sku__in=requested
+        ).order_by("id"):
             shipped[line.sku] += line.quantity
             source.setdefault(line.sku, warehouses[line.warehouse_id])
         returned = _quantities(

@@ -70,8 +70,13 @@ def test_dispatching_an_unknown_shipment_is_refused(db):
         api.dispatch_shipment(shipment_id=999)
 
 
+def dispatched(reference, lines=None):
+    shipment = api.create_shipment(reference=reference, lines=lines)
+    return api.dispatch_shipment(shipment_id=shipment.id)
+
+
 def test_returns_go_back_on_hand_where_they_shipped_from(order):
-    api.create_shipment(reference=order)
+    dispatched(order)
     api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=2)])
     assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (3, 0, 0)}
     movement = StockMovement.objects.get(kind="return")
@@ -79,13 +84,13 @@ def test_returns_go_back_on_hand_where_they_shipped_from(order):
 
 
 def test_returns_can_go_to_another_warehouse(order):
-    api.create_shipment(reference=order)
+    dispatched(order)
     api.return_stock(reference=order, lines=[api.ReturnLine(sku="B", quantity=1)], warehouse_code="BACKUP")
     assert levels("B") == {"MAIN": (4, 0, 0), "BACKUP": (1, 0, 0)}
 
 
 def test_returning_more_than_shipped_is_refused(order):
-    api.create_shipment(reference=order, lines=[api.ShipmentLine(sku="A", quantity=2)])
+    dispatched(order, lines=[api.ShipmentLine(sku="A", quantity=2)])
     api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=1)])
     with pytest.raises(api.OverReturn) as refused:
         api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=2)])
@@ -95,3 +100,23 @@ def test_returning_more_than_shipped_is_refused(order):
     with pytest.raises(api.UnknownWarehouse):
         api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=1)], warehouse_code="MOON")
     assert StockMovement.objects.filter(kind="return").count() == 1
+
+
+def test_nothing_can_be_returned_against_a_shipment_that_was_never_dispatched(order, published):
+    shipment = api.create_shipment(reference=order)
+    with pytest.raises(api.OverReturn) as refused:
+        api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=4)])
+    assert refused.value.shortfalls == (api.Shortfall(sku="A", requested=4, available=0),)
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (1, 0, 0)}
+    assert not StockMovement.objects.filter(kind="return").exists()
+    api.dispatch_shipment(shipment_id=shipment.id)
+    api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=4)])
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (5, 0, 0)}
+
+
+def test_only_dispatched_shipments_of_a_reference_count_towards_returns(order):
+    dispatched(order, lines=[api.ShipmentLine(sku="A", quantity=1)])
+    api.create_shipment(reference=order, lines=[api.ShipmentLine(sku="A", quantity=3)])
+    with pytest.raises(api.OverReturn):
+        api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=2)])
+    api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=1)])
