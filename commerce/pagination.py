@@ -1,9 +1,34 @@
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 
 class StandardPagination(PageNumberPagination):
-    """``?page=N&page_size=M``: 24 by default, a ``page_size`` above 100 is clamped, not refused."""
+    """``?page=N&page_size=M``: 24 by default, a ``page_size`` above 100 is clamped, not refused.
+
+    A value that is not a positive whole number (``page=abc``, ``page_size=0``) is a 400 like any
+    other invalid query value (API.md); a page past the end is a 404.
+    """
 
     page_size = 24
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        return min(_positive_int(self.page_size_query_param, raw), self.max_page_size)
+
+    def get_page_number(self, request, paginator) -> int | str:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        return _positive_int(self.page_query_param, raw)
+
+
+def _positive_int(name: str, raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+        raise ValidationError({name: ["A positive whole number is required."]})
+    return int(raw)

@@ -141,7 +141,9 @@ def test_a_page_past_the_end_is_not_a_server_error(api_client, shop):
     response = api_client.get("/api/v1/products?page=99")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
-    assert api_client.get("/api/v1/products?page=abc").status_code == 404
+    invalid = api_client.get("/api/v1/products?page=abc")
+    assert invalid.status_code == 400
+    assert invalid.json()["code"] == "invalid"
 
 
 def test_page_size_is_clamped_to_100(api_client, shop):

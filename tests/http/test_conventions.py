@@ -126,6 +126,43 @@ def test_readiness_fails_when_the_configured_broker_is_down(client, settings):
     assert response.json()["code"] == "service_unavailable"
 
 
+@pytest.mark.parametrize("body", ["[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000])
+def test_a_deeply_nested_json_body_is_a_400_not_a_500(client, body):
+    response = client.post("/api/v1/auth/register", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["page=abc", "page=0", "page=-1", "page=1.5", "page=%EF%BC%91", "page_size=0", "page_size=-5", "page_size=x"],
+)
+def test_a_page_or_page_size_that_is_not_a_positive_number_is_a_400(query):
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from commerce.errors import api_exception_handler
+    from commerce.pagination import StandardPagination
+
+    request = Request(APIRequestFactory().get(f"/x?{query}"))
+    with pytest.raises(Exception) as refused:
+        StandardPagination().paginate_queryset(list(range(50)), request)
+    response = api_exception_handler(refused.value, {})
+    assert response.status_code == 400
+    assert response.data["code"] == "invalid"
+
+
+def test_a_page_past_the_end_is_a_404():
+    from rest_framework.exceptions import NotFound
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from commerce.pagination import StandardPagination
+
+    with pytest.raises(NotFound):
+        StandardPagination().paginate_queryset(list(range(50)), Request(APIRequestFactory().get("/x?page=9")))
+
+
 def test_page_size_is_clamped_not_refused():
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
