@@ -51,6 +51,14 @@ class WarehouseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Warehouse | None = None) -> bool:
         return False  # stock and history refer to it; deactivate instead
 
+    def save_model(self, request: HttpRequest, obj: Warehouse, form: forms.ModelForm, change: bool) -> None:
+        if not change:  # a new warehouse holds no stock yet: nothing to announce
+            super().save_model(request, obj, form, change)
+            return
+        # through the services, so switching a warehouse off announces the availability it takes away
+        services.ensure_warehouse(code=obj.code, name=obj.name)
+        services.set_warehouse_status(code=obj.code, active=obj.active, priority=obj.priority)
+
 
 class LowStockFilter(admin.SimpleListFilter):
     title = "stock"

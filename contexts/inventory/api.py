@@ -80,6 +80,7 @@ __all__ = [
     "return_stock",
     "set_stock_level",
     "set_stock_levels",
+    "set_warehouse_status",
 ]
 
 MAX_STOCK_LEVELS_PER_CALL = services.MAX_LEVELS_PER_CALL
@@ -251,6 +252,19 @@ def ensure_warehouse(*, code: str, name: str | None = None, priority: int | None
     :raises InvalidWarehouse: empty or overlong code or name, or a priority that is not a whole number.
     """
     return _warehouse(services.ensure_warehouse(code=code, name=name, priority=priority))
+
+
+def set_warehouse_status(*, code: str, active: bool | None = None, priority: int | None = None) -> Warehouse:
+    """Switch a warehouse on or off and/or change its priority (``None`` leaves a field as it is).
+
+    Stock in an inactive warehouse is not available. Switching one off or on locks the levels of
+    its SKUs and publishes ``StockLevelChanged`` for every SKU whose availability moved; a priority
+    change (which warehouse allocates first) publishes nothing. Setting what is already set does nothing.
+
+    :raises UnknownWarehouse: no warehouse has this code.
+    :raises InvalidWarehouse: ``active`` is not a bool, or ``priority`` not a whole number within ±1 000 000.
+    """
+    return _warehouse(services.set_warehouse_status(code=code, active=active, priority=priority))
 
 
 def set_stock_level(

@@ -24,7 +24,13 @@ from contexts.inventory.services._reservations import (
     reserve_stock,
 )
 from contexts.inventory.services._shipments import create_shipment, dispatch_shipment, return_stock
-from contexts.inventory.services._stock import adjust_stock, ensure_warehouse, receive_stock, set_stock_level
+from contexts.inventory.services._stock import (
+    adjust_stock,
+    ensure_warehouse,
+    receive_stock,
+    set_stock_level,
+    set_warehouse_status,
+)
 from contexts.inventory.services._validation import MAX_ON_HAND, MAX_REFERENCE_LENGTH
 
 __all__ = [
@@ -45,4 +51,5 @@ __all__ = [
     "return_stock",
     "set_stock_level",
     "set_stock_levels",
+    "set_warehouse_status",
 ]

@@ -47,6 +47,37 @@ def ensure_warehouse(*, code: str, name: str | None = None, priority: int | None
     return warehouse
 
 
+def set_warehouse_status(*, code: str, active: bool | None = None, priority: int | None = None) -> Warehouse:
+    """Switch a warehouse on or off and/or change its priority (``None`` leaves a field alone).
+
+    Switching a warehouse off takes its stock out of every SKU's availability (on, back in): the
+    levels of all its SKUs are locked like any stock write and one ``StockLevelChanged`` per SKU
+    whose availability moved is published (always, as a staff change). A priority only changes
+    which warehouse allocates first, not availability, so it publishes nothing.
+    """
+    if active is not None and not isinstance(active, bool):
+        raise InvalidWarehouse("A warehouse is active (true) or not (false).")
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 10**6):
+        raise InvalidWarehouse("A warehouse priority is a whole number from -1000000 to 1000000.")
+    found = _warehouse(code)
+    with atomic_in(CONTEXT):
+        skus = list(StockLevel.objects.filter(warehouse_id=found.pk).values_list("sku", flat=True))
+        levels = _lock_levels(skus)
+        warehouse = Warehouse.objects.select_for_update().get(pk=found.pk)
+        watch = _AvailabilityWatch(levels, selectors.warehouses_by_id(), skus)
+        changed = []
+        if active is not None and warehouse.active != active:
+            warehouse.active = active
+            changed.append("active")
+        if priority is not None and warehouse.priority != priority:
+            warehouse.priority = priority
+            changed.append("priority")
+        if changed:
+            warehouse.save(update_fields=changed)
+            watch.publish(always=True)
+    return warehouse
+
+
 def _change_on_hand(
     *,
     sku: str,

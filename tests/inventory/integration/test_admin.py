@@ -77,3 +77,40 @@ def test_the_ledger_cannot_be_edited_in_the_admin(admin_client, stocked):
     assert page.status_code == 200
     assert 'name="quantity"' not in page.content.decode()
     assert admin_client.get(reverse("admin:inventory_stockmovement_add")).status_code == 403
+
+
+def test_deactivating_a_warehouse_in_the_admin_announces_the_availability_it_takes_away(admin_client, stock, published):
+    stock("A", MAIN=2, BACKUP=5)
+    stock("B", MAIN=1)
+    before = len(published("inventory.StockLevelChanged"))
+    backup = api.ensure_warehouse(code="BACKUP")
+    url = reverse(
+        "admin:inventory_warehouse_change", args=[StockLevel.objects.filter(warehouse__code="BACKUP")[0].warehouse_id]
+    )
+    response = admin_client.post(url, {"name": backup.name, "priority": "1"})  # "active" unticked
+    assert response.status_code == 302
+    assert not api.ensure_warehouse(code="BACKUP").active
+    assert api.get_availability(skus=["A"])["A"].available == 2
+    assert levels_changed(published)[before:] == [{"sku": "A", "available": 2, "in_stock": True}]
+
+
+def test_changing_only_a_warehouse_priority_in_the_admin_saves_it_without_an_availability_event(
+    admin_client, stock, published
+):
+    stock("A", MAIN=2, BACKUP=5)
+    before = len(published("inventory.StockLevelChanged"))
+    pk = StockLevel.objects.filter(warehouse__code="BACKUP")[0].warehouse_id
+    response = admin_client.post(
+        reverse("admin:inventory_warehouse_change", args=[pk]), {"name": "Backup", "priority": "50", "active": "on"}
+    )
+    assert response.status_code == 302
+    backup = api.ensure_warehouse(code="BACKUP")
+    assert (backup.name, backup.priority, backup.active) == ("Backup", 50, True)
+    assert len(published("inventory.StockLevelChanged")) == before
+
+
+def levels_changed(published):
+    return [
+        {key: payload[key] for key in ("sku", "available", "in_stock")}
+        for payload in published("inventory.StockLevelChanged")
+    ]

@@ -127,3 +127,48 @@ def test_ledger_check_fails_and_lists_levels_changed_behind_its_back(stock, caps
         call_command("check_stock_ledger")
     assert failed.value.returncode == 1
     assert "A @ MAIN: on hand 9, ledger 3" in capsys.readouterr().err
+
+
+def test_switching_a_warehouse_off_and_on_publishes_each_sku_s_new_availability(stock, published):
+    stock("A", MAIN=2, BACKUP=5)
+    stock("B", BACKUP=1)
+    stock("C", MAIN=3)
+    before = len(published("inventory.StockLevelChanged"))
+    warehouse = api.set_warehouse_status(code="BACKUP", active=False)
+    assert warehouse.active is False
+    assert levels_changed(published)[before:] == [
+        {"sku": "A", "available": 2, "in_stock": True},
+        {"sku": "B", "available": 0, "in_stock": False},
+    ]
+    assert api.set_warehouse_status(code="BACKUP", active=False).active is False  # no change, no event
+    assert len(published("inventory.StockLevelChanged")) == before + 2
+    api.set_warehouse_status(code="BACKUP", active=True, priority=7)
+    assert levels_changed(published)[before + 2 :] == [
+        {"sku": "A", "available": 7, "in_stock": True},
+        {"sku": "B", "available": 1, "in_stock": True},
+    ]
+    assert api.ensure_warehouse(code="BACKUP").priority == 7
+
+
+@pytest.mark.parametrize(
+    ("code", "changes", "error"),
+    [
+        ("MOON", {"active": False}, "UnknownWarehouse"),
+        ("BACKUP", {"active": "no"}, "InvalidWarehouse"),
+        ("BACKUP", {"priority": "1"}, "InvalidWarehouse"),
+        ("BACKUP", {"priority": 10**12}, "InvalidWarehouse"),
+        ("BACKUP", {"priority": True}, "InvalidWarehouse"),
+    ],
+)
+def test_a_warehouse_status_change_with_bad_input_is_refused(warehouses, code, changes, error):
+    with pytest.raises(getattr(api, error)):
+        api.set_warehouse_status(code=code, **changes)
+    backup = api.ensure_warehouse(code="BACKUP")
+    assert (backup.active, backup.priority) == (True, 1)
+
+
+def levels_changed(published):
+    return [
+        {key: payload[key] for key in ("sku", "available", "in_stock")}
+        for payload in published("inventory.StockLevelChanged")
+    ]
