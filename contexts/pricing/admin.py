@@ -68,6 +68,10 @@ class PriceAdmin(admin.ModelAdmin):
     def on_sale_now(self, obj: Price) -> bool:
         return obj.is_on_sale()
 
+    def get_readonly_fields(self, request, obj=None):
+        # a price is identified by (sku, currency): to move one, delete it and add the new one
+        return ("sku", "currency", "updated_at") if obj else ("updated_at",)
+
     def save_model(self, request, obj, form, change):
         services.save_price(obj)
 
@@ -183,6 +187,9 @@ class VoucherAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status(self, obj: Voucher) -> str:
         return _status(obj)
+
+    def save_model(self, request, obj, form, change):
+        services.save_voucher(obj)
 
     @admin.display(description="current uses per customer")
     def usage_by_customer(self, obj: Voucher) -> str:

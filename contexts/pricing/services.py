@@ -149,13 +149,27 @@ def remove_price(*, sku: str, currency: str) -> bool:
 
 
 def save_price(price: Price) -> None:
-    """Save a price edited in the admin, announcing it like the api does."""
+    """Save a price edited in the admin, announcing it like the api does.
+
+    A price is identified by its (sku, currency): an existing one cannot move to another SKU or
+    currency (remove it and add the new one, so both sides are announced).
+
+    :raises InvalidPrice: bad terms, or the SKU or currency of a saved price changed.
+    """
     _validate_price(price)
     now = timezone.now()
     with atomic_in(CONTEXT):
         old = Price.objects.select_for_update().filter(pk=price.pk).first() if price.pk else None
-        if old is not None and _price_state(old) == _price_state(price) and old.sku == price.sku:
-            return
+        if old is not None:
+            moved = {
+                field: [f"A saved price keeps its {field}; remove it and add a new price instead."]
+                for field in ("sku", "currency")
+                if getattr(old, field) != getattr(price, field)
+            }
+            if moved:
+                raise InvalidPrice(moved)
+            if _price_state(old) == _price_state(price):
+                return
         _announce(
             price,
             old_base=old.amount if old else None,
@@ -498,6 +512,21 @@ def create_voucher(*, definition: VoucherDefinition) -> Voucher:
     except IntegrityError:
         raise taken from None
     return voucher
+
+
+def save_voucher(voucher: Voucher) -> None:
+    """Save a voucher edited in the admin, its terms judged against the uses made so far (row locked).
+
+    :raises InvalidVoucherDefinition: bad terms, e.g. a usage limit below the uses already made.
+    """
+    with atomic_in(CONTEXT):
+        if voucher.pk is not None:
+            locked = _lock_vouchers([voucher.pk]).get(voucher.pk)
+            voucher.times_used = locked.times_used if locked is not None else voucher.times_used
+        errors = voucher.term_errors()
+        if errors:
+            raise InvalidVoucherDefinition(errors)
+        voucher.save()
 
 
 def _lock_vouchers(voucher_ids: Sequence[int]) -> dict[int, Voucher]:

@@ -163,3 +163,75 @@ def test_the_voucher_form_refuses_a_code_taken_in_another_case(admin_client):
     assert response.status_code == 200
     assert "code" in response.context["adminform"].form.errors
     assert Voucher.objects.count() == 1
+
+
+def test_a_price_s_sku_and_currency_are_read_only_once_it_exists(admin_client):
+    price("SKU-9", "10.00")
+    saved = Price.objects.get()
+    response = admin_client.get(reverse("admin:pricing_price_change", args=[saved.pk]))
+    fields = response.context["adminform"].form.fields
+    assert "sku" not in fields and "currency" not in fields
+    assert {"sku", "currency"} <= set(
+        admin_client.get(reverse("admin:pricing_price_add")).context["adminform"].form.fields
+    )
+
+
+def test_posting_another_sku_or_currency_to_a_saved_price_keeps_its_identity_and_announces_the_change(
+    admin_client, published
+):
+    price("SKU-9", "10.00")
+    saved = Price.objects.get()
+    before = len(published("pricing.PriceChanged"))
+    response = admin_client.post(
+        reverse("admin:pricing_price_change", args=[saved.pk]), price_form(sku="OTHER", currency="USD", amount="12.00")
+    )
+    assert response.status_code == 302
+    assert Price.objects.values_list("sku", "currency", "amount").get() == ("SKU-9", "EUR", Decimal("12.00"))
+    (event,) = published("pricing.PriceChanged")[before:]
+    assert (event["sku"], event["currency"], event["new_amount"]) == ("SKU-9", "EUR", "12.00")
+
+
+def test_the_price_service_refuses_to_move_a_price_to_another_sku_or_currency(published):
+    from contexts.pricing import services
+    from contexts.pricing.exceptions import InvalidPrice
+
+    price("SKU-9", "10.00")
+    for field, value in (("sku", "OTHER"), ("currency", "USD")):
+        edited = Price.objects.get()
+        setattr(edited, field, value)
+        with pytest.raises(InvalidPrice) as refused:
+            services.save_price(edited)
+        assert field in refused.value.errors
+    assert Price.objects.values_list("sku", "currency").get() == ("SKU-9", "EUR")
+
+
+def voucher_form(saved, **overrides):
+    return {
+        "code": saved.code,
+        "kind": saved.kind,
+        "value": str(saved.value),
+        "min_spend": "0",
+        "is_active": "on",
+        "redemptions-TOTAL_FORMS": "0",
+        "redemptions-INITIAL_FORMS": str(saved.redemptions.count()),
+    } | overrides
+
+
+def test_a_voucher_s_usage_limit_cannot_go_below_the_uses_already_made(admin_client):
+    from uuid import uuid4
+
+    from contexts.pricing import api as pricing_api
+
+    voucher("WELCOME10", usage_limit=5)
+    for _ in range(3):
+        pricing_api.redeem_voucher(
+            code="WELCOME10", order_id=uuid4(), customer_id=None, amount=Decimal("1"), currency="EUR"
+        )
+    saved = Voucher.objects.get()
+    url = reverse("admin:pricing_voucher_change", args=[saved.pk])
+    response = admin_client.post(url, voucher_form(saved, usage_limit="2"))
+    assert response.status_code == 200
+    assert "usage_limit" in response.context["adminform"].form.errors
+    assert Voucher.objects.get().usage_limit == 5
+    assert admin_client.post(url, voucher_form(saved, usage_limit="3")).status_code == 302
+    assert Voucher.objects.get().usage_limit == 3
