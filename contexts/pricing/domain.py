@@ -456,6 +456,7 @@ def voucher_errors(
     usage_limit: int | None,
     per_customer_limit: int | None,
     currencies: Iterable[str],
+    times_used: int = 0,
 ) -> Errors:
     errors = discount_errors(kind=kind, value=value, currency=currency, currencies=currencies)
     if not code or not code.strip() or len(code.strip()) > 64 or any(ch.isspace() for ch in code.strip()):
@@ -464,6 +465,8 @@ def voucher_errors(
     for field, limit in (("usage_limit", usage_limit), ("per_customer_limit", per_customer_limit)):
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             _add(errors, field, "A limit is a whole number of at least 1 (leave it empty for no limit).")
+    if "usage_limit" not in errors and usage_limit is not None and usage_limit < times_used:
+        _add(errors, "usage_limit", f"The voucher has already been used {times_used} times: the limit cannot be lower.")
     for field, messages in window_errors(starts_at, ends_at).items():
         errors.setdefault(field, []).extend(messages)
     return errors

@@ -273,6 +273,7 @@ class Voucher(models.Model):
             usage_limit=self.usage_limit,
             per_customer_limit=self.per_customer_limit,
             currencies=pricing_settings().currencies,
+            times_used=self.times_used or 0,
         )
 
     def clean(self) -> None:

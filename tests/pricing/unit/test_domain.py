@@ -189,3 +189,25 @@ def test_bad_promotions_are_refused_field_by_field(fields, field):
 
 def test_voucher_codes_compare_case_insensitively():
     assert domain.normalize_code("  welcome10 ") == "WELCOME10"
+
+
+def voucher_terms(**overrides):
+    fields = dict(
+        code="WELCOME10",
+        kind="percentage",
+        value=Decimal("10"),
+        currency=None,
+        min_spend=Decimal(0),
+        starts_at=None,
+        ends_at=None,
+        usage_limit=None,
+        per_customer_limit=None,
+        currencies=("EUR", "USD", "GBP"),
+    )
+    return fields | overrides
+
+
+def test_a_voucher_usage_limit_below_the_uses_already_made_is_a_field_error():
+    assert "usage_limit" in domain.voucher_errors(**voucher_terms(usage_limit=2, times_used=3))
+    assert domain.voucher_errors(**voucher_terms(usage_limit=3, times_used=3)) == {}
+    assert domain.voucher_errors(**voucher_terms(usage_limit=None, times_used=3)) == {}
