@@ -397,6 +397,8 @@ def discount_errors(*, kind: str, value: object, currency: str | None, currencie
     if kind == DiscountKind.PERCENTAGE:
         if not isinstance(value, Decimal) or not value.is_finite() or not (0 < value <= HUNDRED):
             _add(errors, "value", "A percentage must be above 0 and at most 100.")
+        elif value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):  # the column holds 2 decimals
+            _add(errors, "value", "At most 2 decimal places.")
     else:
         if currency is None:
             _add(errors, "currency", "A fixed amount needs a currency.")

@@ -211,3 +211,10 @@ def test_a_voucher_usage_limit_below_the_uses_already_made_is_a_field_error():
     assert "usage_limit" in domain.voucher_errors(**voucher_terms(usage_limit=2, times_used=3))
     assert domain.voucher_errors(**voucher_terms(usage_limit=3, times_used=3)) == {}
     assert domain.voucher_errors(**voucher_terms(usage_limit=None, times_used=3)) == {}
+
+
+@pytest.mark.parametrize("value", ["10.125", "0.001", "99.999"])
+def test_a_percentage_with_more_decimals_than_stored_is_refused_not_rounded(value):
+    errors = domain.discount_errors(kind="percentage", value=Decimal(value), currency=None, currencies=("EUR",))
+    assert errors == {"value": ["At most 2 decimal places."]}
+    assert domain.discount_errors(kind="percentage", value=Decimal("10.12"), currency=None, currencies=("EUR",)) == {}
