@@ -5,6 +5,18 @@ price,currency,stock``, one row per variant; an optional ``images`` column holds
 by ``|`` (the first is the listing image). ``category`` is ``Apparel > Shirts``; ``attributes`` is
 ``colour=blue;size=M``; ``stock`` is ``WAREHOUSE:quantity;WAREHOUSE:quantity``.
 
+Cell rules beyond the shape: no text cell holds a control character (NUL, escape, DEL, C1; a
+description may hold tab and line breaks), since PostgreSQL refuses NUL and the others are never
+meant; attribute names are ≤ 64 and values ≤ 200 characters (``domain.attribute_problems``, the
+rule the admin and the services apply too); a category path has at most 10 levels. Numbers are
+plain ASCII: a price is ``123`` or ``123.45`` (no exponent such as ``1e3``, no sign, no fullwidth
+or other Unicode digits), a quantity is ASCII digits only. **Warehouse codes are case-insensitive
+and stored upper-case**: ``main:1`` names warehouse ``MAIN``, ``main:1;MAIN:2`` names it twice and
+is refused; a code is ASCII letters, digits, ``_`` and ``-``, at most 32 characters. Together with
+the length checks, these make every constraint the catalogue's tables enforce (lengths, NUL, the
+slug and SKU uniqueness) a validation error, so a validated file cannot fail in the catalogue's
+write after pricing and inventory were written.
+
 Two phases, both streaming the file:
 
 1. **Validate** every row (cells, and cross-row rules: a SKU appears once and under one product, a
@@ -45,6 +57,7 @@ from commerce.database import atomic_in
 from commerce.eventbus import publish_many
 from commerce.money import MoneyError, parse_amount
 from contexts.catalogue.conf import catalogue_settings
+from contexts.catalogue.domain import attribute_problems, has_control_characters, is_slug
 from contexts.catalogue.events import ProductPublished, ProductUpdated
 from contexts.catalogue.exceptions import CatalogueError
 from contexts.catalogue.models import Category, Product, ProductImage, Variant
@@ -69,9 +82,12 @@ PRODUCT_COLUMNS = ("product_name", "category", "description", "images")
 MAX_REPORTED_ERRORS = 1000
 MAX_QUANTITY = 1_000_000_000
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
-WAREHOUSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+MAX_CATEGORY_DEPTH = 10  # the category's materialized path (ids) must fit its 255 characters
+
+SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", re.ASCII)
+WAREHOUSE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,31}", re.ASCII)  # after upper-casing: codes are case-insensitive
+QUANTITY = re.compile(r"[0-9]+", re.ASCII)
+PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)  # no exponent, sign or non-ASCII digit
 _url = URLValidator(schemes=["http", "https"])
 
 Progress = Callable[[str, int, int | None], None]  # (phase, rows done, rows in total or None)
@@ -148,19 +164,33 @@ def _split_pairs(text: str, separator: str) -> list[tuple[str, str]] | None:
 def parse_row(line: int, cells: dict[str, str], *, has_images: bool) -> tuple[ImportRow | None, list[RowError]]:
     """One CSV record → an ``ImportRow``, or the errors of each bad cell."""
     errors: list[RowError] = []
+    controlled = {
+        column
+        for column, text in cells.items()
+        if column in COLUMNS + OPTIONAL_COLUMNS and has_control_characters(text, prose=column == "description")
+    }
 
     def error(column: str, message: str) -> None:
-        errors.append(RowError(line, column, message))
+        if column not in controlled:  # that cell's own problem is already reported
+            errors.append(RowError(line, column, message))
+
+    for column in sorted(controlled, key=(COLUMNS + OPTIONAL_COLUMNS).index):
+        allowed = " (tab and line breaks are fine in a description)" if column == "description" else ""
+        errors.append(RowError(line, column, f"holds a control character such as NUL or escape{allowed}."))
 
     slug = cells["product_slug"].strip()
-    if not SLUG.match(slug) or len(slug) > 200:
+    if not is_slug(slug):
         error("product_slug", f"{slug!r} is not a slug (lower-case letters, digits and single hyphens, ≤ 200).")
     name = cells["product_name"].strip()
     if not name or len(name) > 200:
         error("product_name", "A product name is required (≤ 200 characters).")
     category = categories.split_category_path(cells["category"])
-    if not all(category) or any(len(part) > 120 for part in category):
-        error("category", f"{cells['category']!r} is not a category path like 'Apparel > Shirts'.")
+    if not all(category) or any(len(part) > 120 for part in category) or len(category) > MAX_CATEGORY_DEPTH:
+        error(
+            "category",
+            f"{cells['category']!r} is not a category path like 'Apparel > Shirts' "
+            f"(at most {MAX_CATEGORY_DEPTH} levels of at most 120 characters).",
+        )
     sku = cells["sku"].strip()
     if not SKU.match(sku) or len(sku) > 64:
         error("sku", f"{sku!r} is not a SKU (letters, digits, '.', '_', '/', '-', ≤ 64).")
@@ -176,6 +206,8 @@ def parse_row(line: int, cells: dict[str, str], *, has_images: bool) -> tuple[Im
             if key in attributes:
                 error("attributes", f"attribute {key!r} appears twice.")
             attributes[key] = value
+        for problem in attribute_problems(attributes):
+            error("attributes", problem)
     currency = cells["currency"].strip().upper()
     price: Decimal | None = None
     raw_price = cells["price"].strip()
@@ -185,6 +217,8 @@ def parse_row(line: int, cells: dict[str, str], *, has_images: bool) -> tuple[Im
         else:
             try:
                 price = parse_amount(raw_price, currency)
+                if not PLAIN_DECIMAL.fullmatch(raw_price):
+                    raise MoneyError("write a plain decimal with ASCII digits, like 19.90 (no exponent, no sign)")
                 if price <= 0 or price >= Decimal("1e10"):
                     raise MoneyError("must be above zero and below 10 000 000 000")
             except MoneyError as exc:
@@ -195,10 +229,11 @@ def parse_row(line: int, cells: dict[str, str], *, has_images: bool) -> tuple[Im
     if stock_pairs is None:
         error("stock", f"{cells['stock']!r} is not like 'MAIN:10;BACKUP:4'.")
     else:
-        for code, quantity in stock_pairs:
-            if not WAREHOUSE.match(code) or len(code) > 32:
-                error("stock", f"{code!r} is not a warehouse code (letters, digits, '_', '-', ≤ 32).")
-            elif not re.fullmatch(r"\d+", quantity) or int(quantity) > MAX_QUANTITY:
+        for raw_code, quantity in stock_pairs:
+            code = raw_code.upper() if raw_code.isascii() else raw_code
+            if not WAREHOUSE.fullmatch(code):
+                error("stock", f"{raw_code!r} is not a warehouse code (ASCII letters, digits, '_', '-', ≤ 32).")
+            elif not QUANTITY.fullmatch(quantity) or int(quantity) > MAX_QUANTITY:
                 error("stock", f"{quantity!r} is not a whole quantity of 0 or more for {code}.")
             elif code in dict(stock):
                 error("stock", f"warehouse {code} appears twice.")
