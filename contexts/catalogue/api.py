@@ -9,13 +9,22 @@ from decimal import Decimal
 
 from contexts.catalogue import selectors
 from contexts.catalogue.conf import catalogue_settings
-from contexts.catalogue.exceptions import CatalogueError, CategoryNotFound, InvalidQuery, ProductNotFound, UnknownSku
+from contexts.catalogue.domain import text_attributes
+from contexts.catalogue.exceptions import (
+    CatalogueError,
+    CategoryNotFound,
+    InvalidAttributes,
+    InvalidQuery,
+    ProductNotFound,
+    UnknownSku,
+)
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
 
 __all__ = [
     "CatalogueError",
     "CategoryNotFound",
+    "InvalidAttributes",
     "InvalidQuery",
     "PriceInfo",
     "ProductDetail",
@@ -147,7 +156,7 @@ def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDeta
             VariantDetail(
                 sku=variant.sku,
                 name=variant.name,
-                attributes=dict(variant.attributes),
+                attributes=text_attributes(variant.attributes),
                 price=PriceInfo(
                     amount=price.amount, base_amount=price.base_amount, currency=currency, on_sale=price.on_sale
                 )
@@ -164,7 +173,7 @@ def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDeta
         name=product.name,
         description=product.description,
         category=product.category.slug,
-        attributes=dict(product.attributes),
+        attributes=text_attributes(product.attributes),
         images=images,
         variants=tuple(details),
         price=min(priced, key=lambda p: (p.amount, p.base_amount)) if priced else None,

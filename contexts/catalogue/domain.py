@@ -52,6 +52,14 @@ def attribute_problems(value: Any) -> list[str]:
     return problems
 
 
+def text_attributes(value: Any) -> dict[str, str]:
+    """The text entries of a stored attribute map: what readers show, whatever a row written before
+    the rule (or by raw SQL) holds; nothing else is ever served or indexed."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {key: item for key, item in value.items() if isinstance(key, str) and isinstance(item, str)}
+
+
 def validate_attributes(value: Any) -> None:
     """Model field validator: ``{str: str}``, non-empty names, bounded lengths, no control characters.
 

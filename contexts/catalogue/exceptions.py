@@ -57,3 +57,17 @@ class DuplicateSku(CatalogueError):
 
     code = "duplicate_sku"
     http_status = 409
+
+
+class InvalidAttributes(CatalogueError):
+    """Attributes are not a JSON object of text to text within bounds."""
+
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {"attributes": self.problems}}

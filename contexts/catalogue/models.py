@@ -11,10 +11,45 @@ Prices and stock belong to pricing and inventory; the catalogue holds SKUs, and 
 model (``ListingEntry``) keeps denormalized copies of what a listing page shows, fed by their events.
 """
 
+from django import forms
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+
+from contexts.catalogue.domain import validate_attributes, validate_no_control_characters, validate_prose
+
+
+class AttributesField(models.JSONField):
+    """A JSON object of text to text (``domain.validate_attributes``), ``{}`` for none.
+
+    Django skips validation of a blank field's "empty" values, and ``[]``, ``""`` and ``None`` are
+    empty to it; so the field is not blank (model validation always runs) but accepts ``{}`` and
+    its form field is optional, and the validator judges every other value.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("default", dict)
+        kwargs.setdefault("validators", [validate_attributes])
+        super().__init__(*args, **kwargs)
+
+    def validate(self, value, model_instance) -> None:
+        if value == {}:
+            return
+        if value in self.empty_values:
+            validate_attributes(value)
+        super().validate(value, model_instance)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"required": False, "form_class": AttributesFormField, **kwargs})
+
+
+class AttributesFormField(forms.JSONField):
+    """The form side: an empty box or ``null`` is refused with the rule, not saved as NULL."""
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        validate_attributes(value)
 
 
 class Category(models.Model):
@@ -53,10 +88,10 @@ class ProductQuerySet(models.QuerySet):
 
 class Product(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True, default="")
+    name = models.CharField(max_length=200, validators=[validate_no_control_characters])
+    description = models.TextField(blank=True, default="", validators=[validate_prose])
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    attributes = models.JSONField(default=dict, blank=True)
+    attributes = AttributesField()
     is_published = models.BooleanField(default=False, db_index=True)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -88,9 +123,9 @@ class Variant(models.Model):
     """A sellable unit. Its SKU is unique across the whole catalogue and is what other contexts hold."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
-    sku = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    attributes = models.JSONField(default=dict, blank=True)
+    sku = models.CharField(max_length=64, unique=True, validators=[validate_no_control_characters])
+    name = models.CharField(max_length=200, validators=[validate_no_control_characters])
+    attributes = AttributesField()
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -94,7 +94,7 @@ class ProductDetailOutput(serializers.Serializer):
     in_stock = serializers.BooleanField()
     image = serializers.CharField(allow_null=True)
     description = serializers.CharField()
-    attributes = serializers.DictField()
+    attributes = serializers.DictField(child=serializers.CharField())
     images = serializers.ListField(child=serializers.CharField())
     variants = VariantOutput(many=True)
 

@@ -19,6 +19,7 @@ from django.db.models import Expression, Q
 
 from commerce.database import atomic_in, database_for
 from contexts.catalogue.conf import catalogue_settings
+from contexts.catalogue.domain import text_attributes
 from contexts.catalogue.models import (
     Category,
     ListingEntry,
@@ -66,8 +67,8 @@ def _search_document(description: str, variants: Iterable[tuple[str, dict]], att
     words = [description]
     for name, variant_attributes in variants:
         words.append(name)
-        words.extend(str(value) for value in variant_attributes.values())
-    words.extend(str(value) for value in attributes.values())
+        words.extend(text_attributes(variant_attributes).values())
+    words.extend(text_attributes(attributes).values())
     return "\n".join(word for word in words if word)
 
 

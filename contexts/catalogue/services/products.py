@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from commerce.database import atomic_in
 from commerce.eventbus import publish
+from contexts.catalogue.domain import attribute_problems
 from contexts.catalogue.events import ProductPublished, ProductUnpublished, ProductUpdated
-from contexts.catalogue.exceptions import CatalogueError, DuplicateSku
+from contexts.catalogue.exceptions import CatalogueError, DuplicateSku, InvalidAttributes
 from contexts.catalogue.models import Category, Product, ProductImage, Variant
 from contexts.catalogue.services import listing
 
@@ -64,7 +65,13 @@ def upsert_product(spec: ProductSpec, *, publish_new: bool = True) -> tuple[Prod
     import file need not list every variant). A new product is published when ``publish_new``.
 
     :raises DuplicateSku: a SKU of the spec belongs to another product.
+    :raises InvalidAttributes: the product's or a variant's attributes are not a map of text to text.
     """
+    problems = attribute_problems(spec.attributes)
+    for variant in spec.variants:
+        problems += [f"{variant.sku}: {problem}" for problem in attribute_problems(variant.attributes)]
+    if problems:
+        raise InvalidAttributes(problems)
     with atomic_in("catalogue"):
         product = Product.objects.select_for_update().filter(slug=spec.slug).first()
         created = product is None
@@ -153,6 +160,7 @@ def create_product(
 
     :raises CatalogueError: the slug is taken.
     :raises DuplicateSku: a SKU already exists.
+    :raises InvalidAttributes: the product's or a variant's attributes are not a map of text to text.
     """
     if Product.objects.filter(slug=slug).exists():
         raise CatalogueError(f"A product with slug {slug!r} exists.")
@@ -161,7 +169,7 @@ def create_product(
         name=name,
         category_id=category.pk,
         description=description,
-        attributes=attributes or {},
+        attributes={} if attributes is None else attributes,
         variants=variants,
         images=images,
     )
