@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from contexts.pricing import selectors, services
+from contexts.pricing import domain, selectors, services
 from contexts.pricing.domain import DiscountKind, PromotionScope, VoucherRefusal
 from contexts.pricing.exceptions import (
     InvalidPrice,
@@ -242,7 +242,17 @@ def set_base_price(*, sku: str, currency: str, amount: Decimal) -> SkuPrice:
 
 
 def _base_prices(prices: Sequence[PriceInput]) -> list[services.BasePrice]:
-    return [services.BasePrice(sku=item.sku, currency=item.currency, amount=item.amount) for item in prices]
+    """The batch as services take it; an item that is not a ``PriceInput`` is judged (and refused) by its fields."""
+    if message := domain.sequence_error(prices):
+        raise InvalidPrice({"prices": [message]})
+    return [
+        services.BasePrice(
+            sku=getattr(item, "sku", None),  # type: ignore[arg-type]
+            currency=getattr(item, "currency", None),  # type: ignore[arg-type]
+            amount=getattr(item, "amount", None),  # type: ignore[arg-type]
+        )
+        for item in prices
+    ]
 
 
 def set_base_prices(*, prices: Sequence[PriceInput]) -> PriceBatchResult:
@@ -316,6 +326,8 @@ def prices_for(
     price in ``currency`` are absent from the result.
 
     :raises UnsupportedCurrency:
+    :raises InvalidPricingInput: ``skus`` is not a list (a bare string is refused), or ``category_ids``
+        not a mapping of SKU to positive whole category ids.
     """
     listed = selectors.listing_prices(skus=skus, currency=currency, category_ids=category_ids)
     return {
@@ -345,7 +357,10 @@ def quote(
     :raises UnsupportedCurrency: the shop does not sell in ``currency``.
     :raises InvalidQuantity: a quantity below 1 or above ``PRICING_MAX_LINE_QUANTITY`` (10 000), or too many lines.
     :raises UnknownSku: a SKU has no price in ``currency`` (``skus`` lists them all).
+    :raises InvalidPricingInput: ``voucher_codes`` is not a list of texts or ``customer_id`` not a whole number.
     """
+    selectors.check_quote_request(lines=lines, voucher_codes=voucher_codes, customer_id=customer_id)
+    selectors.check_lines(lines)  # type: ignore[arg-type]  # before a line's fields are read
     result = selectors.quote_basket(
         lines=[
             selectors.RequestedLine(sku=line.sku, quantity=line.quantity, category_ids=tuple(line.category_ids))
@@ -420,6 +435,7 @@ def redeem_voucher(
     :raises VoucherInvalid: reason ``unknown``, ``expired``, ``exhausted`` (total or per-customer limit)
         or ``not_applicable`` (not started yet, another currency, the order already has a voucher).
     :raises InvalidPrice: a negative or malformed amount.
+    :raises InvalidPricingInput: ``code`` not a text, ``order_id`` not a UUID, ``customer_id`` not a whole number.
     :raises UnsupportedCurrency:
     """
     redemption = services.redeem_voucher(
@@ -439,6 +455,8 @@ def unredeem_voucher(*, order_id: UUID) -> None:
     """Give back the voucher uses ``order_id`` holds (a compensation step); repeating it does nothing.
 
     Publishes ``VoucherReleased`` per use given back.
+
+    :raises InvalidPricingInput: ``order_id`` is not a UUID.
     """
     services.unredeem_voucher(order_id=order_id)
 
@@ -562,8 +580,8 @@ def create_promotion(
             value=value,
             scope=scope,
             currency=currency,
-            skus=tuple(skus),
-            category_ids=tuple(category_ids),
+            skus=skus,  # type: ignore[arg-type]  # judged as given: a bare string is refused, not split
+            category_ids=category_ids,  # type: ignore[arg-type]
             min_subtotal=min_subtotal,
             starts_at=starts_at,
             ends_at=ends_at,
@@ -588,10 +606,14 @@ def end_promotion(*, promotion_id: int) -> Promotion:
     """Switch a promotion off now (kept for the record). Publishes ``PromotionsChanged``.
 
     :raises PromotionNotFound:
+    :raises InvalidPricingInput: ``promotion_id`` is not a whole number.
     """
     return _promotion(services.end_promotion(promotion_id=promotion_id))
 
 
 def delete_promotion(*, promotion_id: int) -> None:
-    """Delete a promotion; publishes ``PromotionsChanged`` when there was one."""
+    """Delete a promotion; publishes ``PromotionsChanged`` when there was one.
+
+    :raises InvalidPricingInput: ``promotion_id`` is not a whole number.
+    """
     services.delete_promotion(promotion_id=promotion_id)

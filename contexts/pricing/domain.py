@@ -331,9 +331,55 @@ def _add(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
+MAX_INT = 2**31 - 1  # an IntegerField / PositiveIntegerField column
+MAX_ID = 2**63 - 1  # a BigIntegerField column
+MAX_TEXT = 200
+
+
+def text_error(value: object, *, max_length: int = MAX_TEXT, required: bool = True) -> str | None:
+    if not isinstance(value, str) or (required and not value.strip()):
+        return "Give a non-empty text." if required else "Give a text."
+    if len(value) > max_length:
+        return f"At most {max_length} characters."
+    return None
+
+
+def int_error(value: object, *, minimum: int, maximum: int) -> str | None:
+    """``value`` is a whole number (not a bool, not a string) in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        return f"Give a whole number from {minimum} to {maximum}."
+    return None
+
+
+def bool_error(value: object) -> str | None:
+    return None if isinstance(value, bool) else "Give true or false."
+
+
+def datetime_error(value: object) -> str | None:
+    """``None`` or a timezone-aware ``datetime`` (a naive one is ambiguous, a string is not a time)."""
+    if value is None or (isinstance(value, datetime) and value.utcoffset() is not None):
+        return None
+    return "Give a date and time with a time zone."
+
+
+def sequence_error(value: object) -> str | None:
+    """A list of items, not a bare string (which would be read character by character) nor None."""
+    if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(value, Iterable):
+        return "Give a list."
+    return None
+
+
+def category_ids_error(value: object) -> str | None:
+    if message := sequence_error(value):
+        return message
+    if any(int_error(cid, minimum=1, maximum=MAX_ID) for cid in value):  # type: ignore[attr-defined]
+        return "Category ids are positive whole numbers."
+    return None
+
+
 def currency_error(currency: str | None, currencies: Iterable[str]) -> str | None:
     currencies = tuple(currencies)
-    if currency not in currencies:
+    if not isinstance(currency, str) or currency not in currencies:
         return f"The shop does not sell in {currency!r}; it sells in {', '.join(currencies)}."
     return None
 
@@ -346,7 +392,7 @@ def amount_error(amount: object, currency: str | None, *, allow_zero: bool = Fal
     if amount > MAX_AMOUNT:
         return f"The amount cannot exceed {MAX_AMOUNT}."
     try:
-        places = minor_units(currency) if currency else 2
+        places = minor_units(currency) if isinstance(currency, str) and currency else 2
     except MoneyError:
         places = 2
     if amount != amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
@@ -354,8 +400,19 @@ def amount_error(amount: object, currency: str | None, *, allow_zero: bool = Fal
     return None
 
 
-def window_errors(starts_at: datetime | None, ends_at: datetime | None, *, ends_field: str = "ends_at") -> Errors:
+def window_errors(
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    *,
+    ends_field: str = "ends_at",
+    starts_field: str = "starts_at",
+) -> Errors:
     errors: Errors = {}
+    for field, value in ((starts_field, starts_at), (ends_field, ends_at)):
+        if message := datetime_error(value):
+            _add(errors, field, message)
+    if errors:
+        return errors
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
         _add(errors, ends_field, "The end must be after the start.")
     return errors
@@ -382,7 +439,9 @@ def price_errors(
             _add(errors, "sale_amount", "The sale price cannot be above the base price.")
     elif sale_starts_at is not None or sale_ends_at is not None:
         _add(errors, "sale_amount", "A sale window needs a sale price.")
-    for field, messages in window_errors(sale_starts_at, sale_ends_at, ends_field="sale_ends_at").items():
+    for field, messages in window_errors(
+        sale_starts_at, sale_ends_at, ends_field="sale_ends_at", starts_field="sale_starts_at"
+    ).items():
         errors.setdefault(field, []).extend(messages)
     return errors
 
@@ -409,6 +468,10 @@ def discount_errors(*, kind: str, value: object, currency: str | None, currencie
 
 def promotion_errors(
     *,
+    name: object = "promotion",
+    priority: object = 0,
+    stacks: object = False,
+    is_active: object = True,
     kind: str,
     value: object,
     currency: str | None,
@@ -421,16 +484,27 @@ def promotion_errors(
     currencies: Iterable[str],
 ) -> Errors:
     errors = discount_errors(kind=kind, value=value, currency=currency, currencies=currencies)
+    if message := text_error(name):
+        _add(errors, "name", message)
+    if message := int_error(priority, minimum=-MAX_INT - 1, maximum=MAX_INT):
+        _add(errors, "priority", message)
+    for field, flag in (("stacks", stacks), ("is_active", is_active)):
+        if message := bool_error(flag):
+            _add(errors, field, message)
+    if message := sequence_error(skus):
+        _add(errors, "skus", message)
+        skus = ()
+    elif any(not isinstance(sku, str) or not sku.strip() or len(sku.strip()) > 64 for sku in skus):
+        _add(errors, "skus", "SKUs are strings of 1 to 64 characters.")
+    if message := category_ids_error(category_ids):
+        _add(errors, "category_ids", message)
+        category_ids = ()
     if scope not in PromotionScope.__members__.values():
         _add(errors, "scope", f"Choose one of {', '.join(PromotionScope)}.")
-    elif scope == PromotionScope.SKUS and not skus:
+    elif scope == PromotionScope.SKUS and not skus and "skus" not in errors:
         _add(errors, "skus", "A promotion scoped to SKUs needs at least one SKU.")
-    elif scope == PromotionScope.CATEGORIES and not category_ids:
+    elif scope == PromotionScope.CATEGORIES and not category_ids and "category_ids" not in errors:
         _add(errors, "category_ids", "A promotion scoped to categories needs at least one category id.")
-    if any(not isinstance(sku, str) or not sku.strip() for sku in skus):
-        _add(errors, "skus", "SKUs are non-empty strings.")
-    if any(not isinstance(cid, int) or isinstance(cid, bool) or cid < 1 for cid in category_ids):
-        _add(errors, "category_ids", "Category ids are positive integers.")
     errors.update(_min_amount_errors("min_subtotal", min_subtotal, currency))
     for field, messages in window_errors(starts_at, ends_at).items():
         errors.setdefault(field, []).extend(messages)
@@ -459,14 +533,25 @@ def voucher_errors(
     per_customer_limit: int | None,
     currencies: Iterable[str],
     times_used: int = 0,
+    description: object = "",
+    is_active: object = True,
 ) -> Errors:
     errors = discount_errors(kind=kind, value=value, currency=currency, currencies=currencies)
-    if not code or not code.strip() or len(code.strip()) > 64 or any(ch.isspace() for ch in code.strip()):
+    if message := text_error(description, required=False):
+        _add(errors, "description", message)
+    if message := bool_error(is_active):
+        _add(errors, "is_active", message)
+    if (
+        not isinstance(code, str)
+        or not code.strip()
+        or len(code.strip()) > 64
+        or any(ch.isspace() for ch in code.strip())
+    ):
         _add(errors, "code", "A code is 1 to 64 characters without spaces.")
     errors.update(_min_amount_errors("min_spend", min_spend, currency))
     for field, limit in (("usage_limit", usage_limit), ("per_customer_limit", per_customer_limit)):
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            _add(errors, field, "A limit is a whole number of at least 1 (leave it empty for no limit).")
+        if limit is not None and int_error(limit, minimum=1, maximum=MAX_INT):
+            _add(errors, field, f"A limit is a whole number from 1 to {MAX_INT} (leave it empty for no limit).")
     if "usage_limit" not in errors and usage_limit is not None and usage_limit < times_used:
         _add(errors, "usage_limit", f"The voucher has already been used {times_used} times: the limit cannot be lower.")
     for field, messages in window_errors(starts_at, ends_at).items():
@@ -476,7 +561,7 @@ def voucher_errors(
 
 def normalize_code(code: str) -> str:
     """Voucher codes are case-insensitive: stored and compared in upper case."""
-    return (code or "").strip().upper()
+    return code.strip().upper() if isinstance(code, str) else ""
 
 
 def merge_category_ids(mapping: Mapping[str, Sequence[int]] | None, sku: str) -> tuple[int, ...]:

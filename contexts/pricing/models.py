@@ -186,12 +186,16 @@ class Promotion(models.Model):
     def term_errors(self) -> dict[str, list[str]]:
         """What is wrong with these terms, by field: the one check behind admin forms and services."""
         return domain.promotion_errors(
+            name=self.name,
+            priority=self.priority,
+            stacks=self.stacks,
+            is_active=self.is_active,
             kind=self.kind,
             value=self.value,
             currency=self.currency or None,
             scope=self.scope,
-            skus=list(self.skus or ()),
-            category_ids=list(self.category_ids or ()),
+            skus=() if self.skus is None else self.skus,
+            category_ids=() if self.category_ids is None else self.category_ids,
             min_subtotal=self.min_subtotal,
             starts_at=self.starts_at,
             ends_at=self.ends_at,
@@ -274,6 +278,8 @@ class Voucher(models.Model):
             per_customer_limit=self.per_customer_limit,
             currencies=pricing_settings().currencies,
             times_used=self.times_used or 0,
+            description=self.description,
+            is_active=self.is_active,
         )
 
     def clean(self) -> None:

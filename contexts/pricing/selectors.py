@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from contexts.pricing import domain
 from contexts.pricing.conf import pricing_settings
-from contexts.pricing.exceptions import InvalidQuantity, UnknownSku, UnsupportedCurrency
+from contexts.pricing.exceptions import InvalidPricingInput, InvalidQuantity, UnknownSku, UnsupportedCurrency
 from contexts.pricing.models import Price, Promotion, Voucher, VoucherRedemption
 
 
@@ -50,6 +50,15 @@ def listing_prices(
     *, skus: Sequence[str], currency: str, category_ids: Mapping[str, Sequence[int]] | None, now: datetime | None = None
 ) -> dict[str, ListingPrice]:
     check_currency(currency)
+    errors: dict[str, list[str]] = {}
+    if message := domain.sequence_error(skus):
+        errors["skus"] = [message]
+    if category_ids is not None and (
+        not isinstance(category_ids, Mapping) or any(domain.category_ids_error(ids) for ids in category_ids.values())
+    ):
+        errors["category_ids"] = ["Give a mapping of SKU to a list of positive whole category ids."]
+    if errors:
+        raise InvalidPricingInput(errors)
     now = now or timezone.now()
     prices = prices_by_sku(skus, currency)
     if not prices:
@@ -94,13 +103,37 @@ class QuoteResult:
     base_amounts: dict[str, Decimal]
 
 
+def check_quote_request(*, lines: object, voucher_codes: object, customer_id: object) -> None:
+    """The shape of a quote request, before its lines are read: lists where lists belong, ids as ids.
+
+    :raises InvalidQuantity: ``lines`` is not a list, or a line's category ids are not positive whole numbers.
+    :raises InvalidPricingInput: ``voucher_codes`` is not a list of texts, or ``customer_id`` not a whole number.
+    """
+    if message := domain.sequence_error(lines):
+        raise InvalidQuantity({"lines": [message]})
+    errors: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):  # type: ignore[arg-type]
+        if message := domain.category_ids_error(getattr(line, "category_ids", ())):
+            errors[f"lines[{index}].category_ids"] = [message]
+    if errors:
+        raise InvalidQuantity(errors)
+    if domain.sequence_error(voucher_codes) or any(not isinstance(code, str) for code in voucher_codes):  # type: ignore[attr-defined]
+        errors["voucher_codes"] = ["Give a list of voucher codes."]
+    if customer_id is not None and (
+        message := domain.int_error(customer_id, minimum=-domain.MAX_ID - 1, maximum=domain.MAX_ID)
+    ):
+        errors["customer_id"] = [message]
+    if errors:
+        raise InvalidPricingInput(errors)
+
+
 def check_lines(lines: Sequence[RequestedLine]) -> None:
     settings = pricing_settings()
     if len(lines) > settings.max_quote_lines:
         raise InvalidQuantity({"lines": [f"A quote has at most {settings.max_quote_lines} lines."]})
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
-        quantity = line.quantity
+        quantity = getattr(line, "quantity", None)
         if (
             not isinstance(quantity, int)
             or isinstance(quantity, bool)
@@ -109,7 +142,7 @@ def check_lines(lines: Sequence[RequestedLine]) -> None:
             errors[f"lines[{index}].quantity"] = [
                 f"A quantity is a whole number from 1 to {settings.max_line_quantity} (got {quantity!r})."
             ]
-        if not isinstance(line.sku, str) or not line.sku.strip():
+        if not isinstance(getattr(line, "sku", None), str) or not line.sku.strip():
             errors[f"lines[{index}].sku"] = ["A SKU is a non-empty string."]
     if errors:
         raise InvalidQuantity(errors)

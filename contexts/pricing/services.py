@@ -20,6 +20,7 @@ from contexts.pricing.events import PriceChanged, PromotionsChanged, VoucherRede
 from contexts.pricing.exceptions import (
     InvalidPrice,
     InvalidPriceBatch,
+    InvalidPricingInput,
     InvalidPromotion,
     InvalidVoucherDefinition,
     PriceBatchTooLarge,
@@ -412,8 +413,6 @@ class PromotionTerms:
 
 def _validate_promotion(promotion: Promotion) -> None:
     errors = promotion.term_errors()
-    if not isinstance(promotion.name, str) or not promotion.name.strip():
-        errors.setdefault("name", []).append("A promotion needs a name.")
     if errors:
         raise InvalidPromotion(errors)
 
@@ -426,15 +425,18 @@ def create_promotion(*, terms: PromotionTerms) -> Promotion:
         value=terms.value,
         scope=terms.scope,
         currency=terms.currency or None,
-        skus=sorted(set(terms.skus)),
-        category_ids=sorted(set(terms.category_ids)),
+        skus=terms.skus,  # judged as given (a bare string is refused, not split), then normalized
+        category_ids=terms.category_ids,
         min_subtotal=terms.min_subtotal,
-        starts_at=terms.starts_at or timezone.now(),
+        starts_at=timezone.now() if terms.starts_at is None else terms.starts_at,
         ends_at=terms.ends_at,
         priority=terms.priority,
         stacks=terms.stacks,
         is_active=terms.is_active,
     )
+    _validate_promotion(promotion)
+    promotion.skus = sorted({sku.strip() for sku in promotion.skus})
+    promotion.category_ids = sorted(set(promotion.category_ids))
     save_promotion(promotion)
     return promotion
 
@@ -448,7 +450,10 @@ def save_promotion(promotion: Promotion) -> None:
 
 
 def end_promotion(*, promotion_id: int, now: datetime | None = None) -> Promotion:
-    """:raises PromotionNotFound:"""
+    """:raises PromotionNotFound:
+    :raises InvalidPricingInput: the id is not a whole number.
+    """
+    _check_id("promotion_id", promotion_id)
     now = now or timezone.now()
     with atomic_in(CONTEXT):
         promotion = Promotion.objects.select_for_update().filter(pk=promotion_id).first()
@@ -461,6 +466,8 @@ def end_promotion(*, promotion_id: int, now: datetime | None = None) -> Promotio
 
 
 def delete_promotion(*, promotion_id: int) -> None:
+    """:raises InvalidPricingInput: the id is not a whole number."""
+    _check_id("promotion_id", promotion_id)
     with atomic_in(CONTEXT):
         deleted, _ = Promotion.objects.filter(pk=promotion_id).delete()
         if deleted:
@@ -529,6 +536,16 @@ def save_voucher(voucher: Voucher) -> None:
         voucher.save()
 
 
+def _check_id(field: str, value: object) -> None:
+    if message := domain.int_error(value, minimum=-domain.MAX_ID - 1, maximum=domain.MAX_ID):
+        raise InvalidPricingInput({field: [message]})
+
+
+def _check_order_id(order_id: object) -> None:
+    if not isinstance(order_id, UUID):
+        raise InvalidPricingInput({"order_id": ["Give the order's id as a UUID."]})
+
+
 def _lock_vouchers(voucher_ids: Sequence[int]) -> dict[int, Voucher]:
     """The one place voucher rows are locked: always in primary-key order, so two orders never deadlock."""
     rows = Voucher.objects.select_for_update().filter(pk__in=sorted(set(voucher_ids))).order_by("pk")
@@ -547,6 +564,11 @@ def redeem_voucher(
     :raises InvalidPrice: a negative or malformed amount.
     :raises UnsupportedCurrency:
     """
+    if not isinstance(code, str):
+        raise InvalidPricingInput({"code": ["A voucher code is a text."]})
+    _check_order_id(order_id)
+    if customer_id is not None:
+        _check_id("customer_id", customer_id)
     _check_currency(currency)
     if message := domain.amount_error(amount, currency, allow_zero=True):
         raise InvalidPrice({"amount": [message]})
@@ -612,6 +634,7 @@ def redeem_voucher(
 
 def unredeem_voucher(*, order_id: UUID) -> int:
     """Give back every voucher use held by ``order_id``; a second call does nothing. Returns uses released."""
+    _check_order_id(order_id)
     held = list(VoucherRedemption.objects.current().filter(order_id=order_id).values_list("voucher_id", flat=True))
     if not held:
         return 0
