@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from contexts.catalogue import selectors
 from contexts.catalogue.conf import catalogue_settings
-from contexts.catalogue.domain import text_attributes
+from contexts.catalogue.domain import is_slug, text_attributes
 from contexts.catalogue.exceptions import (
     CatalogueError,
     CategoryNotFound,
@@ -132,6 +132,8 @@ def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDeta
     :raises ProductNotFound: no published product has this slug.
     :raises InvalidQuery: the currency is not one the shop sells in.
     """
+    if not is_slug(slug):  # never sent to the database: PostgreSQL refuses NUL, and no product has it
+        raise ProductNotFound()
     conf = catalogue_settings()
     currency = currency or conf.default_currency
     if currency not in conf.currencies:

@@ -214,3 +214,13 @@ def test_no_listing_query_value_causes_a_server_error(api_client, name, value):
     response = api_client.get("/api/v1/products", {name: value})
     assert response.status_code in (200, 400, 404)
     assert "code" in response.json() or "results" in response.json()
+
+
+@pytest.mark.parametrize(
+    "slug", ["a%00", "a%00b", "%00", "Blue-Shirt", "blue_shirt", "blue--shirt", "%C3%A9t%C3%A9", "a%0A", "x" * 201]
+)
+def test_a_slug_that_cannot_be_a_product_slug_is_not_found_without_a_query(api_client, slug, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = api_client.get(f"/api/v1/products/{slug}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
