@@ -358,15 +358,21 @@ def adjust_stock(*, sku: str, warehouse_code: str, delta: int, reason: str, refe
 
 
 def get_availability(*, skus: Sequence[str]) -> dict[str, Availability]:
-    """Available quantity and in-stock flag for each SKU, in one query; unknown SKUs are 0 / not in stock."""
-    wanted = [sku for sku in dict.fromkeys(skus) if isinstance(sku, str)]
+    """Available quantity and in-stock flag for each SKU, in one query; unknown SKUs are 0 / not in stock.
+
+    :raises InvalidSku: ``skus`` is not a list of SKUs (a bare string is refused, not read per character).
+    """
+    wanted = services.clean_sku_list(skus)
     totals = selectors.available_by_sku(wanted)
     return {sku: Availability(sku=sku, available=totals.get(sku, 0), in_stock=totals.get(sku, 0) > 0) for sku in wanted}
 
 
 def get_stock_levels(*, skus: Sequence[str]) -> tuple[StockLevel, ...]:
-    """Every warehouse's level of these SKUs (for staff screens and reports)."""
-    return tuple(_level(level) for level in selectors.levels_for_skus(skus))
+    """Every warehouse's level of these SKUs (for staff screens and reports).
+
+    :raises InvalidSku: ``skus`` is not a list of SKUs.
+    """
+    return tuple(_level(level) for level in selectors.levels_for_skus(services.clean_sku_list(skus)))
 
 
 # --- Reservations --------------------------------------------------------------------------------
@@ -378,7 +384,7 @@ def reserve_stock(*, reference: str, lines: Sequence[ReservationLine], ttl: time
     Idempotent by reference: calling again returns the same reservation, whatever its status.
 
     :raises InsufficientStock: some line cannot be met; ``.shortfalls`` says which and by how much.
-    :raises InvalidQuantity: a quantity below 1 or above INVENTORY_MAX_LINE_QUANTITY, or no lines.
+    :raises InvalidQuantity: a quantity below 1 or above INVENTORY_MAX_LINE_QUANTITY, no lines, or ``lines`` not a list.
     :raises InvalidSku: a SKU is empty or too long.
     :raises ReservationConflict: this reference is already reserved for other lines.
     """

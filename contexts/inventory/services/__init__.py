@@ -31,7 +31,7 @@ from contexts.inventory.services._stock import (
     set_stock_level,
     set_warehouse_status,
 )
-from contexts.inventory.services._validation import MAX_ON_HAND, MAX_REFERENCE_LENGTH
+from contexts.inventory.services._validation import MAX_ON_HAND, MAX_REFERENCE_LENGTH, clean_sku_list
 
 __all__ = [
     "MAX_LEVELS_PER_CALL",
@@ -40,6 +40,7 @@ __all__ = [
     "BatchCounts",
     "adjust_stock",
     "check_stock_levels",
+    "clean_sku_list",
     "commit_reservation",
     "create_shipment",
     "dispatch_shipment",

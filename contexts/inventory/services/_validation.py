@@ -1,7 +1,7 @@
 """Input cleaning shared by every write: SKUs, references, quantities, lines and warehouse codes."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from contexts.inventory import selectors
 from contexts.inventory.exceptions import InvalidQuantity, InvalidSku, InventoryError, UnknownWarehouse
@@ -20,6 +20,18 @@ def _clean_sku(sku: object) -> str:
     if len(sku) > 64:
         raise InvalidSku("A SKU is at most 64 characters long.")
     return sku
+
+
+def _is_list(value: object) -> bool:
+    """A list of items: not None, not a bare string (which would be read character by character)."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | bytearray | Mapping)
+
+
+def clean_sku_list(skus: object) -> list[str]:
+    """The SKUs of a read (availability, levels), in order without repeats; refuses what is not a list of SKUs."""
+    if not _is_list(skus):
+        raise InvalidSku("Give a list of SKUs.")
+    return list(dict.fromkeys(_clean_sku(sku) for sku in skus))  # type: ignore[union-attr]
 
 
 def _clean_reference(reference: object) -> str:
@@ -42,6 +54,8 @@ def _clean_quantity(quantity: object, *, what: str = "quantity", maximum: int | 
 
 def _clean_lines(lines: Iterable[object], *, maximum: int | None) -> dict[str, int]:
     """``{sku: quantity}`` from line objects with ``sku`` and ``quantity``; repeated SKUs add up."""
+    if not _is_list(lines):
+        raise InvalidQuantity("Give a list of lines, each with a SKU and a quantity.")
     merged: dict[str, int] = defaultdict(int)
     for line in lines:
         sku = _clean_sku(getattr(line, "sku", None))

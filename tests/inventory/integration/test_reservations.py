@@ -179,3 +179,20 @@ def test_stock_reserved_event_names_the_warehouses(stock, published):
     (event,) = published("inventory.StockReserved")
     assert event["reference"] == "o1"
     assert event["lines"] == [{"sku": "A", "warehouse_code": "BACKUP", "quantity": 3}]
+
+
+@pytest.mark.parametrize("lines", [None, "A", 5])
+def test_reserving_lines_that_are_not_a_list_is_refused_and_holds_nothing(stock, lines):
+    stock("A", MAIN=2)
+    with pytest.raises(api.InvalidQuantity) as refused:
+        api.reserve_stock(reference="bad", lines=lines)
+    assert refused.value.code == "invalid" and refused.value.http_status == 400
+    assert api.get_availability(skus=["A"])["A"].available == 2
+
+
+@pytest.mark.parametrize("skus", [None, "SKU1", 5, [5], [None]])
+def test_asking_for_availability_or_levels_of_something_that_is_not_a_list_of_skus_is_refused(db, skus):
+    with pytest.raises(api.InvalidSku):
+        api.get_availability(skus=skus)
+    with pytest.raises(api.InvalidSku):
+        api.get_stock_levels(skus=skus)
