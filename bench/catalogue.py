@@ -19,6 +19,7 @@ the catalogue's own writes are batched and its events published with ``publish_m
 
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -74,6 +75,9 @@ def main() -> None:
         second = time.perf_counter() - started
     print(f"import: {rows} rows ({report.products} products, {report.variants} variants), {WORKERS} workers")
     print(f"  first import     {first:7.1f} s   {rows / first:8.0f} rows/s")
+    print(
+        f"  peak RSS of this process after both imports: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     print(
         f"  unchanged again  {second:7.1f} s   {rows / second:8.0f} rows/s "
         f"({again.products_updated + again.products_created} products written)"
