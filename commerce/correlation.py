@@ -23,11 +23,9 @@ def current_causation_id() -> str:
 
 
 @contextmanager
-def bound(*, correlation: str, causation: str, request: str | None = None) -> Iterator[None]:
-    """Run a block as part of the chain ``correlation``, directly caused by ``causation``."""
+def bound(*, correlation: str, causation: str) -> Iterator[None]:
+    """Run a block (an event handler) as part of the chain ``correlation``, directly caused by ``causation``."""
     tokens = [(correlation_id, correlation_id.set(correlation)), (causation_id, causation_id.set(causation))]
-    if request is not None:
-        tokens.append((request_id, request_id.set(request)))
     try:
         yield
     finally:

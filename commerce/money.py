@@ -53,13 +53,6 @@ class Money:
     def __post_init__(self) -> None:
         minor_units(self.currency)
 
-    @classmethod
-    def zero(cls, currency: str) -> "Money":
-        return cls(amount=quantize(Decimal(0), currency), currency=currency)
-
-    def quantized(self) -> "Money":
-        return Money(amount=quantize(self.amount, self.currency), currency=self.currency)
-
     def as_json(self) -> dict[str, str]:
         """The API's money shape: ``{"amount": "12.50", "currency": "EUR"}``."""
         return {"amount": str(quantize(self.amount, self.currency)), "currency": self.currency}

@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from commerce.money import quantize
+from commerce.money import Money
 
 
 class StrictSerializer(serializers.Serializer):
@@ -38,4 +38,4 @@ class MoneyField(serializers.Field):
     def to_representation(self, value: Any) -> dict[str, str] | None:
         if value is None:
             return None
-        return {"amount": str(quantize(value.amount, value.currency)), "currency": value.currency}
+        return Money(amount=value.amount, currency=value.currency).as_json()

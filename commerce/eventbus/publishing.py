@@ -67,19 +67,16 @@ def publish_many(events: Sequence[Event]) -> None:
     )
     # The sweep leaves a fresh delivery alone for a grace period: the after-commit dispatch owns it.
     not_before = timezone.now() + timedelta(seconds=settings.EVENTBUS["SWEEP_GRACE_SECONDS"])
+    subscribers = {name: subscriptions_for(name) for name in {message.event_type for message in messages}}
     owed = [
         Delivery(message=message, subscription=subscription.name, next_attempt_at=not_before)
-        for message in _with_ids(alias, messages)
-        for subscription in subscriptions_for(message.event_type)
+        for message in messages
+        for subscription in subscribers[message.event_type]
     ]
     if not owed:
         return
-    deliveries = Delivery.objects.using(alias).bulk_create(owed)
-    delivery_ids = [delivery.pk for delivery in deliveries]
-    if any(pk is None for pk in delivery_ids):  # a backend that returns no ids from bulk inserts
-        delivery_ids = list(
-            Delivery.objects.using(alias).filter(message__in=messages).order_by("pk").values_list("pk", flat=True)
-        )
+    # PostgreSQL and SQLite (the supported databases) return the new ids from a bulk insert.
+    delivery_ids = [delivery.pk for delivery in Delivery.objects.using(alias).bulk_create(owed)]
     transaction.on_commit(lambda: dispatch.dispatch(alias, delivery_ids), using=alias, robust=True)
 
 
@@ -88,12 +85,3 @@ def _with_chain(event: Event) -> Event:
         return event
     # Nothing upstream (a command, a periodic job): this event starts its own chain.
     return dataclasses.replace(event, correlation_id=str(event.event_id), causation_id=str(event.event_id))
-
-
-def _with_ids(alias: str, messages: list) -> list:
-    if all(message.pk is not None for message in messages):
-        return messages
-    from commerce.eventbus.models import OutboxMessage
-
-    by_event = OutboxMessage.objects.using(alias).in_bulk([m.event_id for m in messages], field_name="event_id")
-    return [by_event[message.event_id] for message in messages]

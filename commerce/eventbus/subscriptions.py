@@ -59,18 +59,9 @@ def subscriber(
     return register
 
 
-def unsubscribe(name: str) -> None:
-    """Remove a subscription (tests that declare throw-away handlers clean up with this)."""
-    _SUBSCRIPTIONS.pop(name, None)
-
-
 def subscriptions_for(event_name: str) -> tuple[Subscription, ...]:
     return tuple(s for s in _SUBSCRIPTIONS.values() if s.event_name == event_name)
 
 
 def subscription(name: str) -> Subscription | None:
     return _SUBSCRIPTIONS.get(name)
-
-
-def all_subscriptions() -> tuple[Subscription, ...]:
-    return tuple(_SUBSCRIPTIONS.values())
