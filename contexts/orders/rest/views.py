@@ -16,11 +16,13 @@ from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from commerce.errors import DomainError, error_body
 from commerce.pagination import StandardPagination
 from contexts.orders import api, services
+from contexts.orders.conf import orders_settings
 from contexts.orders.exceptions import InvalidOrderInput, OrderNotFound, RequestInProgress
 from contexts.orders.rest import serializers as s
 
@@ -51,7 +53,31 @@ def _in_progress(exc: RequestInProgress) -> Response:
     )
 
 
+class CheckoutThrottle(SimpleRateThrottle):
+    """Card testing defence: checkouts per customer (or per client address for guests), off unless
+    ``ORDERS_CHECKOUT_THROTTLE`` is set (e.g. ``"30/min"``). A throttled call never reaches the
+    Idempotency-Key store."""
+
+    scope = "checkout"
+
+    def get_rate(self) -> str | None:
+        return orders_settings().checkout_throttle
+
+    def allow_request(self, request, view) -> bool:
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view) -> str:
+        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
 class CheckoutView(APIView):
+    throttle_classes = [CheckoutThrottle]
+
     @extend_schema(
         request=s.CheckoutInput,
         parameters=[IDEMPOTENCY_HEADER],

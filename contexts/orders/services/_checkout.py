@@ -107,6 +107,7 @@ def checkout(request: CheckoutRequest) -> UUID:
         refused = quote.refused_vouchers[0]
         raise CheckoutVoucherInvalid(refused.detail, reason=refused.reason, voucher_code=refused.code)
     order_id = _create_order(request, cart, quote, variants, key)
+    _saga.checkpoint(order_id, "create_order")
     return _outcome(order_id, resume=False)
 
 
