@@ -116,11 +116,13 @@ def test_staff_cancel_orders_refunds_and_releases(admin_client, placed):
     assert gateway_net() == 0 and available("TEE-M") == 10
 
 
-def test_status_follows_a_shipment_dispatched_in_inventory(customer_client, placed):
+@pytest.mark.django_db(transaction=True)
+def test_status_follows_a_shipment_dispatched_in_inventory(customer_client, placed, settle_events):
     shipment = inventory_api.create_shipment(
         reference=placed["id"], lines=[inventory_api.ShipmentLine(sku="TEE-M", quantity=1)]
     )
     inventory_api.dispatch_shipment(shipment_id=shipment.id)
+    settle_events()
 
     order = customer_client.get(f"/api/v1/orders/{placed['id']}").json()
     assert order["status"] == "partially_shipped"
@@ -179,9 +181,11 @@ def test_nothing_can_be_returned_before_it_shipped(customer_client, placed):
     assert not Return.objects.exists()
 
 
-def test_returns_need_a_signed_in_owner(api_client, customer_client, admin_client, placed):
+def test_returns_need_a_signed_in_owner(customer_client, admin_client, placed):
+    from rest_framework.test import APIClient
+
     ship(admin_client, placed["id"])
-    response = api_client.post(
+    response = APIClient().post(
         f"/api/v1/orders/{placed['id']}/returns", {"lines": [{"sku": "TEE-M", "quantity": 1}]}, format="json"
     )
     assert response.status_code == 401
