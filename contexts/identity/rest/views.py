@@ -135,6 +135,7 @@ class MeView(APIView):
 class AddressListView(GenericAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = s.AddressOutput
+    filter_backends: list = []
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
@@ -186,6 +187,7 @@ class NotificationListView(GenericAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = s.NotificationOutput
+    filter_backends: list = []
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
