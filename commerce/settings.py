@@ -165,6 +165,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Password-reset links are signed with SECRET_KEY, single-use, and expire after this many seconds.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -212,6 +215,10 @@ REST_FRAMEWORK = {
         "auth_register": os.environ.get("THROTTLE_AUTH_REGISTER", "20/hour"),
         "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET", "5/hour"),
     },
+    # Throttles count per client address. Behind N reverse proxies, the client is the N-th address from
+    # the right of X-Forwarded-For; with 0 (the default) the header is ignored, so a client cannot
+    # dodge the throttle by inventing one.
+    "NUM_PROXIES": env_int("THROTTLE_NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -274,6 +281,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
 # --- Shop ----------------------------------------------------------------------------------------
 SHOP_CURRENCIES = tuple(env_list("SHOP_CURRENCIES", ["EUR", "USD", "GBP"]))
 SHOP_DEFAULT_CURRENCY = os.environ.get("SHOP_DEFAULT_CURRENCY", SHOP_CURRENCIES[0])
+# Prices contain the tax (as EU shops show them); off, tax is added on top (pricing.conf).
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
 
 # --- Contexts' own settings -----------------------------------------------------------------------
 # Each context reads its ``<CONTEXT>_*`` settings once, in its ``conf.py``, with its own defaults;
@@ -283,6 +292,7 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "PRICING_MAX_QUOTE_LINES": int,
     "PRICING_MAX_VOUCHERS_PER_ORDER": int,
     "PRICING_MAX_PRICE_BATCH": int,
+    "PRICING_DEFAULT_COUNTRY": str,
     "INVENTORY_RESERVATION_TTL_SECONDS": int,
     "INVENTORY_MAX_LINE_QUANTITY": int,
     "INVENTORY_LOW_STOCK_THRESHOLD": int,
@@ -300,6 +310,10 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "ORDERS_IDEMPOTENCY_LOCK_SECONDS": int,
     "ORDERS_FIRST_NUMBER": int,
     "ORDERS_CHECKOUT_THROTTLE": str,
+    "IDENTITY_PASSWORD_RESET_URL": str,
+    "IDENTITY_NOTIFICATION_MAX_ATTEMPTS": int,
+    "IDENTITY_NOTIFICATION_BACKOFF_SECONDS": float,
+    "IDENTITY_NOTIFICATION_SENDING_LEASE_SECONDS": float,
 }
 for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):
