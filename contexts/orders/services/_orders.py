@@ -7,7 +7,7 @@ from commerce.database import atomic_in, database_for
 from contexts.orders import domain
 from contexts.orders.conf import orders_settings
 from contexts.orders.exceptions import InvalidTransition
-from contexts.orders.models import IdempotencyRecord, Order, OrderNumberCounter, OrderStatusChange
+from contexts.orders.models import IdempotencyRecord, Order, OrderNumberCounter, OrderStatusChange, Return
 
 COUNTER = "orders"
 
@@ -67,7 +67,8 @@ ANONYMOUS = {
 
 
 def anonymise_customer_orders(*, customer_id: int) -> int:
-    """Strip name, email, phone and address from the customer's orders; amounts and SKUs stay.
+    """Strip name, email, phone and address (and return reasons, free text) from the customer's
+    orders; amounts and SKUs stay.
 
     The country stays too (tax was charged by it, which accounting must be able to show). Stored
     checkout answers (which repeat those details) are deleted. Returns how many orders were changed
@@ -75,6 +76,7 @@ def anonymise_customer_orders(*, customer_id: int) -> int:
     """
     with atomic_in("orders"):
         orders = Order.objects.using(db()).filter(customer_id=customer_id, anonymised_at__isnull=True)
+        Return.objects.using(db()).filter(order__in=orders).update(reason="")  # free text: may name the person
         count = orders.update(**ANONYMOUS, anonymised_at=timezone.now())
         IdempotencyRecord.objects.using(db()).filter(scope=f"customer:{customer_id}").delete()
     return count
