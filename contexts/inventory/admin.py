@@ -195,9 +195,16 @@ class ReservationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Release the stock they hold", permissions=["change"])
     def release_reservations(self, request: HttpRequest, queryset: QuerySet) -> None:
+        released = 0
         for reference in queryset.values_list("reference", flat=True):
-            services.release_reservation(reference=reference, reason="released by staff")
-        self.message_user(request, "Released.", messages.SUCCESS)
+            try:
+                services.release_reservation(reference=reference, reason="released by staff")
+            except InventoryError as error:  # a committed one belongs to an order: cancel the order instead
+                self.message_user(request, f"{reference}: {error.detail}", messages.ERROR)
+            else:
+                released += 1
+        if released:
+            self.message_user(request, f"Released {released} reservation(s).", messages.SUCCESS)
 
 
 class ShipmentLineInline(ReadOnlyInline):
@@ -223,9 +230,16 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark as dispatched", permissions=["change"])
     def dispatch_shipments(self, request: HttpRequest, queryset: QuerySet) -> None:
+        dispatched = 0
         for shipment_id in queryset.values_list("pk", flat=True):
-            services.dispatch_shipment(shipment_id=shipment_id)
-        self.message_user(request, "Dispatched.", messages.SUCCESS)
+            try:
+                services.dispatch_shipment(shipment_id=shipment_id)
+            except InventoryError as error:
+                self.message_user(request, f"Shipment {shipment_id}: {error.detail}", messages.ERROR)
+            else:
+                dispatched += 1
+        if dispatched:
+            self.message_user(request, f"Dispatched {dispatched} shipment(s).", messages.SUCCESS)
 
 
 @admin.register(StockMovement)

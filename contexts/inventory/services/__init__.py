@@ -18,6 +18,7 @@ from contexts.inventory.services._batch import (
     set_stock_levels,
 )
 from contexts.inventory.services._reservations import (
+    cancel_reservation,
     commit_reservation,
     expire_reservations,
     release_reservation,
@@ -31,7 +32,12 @@ from contexts.inventory.services._stock import (
     set_stock_level,
     set_warehouse_status,
 )
-from contexts.inventory.services._validation import MAX_ON_HAND, MAX_REFERENCE_LENGTH, clean_sku_list
+from contexts.inventory.services._validation import (
+    MAX_ON_HAND,
+    MAX_REFERENCE_LENGTH,
+    clean_reference,
+    clean_sku_list,
+)
 
 __all__ = [
     "MAX_LEVELS_PER_CALL",
@@ -39,7 +45,9 @@ __all__ = [
     "MAX_REFERENCE_LENGTH",
     "BatchCounts",
     "adjust_stock",
+    "cancel_reservation",
     "check_stock_levels",
+    "clean_reference",
     "clean_sku_list",
     "commit_reservation",
     "create_shipment",

@@ -49,7 +49,7 @@ def _change_level(level: StockLevel, *, on_hand: int = 0, reserved: int = 0, all
 
 
 def _record_movement(
-    level: StockLevel, *, kind: str, quantity: int, reason: str, reference: str, actor: str
+    level: StockLevel, *, kind: str, quantity: int, reason: str, reference: str, actor: str, operation: str = ""
 ) -> StockMovement:
     return StockMovement.objects.create(
         sku=level.sku,
@@ -60,6 +60,7 @@ def _record_movement(
         reason=reason[:200],
         reference=reference[:128],
         actor=actor[:200],
+        operation=operation,
     )
 
 

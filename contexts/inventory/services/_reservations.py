@@ -15,6 +15,7 @@ from contexts.inventory.exceptions import (
     InsufficientStock,
     InventoryError,
     ReservationClosed,
+    ReservationCommitted,
     ReservationConflict,
     ReservationExpired,
     ReservationNotFound,
@@ -22,7 +23,7 @@ from contexts.inventory.exceptions import (
 )
 from contexts.inventory.models import Reservation, ReservationLine
 from contexts.inventory.services._locking import _AvailabilityWatch, _change_level, _lock_levels
-from contexts.inventory.services._validation import CONTEXT, _clean_lines, _clean_reference
+from contexts.inventory.services._validation import CONTEXT, _clean_lines, _clean_reason, _clean_reference
 
 
 def _quantities(lines: Iterable[ReservationLine]) -> dict[str, int]:
@@ -174,13 +175,32 @@ def commit_reservation(*, reference: str, now: datetime | None = None) -> Reserv
 
 
 def release_reservation(*, reference: str, reason: str = "released") -> Reservation | None:
+    """Give back what an active reservation holds (a checkout's compensation); refuse a committed one.
+
+    A checkout that failed after the commit must not hand its paid order's stock back by a late
+    compensation: cancelling a committed order is ``cancel_reservation``, a deliberate act.
+    """
+    return _close(reference, reason, committed_too=False)
+
+
+def cancel_reservation(*, reference: str, reason: str = "cancelled") -> Reservation | None:
+    """Give back everything a reservation still holds, reserved or committed and not yet shipped."""
+    return _close(reference, reason, committed_too=True)
+
+
+def _close(reference: object, reason: object, *, committed_too: bool) -> Reservation | None:
     reference = _clean_reference(reference)
+    reason = _clean_reason(reason)
     with atomic_in(CONTEXT):
         reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
         if reservation is None:
             return None
         if reservation.status in (Reservation.Status.RELEASED, Reservation.Status.EXPIRED):
             return reservation
+        if reservation.status == Reservation.Status.COMMITTED and not committed_too:
+            raise ReservationCommitted(
+                f"Reservation {reference!r} is committed to an order; cancel_reservation gives its stock back."
+            )
         _release_locked(reservation, reason=reason, status=Reservation.Status.RELEASED)
     return reservation
 

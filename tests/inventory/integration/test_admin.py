@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from contexts.inventory import api
-from contexts.inventory.models import StockLevel, StockMovement
+from contexts.inventory.models import Reservation, StockLevel, StockMovement
 from tests.inventory.conftest import line
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,20 @@ def levels_changed(published):
         {key: payload[key] for key in ("sku", "available", "in_stock")}
         for payload in published("inventory.StockLevelChanged")
     ]
+
+
+def test_releasing_a_committed_reservation_in_the_admin_says_why_not_and_releases_the_others(admin_client, stock):
+    stock("A", MAIN=10)
+    api.reserve_stock(reference="paid", lines=[line("A", 2)])
+    api.commit_reservation(reference="paid")
+    api.reserve_stock(reference="basket", lines=[line("A", 3)])
+    url = reverse("admin:inventory_reservation_changelist")
+    selected = list(Reservation.objects.filter(reference__in=["paid", "basket"]).values_list("pk", flat=True))
+    response = admin_client.post(url, {"action": "release_reservations", "_selected_action": selected}, follow=True)
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert any(text.startswith("paid: ") and "committed" in text for text in shown)
+    assert "Released 1 reservation(s)." in shown
+    assert api.get_reservation(reference="paid").status == "committed"
+    assert api.get_reservation(reference="basket").status == "released"
+    assert StockLevel.objects.get(sku="A").allocated == 2 and StockLevel.objects.get(sku="A").reserved == 0

@@ -9,7 +9,7 @@ from django.db import connections
 from django.utils import timezone
 
 from contexts.inventory import api, selectors, services
-from contexts.inventory.models import StockLevel
+from contexts.inventory.models import StockLevel, StockMovement
 from tests.inventory.conftest import line
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -114,3 +114,39 @@ def test_the_same_reference_reserved_twice_at_once_is_held_once(postgresql_only,
     outcomes = run_in_parallel(lambda n: reserve("same-order", [line("A", 3)]), count=32)
     assert outcomes == ["reserved"] * 32
     assert StockLevel.objects.get(sku="A").reserved == 3
+
+
+def test_a_receipt_retried_on_many_connections_at_once_is_booked_once(postgresql_only, warehouses):
+    def receive(n: int) -> str:
+        api.receive_stock(sku="NEW", warehouse_code="MAIN", quantity=7, reference="PO-42")
+        return "ok"
+
+    assert run_in_parallel(receive, count=32) == ["ok"] * 32
+    assert StockLevel.objects.get(sku="NEW").on_hand == 7
+    assert StockMovement.objects.filter(reference="PO-42").count() == 1
+    assert_sane()
+
+
+def test_a_shipment_and_a_return_retried_at_once_happen_once(postgresql_only, stock):
+    stock("A", MAIN=10)
+    api.reserve_stock(reference="order-1", lines=[line("A", 4)])
+    api.commit_reservation(reference="order-1")
+    shipments = set()
+
+    def ship(n: int) -> str:
+        shipments.add(api.create_shipment(reference="order-1", lines=[api.ShipmentLine(sku="A", quantity=3)]).id)
+        return "ok"
+
+    assert run_in_parallel(ship, count=32) == ["ok"] * 32
+    (shipment_id,) = shipments
+    api.dispatch_shipment(shipment_id=shipment_id)
+
+    def give_back(n: int) -> str:
+        api.return_stock(reference="order-1", lines=[api.ReturnLine(sku="A", quantity=2)], key="return-1")
+        return "ok"
+
+    assert run_in_parallel(give_back, count=32) == ["ok"] * 32
+    level = StockLevel.objects.get(sku="A")
+    assert (level.on_hand, level.allocated) == (10 - 3 + 2, 1)
+    assert StockMovement.objects.filter(kind="return").count() == 1
+    assert_sane()
