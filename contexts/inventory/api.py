@@ -291,9 +291,11 @@ def list_warehouses(*, active: bool | None = None) -> tuple[Warehouse, ...]:
 def set_warehouse_status(*, code: str, active: bool | None = None, priority: int | None = None) -> Warehouse:
     """Switch a warehouse on or off and/or change its priority (``None`` leaves a field as it is).
 
-    Stock in an inactive warehouse is not available. Switching one off or on locks the levels of
-    its SKUs and publishes ``StockLevelChanged`` for every SKU whose availability moved; a priority
-    change (which warehouse allocates first) publishes nothing. Setting what is already set does nothing.
+    Stock in an inactive warehouse is not available. Switching one off or on waits for the stock
+    writes under way (a receipt creating a new level in it included), locks the levels of its SKUs
+    and publishes ``StockLevelChanged`` for every SKU whose availability moved, so the last
+    announcement of every SKU tells the truth; a priority change (which warehouse allocates first)
+    publishes nothing. Setting what is already set does nothing.
 
     :raises UnknownWarehouse: no warehouse has this code.
     :raises InvalidWarehouse: ``active`` is not a bool, or ``priority`` not a whole number within ±1 000 000.

@@ -8,6 +8,7 @@ together with a ``StockMovement`` row (the ledger).
 """
 
 from django.db import models
+from django.utils import timezone
 from django.db.models import F, Q
 
 
@@ -114,7 +115,8 @@ class Reservation(models.Model):
     reference = models.CharField(max_length=128, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     expires_at = models.DateTimeField(db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # set by the service from the same clock reading as expires_at, so expiry is exactly created + TTL
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     committed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 

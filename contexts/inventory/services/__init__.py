@@ -1,7 +1,7 @@
 """Writes of the inventory context: atomic on its own database, publish events last.
 
 Concurrency: every write that touches stock levels locks *all* warehouse rows of the SKUs involved
-through ``_lock_levels``, which always locks in (sku, warehouse id) order, so two baskets holding the
+through ``_lock_stock``, which always locks in (sku, warehouse id) order, so two baskets holding the
 same SKUs in different orders queue behind each other instead of deadlocking. Reservation rows are
 locked before stock rows, everywhere. Counters then change by conditional ``UPDATE ... SET x = x + n
 WHERE <still enough>``, and the table's check constraints refuse an oversell as a last line of defence.
@@ -27,6 +27,7 @@ from contexts.inventory.services._reservations import (
 from contexts.inventory.services._shipments import create_shipment, dispatch_shipment, return_stock
 from contexts.inventory.services._stock import (
     adjust_stock,
+    check_warehouse,
     ensure_warehouse,
     receive_stock,
     set_stock_level,
@@ -47,6 +48,7 @@ __all__ = [
     "adjust_stock",
     "cancel_reservation",
     "check_stock_levels",
+    "check_warehouse",
     "clean_reference",
     "clean_sku_list",
     "commit_reservation",

@@ -3,7 +3,7 @@
 ``set_stock_level`` costs a transaction, a lock, a ledger row and an event per pair; an import of
 20 000 rows then takes minutes. ``set_stock_levels`` does the same work for a whole batch in one
 transaction with a fixed number of statements: one read, one bulk insert of missing levels, one
-lock of every row of the batch's SKUs (``_lock_levels``, the usual order), one conditional bulk
+lock of every row of the batch's SKUs (``_lock_stock``, the usual order), one conditional bulk
 UPDATE, one bulk insert of ledger movements, and the coalesced ``StockLevelChanged`` events (one per
 SKU whose availability changed; the event bus writes each event's outbox row itself).
 """
@@ -24,7 +24,7 @@ from contexts.inventory.exceptions import (
     UnknownWarehouse,
 )
 from contexts.inventory.models import StockLevel, StockMovement, Warehouse
-from contexts.inventory.services._locking import _AvailabilityWatch, _lock_levels
+from contexts.inventory.services._locking import _AvailabilityWatch, _lock_stock
 from contexts.inventory.services._validation import (
     CONTEXT,
     MAX_ACTOR_LENGTH,
@@ -178,11 +178,8 @@ def set_stock_levels(
     skus = {target.sku for target in targets}
     with atomic_in(CONTEXT):
         # Sorted inserts: two batches creating the same new rows wait on each other in one order.
-        StockLevel.objects.bulk_create(
-            [StockLevel(sku=t.sku, warehouse=t.warehouse) for t in missing], ignore_conflicts=True
-        )
-        locked = _lock_levels(skus)
-        watch = _AvailabilityWatch(locked, selectors.warehouses_by_id(), skus)
+        warehouses, locked = _lock_stock(skus, create=[t.key for t in missing])
+        watch = _AvailabilityWatch(locked, warehouses, skus)
         by_key = {(level.sku, level.warehouse_id): level for level in locked}
         _refuse(_shortfalls(targets, locked), targets)
         changes = [

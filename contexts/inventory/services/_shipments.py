@@ -19,8 +19,8 @@ from contexts.inventory.exceptions import (
     ShipmentNotFound,
     Shortfall,
 )
-from contexts.inventory.models import Reservation, Shipment, ShipmentLine, StockLevel, StockMovement, Warehouse
-from contexts.inventory.services._locking import _AvailabilityWatch, _change_level, _lock_levels, _record_movement
+from contexts.inventory.models import Reservation, Shipment, ShipmentLine, StockMovement
+from contexts.inventory.services._locking import _AvailabilityWatch, _change_level, _lock_stock, _record_movement
 from contexts.inventory.services._reservations import _lock_reservation, _quantities
 from contexts.inventory.services._validation import (
     CONTEXT,
@@ -72,11 +72,7 @@ def create_shipment(
             raise ReservationClosed(f"Reservation {reference!r} was released.")
         if reservation.status == Reservation.Status.EXPIRED:
             raise ReservationExpired(f"Reservation {reference!r} expired.")
-        warehouses = selectors.warehouses_by_id()
-        allocations = sorted(
-            reservation.lines.all(),
-            key=lambda line: (-warehouses[line.warehouse_id].priority, warehouses[line.warehouse_id].code),
-        )
+        allocations = list(reservation.lines.all())
         unshipped: dict[str, int] = defaultdict(int)
         for line in allocations:
             unshipped[line.sku] += line.unshipped
@@ -95,7 +91,10 @@ def create_shipment(
                 + ", ".join(f"{s.sku} ({s.requested} > {s.available})" for s in over),
                 shortfalls=tuple(over),
             )
-        levels = {(lv.sku, lv.warehouse_id): lv for lv in _lock_levels(requested)}
+        warehouses, locked = _lock_stock(requested)
+        levels = {(lv.sku, lv.warehouse_id): lv for lv in locked}
+        # the most preferred warehouse's allocation ships first
+        allocations.sort(key=lambda line: (-warehouses[line.warehouse_id].priority, warehouses[line.warehouse_id].code))
         shipment = Shipment.objects.create(reference=reference, key=shipment_key)
         shipment_lines = []
         for sku, quantity in sorted(requested.items()):
@@ -184,14 +183,13 @@ def return_stock(
                     f"Return {key!r} of {reference!r} was already booked for other lines.", reference=reference
                 )
             return  # a retry: those units are back on hand already
-        warehouses = selectors.warehouses_by_id()
         shipped: dict[str, int] = defaultdict(int)
-        source: dict[str, Warehouse] = {}
+        source: dict[str, int] = {}  # warehouse id each SKU first shipped from
         for line in ShipmentLine.objects.filter(
             shipment__reference=reference, shipment__status=Shipment.Status.DISPATCHED, sku__in=requested
         ).order_by("id"):
             shipped[line.sku] += line.quantity
-            source.setdefault(line.sku, warehouses[line.warehouse_id])
+            source.setdefault(line.sku, line.warehouse_id)
         returned = _quantities(
             StockMovement.objects.filter(kind=StockMovement.Kind.RETURN, reference=reference, sku__in=requested)
         )
@@ -205,15 +203,12 @@ def return_stock(
                 "More returned than shipped: " + ", ".join(f"{s.sku} ({s.requested} > {s.available})" for s in over),
                 shortfalls=tuple(over),
             )
-        destination = {sku: target or source[sku] for sku in requested}
-        StockLevel.objects.bulk_create(
-            [StockLevel(sku=sku, warehouse=warehouse) for sku, warehouse in destination.items()], ignore_conflicts=True
-        )
-        levels = _lock_levels(requested)
+        destination = {sku: target.pk if target else source[sku] for sku in requested}
+        warehouses, levels = _lock_stock(requested, create=destination.items())
         watch = _AvailabilityWatch(levels, warehouses, requested)
         by_key = {(level.sku, level.warehouse_id): level for level in levels}
         for sku, quantity in sorted(requested.items()):
-            level = by_key[(sku, destination[sku].pk)]
+            level = by_key[(sku, destination[sku])]
             _change_level(level, on_hand=quantity)
             _record_movement(
                 level,

@@ -12,7 +12,13 @@ from contexts.inventory.exceptions import (
     UnknownSku,
 )
 from contexts.inventory.models import StockLevel, StockMovement, Warehouse
-from contexts.inventory.services._locking import _AvailabilityWatch, _change_level, _lock_levels, _record_movement
+from contexts.inventory.services._locking import (
+    _AvailabilityWatch,
+    _change_level,
+    _lock_levels,
+    _lock_stock,
+    _record_movement,
+)
 from contexts.inventory.services._validation import (
     CONTEXT,
     MAX_ACTOR_LENGTH,
@@ -29,21 +35,34 @@ from contexts.inventory.services._validation import (
     _warehouse,
 )
 
+MAX_PRIORITY = 1_000_000
 
-def ensure_warehouse(*, code: str, name: str | None = None, priority: int | None = None) -> Warehouse:
+
+def _check_priority(priority: object) -> None:
+    if priority is not None and (
+        isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > MAX_PRIORITY
+    ):
+        raise InvalidWarehouse(f"A warehouse priority is a whole number from -{MAX_PRIORITY} to {MAX_PRIORITY}.")
+
+
+def check_warehouse(*, code: object, name: object = None, priority: object = None) -> str:
+    """The cleaned code, or the refusal ``ensure_warehouse`` would raise for these fields (forms ask first)."""
     if not isinstance(code, str) or not code.strip() or len(code.strip()) > 32 or _has_control_character(code):
         raise InvalidWarehouse(
             "A warehouse code is a non-empty string of at most 32 characters, without control characters."
         )
-    code = code.strip()
     if name is not None and (
         not isinstance(name, str) or not name.strip() or len(name) > 200 or _has_control_character(name)
     ):
         raise InvalidWarehouse(
             "A warehouse name is a non-empty string of at most 200 characters, without control characters."
         )
-    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 10**6):
-        raise InvalidWarehouse("A warehouse priority is a whole number.")
+    _check_priority(priority)
+    return code.strip()
+
+
+def ensure_warehouse(*, code: str, name: str | None = None, priority: int | None = None) -> Warehouse:
+    code = check_warehouse(code=code, name=name, priority=priority)
     with atomic_in(CONTEXT):
         warehouse, created = Warehouse.objects.get_or_create(
             code=code, defaults={"name": (name or code).strip(), "priority": priority or 0}
@@ -71,13 +90,15 @@ def set_warehouse_status(*, code: str, active: bool | None = None, priority: int
     """
     if active is not None and not isinstance(active, bool):
         raise InvalidWarehouse("A warehouse is active (true) or not (false).")
-    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > 10**6):
-        raise InvalidWarehouse("A warehouse priority is a whole number from -1000000 to 1000000.")
+    _check_priority(priority)
     found = _warehouse(code)
     with atomic_in(CONTEXT):
-        skus = list(StockLevel.objects.filter(warehouse_id=found.pk).values_list("sku", flat=True))
-        levels = _lock_levels(skus)
+        # The warehouse first: this waits for every stock write under way (each holds all warehouses
+        # shared) and holds back new ones, so the SKUs listed next include every level a write
+        # created, even one it had not committed when this call began.
         warehouse = Warehouse.objects.select_for_update().get(pk=found.pk)
+        skus = list(StockLevel.objects.filter(warehouse_id=warehouse.pk).values_list("sku", flat=True))
+        levels = _lock_levels(skus)
         watch = _AvailabilityWatch(levels, selectors.warehouses_by_id(), skus)
         changed = []
         if active is not None and warehouse.active != active:
@@ -114,10 +135,8 @@ def _change_on_hand(
     different change is refused.
     """
     with atomic_in(CONTEXT):
-        if create:
-            StockLevel.objects.bulk_create([StockLevel(sku=sku, warehouse=warehouse)], ignore_conflicts=True)
-        levels = _lock_levels([sku])
-        watch = _AvailabilityWatch(levels, selectors.warehouses_by_id(), [sku])
+        warehouses, levels = _lock_stock([sku], create=[(sku, warehouse.pk)] if create else ())
+        watch = _AvailabilityWatch(levels, warehouses, [sku])
         level = next((lv for lv in levels if lv.warehouse_id == warehouse.pk), None)
         if operation:
             done = StockMovement.objects.filter(operation=operation, sku=sku, warehouse_id=warehouse.pk).first()

@@ -187,7 +187,9 @@ def test_reservation_ttl_defaults_to_the_setting(stock):
     stock("A", MAIN=5)
     with override_settings(INVENTORY_RESERVATION_TTL_SECONDS=60):
         reservation = api.reserve_stock(reference="o1", lines=[line("A", 1)])
-    assert timedelta(seconds=55) < reservation.expires_at - timezone.now() <= timedelta(seconds=60)
+    assert reservation.expires_at - reservation.created_at == timedelta(seconds=60)
+    chosen = api.reserve_stock(reference="o2", lines=[line("A", 1)], ttl=timedelta(minutes=20))
+    assert chosen.expires_at - chosen.created_at == timedelta(minutes=20)
 
 
 def test_stock_reserved_event_names_the_warehouses(stock, published):
