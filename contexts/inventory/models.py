@@ -8,8 +8,8 @@ together with a ``StockMovement`` row (the ledger).
 """
 
 from django.db import models
-from django.utils import timezone
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Warehouse(models.Model):
