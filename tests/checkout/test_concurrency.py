@@ -130,3 +130,21 @@ def test_cancel_against_ship_exactly_one_wins_and_money_and_stock_agree(postgres
     assert level.on_hand == 100 - shipped_units and level.reserved == 0 and level.allocated == 0
     assert inventory_selectors.ledger_mismatches() == []
     assert services.money_position().differences == ()
+
+
+def test_one_cart_checked_out_twice_at_once_with_two_keys_makes_one_order_and_refunds_the_other(
+    postgresql_only, live_server
+):
+    build_shop()
+    body = checkout_body(new_cart({"MUG": 3}))
+
+    responses = in_parallel([lambda: post_checkout(live_server, body) for _ in range(4)], threads=4)
+
+    statuses = Counter(response.status for response in responses)
+    assert statuses[201] == 1 and statuses[409] == 3, statuses
+    assert {r.body["code"] for r in responses if r.status == 409} == {"cart_closed"}
+    assert Order.objects.filter(status="confirmed").count() == 1
+    assert gateway_net() == Order.objects.get(status="confirmed").total
+    level = StockLevel.objects.get(sku="MUG")
+    assert level.allocated == 3 and level.reserved == 0 and level.on_hand == 100
+    assert services.money_position().differences == ()

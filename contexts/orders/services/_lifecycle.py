@@ -147,7 +147,7 @@ def cancel_order(*, order_id: UUID, customer_id: int | None = None, actor: str =
 
 def _finish_cancel(order_id: UUID, *, actor: str) -> Order:
     order = _orders().get(pk=order_id)
-    inventory_api.release_reservation(reference=str(order.pk), reason="order cancelled")
+    inventory_api.cancel_reservation(reference=str(order.pk), reason="order cancelled")
     if order.vouchers:
         pricing_api.unredeem_voucher(order_id=order.pk)
     payment = Payment.objects.using(db()).get(order=order)

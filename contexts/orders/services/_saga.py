@@ -333,7 +333,12 @@ def _give_voucher_back(order: Order) -> None:
 
 
 def _release_stock(order: Order) -> None:
-    inventory_api.release_reservation(reference=_reference(order), reason="checkout failed")
+    try:
+        inventory_api.release_reservation(reference=_reference(order), reason="checkout failed")
+    except inventory_api.ReservationCommitted:
+        # committed by a step after which the saga failed (the cart was closed by another order, a
+        # step nobody planned for): this order is being failed, never confirmed, so its stock goes back
+        inventory_api.cancel_reservation(reference=_reference(order), reason="checkout failed")
 
 
 def _mark_failed(order: Order, error: DomainError) -> None:
