@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")  # no mail on the console
+os.environ.setdefault("LOG_LEVEL", "ERROR")
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 CHECKOUTS = int(os.environ.get("BENCH_CHECKOUTS", "400"))
@@ -143,7 +145,7 @@ def report(name: str, seconds: float, results: list) -> float:
 
 
 def start_server() -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "commerce.settings", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "commerce.settings"}
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),

@@ -237,3 +237,12 @@ def test_a_lost_gateway_answer_is_found_by_its_key_and_ends_in_a_confirmed_order
     charge = GatewayCharge.objects.get()
     assert charge.captured == Decimal("24.90") and charge.refunded == 0
     assert Order.objects.get().payment.captured == Decimal("24.90")
+
+
+def test_a_checkout_costs_a_bounded_number_of_queries(api_client, shop, django_assert_max_num_queries):
+    """Every step is a call to the context that owns it; the whole saga stays within a fixed budget
+    whatever the number of lines (here three lines and a voucher)."""
+    cart_id = new_cart({"TEE-M": 1, "TEE-L": 1, "MUG": 2}, vouchers=("WELCOME10",))
+    with django_assert_max_num_queries(110):  # 109 on SQLite today, savepoints included
+        response = post_checkout(api_client, checkout_body(cart_id))
+    assert response.status_code == 201

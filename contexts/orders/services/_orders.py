@@ -32,8 +32,12 @@ def next_order_number() -> str:
     return str(OrderNumberCounter.objects.using(alias).get(name=COUNTER).last)
 
 
-def transition(order: Order, target: str, *, actor: str = "system", note: str = "") -> bool:
+def transition(
+    order: Order, target: str, *, actor: str = "system", note: str = "", also_save: tuple[str, ...] = ()
+) -> bool:
     """Move a locked order to ``target``, writing its history entry; False if it already is there.
+
+    ``also_save`` names other fields the caller changed on ``order``, saved in the same UPDATE.
 
     :raises InvalidTransition: the state machine does not allow it.
     """
@@ -45,7 +49,7 @@ def transition(order: Order, target: str, *, actor: str = "system", note: str = 
         order=order, from_status=order.status, to_status=target, actor=actor[:200], note=note[:300]
     )
     order.status = target
-    order.save(update_fields=["status", "updated_at"])
+    order.save(update_fields=["status", "updated_at", *also_save])
     return True
 
 

@@ -94,6 +94,9 @@ def checkpoint(order_id: UUID, step: str) -> None:
 # --- Lease and log -------------------------------------------------------------------------------
 
 
+_HELD: dict[tuple[UUID, str], float] = {}  # (order, holder) → monotonic time until which this process holds it
+
+
 def claim_lease(order_id: UUID, holder: str, *, seconds: int = LEASE_SECONDS) -> bool:
     now = timezone.now()
     claimed = (
@@ -102,12 +105,22 @@ def claim_lease(order_id: UUID, holder: str, *, seconds: int = LEASE_SECONDS) ->
         .filter(Q(saga_lease_holder=holder) | Q(saga_lease_until__isnull=True) | Q(saga_lease_until__lt=now))
         .update(saga_lease_holder=holder, saga_lease_until=now + timedelta(seconds=seconds), updated_at=now)
     )
+    if claimed:
+        _HELD[(order_id, holder)] = time.monotonic() + seconds
     return bool(claimed)
 
 
 def _renew(order_id: UUID, holder: str) -> None:
+    """Keep the lease before a step: nobody can take it before it ends, so it is renewed in the
+    database only once half of it is used (a checkout's steps then cost no extra write each)."""
+    if time.monotonic() < _HELD.get((order_id, holder), 0) - LEASE_SECONDS / 2:
+        return
     if not claim_lease(order_id, holder):
         raise LeaseLost(str(order_id))
+
+
+def _let_go(order_id: UUID, holder: str) -> None:
+    _HELD.pop((order_id, holder), None)
 
 
 def _log(order_id: UUID, name: str, *, compensation: bool, outcome: str, error: str, started: float, at) -> None:
@@ -249,11 +262,15 @@ def _confirm(order: Order) -> None:
         row = Order.objects.using(db()).select_for_update().get(pk=order.pk)
         if row.status == OrderStatus.CONFIRMED:
             return
-        transition(row, OrderStatus.CONFIRMED, actor="checkout")
         row.saga_state = "completed"
         row.saga_lease_holder = ""
         row.saga_lease_until = None
-        row.save(update_fields=["saga_state", "saga_lease_holder", "saga_lease_until", "updated_at"])
+        transition(
+            row,
+            OrderStatus.CONFIRMED,
+            actor="checkout",
+            also_save=("saga_state", "saga_lease_holder", "saga_lease_until"),
+        )
         publish(order_placed(row))
 
 
@@ -418,6 +435,8 @@ def run(order_id: UUID, *, holder: str | None = None) -> None:
         _forward(order, holder, FORWARD)
     except LeaseLost:
         logger.warning("checkout saga of order %s was taken over by another runner", order_id)
+    finally:
+        _let_go(order_id, holder)
 
 
 def heal(order_id: UUID, *, holder: str | None = None) -> bool:
@@ -441,6 +460,8 @@ def heal(order_id: UUID, *, holder: str | None = None) -> bool:
             _compensate(order, holder, CheckoutInterrupted(order_id=order.pk))
     except LeaseLost:
         return False
+    finally:
+        _let_go(order_id, holder)
     return True
 
 
