@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from commerce.database import context_aliases
-from commerce.eventbus import delivery as delivery_service
+from commerce.eventbus import dispatch
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
 
 
@@ -111,7 +111,7 @@ class DeliveryAdmin(PerDatabaseAdmin):
     @admin.action(description="Retry selected failed or dead-lettered deliveries")
     def retry_deliveries(self, request: HttpRequest, queryset: QuerySet) -> None:
         alias = queryset.db
-        count = delivery_service.requeue(alias, queryset.values_list("pk", flat=True))
+        count = dispatch.requeue(alias, queryset.values_list("pk", flat=True))
         self.message_user(request, f"Re-queued {count} deliveries.", messages.SUCCESS)
 
 
