@@ -44,10 +44,10 @@ def test_a_failing_handler_never_reaches_the_publisher(django_capture_on_commit_
     from commerce.eventbus.models import Delivery, OutboxMessage
 
     settings.EVENTBUS = {**settings.EVENTBUS, "DISPATCH": "inline"}
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, atomic_in("probe"):
+    alias = database_for("probe")
+    with django_capture_on_commit_callbacks(using=alias, execute=True) as callbacks, atomic_in("probe"):
         publish(Pinged(key="publisher-is-safe", fail_times=5))
     assert len(callbacks) == 1, "delivery was handed to the dispatcher after commit"
-    alias = database_for("probe")
     assert OutboxMessage.objects.using(alias).filter(payload__key="publisher-is-safe").exists()
     deliveries = {
         d.subscription: d for d in Delivery.objects.using(alias).filter(message__payload__key="publisher-is-safe")
