@@ -17,7 +17,9 @@ _SCRATCH_ENV = "PROBE_ATTEMPTS_DIR"
 
 
 def _var_files() -> set[Path]:
-    return {path for path in settings.VAR_DIR.rglob("*") if path.is_file()}
+    """Files in ``var/``, except the development databases: ``manage.py`` run beside the tests makes
+    them, and the tests never touch them (their databases are in memory or ``test_…``)."""
+    return {path for path in settings.VAR_DIR.rglob("*") if path.is_file() and not path.name.startswith("commerce")}
 
 
 def pytest_configure(config: pytest.Config) -> None:
