@@ -109,8 +109,8 @@ def redeem_voucher(
     :raises InvalidPrice: a negative or malformed amount.
     :raises UnsupportedCurrency:
     """
-    if not isinstance(code, str):
-        raise InvalidPricingInput({"code": ["A voucher code is a text."]})
+    if not isinstance(code, str) or domain.NUL in code:
+        raise InvalidPricingInput({"code": ["A voucher code is a text without NUL characters."]})
     checks.check_order_id(order_id)
     if customer_id is not None:
         checks.check_id("customer_id", customer_id)
