@@ -76,7 +76,7 @@ def test_editing_a_product_in_the_admin_refreshes_its_listing_row_and_publishes_
         "images-0-alt_text": "",
         "images-0-position": "0",
     }
-    with django_capture_on_commit_callbacks() as after_commit:
+    with django_capture_on_commit_callbacks(using=database_for("catalogue")) as after_commit:
         response = staff_client.post(f"/admin/catalogue/product/{product.pk}/change/", form)
     assert response.status_code == 302, response.context["adminform"].errors if response.context else response
     # the admin saves in a transaction: the listing (which asks pricing and inventory) follows its commit
