@@ -18,7 +18,6 @@ from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
 
-
 _real_prices_for = pricing_api.prices_for
 
 
@@ -230,7 +229,7 @@ def test_catalogue_writes_handlers_and_jobs_never_call_other_contexts_inside_a_t
     listing.rebuild_listing()
 
     assert calls_under_catalogue_locks == []
-    assert listed_price("mug") == Decimal("7.20")  # 8.00 − 10 %: every step above reached the listing
+    assert listed_price("mug") == Decimal("7.20")  # 8.00 less 10 %: every step above reached the listing
     assert ListingEntry.objects.get(slug="mug").in_stock is True
     assert ListingEntry.objects.filter(slug="tea").exists()
 
@@ -263,9 +262,8 @@ def test_a_promotion_hands_the_catalogue_wide_refresh_to_the_background_in_batch
 
 
 def _no_listing_writes(execute, sql, params, many, context):
-    if sql.split()[0] in {"INSERT", "UPDATE", "DELETE"} and (
-        "catalogue_listingentry" in sql or "catalogue_listingprice" in sql
-    ):
-        if threading.current_thread() is threading.main_thread():
-            raise AssertionError(f"the listing was written in the saving request: {sql[:120]}")
+    writes = sql.split()[0] in {"INSERT", "UPDATE", "DELETE"}
+    listing_table = "catalogue_listingentry" in sql or "catalogue_listingprice" in sql
+    if writes and listing_table and threading.current_thread() is threading.main_thread():
+        raise AssertionError(f"the listing was written in the saving request: {sql[:120]}")
     return execute(sql, params, many, context)
