@@ -1,5 +1,6 @@
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.utils.urls import replace_query_param
 
 
 class StandardPagination(PageNumberPagination):
@@ -18,6 +19,29 @@ class StandardPagination(PageNumberPagination):
         if raw is None:
             return self.page_size
         return min(_positive_int(self.page_size_query_param, raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """The bounds the paginator enforces, so a client (and a fuzzer) knows them from the schema."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page: {self.page_size} by default, more than {self.max_page_size} is clamped."
+                )
+        return parameters
+
+    def get_next_link(self) -> str | None:
+        return self._with_page_size(super().get_next_link())
+
+    def get_previous_link(self) -> str | None:
+        return self._with_page_size(super().get_previous_link())
+
+    def _with_page_size(self, link: str | None) -> str | None:
+        """The links carry the page size actually served: a clamped one, not what was asked for."""
+        if link is None or self.page_size_query_param not in self.request.query_params:
+            return link
+        return replace_query_param(link, self.page_size_query_param, self.page.paginator.per_page)
 
     def get_page_number(self, request, paginator) -> int | str:
         raw = request.query_params.get(self.page_query_param)

@@ -241,6 +241,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "commerce.openapi.document_error_responses",
+    ],
 }
 
 # --- Event bus -----------------------------------------------------------------------------------
@@ -304,6 +308,7 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "CATALOGUE_SEARCH_CONFIG": str,
     "CATALOGUE_MAX_QUERY_LENGTH": int,
     "CATALOGUE_LISTING_REFRESH_SECONDS": float,
+    "CATALOGUE_LISTING_DRAIN_SECONDS": float,
     "CATALOGUE_LISTING_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_CHUNK_SIZE": int,
