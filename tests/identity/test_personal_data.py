@@ -8,9 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from contexts.cart import api as cart_api
 from contexts.identity import tasks
 from contexts.identity.models import Address, Erasure, Notification, OrderContact, User
 from contexts.identity.services import personal_data
+from contexts.orders import api as orders_api
 from contexts.orders.models import Order
 from tests.factories import PASSWORD, CustomerFactory
 from tests.orders.factories import OrderFactory
@@ -21,7 +23,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ann(customer_client):
     me = customer_client.customer
-    Address.objects.create(user=me, full_name="Ann Lee", line1="Hauptstr. 1", city="Berlin", country="DE", phone="+49 1")
+    Address.objects.create(
+        user=me, full_name="Ann Lee", line1="Hauptstr. 1", city="Berlin", country="DE", phone="+49 1"
+    )
     OrderFactory(customer_id=me.pk, email=me.email)
     Notification.objects.create(
         event_id=uuid4(),
@@ -95,6 +99,7 @@ def test_closing_erases_the_person_everywhere_and_keeps_the_orders_for_accountin
     me = ann.customer
     old_email = me.email
     pair = api_client.post("/api/v1/auth/token", {"email": old_email, "password": PASSWORD}, format="json").json()
+    cart_id = cart_api.create_cart(customer_id=me.pk).cart.id
 
     response = close(ann)
     assert response.status_code == 204
@@ -113,6 +118,9 @@ def test_closing_erases_the_person_everywhere_and_keeps_the_orders_for_accountin
     assert order.email == "" and order.ship_full_name == "" and order.ship_line1 == "" and order.ship_phone == ""
     assert str(order.total) == "31.90"
     assert order.lines.exists()
+
+    with pytest.raises(cart_api.CartNotFound):
+        cart_api.get_cart(cart_id=cart_id, customer_id=me.pk)
 
     erasure = Erasure.objects.get(customer_id=me.pk)
     assert erasure.identity_done_at and erasure.orders_done_at and erasure.carts_done_at
@@ -154,7 +162,7 @@ def test_unsent_messages_of_a_closed_account_are_not_sent_afterwards(ann):
 def test_an_erasure_interrupted_in_another_context_is_listed_and_finished_later(ann):
     me = ann.customer
     with mock.patch.object(
-        personal_data, "_orders_step", side_effect=ConnectionError("orders database unreachable")
+        orders_api, "anonymise_customer_orders", side_effect=ConnectionError("orders database unreachable")
     ):
         assert close(ann).status_code == 204  # the account is closed whatever happens downstream
     erasure = Erasure.objects.get(customer_id=me.pk)
@@ -198,7 +206,7 @@ def test_an_erasure_cut_before_identitys_own_step_committed_is_finished_by_the_j
 
 def test_the_command_resumes_on_request(ann):
     me = ann.customer
-    with mock.patch.object(personal_data, "_carts_step", side_effect=RuntimeError("cart down")):
+    with mock.patch.object(cart_api, "discard_customer_carts", side_effect=RuntimeError("cart down")):
         close(ann)
     out = io.StringIO()
     call_command("unfinished_erasures", "--resume", stdout=out)
