@@ -20,7 +20,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class AddressInput(StrictSerializer):
+class ShippingAddressInput(StrictSerializer):
     full_name = StrictCharField(max_length=200)
     line1 = StrictCharField(max_length=200)
     line2 = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
@@ -36,17 +36,17 @@ class AddressInput(StrictSerializer):
         return code
 
 
-class PaymentInput(StrictSerializer):
+class CheckoutPaymentInput(StrictSerializer):
     token = StrictCharField(max_length=64)
 
 
 class CheckoutInput(StrictSerializer):
     cart_id = serializers.UUIDField()
     email = serializers.EmailField(required=False, max_length=254)
-    shipping_address = AddressInput(required=False)
+    shipping_address = ShippingAddressInput(required=False)
     address_id = serializers.IntegerField(required=False, min_value=1)
     shipping_method = StrictCharField(max_length=64, required=False)
-    payment = PaymentInput()
+    payment = CheckoutPaymentInput()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "shipping_address" in attrs and "address_id" in attrs:
@@ -56,13 +56,13 @@ class CheckoutInput(StrictSerializer):
         return attrs
 
 
-class ReturnLineInput(StrictSerializer):
+class OrderReturnLineInput(StrictSerializer):
     sku = StrictCharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
 
 
-class ReturnInput(StrictSerializer):
-    lines = ReturnLineInput(many=True, allow_empty=False, max_length=500)
+class OrderReturnInput(StrictSerializer):
+    lines = OrderReturnLineInput(many=True, allow_empty=False, max_length=500)
     reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -163,7 +163,7 @@ class OrderOutput(serializers.Serializer):
         return [{"status": entry.status, "at": entry.at.isoformat()} for entry in order.history]
 
 
-class ReturnOutput(serializers.Serializer):
+class OrderReturnOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
     reason = serializers.CharField()

@@ -197,22 +197,22 @@ class OrderReturnsView(APIView):
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "POST" else super().get_permissions()
 
-    @extend_schema(responses={200: s.ReturnOutput(many=True)}, tags=["orders"])
+    @extend_schema(responses={200: s.OrderReturnOutput(many=True)}, tags=["orders"])
     def get(self, request: Request, order_id: UUID) -> Response:
         order = _visible_order(request, order_id)
-        return Response(s.ReturnOutput(api.list_returns(order_id=order.id), many=True).data)
+        return Response(s.OrderReturnOutput(api.list_returns(order_id=order.id), many=True).data)
 
     @extend_schema(
-        request=s.ReturnInput,
+        request=s.OrderReturnInput,
         responses={
-            201: s.ReturnOutput,
+            201: s.OrderReturnOutput,
             400: OpenApiResponse(description="invalid"),
             409: OpenApiResponse(description="not_returnable"),
         },
         tags=["orders"],
     )
     def post(self, request: Request, order_id: UUID) -> Response:
-        data = s.ReturnInput(data=request.data)
+        data = s.OrderReturnInput(data=request.data)
         data.is_valid(raise_exception=True)
         ret = services.request_return(
             order_id=order_id,
@@ -220,4 +220,4 @@ class OrderReturnsView(APIView):
             lines=[(line["sku"], line["quantity"]) for line in data.validated_data["lines"]],
             reason=data.validated_data["reason"],
         )
-        return Response(s.ReturnOutput(api.get_return(return_id=ret.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(s.OrderReturnOutput(api.get_return(return_id=ret.pk)).data, status=status.HTTP_201_CREATED)
