@@ -62,7 +62,8 @@ def test_no_secret_or_default_password_is_committed():
 
 
 def test_the_secret_scan_finds_what_it_looks_for():
-    leaked = "conn = 'postgres://shop:s3cret-pw@db.internal:5432/shop'\nADMIN_PASSWORD = 'hunter22'\n"
+    # Written in pieces, so this file does not trip the scan above.
+    leaked = "conn = 'postgres://shop:" + "s3cret-pw@db.internal:5432/shop'\n" + "ADMIN_" + "PASSWORD = 'hunter22'\n"
     hits = {kind for kind, pattern in SECRET_PATTERNS.items() if pattern.search(leaked)}
     assert hits == {"URL with a password", "hard-coded admin password"}
 
