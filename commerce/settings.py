@@ -61,21 +61,27 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # the development server serves static files as gunicorn does
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the installed package, never a CDN
     "django_celery_beat",
+    "commerce",  # the kernel's management commands (ensure_superuser)
     "commerce.eventbus",
     *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",  # first: a preflight is answered before anything else
     "commerce.middleware.RequestIdMiddleware",
     "commerce.middleware.ApiErrorMiddleware",
     "commerce.middleware.OptionalTrailingSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,7 +98,7 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "commerce" / "templates"],  # before the apps': overrides of installed templates
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -178,10 +184,44 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files --------------------------------------------------------------------------------
+# Collected into STATIC_ROOT (``manage.py collectstatic``, run by bin/shop and the container build)
+# and served by WhiteNoise in every mode: compressed (gzip, and Brotli where installed) under
+# content-hashed names that are cached for a year. With ``DEBUG`` on they are also found in the apps'
+# folders and re-read on change.
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+if "STATIC_ROOT" not in os.environ:
+    STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from it; bin/shop fills it (collectstatic)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- CORS ----------------------------------------------------------------------------------------
+# Browser storefronts on other origins may call the API (and nothing else). Allowed origins come
+# from ``CORS_ALLOWED_ORIGINS`` (comma-separated, e.g. ``https://shop.example.com``); none by default
+# in production, any ``localhost`` port in development. Bearer tokens, not cookies: no credentials.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOWED_ORIGIN_REGEXES = (
+    [] if PRODUCTION or "CORS_ALLOWED_ORIGINS" in os.environ else [r"^https?://(localhost|127\.0\.0\.1)(:\d+)?$"]
+)
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "accept-language",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Location")
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 
 # --- Request limits ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
@@ -234,6 +274,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Event bus -----------------------------------------------------------------------------------
