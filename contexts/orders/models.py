@@ -1,1 +1,324 @@
-"""The orders context's own state. No relation leaves this context."""
+"""The orders context's own state. No relation leaves this context.
+
+An ``Order`` is a snapshot: names, SKUs, unit prices, discounts, tax rates, shipping method and
+address are copied at checkout and never read again from catalogue, pricing or identity. Its
+``status`` changes only through ``domain.transition`` (services call it), and each change writes an
+``OrderStatusChange`` row. ``SagaStep`` rows are the checkout saga's log (steps and compensations).
+
+``GatewayCharge`` and ``GatewayRefund`` are the built-in test gateway's own ledger: what a payment
+provider would hold on its side, looked up by the shop's idempotency keys.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from contexts.orders.domain import OrderStatus
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class OrderNumberCounter(models.Model):
+    """One row whose ``last`` is incremented in the transaction that creates an order.
+
+    The row lock is held only for that short transaction, and a rolled-back order gives its number
+    back, so numbers are unique and without gaps among orders that exist.
+    """
+
+    name = models.CharField(max_length=32, primary_key=True)
+    last = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last}"
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=20, unique=True)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True)
+    customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    cart_id = models.UUIDField(null=True, blank=True, db_index=True)
+    checkout_key = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, help_text="Digest of the caller and Idempotency-Key."
+    )
+    email = models.CharField(max_length=254, blank=True)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(**MONEY, default=0)
+    discount_total = models.DecimalField(**MONEY, default=0)
+    shipping_method = models.CharField(max_length=64, blank=True)
+    shipping_total = models.DecimalField(**MONEY, default=0)
+    shipping_tax = models.DecimalField(**MONEY, default=0)
+    tax_total = models.DecimalField(**MONEY, default=0)
+    total = models.DecimalField(**MONEY, default=0)
+    prices_include_tax = models.BooleanField(default=True)
+    vouchers = models.JSONField(default=list, blank=True, help_text='[{"code": ..., "amount": "..."}] as quoted')
+    # the shipping address, copied at checkout
+    ship_full_name = models.CharField(max_length=200, blank=True)
+    ship_line1 = models.CharField(max_length=200, blank=True)
+    ship_line2 = models.CharField(max_length=200, blank=True)
+    ship_city = models.CharField(max_length=100, blank=True)
+    ship_postal_code = models.CharField(max_length=20, blank=True)
+    ship_country = models.CharField(max_length=2, blank=True)
+    ship_phone = models.CharField(max_length=40, blank=True)
+    payment_token = models.CharField(max_length=64, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_detail = models.TextField(blank=True)
+    saga_state = models.CharField(
+        max_length=16,
+        default="running",
+        choices=[("running", "Running"), ("completed", "Completed"), ("compensated", "Compensated")],
+        db_index=True,
+    )
+    saga_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-number")
+        indexes = [models.Index(fields=("saga_state", "updated_at"), name="orders_saga_state_updated")]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="orders_order_total_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=300, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    discount = models.DecimalField(**MONEY, default=0)
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=2, default=0)
+    tax = models.DecimalField(**MONEY, default=0)
+    line_total = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ("order", "position", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("order", "sku"), name="orders_line_unique_sku"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class OrderStatusChange(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    actor = models.CharField(max_length=200, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("order", "at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class SagaStep(models.Model):
+    """One step or compensation of an order's checkout saga, as it happened."""
+
+    class Outcome(models.TextChoices):
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="saga_steps")
+    name = models.CharField(max_length=40)
+    compensation = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+
+    class Meta:
+        ordering = ("order", "started_at", "id")
+
+    def __str__(self) -> str:
+        return f"{'undo ' if self.compensation else ''}{self.name}: {self.outcome}"
+
+
+class Payment(models.Model):
+    """The shop's side of an order's payment: what it asked the gateway for, under which keys."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CAPTURED = "captured", "Captured"
+        DECLINED = "declined", "Declined"
+        FAILED = "failed", "Failed"
+        VOIDED = "voided", "Voided"
+        REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="payment")
+    gateway = models.CharField(max_length=200)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    charge_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    captured = models.DecimalField(**MONEY, default=0)
+    refunded = models.DecimalField(**MONEY, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded__lte=models.F("captured")), name="orders_payment_refund_lte_captured"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.amount} {self.currency}"
+
+
+class Shipment(models.Model):
+    """The order's copy of a shipment inventory made for it (inventory's id, status and lines)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    shipment_id = models.BigIntegerField(unique=True, help_text="The shipment's id in inventory.")
+    status = models.CharField(max_length=16, default="created")
+    lines = models.JSONField(default=list, help_text='[{"sku": ..., "quantity": ...}]')
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("order", "created_at", "id")
+
+    def __str__(self) -> str:
+        return f"shipment {self.shipment_id}"
+
+
+class Return(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        RECEIVED = "received", "Received"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED, db_index=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"return {str(self.id)[:8]} of {self.order_id}"
+
+
+class ReturnLine(models.Model):
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ("ret", "sku")
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_return_line_quantity_gte_1")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class Refund(models.Model):
+    """Money sent back through the gateway, keyed so a retry never refunds twice."""
+
+    class Reason(models.TextChoices):
+        CANCELLATION = "cancellation", "Cancellation"
+        RETURN = "return", "Return"
+        COMPENSATION = "compensation", "Checkout compensation"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    ret = models.OneToOneField(Return, on_delete=models.PROTECT, null=True, blank=True, related_name="refund")
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    amount = models.DecimalField(**MONEY)
+    shipping = models.DecimalField(**MONEY, default=0)
+    tax = models.DecimalField(**MONEY, default=0)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    completed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at",)
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} ({self.reason})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request made with an ``Idempotency-Key``, replayed for the same key.
+
+    Written in its own short transactions, never inside the saga's, so a handled error is recorded
+    and a crash leaves a ``running`` record whose lock expires.
+    """
+
+    scope = models.CharField(max_length=100, help_text="Who made the request: a customer, or a guest's client.")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="Digest of method, path and body.")
+    locked_until = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("scope", "key"), name="orders_idempotency_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"
+
+
+class GatewayCharge(models.Model):
+    """The built-in test gateway's record of a charge (the provider's side of the payment)."""
+
+    class Status(models.TextChoices):
+        AUTHORIZED = "authorized", "Authorized"
+        CAPTURED = "captured", "Captured"
+        VOIDED = "voided", "Voided"
+        DECLINED = "declined", "Declined"
+
+    id = models.CharField(max_length=40, primary_key=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    token = models.CharField(max_length=64)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    captured = models.DecimalField(**MONEY, default=0)
+    refunded = models.DecimalField(**MONEY, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded__lte=models.F("captured")), name="orders_gwcharge_refund_lte_captured"
+            ),
+            models.CheckConstraint(
+                condition=Q(captured__lte=models.F("amount")), name="orders_gwcharge_capture_lte_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class GatewayRefund(models.Model):
+    charge = models.ForeignKey(GatewayCharge, on_delete=models.PROTECT, related_name="refunds")
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.charge_id}"

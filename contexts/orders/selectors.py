@@ -1,1 +1,23 @@
 """Reads inside the orders context."""
+
+from django.db.models import QuerySet
+
+from commerce.database import database_for
+from contexts.orders.models import Order
+
+
+def orders() -> QuerySet[Order]:
+    return Order.objects.using(database_for("orders"))
+
+
+def with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    return queryset.select_related("payment").prefetch_related("lines", "history", "shipments")
+
+
+def customer_orders(customer_id: int) -> QuerySet[Order]:
+    """The customer's orders, newest first, whatever their status."""
+    return with_details(orders().filter(customer_id=customer_id)).order_by("-created_at", "-number")
+
+
+def order_by_id(order_id) -> Order | None:
+    return with_details(orders()).filter(pk=order_id).first()

@@ -1,0 +1,109 @@
+"""Pure rules of the orders context: the order's state machine and the share of a refund.
+
+No ORM here; services apply these rules to rows.
+
+Refund rule (returns): a line's *paid* amount is what the customer paid for it, discounts (its
+promotions and its share of vouchers and basket promotions, already spread to the cent by pricing)
+and tax included. Returning ``n`` of its ``q`` units refunds ``share(returned_before + n) −
+share(returned_before)`` where ``share(k) = round_half_up(paid × k / q)``: partial returns add up to
+exactly the line's paid amount, never a cent more. Shipping is refunded only with the return that
+brings back everything that was bought (or on cancellation, which refunds all that was captured).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import models
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+    PARTIALLY_RETURNED = "partially_returned", "Partially returned"
+    RETURNED = "returned", "Returned"
+
+
+S = OrderStatus
+
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.FAILED}),
+    S.CONFIRMED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED, S.PARTIALLY_RETURNED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.PARTIALLY_RETURNED, S.RETURNED}),
+    S.DELIVERED: frozenset({S.PARTIALLY_RETURNED, S.RETURNED}),
+    S.PARTIALLY_RETURNED: frozenset({S.PARTIALLY_RETURNED, S.RETURNED, S.SHIPPED, S.DELIVERED}),
+    S.RETURNED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.FAILED: frozenset(),
+}
+"""Which status may follow which. ``partially_returned`` may follow itself (a second partial
+return) and move on to ``shipped``/``delivered`` only as the carrier reports the rest."""
+
+CANCELLABLE = frozenset({S.CONFIRMED})
+RETURNABLE = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED, S.PARTIALLY_RETURNED})
+SHIPPABLE = frozenset({S.CONFIRMED, S.PARTIALLY_SHIPPED})
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def round_money(amount: Decimal, places: int = 2) -> Decimal:
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaidLine:
+    """What was bought and paid for one SKU of an order."""
+
+    sku: str
+    quantity: int
+    paid: Decimal  # discounts and tax included
+    tax: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundShare:
+    amount: Decimal  # goods + shipping, tax included
+    tax: Decimal  # the tax contained in amount
+    shipping: Decimal
+
+
+def _share(total: Decimal, part: int, whole: int, places: int) -> Decimal:
+    return round_money(total * part / whole, places)
+
+
+def refund_for_return(
+    *,
+    lines: Iterable[PaidLine],
+    returned_before: Mapping[str, int],
+    returning: Mapping[str, int],
+    shipping_paid: Decimal,
+    shipping_tax: Decimal,
+    places: int = 2,
+) -> RefundShare:
+    """The refund owed for ``returning`` units, given what came back before (see the module's rule)."""
+    amount = Decimal(0)
+    tax = Decimal(0)
+    everything_back = True
+    for line in lines:
+        before = returned_before.get(line.sku, 0)
+        now = returning.get(line.sku, 0)
+        after = before + now
+        if after > line.quantity:
+            raise ValueError(f"{line.sku}: {after} returned of {line.quantity} bought")
+        amount += _share(line.paid, after, line.quantity, places) - _share(line.paid, before, line.quantity, places)
+        tax += _share(line.tax, after, line.quantity, places) - _share(line.tax, before, line.quantity, places)
+        everything_back = everything_back and after == line.quantity
+    shipping = Decimal(0)
+    already_all_back = all(returned_before.get(line.sku, 0) == line.quantity for line in lines)
+    if everything_back and not already_all_back:
+        shipping = shipping_paid
+        tax += shipping_tax
+    return RefundShare(amount=amount + shipping, tax=tax, shipping=shipping)

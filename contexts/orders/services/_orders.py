@@ -1,0 +1,80 @@
+"""Orders as records: numbers, status transitions with their history, erasure of personal data."""
+
+from django.db.models import F
+from django.utils import timezone
+
+from commerce.database import atomic_in, database_for
+from contexts.orders import domain
+from contexts.orders.conf import orders_settings
+from contexts.orders.exceptions import InvalidTransition
+from contexts.orders.models import IdempotencyRecord, Order, OrderNumberCounter, OrderStatusChange
+
+COUNTER = "orders"
+
+
+def db() -> str:
+    return database_for("orders")
+
+
+def next_order_number() -> str:
+    """The next human order number; call inside the transaction that creates the order.
+
+    An ``UPDATE … SET last = last + 1`` takes the counter row's lock until that transaction ends, so
+    concurrent checkouts get distinct consecutive numbers, and a rolled-back one gives its number back.
+    """
+    alias = db()
+    updated = OrderNumberCounter.objects.using(alias).filter(name=COUNTER).update(last=F("last") + 1)
+    if not updated:
+        OrderNumberCounter.objects.using(alias).get_or_create(
+            name=COUNTER, defaults={"last": orders_settings().first_order_number - 1}
+        )
+        OrderNumberCounter.objects.using(alias).filter(name=COUNTER).update(last=F("last") + 1)
+    return str(OrderNumberCounter.objects.using(alias).get(name=COUNTER).last)
+
+
+def transition(order: Order, target: str, *, actor: str = "system", note: str = "") -> bool:
+    """Move a locked order to ``target``, writing its history entry; False if it already is there.
+
+    :raises InvalidTransition: the state machine does not allow it.
+    """
+    if order.status == target and target != domain.OrderStatus.PARTIALLY_RETURNED:
+        return False
+    if not domain.can_transition(order.status, target):
+        raise InvalidTransition(f"An order that is {order.status} cannot become {target}.")
+    OrderStatusChange.objects.using(db()).create(
+        order=order, from_status=order.status, to_status=target, actor=actor[:200], note=note[:300]
+    )
+    order.status = target
+    order.save(update_fields=["status", "updated_at"])
+    return True
+
+
+def locked_order(order_id) -> Order:
+    """The order row, locked until the current transaction ends."""
+    return Order.objects.using(db()).select_for_update().get(pk=order_id)
+
+
+ANONYMOUS = {
+    "email": "",
+    "ship_full_name": "",
+    "ship_line1": "",
+    "ship_line2": "",
+    "ship_city": "",
+    "ship_postal_code": "",
+    "ship_phone": "",
+    "payment_token": "",
+}
+
+
+def anonymise_customer_orders(*, customer_id: int) -> int:
+    """Strip name, email, phone and address from the customer's orders; amounts and SKUs stay.
+
+    The country stays too (tax was charged by it, which accounting must be able to show). Stored
+    checkout answers (which repeat those details) are deleted. Returns how many orders were changed
+    now: 0 when run again.
+    """
+    with atomic_in("orders"):
+        orders = Order.objects.using(db()).filter(customer_id=customer_id, anonymised_at__isnull=True)
+        count = orders.update(**ANONYMOUS, anonymised_at=timezone.now())
+        IdempotencyRecord.objects.using(db()).filter(scope=f"customer:{customer_id}").delete()
+    return count
