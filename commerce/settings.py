@@ -171,6 +171,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Password-reset links are signed with SECRET_KEY, single-use, and expire after this many seconds.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -252,6 +255,10 @@ REST_FRAMEWORK = {
         "auth_register": os.environ.get("THROTTLE_AUTH_REGISTER", "20/hour"),
         "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET", "5/hour"),
     },
+    # Throttles count per client address. Behind N reverse proxies, the client is the N-th address from
+    # the right of X-Forwarded-For; with 0 (the default) the header is ignored, so a client cannot
+    # dodge the throttle by inventing one.
+    "NUM_PROXIES": env_int("THROTTLE_NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -337,6 +344,10 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "CATALOGUE_LISTING_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_CHUNK_SIZE": int,
+    "IDENTITY_PASSWORD_RESET_URL": str,
+    "IDENTITY_NOTIFICATION_MAX_ATTEMPTS": int,
+    "IDENTITY_NOTIFICATION_BACKOFF_SECONDS": float,
+    "IDENTITY_NOTIFICATION_SENDING_LEASE_SECONDS": float,
 }
 for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):

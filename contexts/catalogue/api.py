@@ -65,7 +65,7 @@ class VariantDetail:
     sku: str
     name: str
     attributes: dict[str, str]
-    price: PriceInfo | None
+    price: PriceInfo
     available: int
     in_stock: bool
 
@@ -79,7 +79,7 @@ class ProductDetail:
     attributes: dict[str, str]
     images: tuple[str, ...]
     variants: tuple[VariantDetail, ...]
-    price: PriceInfo | None  # the lowest variant's current price
+    price: PriceInfo  # the lowest variant's current price
     in_stock: bool
     image: str | None
 
@@ -127,9 +127,11 @@ def list_category_ids_for_skus(*, skus: Sequence[str]) -> dict[str, tuple[int, .
 
 
 def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDetail:
-    """A published product with its variants' current prices and availability.
+    """A published product with the current prices and availability of its variants sold in ``currency``.
 
-    :raises ProductNotFound: no published product has this slug.
+    A variant without a price in the currency is left out; a product with none is not found there.
+
+    :raises ProductNotFound: no published product has this slug, or none of its variants a price in ``currency``.
     :raises InvalidQuery: the currency is not one the shop sells in.
     """
     if not is_slug(slug):  # never sent to the database: PostgreSQL refuses NUL, and no product has it
@@ -153,6 +155,8 @@ def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDeta
     details = []
     for variant in variants:
         price = prices.get(variant.sku)
+        if price is None:  # not for sale in this currency: never shown with a null price
+            continue
         stock = availability.get(variant.sku)
         details.append(
             VariantDetail(
@@ -161,14 +165,14 @@ def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDeta
                 attributes=text_attributes(variant.attributes),
                 price=PriceInfo(
                     amount=price.amount, base_amount=price.base_amount, currency=currency, on_sale=price.on_sale
-                )
-                if price
-                else None,
+                ),
                 available=stock.available if stock else 0,
                 in_stock=stock.in_stock if stock else False,
             )
         )
-    priced = [d.price for d in details if d.price is not None]
+    if not details:  # listed only in the currencies it has a price in
+        raise ProductNotFound()
+    priced = [d.price for d in details]
     images = tuple(image.url for image in product.images.all())
     return ProductDetail(
         slug=product.slug,

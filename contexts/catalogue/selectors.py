@@ -14,8 +14,8 @@ from contexts.catalogue.exceptions import InvalidQuery
 from contexts.catalogue.models import Category, ListingEntry, Product, Variant
 
 ORDERINGS = {
-    "price": (F("price").asc(nulls_last=True), "name", "pk"),
-    "-price": (F("price").desc(nulls_last=True), "name", "pk"),
+    "price": ("price", "name", "pk"),
+    "-price": ("-price", "name", "pk"),
     "name": ("name", "pk"),
     "-name": ("-name", "-pk"),
     "-created": ("-created_at", "-pk"),
@@ -69,12 +69,15 @@ def listing(query: ListingQuery) -> QuerySet[ListingEntry]:
         raise InvalidQuery(errors)
 
     entries = ListingEntry.objects.defer("search_document", "search_vector")
+    # A product is listed only in the currencies it has a price in: ``price`` is never null.
     if currency == conf.default_currency:
-        entries = entries.annotate(price=F("price_amount"))
+        entries = entries.annotate(price=F("price_amount")).filter(price_amount__isnull=False)
     else:
-        entries = entries.annotate(
-            price_in_currency=FilteredRelation("prices", condition=Q(prices__currency=currency))
-        ).annotate(price=F("price_in_currency__amount"))
+        entries = (
+            entries.annotate(price_in_currency=FilteredRelation("prices", condition=Q(prices__currency=currency)))
+            .annotate(price=F("price_in_currency__amount"))
+            .filter(price__isnull=False)
+        )
     if category_path is not None:
         entries = entries.filter(category_path__startswith=category_path)
     if query.min_price is not None:

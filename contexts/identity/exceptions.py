@@ -36,3 +36,36 @@ class CustomerNotFound(IdentityError):
 
     code = "not_found"
     http_status = 404
+
+
+class InvalidResetToken(IdentityError):
+    """This password-reset link is invalid, expired or already used."""
+
+    code = "invalid_token"
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {"token": [self.detail]}}
+
+
+class AddressNotFound(IdentityError):
+    """No such address."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class WrongPassword(IdentityError):
+    """The password is not correct."""
+
+    code = "invalid"
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {"password": [self.detail]}}
+
+
+class NotificationDeferred(IdentityError):
+    """The notification cannot be addressed yet (the order it is about is not known here yet); the bus
+    retries the event later."""
+
+    code = "notification_deferred"
+    http_status = 503

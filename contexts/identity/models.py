@@ -5,6 +5,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 
 def normalize_email(email: str) -> str:
@@ -64,3 +65,112 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name
+
+
+class Address(models.Model):
+    """A customer's saved address; ``country`` is an ISO 3166-1 alpha-2 code."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    full_name = models.CharField(max_length=200)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = CountryField()
+    phone = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.line1}, {self.city} ({self.country})"
+
+
+class Notification(models.Model):
+    """One message to a customer, recorded before it is sent (the notification log).
+
+    At most one per ``(event_id, kind)``: a redelivered event finds its row and sends nothing again.
+    ``status`` walks pending → sending → sent; a failed send goes back to be retried with backoff; a
+    ``sending`` row whose worker vanished becomes ``unconfirmed`` (it may have left) for staff to
+    check and resend, rather than being sent a second time behind their back.
+    """
+
+    class Kind(models.TextChoices):
+        WELCOME = "welcome", "Welcome"
+        ORDER_CONFIRMATION = "order_confirmation", "Order confirmation"
+        ORDER_DISPATCHED = "order_dispatched", "Order dispatched"
+        ORDER_CANCELLED = "order_cancelled", "Order cancelled"
+        REFUND_ISSUED = "refund_issued", "Refund issued"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will retry"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed (worker lost while sending)"
+        GAVE_UP = "gave_up", "Gave up"
+
+    event_id = models.UUIDField()
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    order_id = models.UUIDField(null=True, blank=True, db_index=True)
+    order_number = models.CharField(max_length=32, blank=True)
+    recipient = models.EmailField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["event_id", "kind"], name="identity_notification_once")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="identity_notification_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient or '(erased)'} ({self.status})"
+
+
+class OrderContact(models.Model):
+    """Local projection of whom an order belongs to, from ``orders.OrderPlaced``.
+
+    ``inventory.ShipmentDispatched`` names only the order (its reference); this lets the dispatch
+    alert be addressed without asking the orders context.
+    """
+
+    order_id = models.UUIDField(primary_key=True)
+    number = models.CharField(max_length=32)
+    customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    email = models.EmailField(max_length=254, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"order {self.number}"
+
+
+class Erasure(models.Model):
+    """A closed account's erasure, step by step, so an interrupted one can be finished."""
+
+    customer_id = models.BigIntegerField(unique=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    identity_done_at = models.DateTimeField(null=True, blank=True)
+    orders_done_at = models.DateTimeField(null=True, blank=True)
+    carts_done_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"erasure of customer {self.customer_id}"

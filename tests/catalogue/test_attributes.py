@@ -103,7 +103,8 @@ def test_the_admin_saves_text_attributes(staff_client):
 
 
 @pytest.mark.django_db
-def test_a_product_stored_with_odd_attributes_before_the_rule_still_publishes_and_shows_text_only(client):
+def test_a_product_stored_with_odd_attributes_before_the_rule_still_publishes_and_shows_text_only(client, set_price):
+    set_price("ODD-1", "3.00")
     category = CategoryFactory(name="Odd")
     product = products.create_product(
         slug="odd",

@@ -34,7 +34,8 @@ def test_same_name_under_two_parents_gets_distinct_slugs():
     assert women.slug == "women-shirts"
 
 
-def test_moving_a_category_moves_its_subtree_and_its_listing_rows(api_client):
+def test_moving_a_category_moves_its_subtree_and_its_listing_rows(api_client, set_price):
+    set_price("POLO-1-1", "20.00")
     apparel = CategoryFactory(name="Apparel")
     garden = CategoryFactory(name="Garden")
     shirts = CategoryFactory(name="Shirts", parent=apparel)

@@ -103,14 +103,82 @@ def test_full_text_search_matches_name_and_description(api_client, shop):
     assert slugs(api_client.get("/api/v1/products?q=nothing-like-this")) == []
 
 
-def test_listing_in_another_currency_shows_prices_in_that_currency(api_client, shop):
+def test_listing_in_another_currency_lists_only_the_products_priced_in_it(api_client, shop):
     body = api_client.get("/api/v1/products?currency=USD&ordering=price").json()
+    assert body["count"] == 1
     assert [(item["slug"], item["price"]) for item in body["results"]] == [
         ("coffee-mug", {"amount": "11.00", "currency": "USD"}),
-        ("blue-shirt", None),
-        ("red-shirt", None),
     ]
     assert slugs(api_client.get("/api/v1/products?currency=usd&max_price=20")) == ["coffee-mug"]
+
+
+def test_a_product_without_a_price_in_the_default_currency_is_not_listed(api_client, shop):
+    ProductFactory(slug="unpriced", name="Unpriced", category=CategoryFactory(name="Misc"), variants=[variant("NOPE")])
+    body = api_client.get("/api/v1/products").json()
+    assert "unpriced" not in [item["slug"] for item in body["results"]]
+    assert all(item["price"] is not None for item in body["results"])
+    assert api_client.get("/api/v1/products/unpriced").status_code == 404
+
+
+def test_detail_in_a_currency_shows_only_the_variants_priced_in_it(api_client, shop, set_price):
+    set_price("BLUE-M", "17.00", "USD")
+    body = api_client.get("/api/v1/products/blue-shirt?currency=USD").json()
+    assert [v["sku"] for v in body["variants"]] == ["BLUE-M"]
+    assert body["price"] == {"amount": "17.00", "currency": "USD"}
+    assert body["variants"][0]["base_price"] == {"amount": "17.00", "currency": "USD"}
+    unpriced = api_client.get("/api/v1/products/red-shirt?currency=USD")
+    assert unpriced.status_code == 404
+    assert unpriced.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("value", ["false", "False", "0", "no"])
+def test_in_stock_other_than_true_is_refused_not_ignored(api_client, shop, value):
+    response = api_client.get(f"/api/v1/products?in_stock={value}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "in_stock" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("category=apparel&category=kitchen", "category"),
+        ("q=shirt&q=mug", "q"),
+        ("ordering=price&ordering=name", "ordering"),
+        ("currency=EUR&currency=USD", "currency"),
+        ("min_price=1&min_price=2", "min_price"),
+        ("in_stock=true&in_stock=true", "in_stock"),
+        ("page=1&page=2", "page"),
+        ("page_size=5&page_size=10", "page_size"),
+    ],
+)
+def test_a_repeated_single_valued_parameter_is_refused(api_client, shop, query, field):
+    response = api_client.get(f"/api/v1/products?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["errors"]
+
+
+def test_a_repeated_currency_on_the_detail_is_refused(api_client, shop):
+    response = api_client.get("/api/v1/products/coffee-mug?currency=EUR&currency=USD")
+    assert response.status_code == 400
+    assert "currency" in response.json()["errors"]
+
+
+def test_search_without_ordering_ranks_the_best_match_first_on_postgresql(api_client, shop, set_price, postgresql_only):
+    tees = CategoryFactory(name="Tees")
+    for slug, name, sku in (("aaa-plain-tee", "Aaa Plain Tee", "TEE-1"), ("zz-linen-tee", "Zz Linen Tee", "TEE-2")):
+        set_price(sku, "5.00")
+        ProductFactory(
+            slug=slug, name=name, description="Goes with linen trousers.", category=tees, variants=[variant(sku)]
+        )
+    # the name weighs more than the description: the Zz tee names linen, the others only describe it
+    assert slugs(api_client.get("/api/v1/products?q=linen"))[0] == "zz-linen-tee"
+    assert slugs(api_client.get("/api/v1/products?q=linen&ordering=name")) == [
+        "aaa-plain-tee",
+        "red-shirt",
+        "zz-linen-tee",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -154,10 +222,12 @@ def test_page_size_is_clamped_to_100(api_client, shop):
 
 @pytest.mark.parametrize("page_size", [5, 100])
 def test_a_listing_page_costs_the_same_queries_whatever_its_size(
-    api_client, django_assert_max_num_queries, catalogue_queries, page_size
+    api_client, django_assert_max_num_queries, catalogue_queries, set_price, page_size
 ):
     category = CategoryFactory(name="Bulk")
     for n in range(110):
+        set_price(f"BULK-{n}", "5.00")
+        set_price(f"BULK-{n}", "6.00", "USD")
         ProductFactory(slug=f"bulk-{n}", name=f"Bulk {n}", category=category, variants=[variant(f"BULK-{n}")])
     with django_assert_max_num_queries(3), catalogue_queries(3):
         response = api_client.get(f"/api/v1/products?page_size={page_size}&category=bulk&q=bulk&ordering=price")

@@ -85,3 +85,55 @@ def test_seed_demo_leaves_an_ended_demo_promotion_ended():
     pricing_api.end_promotion(promotion_id=promotion.id)
     assert "promotion already there" in seed()
     assert len(pricing_api.find_promotions(name="Kitchen week: 15 % off")) == 1
+
+
+def test_a_rerun_of_seed_demo_keeps_every_edit_staff_made(settings):
+    """The run command seeds on every start: a price set to 99.00 and 40 units taken out must survive it."""
+    seed()
+    sku, warehouse, on_hand = next(
+        (level.sku, level.warehouse_code, level.on_hand)
+        for level in inventory_api.get_stock_levels(skus=[f"DEMO-{n:05d}-1" for n in range(1, 201)])
+        if level.on_hand >= 40
+    )
+    pricing_api.set_base_price(sku=sku, currency="EUR", amount=Decimal("99.00"))
+    inventory_api.adjust_stock(
+        sku=sku, warehouse_code=warehouse, delta=-40, reason="damaged", reference="staff-edit", actor="staff"
+    )
+    product = Product.objects.get(variants__sku=sku)
+    Product.objects.filter(pk=product.pk).update(name="Renamed by staff")
+    pricing_api.remove_price(sku="DEMO-00002-1", currency="USD")
+
+    seed()
+
+    assert pricing_api.prices_for(skus=[sku], currency="EUR")[sku].base_amount == Decimal("99.00")
+    (level,) = [lv for lv in inventory_api.get_stock_levels(skus=[sku]) if lv.warehouse_code == warehouse]
+    assert level.on_hand == on_hand - 40
+    assert Product.objects.get(pk=product.pk).name == "Renamed by staff"
+    assert "DEMO-00002-1" not in pricing_api.prices_for(skus=["DEMO-00002-1"], currency="USD")
+
+
+def test_seed_demo_fills_in_only_what_is_missing(settings):
+    """A shop stopped half-way through its first seed is completed, without touching the rest."""
+    seed()
+    edited = "DEMO-00001-1"
+    pricing_api.set_base_price(sku=edited, currency="EUR", amount=Decimal("99.00"))
+    Product.objects.filter(slug="modern-burgundy-chinos-2").delete()  # as if the run stopped before it
+    pricing_api.remove_price(sku="DEMO-00002-1", currency="GBP")
+
+    out = seed()
+
+    assert "1 products created" in out
+    assert Product.objects.filter(slug="modern-burgundy-chinos-2").exists()
+    assert ListingEntry.objects.filter(slug="modern-burgundy-chinos-2", price_amount__isnull=False).exists()
+    assert "DEMO-00002-1" in pricing_api.prices_for(skus=["DEMO-00002-1"], currency="GBP")
+    assert pricing_api.prices_for(skus=[edited], currency="EUR")[edited].base_amount == Decimal("99.00")
+
+
+def test_the_demo_sells_every_product_in_every_currency_of_the_shop(api_client):
+    seed()
+    skus = [sku for sku in Product.objects.values_list("variants__sku", flat=True)]
+    for currency in ("EUR", "USD", "GBP"):
+        assert set(pricing_api.prices_for(skus=skus, currency=currency)) == set(skus), currency
+        body = api_client.get(f"/api/v1/products?currency={currency}&page_size=100").json()
+        assert body["count"] == Product.objects.count()
+        assert all(item["price"]["currency"] == currency for item in body["results"])

@@ -23,7 +23,9 @@ class ListingQueryInput(serializers.Serializer):
     category = serializers.SlugField(required=False, max_length=120)
     min_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2, min_value=Decimal(0))
     max_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2, min_value=Decimal(0))
-    in_stock = serializers.BooleanField(required=False, default=False)
+    in_stock = serializers.CharField(
+        required=False, help_text="Only `true`: products in stock. Leave it out to list every product."
+    )
     ordering = serializers.ChoiceField(required=False, choices=["price", "-price", "name", "-name", "-created"])
     currency = serializers.CharField(required=False, max_length=3, min_length=3)
 
@@ -32,6 +34,11 @@ class ListingQueryInput(serializers.Serializer):
         if len(value) > limit:
             raise serializers.ValidationError(f"At most {limit} characters.")
         return _no_control_characters(value)
+
+    def validate_in_stock(self, value: str) -> bool:
+        if value != "true":
+            raise serializers.ValidationError("Only in_stock=true filters; leave it out to list every product.")
+        return True
 
     def validate_currency(self, value: str) -> str:
         currencies = catalogue_settings().currencies
@@ -44,6 +51,17 @@ class ListingQueryInput(serializers.Serializer):
         if low is not None and high is not None and low > high:
             raise serializers.ValidationError({"min_price": ["min_price is above max_price."]})
         return attrs
+
+
+def refuse_repeated_parameters(query_params: Any) -> None:
+    """Every query parameter of the catalogue's reads holds one value: a repeated one is refused, never
+    silently narrowed to its last value.
+
+    :raises serializers.ValidationError: naming each repeated parameter.
+    """
+    repeated = sorted(name for name, values in query_params.lists() if len(values) > 1)
+    if repeated:
+        raise serializers.ValidationError({name: ["Give this parameter once."] for name in repeated})
 
 
 class CategoryOutput(serializers.Serializer):
@@ -59,17 +77,16 @@ class ProductSummaryOutput(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
     category = serializers.CharField(source="category_slug", help_text="The category's slug.")
-    price = MoneyField(allow_null=True, help_text="The lowest variant's current price, promotions applied.")
+    price = MoneyField(help_text="The lowest variant's current price, promotions applied.")
     in_stock = serializers.BooleanField()
     image = serializers.CharField(allow_null=True, help_text="URL of the first image, or null.")
 
     def to_representation(self, entry: Any) -> dict[str, Any]:
-        price = Money(amount=entry.price, currency=entry.price_currency) if entry.price is not None else None
         return {
             "slug": entry.slug,
             "name": entry.name,
             "category": entry.category_slug,
-            "price": price.as_json() if price else None,
+            "price": Money(amount=entry.price, currency=entry.price_currency).as_json(),
             "in_stock": entry.in_stock,
             "image": entry.image_url or None,
         }
@@ -79,8 +96,8 @@ class VariantOutput(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     attributes = serializers.DictField(child=serializers.CharField())
-    price = MoneyField(allow_null=True)
-    base_price = MoneyField(allow_null=True)
+    price = MoneyField()
+    base_price = MoneyField()
     on_sale = serializers.BooleanField()
     in_stock = serializers.BooleanField()
     available = serializers.IntegerField()
@@ -90,7 +107,7 @@ class ProductDetailOutput(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
     category = serializers.CharField(help_text="The category's slug.")
-    price = MoneyField(allow_null=True)
+    price = MoneyField()
     in_stock = serializers.BooleanField()
     image = serializers.CharField(allow_null=True)
     description = serializers.CharField()
@@ -99,8 +116,8 @@ class ProductDetailOutput(serializers.Serializer):
     variants = VariantOutput(many=True)
 
 
-def _money(amount: Decimal | None, currency: str) -> dict[str, str] | None:
-    return Money(amount=amount, currency=currency).as_json() if amount is not None else None
+def _money(amount: Decimal, currency: str) -> dict[str, str]:
+    return Money(amount=amount, currency=currency).as_json()
 
 
 def product_detail_json(detail: Any) -> dict[str, Any]:
@@ -109,7 +126,7 @@ def product_detail_json(detail: Any) -> dict[str, Any]:
         "slug": detail.slug,
         "name": detail.name,
         "category": detail.category,
-        "price": _money(detail.price.amount, detail.price.currency) if detail.price else None,
+        "price": _money(detail.price.amount, detail.price.currency),
         "in_stock": detail.in_stock,
         "image": detail.image,
         "description": detail.description,
@@ -120,9 +137,9 @@ def product_detail_json(detail: Any) -> dict[str, Any]:
                 "sku": v.sku,
                 "name": v.name,
                 "attributes": v.attributes,
-                "price": _money(v.price.amount, v.price.currency) if v.price else None,
-                "base_price": _money(v.price.base_amount, v.price.currency) if v.price else None,
-                "on_sale": v.price.on_sale if v.price else False,
+                "price": _money(v.price.amount, v.price.currency),
+                "base_price": _money(v.price.base_amount, v.price.currency),
+                "on_sale": v.price.on_sale,
                 "in_stock": v.in_stock,
                 "available": v.available,
             }

@@ -43,6 +43,7 @@ class ProductListView(PublicView, GenericAPIView):
         operation_id="products_list",
     )
     def get(self, request: Request) -> Response:
+        s.refuse_repeated_parameters(request.query_params)
         params = s.ListingQueryInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         entries = selectors.listing(selectors.ListingQuery(**params.validated_data))
@@ -60,6 +61,7 @@ class ProductDetailView(PublicView):
         operation_id="products_retrieve",
     )
     def get(self, request: Request, slug: str) -> Response:
+        s.refuse_repeated_parameters(request.query_params)
         currency = request.query_params.get("currency")
         detail = api.get_product_detail(slug=slug, currency=currency.upper() if currency else None)
         return Response(s.product_detail_json(detail))

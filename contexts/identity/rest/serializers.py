@@ -1,15 +1,66 @@
-"""Input and output shapes of the identity context's REST API."""
+"""Input and output shapes of the identity context's REST API.
 
+Inputs are strict about types as well as names: a number where a name belongs is refused, not turned
+into the text "123" (DRF's ``CharField`` would).
+"""
+
+from typing import Any
+
+from django_countries import countries
 from rest_framework import serializers
 
 from commerce.rest import StrictSerializer
 
 
+class TextField(serializers.CharField):
+    """A ``CharField`` that accepts only JSON strings."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class EmailInputField(serializers.EmailField):
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class CountryCodeField(TextField):
+    """ISO 3166-1 alpha-2, in any letter case on the way in, upper case on the way out."""
+
+    default_error_messages = {"unknown_country": "{value!r} is not an ISO 3166-1 alpha-2 country code."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 2)
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 country code, e.g. DE.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data).upper()
+        if len(value) != 2 or value not in countries:
+            self.fail("unknown_country", value=data)
+        return value
+
+    def to_representation(self, value: Any) -> str:
+        return str(getattr(value, "code", value) or "")
+
+
+def name_field(*, required: bool = False) -> TextField:
+    return TextField(max_length=150, required=required, allow_blank=not required)
+
+
 class RegisterInput(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    email = EmailInputField(max_length=254)
+    password = TextField(max_length=128, write_only=True, trim_whitespace=False)
+    first_name = TextField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = TextField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class ProfileOutput(serializers.Serializer):
@@ -20,13 +71,13 @@ class ProfileOutput(serializers.Serializer):
 
 
 class ProfileUpdateInput(StrictSerializer):
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    first_name = name_field()
+    last_name = name_field()
 
 
 class TokenInput(StrictSerializer):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    email = TextField(max_length=254)
+    password = TextField(max_length=128, trim_whitespace=False)
 
 
 class TokenPairOutput(serializers.Serializer):
@@ -35,8 +86,54 @@ class TokenPairOutput(serializers.Serializer):
 
 
 class RefreshInput(StrictSerializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = TextField(max_length=4096)
 
 
 class AccessOutput(serializers.Serializer):
     access = serializers.CharField(read_only=True)
+
+
+class PasswordResetInput(StrictSerializer):
+    email = TextField(max_length=254)
+
+
+class PasswordResetConfirmInput(StrictSerializer):
+    uid = TextField(max_length=64)
+    token = TextField(max_length=128)
+    new_password = TextField(max_length=128, trim_whitespace=False)
+
+
+class CloseAccountInput(StrictSerializer):
+    password = TextField(max_length=128, trim_whitespace=False)
+
+
+class AddressInput(StrictSerializer):
+    full_name = TextField(max_length=200)
+    line1 = TextField(max_length=200)
+    line2 = TextField(max_length=200, required=False, allow_blank=True)
+    city = TextField(max_length=100)
+    postal_code = TextField(max_length=20, required=False, allow_blank=True)
+    country = CountryCodeField()
+    phone = TextField(max_length=32, required=False, allow_blank=True)
+
+
+class AddressOutput(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    line1 = serializers.CharField(read_only=True)
+    line2 = serializers.CharField(read_only=True)
+    city = serializers.CharField(read_only=True)
+    postal_code = serializers.CharField(read_only=True)
+    country = CountryCodeField(read_only=True)
+    phone = serializers.CharField(read_only=True)
+
+
+class NotificationOutput(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    order_id = serializers.UUIDField(read_only=True, allow_null=True)
+    order_number = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)

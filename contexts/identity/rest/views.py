@@ -1,9 +1,10 @@
 """The identity context's REST endpoints: one call into the context each."""
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +13,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from contexts.identity import services
+from contexts.identity import selectors, services
+from contexts.identity.exceptions import AddressNotFound
 from contexts.identity.rest import serializers as s
 
 
@@ -36,6 +38,10 @@ class AnonymousAPIView(APIView):
 
 
 class RegisterView(AnonymousAPIView):
+    """Open an account. A taken email answers 400 as API.md says, which tells the caller that the email
+    has an account; the throttle (``THROTTLE_AUTH_REGISTER`` per client address) is what keeps that from
+    becoming a way to test addresses in bulk (see README, "Accounts")."""
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth_register"
 
@@ -72,10 +78,43 @@ class TokenRefreshView(AnonymousAPIView):
         data = s.RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            refresh = RefreshToken(data.validated_data["refresh"])
+            refresh = RefreshToken(data.validated_data["refresh"])  # checks the blacklist too
         except TokenError:
             raise InvalidToken() from None
+        user = selectors.customer_by_id(refresh.payload.get("user_id"))
+        if user is None or not user.is_active:  # a closed account's tokens die with it
+            raise InvalidToken()
         return Response({"access": str(refresh.access_token)})
+
+
+class PasswordResetView(AnonymousAPIView):
+    """Always 202, whether or not the email has an account: the answer never tells which."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password_reset"
+
+    @extend_schema(request=s.PasswordResetInput, responses={202: None}, tags=["identity"])
+    def post(self, request: Request) -> Response:
+        data = s.PasswordResetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_password_reset(email=data.validated_data["email"])
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(AnonymousAPIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=s.PasswordResetConfirmInput,
+        responses={204: None, 400: OpenApiResponse(description="invalid_token or invalid")},
+        tags=["identity"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.PasswordResetConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.confirm_password_reset(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):
@@ -91,3 +130,70 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         user = services.update_profile(user_id=request.user.pk, changes=services.ProfileChanges(**data.validated_data))
         return Response(s.ProfileOutput(user).data)
+
+
+class AddressListView(GenericAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.AddressOutput
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: s.AddressOutput(many=True)},
+        tags=["identity"],
+        operation_id="me_addresses_list",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.addresses_of(request.user.pk))
+        return self.get_paginated_response(s.AddressOutput(page, many=True).data)
+
+    @extend_schema(request=s.AddressInput, responses={201: s.AddressOutput}, tags=["identity"])
+    def post(self, request: Request) -> Response:
+        data = s.AddressInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        address = services.add_address(user_id=request.user.pk, changes=services.AddressChanges(**data.validated_data))
+        return Response(s.AddressOutput(address).data, status=status.HTTP_201_CREATED)
+
+
+class AddressDetailView(APIView):
+    """One of the caller's addresses; another customer's address id is simply not found."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: s.AddressOutput, 404: OpenApiResponse(description="not_found")}, tags=["identity"])
+    def get(self, request: Request, address_id: int) -> Response:
+        address = selectors.address_of(request.user.pk, address_id)
+        if address is None:
+            raise AddressNotFound()
+        return Response(s.AddressOutput(address).data)
+
+    @extend_schema(request=s.AddressInput, responses={200: s.AddressOutput}, tags=["identity"])
+    def patch(self, request: Request, address_id: int) -> Response:
+        data = s.AddressInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        address = services.change_address(
+            user_id=request.user.pk, address_id=address_id, changes=services.AddressChanges(**data.validated_data)
+        )
+        return Response(s.AddressOutput(address).data)
+
+    @extend_schema(responses={204: None}, tags=["identity"])
+    def delete(self, request: Request, address_id: int) -> Response:
+        services.delete_address(user_id=request.user.pk, address_id=address_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationListView(GenericAPIView):
+    """The caller's own notifications, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.NotificationOutput
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: s.NotificationOutput(many=True)},
+        tags=["identity"],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.notifications_of(request.user.pk))
+        return self.get_paginated_response(s.NotificationOutput(page, many=True).data)

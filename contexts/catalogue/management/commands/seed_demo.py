@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: a ready demo shop (idempotent: running it twice is fine)."""
+"""``manage.py seed_demo``: a ready demo shop; fills in what is missing, never changes what exists."""
 
 import sys
 
@@ -10,8 +10,9 @@ from contexts.catalogue.services import demo, importing
 
 class Command(BaseCommand):
     help = (
-        "Seed a demo shop: categories, ~200 products with variants and placeholder images, EUR prices, stock in "
-        "two warehouses, an automatic promotion (15 % off Home > Kitchen) and the voucher WELCOME10."
+        "Seed a demo shop: categories, ~200 products with variants and placeholder images, prices in every "
+        "currency of the shop, stock in two warehouses, an automatic promotion (15 % off Home > Kitchen) and the "
+        "voucher WELCOME10. Only what is missing is written: a re-run keeps every edit made since."
     )
 
     def handle(self, *args, **options) -> None:
@@ -28,8 +29,9 @@ class Command(BaseCommand):
         imported = report.imported
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo shop ready: {imported.products} products, {imported.variants} variants "
-                f"({imported.products_created} products created this run); "
+                f"Demo shop ready ({imported.products_created} products created this run, "
+                f"{report.prices_created} prices and {report.stock_levels_created} stock levels filled in; "
+                "what existed was left as it was); "
                 f"promotion {'created' if report.promotion_created else 'already there'}; "
                 f"voucher {demo.VOUCHER_CODE} {'created' if report.voucher_created else 'already there'}."
             )

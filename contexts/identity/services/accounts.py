@@ -1,0 +1,140 @@
+"""Accounts: registration, profile, password reset. Atomic on identity's database, publish events last."""
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from commerce.database import atomic_in, database_for
+from commerce.eventbus import publish
+from contexts.identity.conf import identity_settings
+from contexts.identity.events import CustomerRegistered
+from contexts.identity.exceptions import EmailAlreadyRegistered, InvalidResetToken, WeakPassword
+from contexts.identity.models import User, normalize_email
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileChanges:
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+def _validate_password(password: str, user: User) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise WeakPassword(messages=tuple(exc.messages)) from None
+
+
+def register_customer(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Create a customer account; the email is unique whatever its letter case.
+
+    :raises EmailAlreadyRegistered: an account with this email exists.
+    :raises WeakPassword: the password fails the configured validators (too short, too common, too
+        close to the email or name).
+    """
+    email = normalize_email(email)
+    candidate = User(email=email, first_name=first_name, last_name=last_name)
+    _validate_password(password, candidate)
+    if User.objects.filter(email=email).exists():
+        raise EmailAlreadyRegistered()
+    candidate.set_password(password)
+    try:
+        with atomic_in("identity"):
+            candidate.save()
+            publish(CustomerRegistered(customer_id=candidate.pk, email=candidate.email))
+    except IntegrityError:  # a concurrent registration won the race for this email
+        raise EmailAlreadyRegistered() from None
+    return candidate
+
+
+def update_profile(*, user_id: int, changes: ProfileChanges) -> User:
+    with atomic_in("identity"):
+        user = User.objects.select_for_update().get(pk=user_id)
+        if changes.first_name is not None:
+            user.first_name = changes.first_name
+        if changes.last_name is not None:
+            user.last_name = changes.last_name
+        user.save(update_fields=["first_name", "last_name"])
+    return user
+
+
+def request_password_reset(*, email: str) -> None:
+    """Mail a reset link to the account with this email, if there is one; say nothing either way.
+
+    The token is Django's: signed with ``SECRET_KEY``, expiring after ``PASSWORD_RESET_TIMEOUT``, and
+    single-use because it hashes the password and last login, which the reset changes. It is not
+    written to the notification log: a stored reset link would be a stored password.
+    """
+    user = User.objects.filter(email=normalize_email(email), is_active=True, closed_at__isnull=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    config = identity_settings()
+    context = {
+        "user": user,
+        "shop_name": config.shop_name,
+        "reset_url": config.password_reset_url.format(uid=uid, token=token),
+        "uid": uid,
+        "token": token,
+    }
+    message = EmailMultiAlternatives(
+        subject=render_to_string("identity/email/password_reset_subject.txt", context).strip(),
+        body=render_to_string("identity/email/password_reset.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("identity/email/password_reset.html", context), "text/html")
+    try:
+        message.send()
+    except Exception:  # the customer can ask again; the answer must not differ from the no-account case
+        logger.exception("Could not send a password reset email to customer %s", user.pk)
+
+
+def _user_from_uid(uid: str) -> User | None:
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        return None
+    return User.objects.filter(pk=pk, is_active=True, closed_at__isnull=True).first()
+
+
+def confirm_password_reset(*, uid: str, token: str, new_password: str) -> None:
+    """Set a new password with a reset link's ``uid`` and ``token``, and log out every session.
+
+    :raises InvalidResetToken: the link is forged, expired, already used, or its account is closed.
+    :raises WeakPassword: the new password fails the configured validators.
+    """
+    user = _user_from_uid(uid)
+    if user is None or not default_token_generator.check_token(user, token):
+        raise InvalidResetToken()
+    _validate_password(new_password, user)
+    with atomic_in("identity"):
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if not default_token_generator.check_token(user, token):  # a concurrent reset used it first
+            raise InvalidResetToken()
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        revoke_refresh_tokens(user_id=user.pk)
+
+
+def revoke_refresh_tokens(*, user_id: int) -> int:
+    """Blacklist every refresh token issued to this user; how many were newly revoked."""
+    using = database_for("identity")
+    with transaction.atomic(using=using):
+        outstanding = OutstandingToken.objects.using(using).filter(user_id=user_id, blacklistedtoken__isnull=True)
+        tokens = list(outstanding.values_list("pk", flat=True))
+        BlacklistedToken.objects.using(using).bulk_create(
+            [BlacklistedToken(token_id=pk) for pk in tokens], ignore_conflicts=True
+        )
+    return len(tokens)
