@@ -5,9 +5,19 @@ environment (see the README's configuration table): ``HOST``/``PORT`` to bind, `
 workers, ``GUNICORN_THREADS`` threads each, ``GUNICORN_TIMEOUT`` for a stuck request and
 ``GUNICORN_GRACEFUL_TIMEOUT`` for the requests in flight when the server is told to stop (SIGTERM:
 workers finish what they serve, then exit).
+
+Metrics: each worker writes its counts under ``PROMETHEUS_MULTIPROC_DIR`` (``var/prometheus`` unless
+set); the master clears an earlier run's files before forking and marks each worker that exits.
 """
 
 import os
+from pathlib import Path
+
+# Every worker counts its metrics in files here; /metrics adds them up (see commerce.metrics).
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(os.environ.get("COMMERCE_VAR_DIR") or Path(__file__).resolve().parent.parent / "var") / "prometheus"),
+)
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
@@ -26,3 +36,15 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "commerce-web"
+
+
+def on_starting(server) -> None:
+    from commerce import metrics
+
+    metrics.prepare_multiprocess_directory()
+
+
+def child_exit(server, worker) -> None:
+    from commerce import metrics
+
+    metrics.mark_process_dead(worker.pid)

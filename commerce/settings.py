@@ -68,7 +68,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the installed package, never a CDN
+    "drf_spectacular_sidecar",
+    "django_prometheus",  # Swagger UI and ReDoc served from the installed package, never a CDN
     "django_celery_beat",
     "commerce",  # the kernel's management commands (ensure_superuser)
     "commerce.eventbus",
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: the whole request is timed
     "corsheaders.middleware.CorsMiddleware",  # first: a preflight is answered before anything else
     "commerce.middleware.RequestIdMiddleware",
     "commerce.middleware.ApiErrorMiddleware",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "commerce.urls"
@@ -121,9 +124,17 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'commerc
 DATABASE_SPLIT = env_bool("DATABASE_SPLIT", False)
 
 
+# django-prometheus' backends are Django's own, counting queries, errors and their durations per alias.
+_MEASURED_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+
+
 def _database(url: str) -> dict:
     config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
-    if config["ENGINE"] == "django.db.backends.sqlite3":
+    config["ENGINE"] = _MEASURED_ENGINES.get(config["ENGINE"], config["ENGINE"])
+    if config["ENGINE"].endswith(".sqlite3"):
         # Writers wait for each other instead of failing at once with "database is locked".
         config.setdefault("OPTIONS", {})["timeout"] = 20
         config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
@@ -138,7 +149,7 @@ def _derived_url(context: str) -> str:
     if explicit:
         return explicit
     parsed = dj_database_url.parse(DATABASE_URL)
-    if parsed["ENGINE"] == "django.db.backends.sqlite3":
+    if parsed["ENGINE"].endswith(".sqlite3"):
         return f"sqlite:///{VAR_DIR / f'commerce_{context}.sqlite3'}"
     base, _, name = DATABASE_URL.partition("?")[0].rpartition("/")
     query = DATABASE_URL.partition("?")[2]
@@ -352,6 +363,15 @@ _CONTEXT_SETTINGS: dict[str, type] = {
 for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):
         globals()[_name] = _type(os.environ[_name])
+
+# --- Metrics -------------------------------------------------------------------------------------
+# ``/metrics`` (commerce.monitoring): ``Authorization: Bearer $METRICS_TOKEN`` when METRICS_TOKEN is
+# set; without it, loopback only in development and off in production. Processes that share a
+# ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn's workers, set by commerce.gunicorn_conf; bin/shop's worker
+# and scheduler too) are added up.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- Logging -------------------------------------------------------------------------------------
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from commerce import health
+from commerce import health, monitoring
 
 api_v1 = [
     path("", include("contexts.identity.rest.urls")),
@@ -24,4 +24,5 @@ urlpatterns = [
     path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", monitoring.metrics_view, name="metrics"),
 ]

@@ -18,7 +18,7 @@ from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from commerce import correlation
+from commerce import correlation, metrics
 from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
 from commerce.eventbus.subscriptions import Subscription
@@ -73,7 +73,9 @@ def deliver_many(alias: str, delivery_ids: Sequence[int]) -> list[Outcome]:
                 outcomes[delivery_id] = Outcome(delivery_id, delivery.status)
             else:
                 due.append(delivery)
-        outcomes.update(_deliver_batch(alias, due))
+        attempted = _deliver_batch(alias, due)
+        outcomes.update(attempted)
+        metrics.delivery_outcomes(alias, (outcome.status for outcome in attempted.values()))
     return [outcomes[delivery_id] for delivery_id in delivery_ids]
 
 
