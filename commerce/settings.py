@@ -335,6 +335,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
 # --- Shop ----------------------------------------------------------------------------------------
 SHOP_CURRENCIES = tuple(env_list("SHOP_CURRENCIES", ["EUR", "USD", "GBP"]))
 SHOP_DEFAULT_CURRENCY = os.environ.get("SHOP_DEFAULT_CURRENCY", SHOP_CURRENCIES[0])
+# Prices contain the tax (as EU shops show them); off, tax is added on top (pricing.conf).
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
 
 # --- Contexts' own settings -----------------------------------------------------------------------
 # Each context reads its ``<CONTEXT>_*`` settings once, in its ``conf.py``, with its own defaults;
@@ -344,6 +346,7 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "PRICING_MAX_QUOTE_LINES": int,
     "PRICING_MAX_VOUCHERS_PER_ORDER": int,
     "PRICING_MAX_PRICE_BATCH": int,
+    "PRICING_DEFAULT_COUNTRY": str,
     "INVENTORY_RESERVATION_TTL_SECONDS": int,
     "INVENTORY_MAX_LINE_QUANTITY": int,
     "INVENTORY_LOW_STOCK_THRESHOLD": int,

@@ -10,7 +10,17 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from contexts.pricing import services
-from contexts.pricing.models import Price, Promotion, Status, Voucher, VoucherRedemption
+from contexts.pricing.models import (
+    Price,
+    Promotion,
+    ShippingMethod,
+    ShippingRate,
+    ShippingZone,
+    Status,
+    TaxRate,
+    Voucher,
+    VoucherRedemption,
+)
 
 
 class OnSaleNowFilter(admin.SimpleListFilter):
@@ -58,8 +68,17 @@ def _status(obj) -> str:
 
 @admin.register(Price)
 class PriceAdmin(admin.ModelAdmin):
-    list_display = ("sku", "currency", "amount", "sale_amount", "sale_starts_at", "sale_ends_at", "on_sale_now")
-    list_filter = ("currency", OnSaleNowFilter)
+    list_display = (
+        "sku",
+        "currency",
+        "amount",
+        "sale_amount",
+        "sale_starts_at",
+        "sale_ends_at",
+        "tax_class",
+        "on_sale_now",
+    )
+    list_filter = ("currency", "tax_class", OnSaleNowFilter)
     search_fields = ("sku",)
     readonly_fields = ("updated_at",)
     list_per_page = 100
@@ -203,3 +222,56 @@ class VoucherAdmin(admin.ModelAdmin):
         )
         parts = [f"{row['customer_id'] or 'guest'}: {row['uses']}" for row in rows]
         return ", ".join(parts) or "none yet"
+
+
+# --- Shipping and tax ----------------------------------------------------------------------------
+
+
+class ShippingRateInline(admin.TabularInline):
+    model = ShippingRate
+    fields = ("zone", "currency", "price", "free_over")
+    extra = 0
+
+
+@admin.register(ShippingZone)
+class ShippingZoneAdmin(admin.ModelAdmin):
+    list_display = ("name", "country_list")
+    search_fields = ("name", "countries")
+
+    @admin.display(description="countries")
+    def country_list(self, obj: ShippingZone) -> str:
+        return ", ".join(obj.country_codes())
+
+    def save_model(self, request, obj, form, change):
+        services.save_shipping_zone(obj)
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "delivery_days", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+    inlines = (ShippingRateInline,)
+
+    def save_model(self, request, obj, form, change):
+        services.save_shipping_method(obj)
+
+
+@admin.register(ShippingRate)
+class ShippingRateAdmin(admin.ModelAdmin):
+    list_display = ("method", "zone", "currency", "price", "free_over")
+    list_filter = ("method", "zone", "currency")
+    list_select_related = ("method", "zone")
+
+    def save_model(self, request, obj, form, change):
+        services.save_shipping_rate(obj)
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    list_display = ("country", "tax_class", "rate")
+    list_filter = ("tax_class", "country")
+    search_fields = ("country",)
+
+    def save_model(self, request, obj, form, change):
+        services.save_tax_rate(obj)

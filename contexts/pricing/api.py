@@ -7,7 +7,11 @@ Money is ``Decimal`` with an explicit currency, quantized half-up to the currenc
 order-level discount is spread over lines (largest remainder, to the cent), is documented in
 ``contexts.pricing.domain``; in short: per line the best non-stacking promotion plus every stacking
 one, then basket promotions, then vouchers, never below zero, eligibility judged on the subtotal
-before discounts.
+before discounts. Then shipping (free over a threshold of the discounted subtotal) and tax on each
+line's discounted amount at the destination's rate for the SKU's tax class, the shipping at the
+destination's standard rate; with ``PRICES_INCLUDE_TAX`` (default on) prices contain the tax,
+otherwise it is added on top. Every amount is rounded once, half-up; line taxes plus shipping tax
+equal ``tax_total`` and net amounts plus taxes equal ``total``, to the cent.
 """
 
 from collections.abc import Mapping, Sequence
@@ -16,19 +20,25 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from contexts.pricing import domain, selectors, services
-from contexts.pricing.domain import DiscountKind, PromotionScope, VoucherRefusal
+from commerce.money import quantize
+from contexts.pricing import checks, domain, selectors, services
+from contexts.pricing.conf import pricing_settings
+from contexts.pricing.domain import DiscountKind, PromotionScope, TaxClass, VoucherRefusal
 from contexts.pricing.exceptions import (
     InvalidPrice,
     InvalidPriceBatch,
     InvalidPricingInput,
     InvalidPromotion,
     InvalidQuantity,
+    InvalidShipping,
+    InvalidTaxRate,
     InvalidVoucherDefinition,
     PriceBatchTooLarge,
     PriceNotFound,
     PricingError,
     PromotionNotFound,
+    ShippingUnavailable,
+    UnknownCountry,
     UnknownSku,
     UnsupportedCurrency,
     VoucherInvalid,
@@ -46,6 +56,8 @@ __all__ = [
     "InvalidPricingInput",
     "InvalidPromotion",
     "InvalidQuantity",
+    "InvalidShipping",
+    "InvalidTaxRate",
     "InvalidVoucherDefinition",
     "PriceBatchResult",
     "PriceBatchTooLarge",
@@ -58,8 +70,16 @@ __all__ = [
     "Quote",
     "QuoteLine",
     "QuoteLineRequest",
+    "RefundBreakdown",
+    "RefundLine",
+    "RefundLineShare",
     "RefusedVoucher",
+    "SetupResult",
+    "ShippingOption",
+    "ShippingUnavailable",
     "SkuPrice",
+    "TaxClass",
+    "UnknownCountry",
     "UnknownSku",
     "UnsupportedCurrency",
     "Voucher",
@@ -73,15 +93,21 @@ __all__ = [
     "create_voucher",
     "delete_promotion",
     "end_promotion",
+    "ensure_shipping_method",
+    "ensure_shipping_rate",
+    "ensure_shipping_zone",
+    "ensure_tax_rate",
     "find_promotions",
     "get_voucher",
     "prices_for",
     "quote",
     "redeem_voucher",
+    "refund_breakdown",
     "remove_price",
     "set_base_price",
     "set_base_prices",
     "set_sale_price",
+    "shipping_methods",
     "unredeem_voucher",
 ]
 
@@ -100,15 +126,17 @@ class SkuPrice:
     # (quantity 1, no basket-level promotions, no vouchers), quantized
     amount: Decimal
     on_sale: bool  # ``amount`` is below ``base_amount`` (a running sale or promotion)
+    tax_class: str = TaxClass.STANDARD  # standard | reduced | zero
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PriceInput:
-    """One base price of a batch (``set_base_prices``)."""
+    """One base price of a batch (``set_base_prices``), with the SKU's tax class."""
 
     sku: str
     currency: str
     amount: Decimal
+    tax_class: str = TaxClass.STANDARD  # standard | reduced | zero
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,8 +164,12 @@ class QuoteLine:
     on_sale: bool  # a sale price is running for this SKU
     subtotal: Decimal  # unit_price * quantity
     discount: Decimal  # this line's promotions plus its share of basket promotions and vouchers
-    total: Decimal  # subtotal - discount; the lines' totals add up to Quote.total exactly
+    total: Decimal  # subtotal - discount, as prices are shown (tax included when prices include tax)
     promotion_ids: tuple[int, ...]
+    tax_class: str  # standard | reduced | zero
+    tax_rate: Decimal  # percent, e.g. Decimal("19.00"); 0.00 where the country has no rate for the class
+    tax: Decimal  # the tax on ``total`` (contained in it, or added on top)
+    net: Decimal  # ``total`` without tax
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,14 +193,64 @@ class RefusedVoucher:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Quote:
+    """The authoritative price of a basket.
+
+    ``total`` = Σ line totals + ``shipping_total`` (+ ``tax_total`` when prices exclude tax);
+    ``tax_total`` = Σ line taxes + ``shipping_tax``; ``net_total + tax_total == total``; all exact.
+    """
+
     currency: str
     lines: tuple[QuoteLine, ...]
-    subtotal: Decimal
+    subtotal: Decimal  # Σ unit price x quantity, before discounts
     discount_total: Decimal
-    total: Decimal
+    total: Decimal  # what the customer pays: goods after discounts, shipping, and tax
     promotions: tuple[AppliedPromotion, ...]
     vouchers: tuple[AppliedVoucher, ...]
     refused_vouchers: tuple[RefusedVoucher, ...]
+    country: str  # the destination, or the shop's default country (PRICING_DEFAULT_COUNTRY) for tax
+    shipping_method: str | None  # the method priced, None without a destination or a method
+    shipping_total: Decimal  # as prices are shown (tax included when prices include tax); 0 without shipping
+    shipping_tax: Decimal  # at the destination's standard rate
+    tax_total: Decimal
+    net_total: Decimal  # total without tax
+    prices_include_tax: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShippingOption:
+    """A method that serves a country, priced for a subtotal (free-shipping threshold applied)."""
+
+    code: str
+    name: str
+    price: Decimal  # as prices are shown (tax included when prices include tax)
+    currency: str
+    delivery_days: int
+    free_over: Decimal | None  # the discounted subtotal from which it is free; None: never
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundLine:
+    """Units of one order line to refund, with what the line cost as quoted (``QuoteLine`` figures)."""
+
+    total: Decimal  # the line's ``total`` as quoted
+    tax: Decimal  # the line's ``tax`` as quoted
+    quantity: int  # units on the line
+    refund_quantity: int  # units refunded now
+    refunded_before: int = 0  # units of this line refunded earlier
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundLineShare:
+    amount: Decimal  # to give back, tax included
+    tax: Decimal  # the tax it contains
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundBreakdown:
+    currency: str
+    lines: tuple[RefundLineShare, ...]  # in the order given
+    amount: Decimal  # Σ line amounts
+    tax: Decimal  # Σ line taxes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,20 +307,23 @@ def _listing_price(price: Price) -> SkuPrice:
         base_amount=price.amount,
         amount=listed[price.sku].amount,
         on_sale=listed[price.sku].on_sale,
+        tax_class=price.tax_class,
     )
 
 
-def set_base_price(*, sku: str, currency: str, amount: Decimal) -> SkuPrice:
-    """Create or change the base price of ``sku`` in ``currency`` (an upsert).
+def set_base_price(*, sku: str, currency: str, amount: Decimal, tax_class: str = TaxClass.STANDARD) -> SkuPrice:
+    """Create or change the base price of ``sku`` in ``currency`` (an upsert), and its tax class.
 
     Publishes ``PriceChanged`` when the listed price moved; re-setting the same price writes and
     publishes nothing. The returned ``amount`` includes SKU-scoped promotions (category promotions
-    need the category ids: use ``prices_for``).
+    need the category ids: use ``prices_for``). ``tax_class`` (``standard``, ``reduced`` or ``zero``)
+    is kept with the price in this currency and decides the SKU's rate in a quote.
 
-    :raises InvalidPrice: zero, negative, more decimals than the currency has, or below the running sale price.
+    :raises InvalidPrice: zero, negative, more decimals than the currency has, below the running sale
+        price, a malformed SKU, or an unknown tax class (``errors`` names the field).
     :raises UnsupportedCurrency: the shop does not sell in ``currency`` (settings.SHOP_CURRENCIES).
     """
-    return _listing_price(services.set_base_price(sku=sku, currency=currency, amount=amount))
+    return _listing_price(services.set_base_price(sku=sku, currency=currency, amount=amount, tax_class=tax_class))
 
 
 def _base_prices(prices: Sequence[PriceInput]) -> list[services.BasePrice]:
@@ -250,6 +335,7 @@ def _base_prices(prices: Sequence[PriceInput]) -> list[services.BasePrice]:
             sku=getattr(item, "sku", None),  # type: ignore[arg-type]
             currency=getattr(item, "currency", None),  # type: ignore[arg-type]
             amount=getattr(item, "amount", None),  # type: ignore[arg-type]
+            tax_class=getattr(item, "tax_class", TaxClass.STANDARD),
         )
         for item in prices
     ]
@@ -273,7 +359,7 @@ def set_base_prices(*, prices: Sequence[PriceInput]) -> PriceBatchResult:
         index to its SKU and errors by field (``sku`` 1 to 64 characters or the same SKU and currency
         twice in the batch, ``currency`` not sold by the shop, ``amount`` zero, negative, not finite,
         too large or with more decimals than the currency has, ``sale_amount`` the new base is below
-        the SKU's sale price). Nothing written.
+        the SKU's sale price, ``tax_class`` not standard, reduced or zero). Nothing written.
     :raises PriceBatchTooLarge: more than ``PRICING_MAX_PRICE_BATCH`` items. Nothing written.
     """
     outcome = services.set_base_prices(items=_base_prices(prices))
@@ -332,7 +418,12 @@ def prices_for(
     listed = selectors.listing_prices(skus=skus, currency=currency, category_ids=category_ids)
     return {
         sku: SkuPrice(
-            sku=sku, currency=currency, base_amount=item.base_amount, amount=item.amount, on_sale=item.on_sale
+            sku=sku,
+            currency=currency,
+            base_amount=item.base_amount,
+            amount=item.amount,
+            on_sale=item.on_sale,
+            tax_class=item.tax_class,
         )
         for sku, item in listed.items()
     }
@@ -347,30 +438,39 @@ def quote(
     currency: str,
     voucher_codes: Sequence[str] = (),
     customer_id: int | None = None,
+    country: str | None = None,
+    shipping_method: str | None = None,
 ) -> Quote:
-    """The authoritative price of a basket: unit prices, promotions, vouchers, totals to the cent.
+    """The authoritative price of a basket: unit prices, promotions, vouchers, shipping, tax, totals to the cent.
 
+    ``country`` is the destination (ISO 3166-1 alpha-2, capitals): its tax rates apply, and with a
+    ``shipping_method`` a shipping line is priced. Without a country there is no shipping line (a
+    method given is not priced) and tax uses the shop's default country (``PRICING_DEFAULT_COUNTRY``).
     A voucher that cannot be used does not fail the quote: it is listed in ``refused_vouchers``
     with its reason (``unknown``, ``expired``, ``exhausted``, ``not_applicable``, ``min_spend``).
     At most ``PRICING_MAX_VOUCHERS_PER_ORDER`` (1) vouchers apply; further ones are ``not_applicable``.
+    Reads a constant number of queries whatever the basket's size (at most six).
 
     :raises UnsupportedCurrency: the shop does not sell in ``currency``.
-    :raises InvalidQuantity: a quantity below 1 or above ``PRICING_MAX_LINE_QUANTITY`` (10 000), or too many lines.
+    :raises InvalidQuantity: a quantity below 1 or above ``PRICING_MAX_LINE_QUANTITY`` (10 000), too many
+        lines, or a malformed SKU.
     :raises UnknownSku: a SKU has no price in ``currency`` (``skus`` lists them all).
-    :raises InvalidPricingInput: ``voucher_codes`` is not a list of texts or ``customer_id`` not a whole number.
+    :raises UnknownCountry: ``country`` is not an ISO 3166-1 alpha-2 code in capitals (400, ``errors.country``).
+    :raises ShippingUnavailable: ``shipping_method`` is unknown, switched off, or has no rate for the
+        country's zone in ``currency`` (409 ``shipping_unavailable``).
+    :raises InvalidPricingInput: ``voucher_codes`` is not a list of texts, ``customer_id`` not a whole
+        number, ``shipping_method`` not a code.
     """
-    selectors.check_quote_request(lines=lines, voucher_codes=voucher_codes, customer_id=customer_id)
-    selectors.check_lines(lines)  # type: ignore[arg-type]  # before a line's fields are read
-    result = selectors.quote_basket(
-        lines=[
-            selectors.RequestedLine(sku=line.sku, quantity=line.quantity, category_ids=tuple(line.category_ids))
-            for line in lines
-        ],
+    request = selectors.check_quote_request(
+        lines=lines,
         currency=currency,
-        voucher_codes=tuple(voucher_codes),
+        voucher_codes=voucher_codes,
         customer_id=customer_id,
+        country=country,
+        shipping_method=shipping_method,
     )
-    basket = result.basket
+    result = selectors.quote_basket(request)
+    basket, taxed = result.basket, result.taxed
     return Quote(
         currency=currency,
         lines=tuple(
@@ -384,19 +484,175 @@ def quote(
                 discount=line.discount,
                 total=line.total,
                 promotion_ids=line.promotion_ids,
+                tax_class=tax_class,
+                tax_rate=line_tax.rate,
+                tax=line_tax.tax,
+                net=line_tax.net,
             )
-            for line in basket.lines
+            for line, line_tax, tax_class in zip(basket.lines, taxed.lines, result.tax_classes, strict=True)
         ),
         subtotal=basket.subtotal,
         discount_total=basket.discount_total,
-        total=basket.total,
+        total=taxed.total,
         promotions=tuple(AppliedPromotion(id=pid, name=result.promotion_names[pid]) for pid in basket.promotion_ids),
         vouchers=tuple(AppliedVoucher(code=code, amount=amount) for code, amount in basket.voucher_amounts),
         refused_vouchers=tuple(
             RefusedVoucher(code=r.code, reason=str(r.reason), detail=VoucherInvalid(reason=r.reason).detail)
             for r in result.refused
         ),
+        country=request.country,
+        shipping_method=result.shipping_method,
+        shipping_total=taxed.shipping_total,
+        shipping_tax=taxed.shipping_tax,
+        tax_total=taxed.tax_total,
+        net_total=taxed.net_total,
+        prices_include_tax=pricing_settings().prices_include_tax,
     )
+
+
+# --- Shipping and tax ----------------------------------------------------------------------------
+
+
+def shipping_methods(*, country: str, currency: str, subtotal: Decimal) -> tuple[ShippingOption, ...]:
+    """The active methods that deliver to ``country`` in ``currency``, priced for ``subtotal``.
+
+    ``subtotal`` is the basket after promotions and vouchers (a quote's Σ line totals): a rate is free
+    from its threshold on. Cheapest first, then fastest, then by code. One query; an empty tuple when
+    nothing serves the country.
+
+    :raises UnknownCountry: not an ISO 3166-1 alpha-2 code in capitals.
+    :raises UnsupportedCurrency:
+    :raises InvalidPrice: ``subtotal`` negative, not a decimal, or with too many decimals.
+    """
+    checks.check_country(country)
+    checks.check_currency(currency)
+    if message := domain.amount_error(subtotal, currency, allow_zero=True):
+        raise InvalidPrice({"subtotal": [message]})
+    options = [
+        ShippingOption(
+            code=rate.method.code,
+            name=rate.method.name,
+            price=domain.shipping_price(price=rate.price, free_over=rate.free_over, discounted_subtotal=subtotal),
+            currency=currency,
+            delivery_days=rate.method.delivery_days,
+            free_over=rate.free_over,
+        )
+        for rate in selectors.shipping_options(country=country, currency=currency)
+    ]
+    return tuple(sorted(options, key=lambda option: (option.price, option.delivery_days, option.code)))
+
+
+def refund_breakdown(*, lines: Sequence[RefundLine], currency: str, prices_include_tax: bool = True) -> RefundBreakdown:
+    """What to give back for some units of some order lines, and the tax that contains (pure: no database).
+
+    Pass each line's ``total`` and ``tax`` as the order's quote gave them and ``prices_include_tax``
+    as it was then (the customer paid ``total`` when it included tax, ``total + tax`` otherwise). A
+    line's share is proportional to its units, rounded so that successive partial refunds of a line
+    (give ``refunded_before``) add up exactly to what was paid for it and the tax it carried.
+
+    :raises InvalidPricingInput: a malformed amount, a tax above the line, quantities that are not
+        whole numbers, or more units refunded than the line has (``errors`` keyed ``lines[i].field``).
+    :raises UnsupportedCurrency:
+    """
+    checks.check_currency(currency)
+    if message := domain.sequence_error(lines):
+        raise InvalidPricingInput({"lines": [message]})
+    if not isinstance(prices_include_tax, bool):
+        raise InvalidPricingInput({"prices_include_tax": ["Give true or false."]})
+    errors: dict[str, list[str]] = {}
+    refunded = []
+    for index, line in enumerate(lines):
+        total, tax = getattr(line, "total", None), getattr(line, "tax", None)
+        quantity = getattr(line, "quantity", None)
+        now, before = getattr(line, "refund_quantity", None), getattr(line, "refunded_before", 0)
+        problems = {
+            "total": domain.amount_error(total, currency, allow_zero=True),
+            "tax": domain.amount_error(tax, currency, allow_zero=True),
+            "quantity": domain.int_error(quantity, minimum=1, maximum=domain.MAX_INT),
+            "refund_quantity": domain.int_error(now, minimum=1, maximum=domain.MAX_INT),
+            "refunded_before": domain.int_error(before, minimum=0, maximum=domain.MAX_INT),
+        }
+        if not any(problems.values()):
+            if prices_include_tax and tax > total:  # type: ignore[operator]
+                problems["tax"] = "The tax cannot exceed the line's total."
+            elif now + before > quantity:  # type: ignore[operator]
+                problems["refund_quantity"] = f"Only {quantity - before} of {quantity} units are left to refund."  # type: ignore[operator]
+        for field, message in problems.items():
+            if message:
+                errors[f"lines[{index}].{field}"] = [message]
+        if not errors:
+            refunded.append(
+                domain.RefundedLine(
+                    paid=total if prices_include_tax else total + tax,  # type: ignore[operator]
+                    tax=tax,  # type: ignore[arg-type]
+                    quantity=quantity,  # type: ignore[arg-type]
+                    refund_quantity=now,  # type: ignore[arg-type]
+                    refunded_before=before,
+                )
+            )
+    if errors:
+        raise InvalidPricingInput(errors)
+    shares = domain.refund_shares(refunded, currency)
+    zero = quantize(Decimal(0), currency)
+    return RefundBreakdown(
+        currency=currency,
+        lines=tuple(RefundLineShare(amount=share.amount, tax=share.tax) for share in shares),
+        amount=sum((share.amount for share in shares), zero),
+        tax=sum((share.tax for share in shares), zero),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetupResult:
+    """What an ``ensure_*`` call found: ``created`` is False when it existed and was left as it was."""
+
+    created: bool
+
+
+def ensure_shipping_zone(*, name: str, countries: Sequence[str]) -> SetupResult:
+    """Create the shipping zone ``name`` covering ``countries`` unless a zone of that name exists
+    (then it is left exactly as staff keep it). For seed data: running it again changes nothing.
+
+    :raises InvalidShipping: a bad name, an empty list, a code that is not ISO 3166-1 alpha-2 in
+        capitals, or a country another zone covers (a country is in one zone). Nothing written.
+    """
+    if message := domain.sequence_error(countries):
+        raise InvalidShipping({"countries": [message]})
+    _, created = services.ensure_shipping_zone(name=name, countries=list(countries))
+    return SetupResult(created=created)
+
+
+def ensure_shipping_method(*, code: str, name: str, delivery_days: int) -> SetupResult:
+    """Create the shipping method ``code`` unless it exists (then it is left as it is).
+
+    :raises InvalidShipping: a bad code, name or delivery time (0 to 365 days). Nothing written.
+    """
+    _, created = services.ensure_shipping_method(code=code, name=name, delivery_days=delivery_days)
+    return SetupResult(created=created)
+
+
+def ensure_shipping_rate(
+    *, method: str, zone: str, currency: str, price: Decimal, free_over: Decimal | None = None
+) -> SetupResult:
+    """Create the rate of ``method`` for ``zone`` in ``currency`` unless one exists (left as it is).
+
+    :raises InvalidShipping: unknown method or zone, a negative price or threshold, too many decimals.
+    :raises UnsupportedCurrency:
+    """
+    _, created = services.ensure_shipping_rate(
+        method=method, zone=zone, currency=currency, price=price, free_over=free_over
+    )
+    return SetupResult(created=created)
+
+
+def ensure_tax_rate(*, country: str, tax_class: str, rate: Decimal) -> SetupResult:
+    """Create the tax rate of ``tax_class`` in ``country`` unless one exists (left as it is).
+
+    :raises UnknownCountry:
+    :raises InvalidTaxRate: an unknown class, a rate below 0 or above 100, more than 2 decimals.
+    """
+    _, created = services.ensure_tax_rate(country=country, tax_class=tax_class, rate=rate)
+    return SetupResult(created=created)
 
 
 def check_voucher(

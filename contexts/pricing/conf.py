@@ -9,12 +9,18 @@
   further codes are refused with reason ``not_applicable``.
 - ``PRICING_MAX_PRICE_BATCH`` (default 5 000): the most prices one ``set_base_prices`` /
   ``check_base_prices`` call takes; above it the call is refused with ``PriceBatchTooLarge``.
+- ``PRICING_DEFAULT_COUNTRY`` (default ``DE``): the country whose tax rates a quote uses when no
+  destination country is given (ISO 3166-1 alpha-2).
+- ``PRICES_INCLUDE_TAX`` (default on, as EU shops show prices): prices, promotions' fixed amounts and
+  shipping rates contain the tax; off, tax is added on top of them.
 - ``SHOP_CURRENCIES``: the currencies prices, promotions and vouchers may be in.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
+from django_countries import countries
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +30,8 @@ class PricingSettings:
     max_vouchers_per_order: int
     max_price_batch: int
     currencies: tuple[str, ...]
+    default_country: str
+    prices_include_tax: bool
 
 
 def pricing_settings() -> PricingSettings:
@@ -33,4 +41,12 @@ def pricing_settings() -> PricingSettings:
         max_vouchers_per_order=int(getattr(settings, "PRICING_MAX_VOUCHERS_PER_ORDER", 1)),
         max_price_batch=int(getattr(settings, "PRICING_MAX_PRICE_BATCH", 5_000)),
         currencies=tuple(getattr(settings, "SHOP_CURRENCIES", ("EUR",))),
+        default_country=str(getattr(settings, "PRICING_DEFAULT_COUNTRY", "DE")),
+        prices_include_tax=bool(getattr(settings, "PRICES_INCLUDE_TAX", True)),
     )
+
+
+@cache
+def known_countries() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes the shop knows (django-countries' list, with its settings)."""
+    return frozenset(code for code, _name in countries)

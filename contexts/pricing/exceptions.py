@@ -144,3 +144,31 @@ class PriceBatchTooLarge(InvalidPricingInput):
 
     def extra(self) -> dict[str, Any]:
         return {**super().extra(), "max_items": self.limit}
+
+
+class UnknownCountry(InvalidPricingInput):
+    """Not an ISO 3166-1 alpha-2 country code in capitals (``de`` and ``DEU`` are refused too)."""
+
+
+class InvalidShipping(InvalidPricingInput):
+    """A shipping zone, method or rate is not valid."""
+
+
+class InvalidTaxRate(InvalidPricingInput):
+    """A tax rate is not valid."""
+
+
+class ShippingUnavailable(PricingError):
+    """The shipping method is unknown, switched off, or does not serve this country in this currency."""
+
+    code = "shipping_unavailable"
+    http_status = 409
+
+    def __init__(self, *, method: str, country: str, currency: str = "", detail: str | None = None) -> None:
+        self.method = method
+        self.country = country
+        self.currency = currency
+        super().__init__(detail or f"The shipping method {method!r} does not deliver to {country}.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"shipping_method": self.method, "country": self.country}

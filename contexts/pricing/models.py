@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 from contexts.pricing import domain
-from contexts.pricing.conf import pricing_settings
+from contexts.pricing.conf import known_countries, pricing_settings
 
 AMOUNT = {"max_digits": 12, "decimal_places": 2}
+TAX_CLASSES = [(c.value, c.value.title()) for c in domain.TaxClass]
 
 
 class PriceQuerySet(models.QuerySet["Price"]):
@@ -38,6 +40,12 @@ class Price(models.Model):
     # The effective price last announced by PriceChanged: lets the periodic job announce scheduled
     # sale starts and ends exactly once.
     announced_amount = models.DecimalField(**AMOUNT, null=True, blank=True, editable=False)
+    tax_class = models.CharField(
+        max_length=16,
+        choices=TAX_CLASSES,
+        default=domain.TaxClass.STANDARD,
+        help_text="How the SKU is taxed (rates per country under Tax rates).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PriceQuerySet.as_manager()
@@ -47,6 +55,9 @@ class Price(models.Model):
         constraints = [
             models.UniqueConstraint(fields=("sku", "currency"), name="pricing_price_one_per_sku_currency"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="pricing_price_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(tax_class__in=[c.value for c in domain.TaxClass]), name="pricing_price_tax_class_known"
+            ),
             models.CheckConstraint(
                 condition=Q(sale_amount__isnull=True) | Q(sale_amount__gt=0, sale_amount__lte=F("amount")),
                 name="pricing_price_sale_positive_and_not_above_base",
@@ -78,7 +89,7 @@ class Price(models.Model):
 
     def term_errors(self) -> dict[str, list[str]]:
         """What is wrong with this price, by field: the one check behind admin forms and services."""
-        return domain.price_errors(
+        errors = domain.price_errors(
             currency=self.currency,
             amount=self.amount,
             sale_amount=self.sale_amount,
@@ -86,6 +97,9 @@ class Price(models.Model):
             sale_ends_at=self.sale_ends_at,
             currencies=pricing_settings().currencies,
         )
+        if message := domain.tax_class_error(self.tax_class):
+            errors.setdefault("tax_class", []).append(message)
+        return errors
 
     def clean(self) -> None:
         errors = self.term_errors()
@@ -316,3 +330,150 @@ class VoucherRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.voucher_id} for {self.order_id}"
+
+
+class OrderVoucherClaim(models.Model):
+    """One row per order that ever redeemed a voucher: locked first by every redemption of the order,
+    so the per-order voucher limit holds when two vouchers are redeemed for one order at once."""
+
+    order_id = models.UUIDField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.order_id)
+
+
+# --- Shipping and tax ----------------------------------------------------------------------------
+
+
+class ShippingZone(models.Model):
+    """A set of countries priced alike; a country belongs to at most one zone."""
+
+    name = models.CharField(max_length=100, unique=True)
+    countries = CountryField(multiple=True, help_text="ISO 3166-1 countries this zone covers.")
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def country_codes(self) -> list[str]:
+        return sorted(str(country.code if hasattr(country, "code") else country) for country in self.countries)
+
+    def term_errors(self) -> dict[str, list[str]]:
+        errors = domain.shipping_zone_errors(name=self.name, countries=self.country_codes(), known=known_countries())
+        if not errors and (taken := self.countries_in_other_zones()):
+            listed = ", ".join(f"{code} ({name})" for code, name in sorted(taken.items()))
+            errors["countries"] = [f"Already in another zone: {listed}. A country is in one zone."]
+        return errors
+
+    def countries_in_other_zones(self, *, lock: bool = False) -> dict[str, str]:
+        """Which of this zone's countries other zones cover (country -> zone name)."""
+        mine = set(self.country_codes())
+        others = ShippingZone.objects.exclude(pk=self.pk).order_by("pk")
+        if lock:
+            others = others.select_for_update()
+        return {code: zone.name for zone in others for code in zone.country_codes() if code in mine}
+
+    def clean(self) -> None:
+        errors = self.term_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
+class ShippingMethod(models.Model):
+    """A way to ship (``standard``, ``express``): priced per zone and currency by its rates."""
+
+    code = models.SlugField(max_length=64, unique=True, help_text="What carts and checkouts ask for.")
+    name = models.CharField(max_length=100)
+    delivery_days = models.PositiveSmallIntegerField(help_text="Working days to deliver, as told to customers.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def term_errors(self) -> dict[str, list[str]]:
+        return domain.shipping_method_errors(
+            code=self.code, name=self.name, delivery_days=self.delivery_days, is_active=self.is_active
+        )
+
+    def clean(self) -> None:
+        errors = self.term_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
+class ShippingRate(models.Model):
+    """The price of a method for a zone in one currency, optionally free over a (discounted) subtotal."""
+
+    method = models.ForeignKey(ShippingMethod, on_delete=models.CASCADE, related_name="rates")
+    zone = models.ForeignKey(ShippingZone, on_delete=models.CASCADE, related_name="rates")
+    currency = models.CharField(max_length=3)
+    price = models.DecimalField(**AMOUNT, help_text="As products are priced: tax included when prices include tax.")
+    free_over = models.DecimalField(
+        **AMOUNT, null=True, blank=True, help_text="Free when the subtotal after discounts reaches this; empty: never."
+    )
+
+    class Meta:
+        ordering = ("method__code", "zone__name", "currency")
+        constraints = [
+            models.UniqueConstraint(fields=("method", "zone", "currency"), name="pricing_shippingrate_one_per_key"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="pricing_shippingrate_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(free_over__isnull=True) | Q(free_over__gte=0),
+                name="pricing_shippingrate_free_over_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method_id}/{self.zone_id} {self.price} {self.currency}"
+
+    def term_errors(self) -> dict[str, list[str]]:
+        return domain.shipping_rate_errors(
+            currency=self.currency,
+            price=self.price,
+            free_over=self.free_over,
+            currencies=pricing_settings().currencies,
+        )
+
+    def clean(self) -> None:
+        errors = self.term_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
+class TaxRate(models.Model):
+    """The VAT (or sales tax) percentage of one tax class in one country."""
+
+    country = CountryField()
+    tax_class = models.CharField(max_length=16, choices=TAX_CLASSES, default=domain.TaxClass.STANDARD)
+    rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="Percent, e.g. 19.00.")
+
+    class Meta:
+        ordering = ("country", "tax_class")
+        constraints = [
+            models.UniqueConstraint(fields=("country", "tax_class"), name="pricing_taxrate_one_per_country_class"),
+            models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=100), name="pricing_taxrate_between_0_and_100"),
+            models.CheckConstraint(
+                condition=Q(tax_class__in=[c.value for c in domain.TaxClass]), name="pricing_taxrate_class_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.tax_class} {self.rate} %"
+
+    def term_errors(self) -> dict[str, list[str]]:
+        return domain.tax_rate_errors(
+            country=str(self.country.code if hasattr(self.country, "code") else self.country or ""),
+            tax_class=self.tax_class,
+            rate=self.rate,
+            countries=known_countries(),
+        )
+
+    def clean(self) -> None:
+        errors = self.term_errors()
+        if errors:
+            raise ValidationError(errors)

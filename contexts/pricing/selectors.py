@@ -1,7 +1,9 @@
 """Reads inside the pricing context: prices, live promotions, quotes.
 
 Query budget (asserted in tests): prices for any number of SKUs are one query, live promotions one
-more; a quote adds one for vouchers and one for a customer's own redemptions when codes are given.
+more; a quote adds one for the destination's tax rates, one for the shipping rate when a method is
+asked for, one for vouchers when codes are given and one for a customer's own redemptions when a
+voucher limits uses per customer.
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,15 +14,10 @@ from decimal import Decimal
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from contexts.pricing import domain
+from contexts.pricing import checks, domain
 from contexts.pricing.conf import pricing_settings
-from contexts.pricing.exceptions import InvalidPricingInput, InvalidQuantity, UnknownSku, UnsupportedCurrency
-from contexts.pricing.models import Price, Promotion, Voucher, VoucherRedemption
-
-
-def check_currency(currency: str) -> None:
-    if message := domain.currency_error(currency, pricing_settings().currencies):
-        raise UnsupportedCurrency({"currency": [message]})
+from contexts.pricing.exceptions import InvalidPricingInput, InvalidQuantity, ShippingUnavailable, UnknownSku
+from contexts.pricing.models import Price, Promotion, ShippingRate, TaxRate, Voucher, VoucherRedemption
 
 
 def prices_by_sku(skus: Sequence[str], currency: str) -> dict[str, Price]:
@@ -44,12 +41,13 @@ class ListingPrice:
     base_amount: Decimal
     amount: Decimal
     on_sale: bool
+    tax_class: str
 
 
 def listing_prices(
     *, skus: Sequence[str], currency: str, category_ids: Mapping[str, Sequence[int]] | None, now: datetime | None = None
 ) -> dict[str, ListingPrice]:
-    check_currency(currency)
+    checks.check_currency(currency)
     errors: dict[str, list[str]] = {}
     if message := domain.sequence_error(skus):
         errors["skus"] = [message]
@@ -74,7 +72,13 @@ def listing_prices(
             promotions=promotions,
             currency=currency,
         )
-        result[sku] = ListingPrice(sku=sku, base_amount=price.amount, amount=amount, on_sale=amount < price.amount)
+        result[sku] = ListingPrice(
+            sku=sku,
+            base_amount=price.amount,
+            amount=amount,
+            on_sale=amount < price.amount,
+            tax_class=price.tax_class,
+        )
     return result
 
 
@@ -89,6 +93,19 @@ class RequestedLine:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteRequest:
+    """A quote request whose every argument was checked (``check_quote_request``)."""
+
+    lines: tuple[RequestedLine, ...]
+    currency: str
+    voucher_codes: tuple[str, ...]
+    customer_id: int | None
+    country: str  # the destination, or the shop's default country for tax
+    ship: bool  # a destination was given: a shipping line is priced when a method is asked for
+    shipping_method: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RefusedCode:
     code: str
     reason: domain.VoucherRefusal
@@ -96,97 +113,172 @@ class RefusedCode:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuoteResult:
+    request: QuoteRequest
     basket: domain.PricedBasket
+    taxed: domain.TaxedTotals
+    tax_classes: tuple[str, ...]  # per line
+    shipping_method: str | None
     promotion_names: dict[int, str]
     refused: tuple[RefusedCode, ...]
     on_sale_skus: frozenset[str]
     base_amounts: dict[str, Decimal]
 
 
-def check_quote_request(*, lines: object, voucher_codes: object, customer_id: object) -> None:
-    """The shape of a quote request, before its lines are read: lists where lists belong, ids as ids.
+def check_quote_request(
+    *,
+    lines: object,
+    currency: object,
+    voucher_codes: object,
+    customer_id: object,
+    country: object,
+    shipping_method: object,
+) -> QuoteRequest:
+    """Every argument of a quote, checked once, before anything is read from the database.
 
-    :raises InvalidQuantity: ``lines`` is not a list, or a line's category ids are not positive whole numbers.
-    :raises InvalidPricingInput: ``voucher_codes`` is not a list of texts, or ``customer_id`` not a whole number.
+    :raises UnsupportedCurrency: the shop does not sell in ``currency``.
+    :raises InvalidQuantity: ``lines`` is not a list, too long, or a line's quantity, SKU or category ids are bad.
+    :raises InvalidPricingInput: ``voucher_codes`` is not a list of texts, ``customer_id`` not a whole number,
+        ``shipping_method`` not a text.
+    :raises UnknownCountry: ``country`` is not an ISO 3166-1 alpha-2 code in capitals.
     """
+    checks.check_currency(currency)
+    settings = pricing_settings()
     if message := domain.sequence_error(lines):
         raise InvalidQuantity({"lines": [message]})
-    errors: dict[str, list[str]] = {}
-    for index, line in enumerate(lines):  # type: ignore[arg-type]
-        if message := domain.category_ids_error(getattr(line, "category_ids", ())):
-            errors[f"lines[{index}].category_ids"] = [message]
-    if errors:
-        raise InvalidQuantity(errors)
-    if domain.sequence_error(voucher_codes) or any(not isinstance(code, str) for code in voucher_codes):  # type: ignore[attr-defined]
-        errors["voucher_codes"] = ["Give a list of voucher codes."]
-    if customer_id is not None and (
-        message := domain.int_error(customer_id, minimum=-domain.MAX_ID - 1, maximum=domain.MAX_ID)
-    ):
-        errors["customer_id"] = [message]
-    if errors:
-        raise InvalidPricingInput(errors)
-
-
-def check_lines(lines: Sequence[RequestedLine]) -> None:
-    settings = pricing_settings()
+    lines = list(lines)  # type: ignore[call-overload]
     if len(lines) > settings.max_quote_lines:
         raise InvalidQuantity({"lines": [f"A quote has at most {settings.max_quote_lines} lines."]})
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
         quantity = getattr(line, "quantity", None)
-        if (
-            not isinstance(quantity, int)
-            or isinstance(quantity, bool)
-            or not 1 <= quantity <= settings.max_line_quantity
-        ):
+        if domain.int_error(quantity, minimum=1, maximum=settings.max_line_quantity):
             errors[f"lines[{index}].quantity"] = [
                 f"A quantity is a whole number from 1 to {settings.max_line_quantity} (got {quantity!r})."
             ]
-        if not isinstance(getattr(line, "sku", None), str) or not line.sku.strip():
-            errors[f"lines[{index}].sku"] = ["A SKU is a non-empty string."]
+        if message := domain.sku_error(getattr(line, "sku", None)):
+            errors[f"lines[{index}].sku"] = [message]
+        if message := domain.category_ids_error(getattr(line, "category_ids", ())):
+            errors[f"lines[{index}].category_ids"] = [message]
     if errors:
         raise InvalidQuantity(errors)
+    if domain.sequence_error(voucher_codes) or any(
+        not isinstance(code, str) or domain.NUL in code
+        for code in voucher_codes  # type: ignore[attr-defined]
+    ):
+        errors["voucher_codes"] = ["Give a list of voucher codes (texts without NUL characters)."]
+    if customer_id is not None and (
+        message := domain.int_error(customer_id, minimum=-domain.MAX_ID - 1, maximum=domain.MAX_ID)
+    ):
+        errors["customer_id"] = [message]
+    if shipping_method is not None and (message := domain.code_error(shipping_method, what="method code")):
+        errors["shipping_method"] = [message]
+    if errors:
+        raise InvalidPricingInput(errors)
+    ship = country is not None
+    destination = checks.check_country(country) if ship else settings.default_country
+    return QuoteRequest(
+        lines=tuple(
+            RequestedLine(sku=line.sku.strip(), quantity=line.quantity, category_ids=tuple(line.category_ids))
+            for line in lines
+        ),
+        currency=currency,  # type: ignore[arg-type]
+        voucher_codes=tuple(voucher_codes),  # type: ignore[arg-type]
+        customer_id=customer_id,  # type: ignore[arg-type]
+        country=destination,
+        ship=ship,
+        shipping_method=shipping_method.strip() if ship and shipping_method is not None else None,  # type: ignore[union-attr]
+    )
 
 
-def quote_basket(
-    *,
-    lines: Sequence[RequestedLine],
-    currency: str,
-    voucher_codes: Sequence[str],
-    customer_id: int | None,
-    now: datetime | None = None,
-) -> QuoteResult:
-    """Price a basket with the authoritative figures.
+def tax_rates(country: str) -> dict[str, Decimal]:
+    """The tax rate of each configured class in ``country`` (one query)."""
+    return dict(TaxRate.objects.filter(country=country).order_by().values_list("tax_class", "rate"))
 
-    :raises UnsupportedCurrency, InvalidQuantity, UnknownSku:
+
+def shipping_rate(*, method: str, country: str, currency: str) -> ShippingRate:
+    """The rate of an active ``method`` for the zone covering ``country`` in ``currency`` (one query).
+
+    :raises ShippingUnavailable: no such active method, or it has no rate there in that currency.
     """
-    check_currency(currency)
-    check_lines(lines)
+    rate = (
+        _rates_for(country=country, currency=currency)
+        .filter(method__code=method)
+        .select_related("method")
+        .order_by("pk")
+        .first()
+    )
+    if rate is None:
+        raise ShippingUnavailable(method=method, country=country, currency=currency)
+    return rate
+
+
+def _rates_for(*, country: str, currency: str):
+    """Rates of active methods in ``currency`` for the zone holding ``country``.
+
+    A zone's countries are stored as comma-separated two-letter codes, so a substring match on the
+    code cannot hit another country.
+    """
+    return ShippingRate.objects.filter(currency=currency, method__is_active=True, zone__countries__contains=country)
+
+
+def shipping_options(*, country: str, currency: str) -> list[ShippingRate]:
+    """Every active method's rate for ``country`` in ``currency``, with its method (one query)."""
+    return list(_rates_for(country=country, currency=currency).select_related("method").order_by("pk"))
+
+
+def quote_basket(request: QuoteRequest, *, now: datetime | None = None) -> QuoteResult:
+    """Price a checked basket with the authoritative figures, in the order ``domain`` documents.
+
+    :raises UnknownSku: a SKU has no price in the currency.
+    :raises ShippingUnavailable: the method asked for does not serve the destination.
+    """
     now = now or timezone.now()
+    currency = request.currency
+    lines = request.lines
     prices = prices_by_sku([line.sku for line in lines], currency)
     unknown = tuple(dict.fromkeys(line.sku for line in lines if line.sku not in prices))
     if unknown:
         raise UnknownSku(skus=unknown, currency=currency)
+    rate = None
+    if request.ship and request.shipping_method is not None:
+        rate = shipping_rate(method=request.shipping_method, country=request.country, currency=currency)
     rules = live_promotions(currency, now)
     basket_lines = [
         domain.BasketLine(
             sku=line.sku,
             quantity=line.quantity,
             unit_price=prices[line.sku].effective_amount(now),
-            category_ids=tuple(line.category_ids),
+            category_ids=line.category_ids,
         )
         for line in lines
     ]
     accepted, refused = _judge_vouchers(
-        codes=voucher_codes,
+        codes=request.voucher_codes,
         currency=currency,
-        customer_id=customer_id,
+        customer_id=request.customer_id,
         gross_subtotal=domain.gross_subtotal(basket_lines, currency),
         now=now,
     )
     basket = domain.price_basket(lines=basket_lines, promotions=rules, vouchers=accepted, currency=currency)
+    rates = tax_rates(request.country)
+    tax_classes = tuple(prices[line.sku].tax_class for line in lines)
+    shipping = None
+    if rate is not None:
+        shipping = domain.shipping_price(price=rate.price, free_over=rate.free_over, discounted_subtotal=basket.total)
+    taxed = domain.apply_tax(
+        line_totals=[line.total for line in basket.lines],
+        line_rates=[domain.rate_for(rates, tax_class) for tax_class in tax_classes],
+        shipping=shipping,
+        shipping_rate=domain.rate_for(rates, domain.TaxClass.STANDARD),
+        prices_include_tax=pricing_settings().prices_include_tax,
+        currency=currency,
+    )
     return QuoteResult(
+        request=request,
         basket=basket,
+        taxed=taxed,
+        tax_classes=tax_classes,
+        shipping_method=rate.method.code if rate is not None else None,
         promotion_names={rule.id: rule.name for rule in rules},
         refused=refused,
         on_sale_skus=frozenset(sku for sku, price in prices.items() if price.is_on_sale(now)),
@@ -202,7 +294,8 @@ def _judge_vouchers(
     if not normalized:
         return [], ()
     vouchers = {voucher.code: voucher for voucher in Voucher.objects.filter(code__in=normalized).order_by()}
-    uses = customer_redemption_counts([v.pk for v in vouchers.values()], customer_id)
+    limited = [v.pk for v in vouchers.values() if v.per_customer_limit is not None]
+    uses = customer_redemption_counts(limited, customer_id)  # a query only when a limit per customer applies
     accepted: list[domain.VoucherTerms] = []
     refused: list[RefusedCode] = []
     limit = pricing_settings().max_vouchers_per_order
@@ -240,10 +333,6 @@ def customer_redemption_counts(voucher_ids: Sequence[int], customer_id: int | No
 
 def voucher_by_code(code: str) -> Voucher | None:
     return Voucher.objects.filter(code=domain.normalize_code(code)).first()
-
-
-def redemptions_for_order(order_id) -> list[VoucherRedemption]:
-    return list(VoucherRedemption.objects.current().filter(order_id=order_id).select_related("voucher"))
 
 
 # --- Lookups -------------------------------------------------------------------------------------

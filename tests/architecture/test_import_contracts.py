@@ -47,7 +47,7 @@ def test_the_real_tree_keeps_every_contract(scratch_tree):
             "A context imports only the api and events modules of another context BROKEN",
         ),
         (
-            "contexts/pricing/services.py",
+            "contexts/pricing/services/__init__.py",
             "from contexts.catalogue import api",
             "Contexts depend on each other only down the DAG",
         ),

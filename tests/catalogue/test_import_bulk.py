@@ -181,10 +181,11 @@ def _queries_on(context: str, path) -> int:
 def test_pricing_and_inventory_queries_of_an_import_do_not_grow_with_its_rows(tmp_path):
     # 20 rows and 600 rows: the checks and writes are one bulk call per 5 000 items. What grows a little
     # is the listing's own prices_for read (3 currencies per 500 products) and, on SQLite only, pricing's
-    # bulk insert split by SQLite's variable limit; nothing grows per row.
+    # bulk insert split by SQLite's variable limit (999 // 9 columns = 111 prices per INSERT since the
+    # price carries its tax class: 1 800 prices are 17 statements); nothing grows per row.
     small = _queries_on("pricing", write_csv(tmp_path, bulk_rows(20), name="small.csv"))
     large = _queries_on("pricing", write_csv(tmp_path, bulk_rows(600, start=1000), name="large.csv"))
-    assert large <= small + 8 and large <= 20
+    assert large <= small + 9 and large <= 20
 
     small = _queries_on("inventory", write_csv(tmp_path, bulk_rows(20, start=5000), name="small2.csv"))
     large = _queries_on("inventory", write_csv(tmp_path, bulk_rows(600, start=6000), name="large2.csv"))

@@ -54,7 +54,13 @@ def test_promotion_status_filter_separates_active_scheduled_and_ended(admin_clie
 
 
 def price_form(**overrides):
-    return {"sku": "SKU-9", "currency": "EUR", "amount": "10.00", "sale_amount": ""} | overrides
+    return {
+        "sku": "SKU-9",
+        "currency": "EUR",
+        "amount": "10.00",
+        "sale_amount": "",
+        "tax_class": "standard",
+    } | overrides
 
 
 @pytest.mark.parametrize(

@@ -212,9 +212,10 @@ def _split(captured) -> tuple[list[str], list[str]]:
 
 
 # pricing's own statements for 1 000 items: savepoint, read, insert(s), update(s), release. SQLite
-# caps parameters per statement (999), so Django sends its inserts in chunks of ~140 rows and its
-# updates in chunks of ~200; PostgreSQL sends one of each (updates by 1 000 rows).
-PRICE_QUERIES_PER_1000 = 12
+# caps parameters per statement (999), so Django sends its inserts in chunks of ~110 rows (9 columns
+# since the tax class) and its updates in chunks of ~200; PostgreSQL sends one of each (updates by
+# 1 000 rows).
+PRICE_QUERIES_PER_1000 = 13
 
 
 def test_a_first_write_of_1000_prices_takes_a_constant_number_of_queries(django_assert_max_num_queries):
