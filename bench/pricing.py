@@ -9,6 +9,9 @@ The script creates its own data (SKUs ``BENCH-000``…, promotions named ``bench
 ``BENCH10``), replacing what an earlier run left. Figures printed:
 
 - ``api.quote``: database queries per quote, quotes per second (one thread, warm), mean latency;
+- ``api.quote`` of the same basket shipped to DE with ``standard`` shipping and VAT (every fifth SKU at
+  the reduced rate), prices including tax and (``PRICES_INCLUDE_TAX`` off) excluding it: queries per
+  quote, quotes per second;
 - ``api.prices_for`` of the same 50 SKUs with category ids: queries per call, calls per second;
 - ``api.set_base_prices`` of 10 000 SKUs (``BATCH-…``, in calls of 5 000): a first write, an unchanged
   re-run and a re-run changing every price: seconds, items per second, queries on pricing's database
@@ -48,7 +51,10 @@ def build_data():
 
     skus = [f"BENCH-{n:03}" for n in range(LINES)]
     for n, sku in enumerate(skus):
-        pricing_api.set_base_price(sku=sku, currency="EUR", amount=Decimal(5 + n) + Decimal("0.99"))
+        tax_class = "reduced" if n % 5 == 1 else "standard"
+        pricing_api.set_base_price(
+            sku=sku, currency="EUR", amount=Decimal(5 + n) + Decimal("0.99"), tax_class=tax_class
+        )
         if n % 5 == 0:
             pricing_api.set_sale_price(sku=sku, currency="EUR", amount=Decimal(4 + n))
     for n in range(PROMOTIONS):
@@ -71,6 +77,14 @@ def build_data():
                 scope="basket",
                 min_subtotal=Decimal(100 * (n - 16)),
             )
+    # shipping and VAT: created once, left as they are afterwards
+    pricing_api.ensure_tax_rate(country="DE", tax_class="standard", rate=Decimal(19))
+    pricing_api.ensure_tax_rate(country="DE", tax_class="reduced", rate=Decimal(7))
+    pricing_api.ensure_shipping_method(code="bench-standard", name="Bench standard", delivery_days=3)
+    pricing_api.ensure_shipping_zone(name="bench DE", countries=["DE"])
+    pricing_api.ensure_shipping_rate(
+        method="bench-standard", zone="bench DE", currency="EUR", price=Decimal("4.90"), free_over=Decimal(5000)
+    )
     pricing_api.create_voucher(
         code="BENCH10", kind="percentage", value=Decimal(10), currency="EUR", min_spend=Decimal(20)
     )
@@ -129,6 +143,29 @@ def main() -> None:
         lambda: pricing_api.quote(lines=lines, currency="EUR", voucher_codes=["bench10"], customer_id=1)
     )
     print(f"quote:      {queries} queries/quote, {rate:,.0f} quotes/s, {mean_ms:.2f} ms mean (1 thread)")
+    from django.test import override_settings
+
+    for include in (True, False):
+        with override_settings(PRICES_INCLUDE_TAX=include):
+
+            def shipped():
+                return pricing_api.quote(
+                    lines=lines,
+                    currency="EUR",
+                    voucher_codes=["bench10"],
+                    customer_id=1,
+                    country="DE",
+                    shipping_method="bench-standard",
+                )
+
+            taxed = shipped()
+            assert taxed.shipping_total == Decimal("4.90") and taxed.tax_total > 0
+            queries, rate, mean_ms = measure(shipped)
+        mode = "incl. tax" if include else "excl. tax"
+        print(
+            f"quote to DE with shipping and VAT ({mode}): {queries} queries/quote, {rate:,.0f} quotes/s, "
+            f"{mean_ms:.2f} ms mean (total {taxed.total}, tax {taxed.tax_total})"
+        )
     categories = {sku: [1 + n % 8] for n, sku in enumerate(skus)}
     queries, rate, mean_ms = measure(lambda: pricing_api.prices_for(skus=skus, currency="EUR", category_ids=categories))
     print(f"prices_for: {queries} queries/call for {len(skus)} SKUs, {rate:,.0f} calls/s, {mean_ms:.2f} ms mean")

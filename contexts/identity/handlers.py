@@ -1,1 +1,143 @@
-"""The identity context's subscriptions to other contexts' events."""
+"""The identity context's subscriptions: what customers are told when something happens to them.
+
+| event                         | notification          | addressed from                                  |
+|-------------------------------|-----------------------|-------------------------------------------------|
+| identity.CustomerRegistered   | `welcome`             | the event                                       |
+| orders.OrderPlaced            | `order_confirmation`  | the event (also remembered as the order contact) |
+| inventory.ShipmentDispatched  | `order_dispatched`    | the order contact remembered from OrderPlaced   |
+| orders.OrderCancelled         | `order_cancelled`     | the event                                       |
+| orders.RefundIssued           | `refund_issued`       | the event                                       |
+
+Everything a message needs comes in the events: no handler calls another context, so notifications
+can be lifted out as a service of their own. Guest orders are told at the order's email.
+"""
+
+from uuid import UUID
+
+from commerce.eventbus import subscriber
+from contexts.identity import selectors
+from contexts.identity.events import CustomerRegistered
+from contexts.identity.exceptions import NotificationDeferred
+from contexts.identity.services.notifications import Kind, Message, money, record_notification, remember_order_contact
+from contexts.inventory import events as inventory_events
+from contexts.orders import events as orders_events
+
+
+@subscriber(CustomerRegistered)
+def welcome_customer_when_registered(event: CustomerRegistered) -> None:
+    record_notification(
+        Message(
+            event_id=event.event_id,
+            kind=Kind.WELCOME,
+            recipient=event.email,
+            customer_id=event.customer_id,
+            context={"email": event.email},
+        )
+    )
+
+
+@subscriber(orders_events.OrderPlaced)
+def send_confirmation_when_order_placed(event: orders_events.OrderPlaced) -> None:
+    remember_order_contact(
+        order_id=event.order_id, number=event.number, customer_id=event.customer_id, email=event.email
+    )
+    currency = event.currency
+    lines = [
+        {
+            "sku": line.sku,
+            "name": line.name,
+            "quantity": line.quantity,
+            "unit_price": money(line.unit_price, currency),
+            "line_total": money(line.line_total, currency),
+        }
+        for line in event.lines
+    ]
+    record_notification(
+        Message(
+            event_id=event.event_id,
+            kind=Kind.ORDER_CONFIRMATION,
+            recipient=event.email,
+            customer_id=event.customer_id,
+            order_id=event.order_id,
+            order_number=event.number,
+            context={
+                "number": event.number,
+                "lines": lines,
+                "subtotal": money(event.subtotal, currency),
+                "discount_total": money(event.discount_total, currency) if event.discount_total else "",
+                "shipping_method": event.shipping_method,
+                "shipping_total": money(event.shipping_total, currency),
+                "tax_total": money(event.tax_total, currency),
+                "total": money(event.total, currency),
+                "vouchers": ", ".join(event.vouchers),
+                "address": event.shipping_address,
+            },
+        )
+    )
+
+
+@subscriber(inventory_events.ShipmentDispatched)
+def alert_customer_when_shipment_dispatched(event: inventory_events.ShipmentDispatched) -> None:
+    try:
+        order_id = UUID(event.reference)
+    except ValueError:
+        return  # not an order's shipment: nobody to tell
+    contact = selectors.order_contact(order_id)
+    if contact is None:
+        # The order's OrderPlaced has not reached us yet: fail, and the bus retries with backoff.
+        raise NotificationDeferred(f"Order {order_id} is not known here yet; the dispatch alert waits for it.")
+    record_notification(
+        Message(
+            event_id=event.event_id,
+            kind=Kind.ORDER_DISPATCHED,
+            recipient=contact.email,
+            customer_id=contact.customer_id,
+            order_id=order_id,
+            order_number=contact.number,
+            context={
+                "number": contact.number,
+                "shipment_id": event.shipment_id,
+                "lines": [{"sku": line.sku, "quantity": line.quantity} for line in event.lines],
+            },
+        )
+    )
+
+
+@subscriber(orders_events.OrderCancelled)
+def tell_customer_when_order_cancelled(event: orders_events.OrderCancelled) -> None:
+    record_notification(
+        Message(
+            event_id=event.event_id,
+            kind=Kind.ORDER_CANCELLED,
+            recipient=event.email,
+            customer_id=event.customer_id,
+            order_id=event.order_id,
+            order_number=event.number,
+            context={
+                "number": event.number,
+                "total": money(event.total, event.currency),
+                "refunded": money(event.refunded, event.currency) if event.refunded else "",
+                "cancelled_by": event.cancelled_by,
+            },
+        )
+    )
+
+
+@subscriber(orders_events.RefundIssued)
+def tell_customer_when_refund_issued(event: orders_events.RefundIssued) -> None:
+    record_notification(
+        Message(
+            event_id=event.event_id,
+            kind=Kind.REFUND_ISSUED,
+            recipient=event.email,
+            customer_id=event.customer_id,
+            order_id=event.order_id,
+            order_number=event.number,
+            context={
+                "number": event.number,
+                "amount": money(event.amount, event.currency),
+                "reason": event.reason,
+                "lines": [{"sku": line.sku, "quantity": line.quantity} for line in event.lines],
+            },
+        )
+    )

@@ -7,7 +7,8 @@ missing, so a first seed stopped half-way is completed by the next run:
 - a product of the demo is seeded only when none of its SKUs is in the catalogue: first its prices
   in every currency the shop sells (the CSV holds EUR; the others are derived at fixed demo rates)
   and its stock levels, each only where pricing or inventory has none yet, then the product itself;
-- the promotion and the voucher only when pricing has none by that name or code.
+- the promotion and the voucher only when pricing has none by that name or code;
+- shipping methods, their rates and the VAT rates (``demo_shipping``) only where pricing has none.
 
 A price changed or removed, a level changed, a product renamed, a promotion ended: all stay as staff
 left them. A demo product deleted by staff comes back on the next run (the demo cannot tell it from
@@ -24,7 +25,7 @@ from django.conf import settings
 
 from commerce.money import quantize
 from contexts.catalogue.models import Category, Variant
-from contexts.catalogue.services import importing
+from contexts.catalogue.services import demo_shipping, importing
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
 
@@ -56,6 +57,7 @@ class DemoReport:
     stock_levels_created: int
     promotion_created: bool
     voucher_created: bool
+    shipping_created: int = 0  # zones, methods, rates and VAT rates created (demo_shipping)
 
 
 def seed_demo(*, progress: importing.Progress | None = None, csv_path: Path = DEMO_CSV) -> DemoReport:
@@ -80,6 +82,7 @@ def seed_demo(*, progress: importing.Progress | None = None, csv_path: Path = DE
         stock_levels_created=levels_created,
         promotion_created=_ensure_promotion(),
         voucher_created=_ensure_voucher(),
+        shipping_created=demo_shipping.ensure_shipping_and_tax(amount_in=demo_amount),
     )
 
 
@@ -101,6 +104,7 @@ def _fill_prices(rows: list[importing.ImportRow]) -> int:
                     sku=row.sku,
                     currency=currency,
                     amount=row.price if row.currency == currency else demo_amount(row.price, currency),
+                    tax_class=demo_shipping.tax_class_for(row.category),
                 )
                 for row in chunk
                 if row.sku not in existing and row.price is not None

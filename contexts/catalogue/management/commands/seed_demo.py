@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = (
         "Seed a demo shop: categories, ~200 products with variants and placeholder images, prices in every "
         "currency of the shop, stock in two warehouses, an automatic promotion (15 % off Home > Kitchen) and the "
-        "voucher WELCOME10. Only what is missing is written: a re-run keeps every edit made since."
+        "voucher WELCOME10, shipping methods standard and express with their VAT rates. Only what is missing is written: a re-run keeps every edit made since."
     )
 
     def handle(self, *args, **options) -> None:
@@ -33,6 +33,7 @@ class Command(BaseCommand):
                 f"{report.prices_created} prices and {report.stock_levels_created} stock levels filled in; "
                 "what existed was left as it was); "
                 f"promotion {'created' if report.promotion_created else 'already there'}; "
-                f"voucher {demo.VOUCHER_CODE} {'created' if report.voucher_created else 'already there'}."
+                f"voucher {demo.VOUCHER_CODE} {'created' if report.voucher_created else 'already there'}; "
+                f"{report.shipping_created} shipping zones, methods, rates and VAT rates created."
             )
         )
