@@ -13,6 +13,7 @@ set); the master clears an earlier run's files before forking and marks each wor
 import os
 from pathlib import Path
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 # Every worker counts its metrics in files here; /metrics adds them up (see commerce.metrics).
 os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR",
@@ -42,6 +43,13 @@ def on_starting(server) -> None:
     from commerce import metrics
 
     metrics.prepare_multiprocess_directory()
+
+
+def post_fork(server, worker) -> None:
+    # The tracer provider (and its export thread) is created in the worker, never in the master.
+    from commerce import telemetry
+
+    telemetry.configure(service_role="web")
 
 
 def child_exit(server, worker) -> None:

@@ -376,6 +376,12 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
+# --- Tracing -------------------------------------------------------------------------------------
+# Off unless OTEL_TRACES_EXPORTER is console or otlp (commerce.telemetry, which reads the standard
+# OTEL_* variables). Each context's published api is traced, function by function, as
+# ``<context>.<function>``; the modules are named here so the kernel imports no context.
+TRACED_API_MODULES = [f"contexts.{name}.api" for name in BUSINESS_CONTEXTS]
+
 # --- Logging -------------------------------------------------------------------------------------
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
