@@ -1,1 +1,241 @@
-"""Reads inside the cart context."""
+"""Reads inside the cart context, and the priced view of a cart (quoted by pricing, named by the catalogue).
+
+Nothing here holds a transaction or a lock while it asks another context.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from commerce.database import database_for
+from contexts.cart import domain
+from contexts.cart.exceptions import CartNotFound
+from contexts.cart.models import Cart, CartLine, CartStatus
+from contexts.catalogue import api as catalogue_api
+from contexts.pricing import api as pricing_api
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineState:
+    id: int | None  # None for a line about to be created
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CartState:
+    """A cart as stored, at one ``version``: what a write is judged against and what gets priced."""
+
+    id: UUID
+    customer_id: int | None
+    status: str
+    currency: str
+    version: int
+    lines: tuple[LineState, ...]
+    voucher_codes: tuple[str, ...]
+    country: str | None
+    shipping_method: str | None
+    order_id: UUID | None
+    merged_into: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+    def line_for(self, sku: str) -> LineState | None:
+        return next((line for line in self.lines if line.sku == sku), None)
+
+    def line_by_id(self, line_id: int) -> LineState | None:
+        return next((line for line in self.lines if line.id == line_id), None)
+
+    def with_quantity(self, sku: str, quantity: int) -> "CartState":
+        """This cart with ``sku`` at ``quantity`` (0 drops the line; a new SKU is appended)."""
+        lines = []
+        found = False
+        for line in self.lines:
+            if line.sku == sku:
+                found = True
+                if quantity > 0:
+                    lines.append(replace(line, quantity=quantity))
+            else:
+                lines.append(line)
+        if not found and quantity > 0:
+            lines.append(LineState(id=None, sku=sku, quantity=quantity))
+        return replace(self, lines=tuple(lines))
+
+
+def state_of(cart: Cart, lines: list[CartLine] | None = None) -> CartState:
+    rows = lines if lines is not None else list(cart.lines.all())
+    return CartState(
+        id=cart.id,
+        customer_id=cart.customer_id,
+        status=cart.status,
+        currency=cart.currency,
+        version=cart.version,
+        lines=tuple(LineState(id=line.pk, sku=line.sku, quantity=line.quantity) for line in rows),
+        voucher_codes=tuple(cart.voucher_codes or ()),
+        country=cart.country,
+        shipping_method=cart.shipping_method,
+        order_id=cart.order_id,
+        merged_into=cart.merged_into,
+        created_at=cart.created_at,
+        updated_at=cart.updated_at,
+    )
+
+
+def carts() -> QuerySet[Cart]:
+    return Cart.objects.using(database_for("cart"))
+
+
+def cart_lines() -> QuerySet[CartLine]:
+    return CartLine.objects.using(database_for("cart"))
+
+
+def load_cart(cart_id: object) -> CartState | None:
+    """The stored cart and its lines (two queries), or None."""
+    parsed = domain.parse_cart_id(cart_id)
+    if parsed is None:
+        return None
+    cart = carts().filter(pk=parsed).prefetch_related("lines").first()
+    return state_of(cart) if cart is not None else None
+
+
+def visible_to(state: CartState | None, customer_id: int | None) -> bool:
+    """A customer's cart is reachable by that customer only; an anonymous cart by anyone holding its id.
+    A cart merged into another one is gone for everyone."""
+    if state is None or state.status == CartStatus.MERGED:
+        return False
+    return state.customer_id is None or state.customer_id == customer_id
+
+
+def cart_for(cart_id: object, customer_id: int | None) -> CartState:
+    """The caller's view of a cart.
+
+    :raises CartNotFound: unknown, malformed, merged away, or another customer's cart.
+    """
+    state = load_cart(cart_id)
+    if not visible_to(state, customer_id):
+        raise CartNotFound()
+    return state  # type: ignore[return-value]
+
+
+def open_cart_of(customer_id: int) -> CartState | None:
+    cart = carts().filter(customer_id=customer_id, status=CartStatus.OPEN).prefetch_related("lines").first()
+    return state_of(cart) if cart is not None else None
+
+
+# --- The priced view -----------------------------------------------------------------------------
+
+
+def _quote(
+    state: CartState, lines: list[LineState], variants: Mapping[str, catalogue_api.VariantInfo]
+) -> pricing_api.Quote:
+    return pricing_api.quote(
+        lines=[
+            pricing_api.QuoteLineRequest(
+                sku=line.sku,
+                quantity=line.quantity,
+                category_ids=variants[line.sku].category_ids if line.sku in variants else (),
+            )
+            for line in lines
+        ],
+        currency=state.currency,
+        voucher_codes=state.voucher_codes,
+        customer_id=state.customer_id,
+    )
+
+
+def quote_state(
+    state: CartState, variants: Mapping[str, catalogue_api.VariantInfo]
+) -> tuple[pricing_api.Quote | None, frozenset[str]]:
+    """Pricing's quote of the cart's lines, and the SKUs it could not price (left out of the quote).
+
+    A SKU whose price was removed after it went into the cart does not break the cart: it is shown as
+    not purchasable and the rest is priced.
+    """
+    lines = list(state.lines)
+    unpriced: set[str] = set()
+    while True:
+        try:
+            return _quote(state, lines, variants), frozenset(unpriced)
+        except pricing_api.UnknownSku as error:
+            missing = (set(error.skus) & {line.sku for line in lines}) or {line.sku for line in lines}
+            unpriced |= missing
+            lines = [line for line in lines if line.sku not in missing]
+            if not lines:
+                return None, frozenset(unpriced)
+
+
+def priced(state: CartState, variants: Mapping[str, catalogue_api.VariantInfo] | None = None) -> domain.Cart:
+    """The cart as a customer sees it: every figure from one pricing quote, every name from the catalogue.
+
+    A fixed number of queries whatever the number of lines: one for the names, those of one quote.
+    """
+    if variants is None:
+        variants = catalogue_api.get_variants(skus=[line.sku for line in state.lines]) if state.lines else {}
+    quote, unpriced = quote_state(state, variants) if state.lines or state.voucher_codes else (None, frozenset())
+    quoted = {line.sku: line for line in quote.lines} if quote else {}
+    lines = []
+    for line in state.lines:
+        variant = variants.get(line.sku)
+        q = quoted.get(line.sku)
+        lines.append(
+            domain.CartLine(
+                id=line.id or 0,
+                sku=line.sku,
+                name=domain.display_name(variant.product_name, variant.variant_name) if variant else line.sku,
+                product_slug=variant.product_slug if variant else None,
+                quantity=line.quantity,
+                unit_price=q.unit_price if q else ZERO,
+                base_unit_price=q.base_unit_price if q else ZERO,
+                subtotal=q.subtotal if q else ZERO,
+                discount=q.discount if q else ZERO,
+                line_total=q.total if q else ZERO,
+                tax_rate=getattr(q, "tax_rate", None) if q else None,
+                tax=getattr(q, "tax", ZERO) if q else ZERO,
+                purchasable=bool(q and variant and variant.published and line.sku not in unpriced),
+            )
+        )
+    refused = (
+        tuple(domain.RefusedVoucher(code=r.code, reason=r.reason, detail=r.detail) for r in quote.refused_vouchers)
+        if quote
+        else ()
+    )
+    return domain.Cart(
+        id=state.id,
+        customer_id=state.customer_id,
+        status=state.status,
+        currency=state.currency,
+        lines=tuple(lines),
+        vouchers=state.voucher_codes,
+        refused_vouchers=refused,
+        country=state.country,
+        shipping_method=state.shipping_method,
+        subtotal=quote.subtotal if quote else ZERO,
+        discount_total=quote.discount_total if quote else ZERO,
+        shipping_total=getattr(quote, "shipping_total", ZERO) if quote else ZERO,
+        tax_total=getattr(quote, "tax_total", ZERO) if quote else ZERO,
+        total=quote.total if quote else ZERO,
+        item_count=sum(line.quantity for line in state.lines),
+        order_id=state.order_id,
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+    )
+
+
+def checkout_view(state: CartState) -> domain.CheckoutCart:
+    return domain.CheckoutCart(
+        id=state.id,
+        customer_id=state.customer_id,
+        status=state.status,
+        currency=state.currency,
+        lines=tuple(domain.CheckoutLine(sku=line.sku, quantity=line.quantity) for line in state.lines),
+        voucher_codes=state.voucher_codes,
+        country=state.country,
+        shipping_method=state.shipping_method,
+        order_id=state.order_id,
+    )

@@ -1,0 +1,30 @@
+"""The cart context's settings, read from ``settings.CART_*``."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CartSettings:
+    max_line_quantity: int
+    max_lines: int
+    anonymous_retention_days: int
+    cleanup_batch_size: int
+    currencies: tuple[str, ...]
+    default_currency: str
+
+
+def cart_settings() -> CartSettings:
+    """Read on each call (cheap) so ``override_settings`` in tests takes effect."""
+    currencies = tuple(getattr(settings, "SHOP_CURRENCIES", ("EUR",)))
+    return CartSettings(
+        # The most units of one SKU a cart line holds, and the most lines a cart holds.
+        max_line_quantity=int(getattr(settings, "CART_MAX_LINE_QUANTITY", 99)),
+        max_lines=int(getattr(settings, "CART_MAX_LINES", 100)),
+        # Anonymous carts nobody touched for this long are deleted by the housekeeping job.
+        anonymous_retention_days=int(getattr(settings, "CART_ANONYMOUS_RETENTION_DAYS", 30)),
+        cleanup_batch_size=int(getattr(settings, "CART_CLEANUP_BATCH_SIZE", 1000)),
+        currencies=currencies,
+        default_currency=str(getattr(settings, "SHOP_DEFAULT_CURRENCY", currencies[0])),
+    )

@@ -1,1 +1,0 @@
-"""Writes of the cart context: atomic on its own database, publish events last."""

@@ -1,0 +1,27 @@
+"""Writes of the cart context: judged with no transaction open (other contexts are asked then),
+committed atomically on the cart's own database (see ``_writes``)."""
+
+from contexts.cart.services._carts import (
+    assign_cart,
+    checkout_cart,
+    close_cart,
+    create_cart,
+    delete_abandoned_carts,
+    discard_customer_carts,
+)
+from contexts.cart.services._lines import add_line, remove_line, set_line_quantity
+from contexts.cart.services._vouchers import add_voucher, remove_voucher
+
+__all__ = [
+    "add_line",
+    "add_voucher",
+    "assign_cart",
+    "checkout_cart",
+    "close_cart",
+    "create_cart",
+    "delete_abandoned_carts",
+    "discard_customer_carts",
+    "remove_line",
+    "remove_voucher",
+    "set_line_quantity",
+]

@@ -1,0 +1,73 @@
+"""A small shop for the cart tests: products in the catalogue, prices in pricing, stock in inventory,
+each set through its owning context's api or services."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from contexts.catalogue.services import products
+from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+from contexts.inventory import api as inventory_api
+from contexts.pricing import api as pricing_api
+
+WAREHOUSE = "MAIN"
+
+
+def put_stock(sku: str, on_hand: int) -> None:
+    inventory_api.ensure_warehouse(code=WAREHOUSE)
+    inventory_api.set_stock_level(sku=sku, warehouse_code=WAREHOUSE, on_hand=on_hand, reference="test")
+
+
+def make_product(slug: str, name: str, skus: dict[str, tuple[str, str, int]], category=None, published=True):
+    """``skus`` maps a SKU to (variant name, EUR price, stock)."""
+    product = ProductFactory(
+        slug=slug,
+        name=name,
+        category=category or CategoryFactory(),
+        variants=[products.VariantSpec(sku=sku, name=variant) for sku, (variant, _, _) in skus.items()],
+        published=published,
+    )
+    for sku, (_, amount, stock) in skus.items():
+        if amount is not None:
+            pricing_api.set_base_price(sku=sku, currency="EUR", amount=Decimal(amount))
+        if stock:
+            put_stock(sku, stock)
+    return product
+
+
+@pytest.fixture
+def shop(db):
+    """Shirts (two sizes), a mug, a poster without stock, a hidden product, and WELCOME10."""
+    apparel = CategoryFactory(name="Apparel")
+    make_product(
+        "blue-shirt", "Blue Shirt", {"SHIRT-S": ("Small", "20.00", 50), "SHIRT-M": ("Medium", "20.00", 5)}, apparel
+    )
+    make_product("coffee-mug", "Coffee Mug", {"MUG": ("Default", "8.50", 200)})
+    make_product("poster", "Poster", {"POSTER": ("Default", "5.00", 0)})
+    make_product("secret", "Secret", {"SECRET": ("Default", "9.00", 10)}, published=False)
+    make_product("no-price", "No Price", {"NOPRICE": ("Default", None, 10)})
+    pricing_api.create_voucher(
+        code="WELCOME10", kind="percentage", value=Decimal("10"), currency="EUR", min_spend=Decimal("20.00")
+    )
+    pricing_api.create_voucher(
+        code="OLD",
+        kind="percentage",
+        value=Decimal("5"),
+        starts_at=timezone.now() - timedelta(days=10),
+        ends_at=timezone.now() - timedelta(days=1),
+    )
+    return apparel
+
+
+@pytest.fixture
+def many_skus(db):
+    """``many_skus(n)`` → n purchasable SKUs, each priced 1.00 EUR with 100 in stock."""
+
+    def make(count: int, prefix: str = "BULK") -> list[str]:
+        skus = [f"{prefix}-{i:03d}" for i in range(count)]
+        make_product(f"{prefix.lower()}-bundle", f"{prefix} bundle", {sku: (sku, "1.00", 100) for sku in skus})
+        return skus
+
+    return make
