@@ -106,23 +106,18 @@ def test_one_trace_runs_from_the_request_through_the_outbox_to_the_handler(spans
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_delivery_in_another_process_continues_the_trace_stored_in_the_outbox(spans, settings):
+def test_a_delivery_in_another_process_continues_the_trace_stored_in_the_outbox(spans, settings, monkeypatch):
     """What a Celery worker or the sweep does: deliver later, with nothing of the request in memory."""
     from opentelemetry import context as otel_context
 
+    import commerce.eventbus.dispatch as dispatch_module
     from commerce.eventbus.delivery import deliver_many
-    from commerce.eventbus.dispatch import dispatch as real_dispatch
 
     settings.ROOT_URLCONF = "tests.ops.urls"
-    settings.EVENTBUS = {**settings.EVENTBUS, "DISPATCH": "none-yet"}  # nothing delivered at commit
-    import commerce.eventbus.dispatch as dispatch_module
+    held = []  # nothing is delivered at commit: the deliveries are held for "another process"
+    monkeypatch.setattr(dispatch_module, "dispatch", lambda alias, ids: held.append((alias, list(ids))))
 
-    held = []
-    dispatch_module.dispatch = lambda alias, ids: held.append((alias, list(ids)))
-    try:
-        assert Client().get("/ops-test/price/TRACE-2", {"amount": "9.99"}).status_code == 200
-    finally:
-        dispatch_module.dispatch = real_dispatch
+    assert Client().get("/ops-test/price/TRACE-2", {"amount": "9.99"}).status_code == 200
     (request,) = [s for s in spans.get_finished_spans() if s.kind.name == "SERVER"]
 
     token = otel_context.attach(otel_context.Context())  # a fresh process: no current span
