@@ -1,10 +1,12 @@
 """Helpers for the operations tests: collected static files, a real gunicorn on a free port."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -54,6 +56,8 @@ def get(url: str, headers: dict[str, str] | None = None, timeout: float = 10) ->
 def running_gunicorn(*, workers: int = 2, **env: str) -> Iterator[tuple[subprocess.Popen, str]]:
     """The run command's server (``gunicorn -c python:commerce.gunicorn_conf``) on a free port."""
     port = free_port()
+    scratch = tempfile.mkdtemp(prefix="commerce-gunicorn-")  # its metrics files, never in var/
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(scratch) / "prometheus"))
     log = open(os.devnull, "w") if "GUNICORN_LOG" not in env else open(env.pop("GUNICORN_LOG"), "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:commerce.gunicorn_conf", "commerce.wsgi"],
@@ -86,3 +90,4 @@ def running_gunicorn(*, workers: int = 2, **env: str) -> Iterator[tuple[subproce
                 process.kill()
                 process.wait()
         log.close()
+        shutil.rmtree(scratch, ignore_errors=True)
