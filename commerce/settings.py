@@ -68,11 +68,12 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
-    "django_prometheus",  # Swagger UI and ReDoc served from the installed package, never a CDN
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the installed package, never a CDN
+    "django_prometheus",
     "django_celery_beat",
     "commerce",  # the kernel's management commands (ensure_superuser)
     "commerce.eventbus",
+    "axes",
     *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
 ]
 
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last but the metrics: answers a locked-out admin login
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -175,7 +177,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity and passwords ----------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
-AUTHENTICATION_BACKENDS = ["contexts.identity.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    "commerce.security.AdminLockoutBackend",  # first: refuses a locked-out admin login before any check
+    "contexts.identity.backends.EmailBackend",
+]
+# Admin login lock-out (django-axes): after AXES_FAILURE_LIMIT failures an account, and separately an
+# address, is locked for AXES_COOLOFF_HOURS. Only the admin site: the API's token endpoint has its
+# own throttle. Staff see the lock-outs in the admin (Axes > Access attempts); a superuser lifts one
+# by deleting it (or ``manage.py axes_reset_username EMAIL``).
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(hours=env_int("AXES_COOLOFF_HOURS", 1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the admin login form's field (it holds the email)
+AXES_VERBOSE = False
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -361,11 +378,18 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "CART_ANONYMOUS_RETENTION_DAYS": int,
     "CATALOGUE_SEARCH_CONFIG": str,
     "CATALOGUE_MAX_QUERY_LENGTH": int,
+    "CATALOGUE_HTTP_MAX_AGE": int,
     "CATALOGUE_LISTING_REFRESH_SECONDS": float,
     "CATALOGUE_LISTING_DRAIN_SECONDS": float,
     "CATALOGUE_LISTING_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_CHUNK_SIZE": int,
+    "ORDERS_PAYMENT_GATEWAY": str,
+    "ORDERS_SAGA_TIMEOUT_SECONDS": int,
+    "ORDERS_IDEMPOTENCY_RETENTION_HOURS": int,
+    "ORDERS_IDEMPOTENCY_LOCK_SECONDS": int,
+    "ORDERS_FIRST_NUMBER": int,
+    "ORDERS_CHECKOUT_THROTTLE": str,
     "IDENTITY_PASSWORD_RESET_URL": str,
     "IDENTITY_NOTIFICATION_MAX_ATTEMPTS": int,
     "IDENTITY_NOTIFICATION_BACKOFF_SECONDS": float,
