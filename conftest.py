@@ -1,10 +1,55 @@
 """Test-suite plumbing shared by every context's tests and the cross-context ones."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+
+# --- No test leaves files behind -----------------------------------------------------------------
+# Scratch files of a test run (the probe's attempt counters, a test worker's log) go to one temporary
+# directory, removed when the session ends; anything new in ``var/`` after the run fails it.
+
+_SCRATCH_ENV = "PROBE_ATTEMPTS_DIR"
+
+
+def _var_files() -> set[Path]:
+    """Files in ``var/``, except the development databases: ``manage.py`` run beside the tests makes
+    them, and the tests never touch them (their databases are in memory or ``test_…``)."""
+    return {path for path in settings.VAR_DIR.rglob("*") if path.is_file() and not path.name.startswith("commerce")}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get(_SCRATCH_ENV):
+        os.environ[_SCRATCH_ENV] = tempfile.mkdtemp(prefix="commerce-test-scratch-")
+        config._commerce_scratch = os.environ[_SCRATCH_ENV]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config._commerce_var_files = _var_files()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = getattr(session.config, "_commerce_var_files", None)
+    if before is None or getattr(session.config, "workerinput", None) is not None:
+        return
+    left = sorted(str(path.relative_to(settings.VAR_DIR)) for path in _var_files() - before)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"The tests left {len(left)} file(s) behind in {settings.VAR_DIR}: {', '.join(left[:10])}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    scratch = getattr(config, "_commerce_scratch", None)
+    if scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.environ.pop(_SCRATCH_ENV, None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -114,7 +114,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(detail, dict):
         code = str(detail.get("code", code))
         message = str(detail.get("detail", "")) or code.replace("_", " ")
-        extra = {k: _flatten(v) for k, v in detail.items() if k not in {"code", "detail"}}
+        # ``messages`` is simplejwt's account of which token class refused which token: internal.
+        extra = {k: _flatten(v) for k, v in detail.items() if k not in {"code", "detail", "messages"}}
         return Response(error_body(code, message, **extra), status=exc.status_code, headers=headers)
     if isinstance(exc, drf.NotFound):
         code = "not_found"

@@ -1,5 +1,6 @@
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.utils.urls import replace_query_param
 
 
 class StandardPagination(PageNumberPagination):
@@ -18,6 +19,18 @@ class StandardPagination(PageNumberPagination):
         if raw is None:
             return self.page_size
         return min(_positive_int(self.page_size_query_param, raw), self.max_page_size)
+
+    def get_next_link(self) -> str | None:
+        return self._with_page_size(super().get_next_link())
+
+    def get_previous_link(self) -> str | None:
+        return self._with_page_size(super().get_previous_link())
+
+    def _with_page_size(self, link: str | None) -> str | None:
+        """The links carry the page size actually served: a clamped one, not what was asked for."""
+        if link is None or self.page_size_query_param not in self.request.query_params:
+            return link
+        return replace_query_param(link, self.page_size_query_param, self.page.paginator.per_page)
 
     def get_page_number(self, request, paginator) -> int | str:
         raw = request.query_params.get(self.page_query_param)

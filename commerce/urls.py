@@ -2,10 +2,10 @@
 imports no context."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from commerce import health
+from commerce import api_index, health
 
 api_v1 = [
     path("", include("contexts.identity.rest.urls")),
@@ -18,9 +18,10 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1", api_index.index, name="api-index"),  # also /api/v1/ (OptionalTrailingSlashMiddleware)
     path("api/v1/", include(api_v1)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("health/live", health.live, name="health-live"),
-    path("health/ready", health.ready, name="health-ready"),
+    re_path(r"^health/live/?$", health.live, name="health-live"),
+    re_path(r"^health/ready/?$", health.ready, name="health-ready"),
 ]

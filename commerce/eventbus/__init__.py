@@ -2,15 +2,26 @@
 
 What a context uses, and all it may use::
 
-    from commerce.eventbus import Event, domain_event, publish, publish_many, subscriber
+    from commerce.eventbus import Event, domain_event, publish, publish_many, subscriber, upcaster
 
 ``publish`` writes the event to the publisher's outbox in the current transaction; after commit it
 is delivered at least once to every subscription, and each subscription applies it effectively once
-(an inbox row in the subscriber's database, in the handler's own transaction).
+(an inbox row in the subscriber's database, in the handler's own transaction). ``upcaster`` lets an
+event type change shape without stranding what is in flight (see ``commerce.eventbus.types``).
+
+The modules stand in layers, each importing only those below it (``.importlinter``, contract
+``kernel-layers``)::
+
+    admin, management, tasks     interfaces: staff, commands, Celery
+    publishing                   publish(), publish_many(): outbox rows, dispatch after commit
+    dispatch                     inline or celery; sweep() and requeue() hand deliveries to it
+    delivery                     deliver_many(), failures, backoff, claim_due(), prune()
+    subscriptions, models        who listens; the outbox, deliveries and inbox tables
+    types                        events, their (de)serialization, versions and upcasters
 """
 
 from commerce.eventbus.publishing import publish, publish_many
 from commerce.eventbus.subscriptions import subscriber
-from commerce.eventbus.types import Event, EventError, domain_event
+from commerce.eventbus.types import Event, EventError, domain_event, upcaster
 
-__all__ = ["Event", "EventError", "domain_event", "publish", "publish_many", "subscriber"]
+__all__ = ["Event", "EventError", "domain_event", "publish", "publish_many", "subscriber", "upcaster"]

@@ -1,13 +1,35 @@
-"""Staff see every outbox message and delivery, in every context's database, and retry failures."""
+"""Staff see every outbox message and delivery, in every context's database, and retry failures.
+
+In split mode each context's outbox, deliveries and inbox live in its own database. The database
+picked in the list (``?database=<alias>``) is kept by every page reached from there: a change page
+opened from the list (Django carries the list's filters along as ``_changelist_filters``), the
+deliveries shown inline on a message, the filters' choices, and the links between a message and its
+deliveries. Nothing of the bus can be added, changed or deleted here: retrying is the one action.
+"""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from commerce.database import context_aliases
-from commerce.eventbus import delivery as delivery_service
+from commerce.eventbus import dispatch
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
+
+
+def selected_database(request: HttpRequest) -> str:
+    """The alias staff picked, from the URL or from the list's filters a change page carries."""
+    alias = request.GET.get("database") or QueryDict(request.GET.get("_changelist_filters", "")).get("database")
+    return alias if alias in context_aliases() else "default"
+
+
+def change_url(obj: object) -> str:
+    """The admin page of ``obj`` on the database it was read from."""
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return f"{url}?database={obj._state.db}"
 
 
 class DatabaseFilter(admin.SimpleListFilter):
@@ -37,10 +59,20 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset.filter(created_at__lt=timezone.now() - timezone.timedelta(hours=hours))
 
 
+class EventTypeOfMessageFilter(admin.AllValuesFieldListFilter):
+    """The deliveries' ``message__event_type`` choices, read from the selected database (Django's own
+    filter reads a related model's values from the default database)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.lookup_choices = (
+            model_admin.get_queryset(request).order_by(field_path).values_list(field_path, flat=True).distinct()
+        )
+
+
 class PerDatabaseAdmin(admin.ModelAdmin):
     def database(self, request: HttpRequest) -> str:
-        alias = request.GET.get("database", "default")
-        return alias if alias in context_aliases() else "default"
+        return selected_database(request)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).using(self.database(request))
@@ -51,16 +83,32 @@ class PerDatabaseAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        return False  # an outbox row deleted by hand is an event lost; pruning removes delivered ones
+
 
 class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ("subscription", "status", "attempts", "next_attempt_at", "delivered_at", "last_error")
+    fields = ("delivery", "status", "attempts", "next_attempt_at", "delivered_at", "last_error")
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).using(selected_database(request))
 
     def has_add_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        return False
+
+    @admin.display(description="subscription")
+    def delivery(self, obj: Delivery) -> str:
+        return format_html('<a href="{}">{}</a>', change_url(obj), obj.subscription)
 
 
 @admin.register(OutboxMessage)
@@ -78,6 +126,7 @@ class OutboxMessageAdmin(PerDatabaseAdmin):
         "causation_id",
         "created_at",
     )
+    fields = readonly_fields
     inlines = [DeliveryInline]
     date_hierarchy = "created_at"
 
@@ -85,11 +134,17 @@ class OutboxMessageAdmin(PerDatabaseAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(PerDatabaseAdmin):
     list_display = ("subscription", "event_type", "status", "attempts", "next_attempt_at", "short_error", "created_at")
-    list_filter = (DatabaseFilter, "status", "subscription", "message__event_type", AgeFilter)
+    list_filter = (
+        DatabaseFilter,
+        "status",
+        "subscription",
+        ("message__event_type", EventTypeOfMessageFilter),
+        AgeFilter,
+    )
     search_fields = ("subscription", "message__event_id", "message__event_type", "last_error")
     list_select_related = ("message",)
     readonly_fields = (
-        "message",
+        "outbox_message",
         "subscription",
         "status",
         "attempts",
@@ -98,7 +153,12 @@ class DeliveryAdmin(PerDatabaseAdmin):
         "delivered_at",
         "created_at",
     )
+    fields = readonly_fields  # the raw ``message`` field would link to the default database's row
     actions = ["retry_deliveries"]
+
+    @admin.display(description="message")
+    def outbox_message(self, obj: Delivery) -> str:
+        return format_html('<a href="{}">{}</a>', change_url(obj.message), obj.message)
 
     @admin.display(description="event", ordering="message__event_type")
     def event_type(self, obj: Delivery) -> str:
@@ -111,7 +171,7 @@ class DeliveryAdmin(PerDatabaseAdmin):
     @admin.action(description="Retry selected failed or dead-lettered deliveries")
     def retry_deliveries(self, request: HttpRequest, queryset: QuerySet) -> None:
         alias = queryset.db
-        count = delivery_service.requeue(alias, queryset.values_list("pk", flat=True))
+        count = dispatch.requeue(alias, queryset.values_list("pk", flat=True))
         self.message_user(request, f"Re-queued {count} deliveries.", messages.SUCCESS)
 
 

@@ -4,6 +4,9 @@
 writes the inbox row ``(event_id, subscription)``; the unique constraint turns a redelivery into a
 no-op. A failure is recorded on the delivery with exponential backoff and jitter, and after
 ``MAX_ATTEMPTS`` the delivery is dead-lettered until staff retry it.
+
+This module delivers what it is given and keeps the books; handing deliveries to a process
+(inline, or a Celery worker) is ``dispatch``'s job, one layer up: nothing here imports it.
 """
 
 import logging
@@ -128,7 +131,7 @@ def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]
 def _apply_one(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> str | None:
     """Run the handler once per (event, subscription) inside a savepoint; the error text if it failed."""
     try:
-        event = from_payload(message.event_type, message.payload)
+        event = from_payload(message.event_type, message.payload, version=message.version)
         with correlation.bound(correlation=event.correlation_id, causation=str(event.event_id)):
             with transaction.atomic(using=subscriber_alias):
                 if not _claim_inbox(subscriber_alias, subscription, [message]):
@@ -147,7 +150,7 @@ def _apply_group(subscriber_alias: str, subscription: Subscription, group: list[
     failing event is isolated and retried alone."""
     messages = [delivery.message for delivery in group]
     try:
-        events = [from_payload(message.event_type, message.payload) for message in messages]
+        events = [from_payload(message.event_type, message.payload, version=message.version) for message in messages]
         first = events[0]
         bound = correlation.bound(correlation=first.correlation_id, causation=str(first.event_id))
         with bound, transaction.atomic(using=subscriber_alias):
@@ -185,19 +188,29 @@ def _claim_inbox(subscriber_alias: str, subscription: Subscription, messages: li
 
 
 def _record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:
-    attempts = delivery.attempts + 1
-    if attempts >= settings.EVENTBUS["MAX_ATTEMPTS"]:
-        status, retry_in = Delivery.Status.DEAD, None
-        logger.error("Dead-lettered %s for %s after %d attempts", delivery.message_id, delivery.subscription, attempts)
-    else:
-        status, retry_in = Delivery.Status.FAILED, backoff_seconds(attempts)
-    Delivery.objects.using(alias).filter(pk=delivery.pk).exclude(status=Delivery.Status.DELIVERED).update(
-        status=status,
-        attempts=attempts,
-        last_error=error[:4000],
-        next_attempt_at=timezone.now() + timedelta(seconds=retry_in or 0),
-        updated_at=timezone.now(),
-    )
+    """Count the failed attempt in the database (``F()``, under the row's lock), never from the copy
+    read before the handler ran: a sweep or a second worker may have counted one meanwhile."""
+    now = timezone.now()
+    with transaction.atomic(using=alias):
+        counted = (
+            Delivery.objects.using(alias)
+            .filter(pk=delivery.pk)
+            .exclude(status=Delivery.Status.DELIVERED)
+            .update(attempts=F("attempts") + 1, last_error=error[:4000], updated_at=now)
+        )
+        if not counted:  # delivered meanwhile by someone else: nothing to retry
+            return Outcome(delivery.pk, Delivery.Status.DELIVERED)
+        attempts = Delivery.objects.using(alias).values_list("attempts", flat=True).get(pk=delivery.pk)
+        if attempts >= settings.EVENTBUS["MAX_ATTEMPTS"]:
+            status, retry_in = Delivery.Status.DEAD, None
+            logger.error(
+                "Dead-lettered %s for %s after %d attempts", delivery.message_id, delivery.subscription, attempts
+            )
+        else:
+            status, retry_in = Delivery.Status.FAILED, backoff_seconds(attempts)
+        Delivery.objects.using(alias).filter(pk=delivery.pk).update(
+            status=status, next_attempt_at=now + timedelta(seconds=retry_in or 0)
+        )
     return Outcome(delivery.pk, status, retry_in)
 
 
@@ -228,35 +241,22 @@ def claim_due(alias: str, *, limit: int = 500) -> list[int]:
     return ids
 
 
-def sweep(*, limit: int = 500) -> int:
-    """Hand every due delivery of every database to the dispatcher; returns how many."""
-    from commerce.eventbus import dispatch
-
-    total = 0
-    for alias in context_aliases():
-        ids = claim_due(alias, limit=limit)
+def reset_for_retry(alias: str, delivery_ids: Iterable[int]) -> list[int]:
+    """Give the failed or dead-lettered ones among these deliveries a fresh set of attempts, due now;
+    their ids (the caller dispatches them)."""
+    with transaction.atomic(using=alias):
+        ids = list(
+            Delivery.objects.using(alias)
+            .select_for_update()
+            .filter(pk__in=list(delivery_ids), status__in=[Delivery.Status.FAILED, Delivery.Status.DEAD])
+            .values_list("pk", flat=True)
+        )
         if ids:
-            dispatch.dispatch(alias, ids)
-            total += len(ids)
-    return total
-
-
-def requeue(alias: str, delivery_ids: Iterable[int]) -> int:
-    """Give failed or dead deliveries a fresh set of attempts and dispatch them now."""
-    from commerce.eventbus import dispatch
-
-    ids = list(
-        Delivery.objects.using(alias)
-        .filter(pk__in=list(delivery_ids), status__in=[Delivery.Status.FAILED, Delivery.Status.DEAD])
-        .values_list("pk", flat=True)
-    )
-    if not ids:
-        return 0
-    Delivery.objects.using(alias).filter(pk__in=ids).update(
-        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), updated_at=timezone.now()
-    )
-    dispatch.dispatch(alias, ids)
-    return len(ids)
+            now = timezone.now()
+            Delivery.objects.using(alias).filter(pk__in=ids).update(
+                status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now, updated_at=now
+            )
+    return ids
 
 
 def prune(*, older_than: timedelta | None = None) -> dict[str, int]:

@@ -3,14 +3,21 @@
 ``inline`` delivers in this process right away (after commit, the embedded default); ``celery``
 queues one task per delivery for a worker. Either way nothing raised here reaches the publisher:
 a delivery that could not even be queued is picked up by the sweep after its grace period.
+
+``sweep`` and ``requeue`` live here, above ``delivery`` (which keeps the books) and below ``tasks``
+(which queues by the task's name, so no module of the bus imports one above it). ``delivery`` is
+imported inside the functions only because ``publishing`` imports this module while Django's apps
+load, before models can be.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "eventbus.deliver_events"
 
 
 def dispatch(alias: str, delivery_ids: Sequence[int]) -> None:
@@ -30,13 +37,38 @@ def _deliver_inline(alias: str, delivery_ids: Sequence[int]) -> None:
 
 
 def _queue(alias: str, delivery_ids: Sequence[int]) -> None:
+    from celery import current_app
+
     from commerce.eventbus.delivery import BATCH_SIZE
-    from commerce.eventbus.tasks import deliver_events
 
     for start in range(0, len(delivery_ids), BATCH_SIZE):
         chunk = list(delivery_ids[start : start + BATCH_SIZE])
         try:
-            deliver_events.apply_async(args=(alias, chunk), retry=False)
+            current_app.send_task(DELIVER_TASK, args=(alias, chunk), retry=False)
         except Exception:
             logger.exception("Could not queue %d deliveries on %s; the sweep will", len(chunk), alias)
             return
+
+
+def sweep(*, limit: int = 500) -> int:
+    """Hand every due delivery of every database to the dispatcher; returns how many."""
+    from commerce.database import context_aliases
+    from commerce.eventbus.delivery import claim_due
+
+    total = 0
+    for alias in context_aliases():
+        ids = claim_due(alias, limit=limit)
+        if ids:
+            dispatch(alias, ids)
+            total += len(ids)
+    return total
+
+
+def requeue(alias: str, delivery_ids: Iterable[int]) -> int:
+    """Give failed or dead deliveries a fresh set of attempts and dispatch them now; how many."""
+    from commerce.eventbus.delivery import reset_for_retry
+
+    ids = reset_for_retry(alias, delivery_ids)
+    if ids:
+        dispatch(alias, ids)
+    return len(ids)

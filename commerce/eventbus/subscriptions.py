@@ -3,6 +3,10 @@
 Handlers are declared with ``@subscriber(EventType)`` in a context's ``handlers.py``, which its
 AppConfig imports at start-up. Each subscription has a stable name (``context.handler_name``): it is
 the key of the inbox, so renaming a handler is a schema change.
+
+One function may react to several events by stacking ``@subscriber``, but each subscription needs
+its own name then (``name=``): two subscriptions can never share an inbox key, and a name already
+taken by another subscription is refused at import time rather than silently replacing it.
 """
 
 from collections.abc import Callable
@@ -49,8 +53,15 @@ def subscriber(
         owner = context or _context_of(handler.__module__)
         subscription_name = name or f"{owner}.{handler.__name__}"
         existing = _SUBSCRIPTIONS.get(subscription_name)
-        if existing is not None and existing.handler.__qualname__ != handler.__qualname__:
-            raise EventError(f"Subscription name {subscription_name!r} is already taken.")
+        if existing is not None and (
+            existing.handler.__qualname__ != handler.__qualname__
+            or existing.handler.__module__ != handler.__module__
+            or existing.event_name != event_type.event_name
+        ):
+            raise EventError(
+                f"Subscription name {subscription_name!r} is already taken by {existing.handler.__qualname__} "
+                f"for {existing.event_name}; give each @subscriber of {handler.__qualname__} its own name=."
+            )
         _SUBSCRIPTIONS[subscription_name] = Subscription(
             name=subscription_name, event_name=event_type.event_name, context=owner, handler=handler, batch=batch
         )

@@ -2,11 +2,11 @@
 
 from celery import shared_task
 
-from commerce.eventbus import delivery
+from commerce.eventbus import delivery, dispatch
 from commerce.periodic import periodic
 
 
-@shared_task(name="eventbus.deliver_events", acks_late=True, ignore_result=True)
+@shared_task(name=dispatch.DELIVER_TASK, acks_late=True, ignore_result=True)
 def deliver_events(alias: str, delivery_ids: list[int]) -> int:
     """Deliver a batch; each failure is retried on its own, on time, from here."""
     delivered = 0
@@ -22,7 +22,7 @@ def deliver_events(alias: str, delivery_ids: list[int]) -> int:
 @shared_task(name="eventbus.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> int:
     """Redeliver what is due: retries, and deliveries a crash left undispatched."""
-    return delivery.sweep()
+    return dispatch.sweep()
 
 
 @periodic(every=3600)

@@ -4,6 +4,29 @@ An event serializes to plain JSON guided by its field annotations, so ``Decimal`
 ``datetime``, ``date``, tuples and nested dataclasses come back exactly as they were published.
 ``publish`` checks that round trip up front, so a bad event fails in the publisher's code, not in a
 worker hours later.
+
+Evolving an event without stranding what is in flight (DESIGN.md rule 6). A stored payload is read
+back with the version it was written in, which may be older than the code's:
+
+- **Adding a field**: give it a default. A payload written before the field existed is rebuilt with
+  the default; no version bump or upcaster is needed.
+- **Anything else** (renaming, splitting, changing a field's meaning or type, adding a required
+  field): raise the type's version, ``@domain_event("orders.OrderPlaced", version=2)``, and register
+  an upcaster from the previous version, a pure function from the old payload to the new one::
+
+      @upcaster(OrderPlaced, from_version=1)
+      def order_placed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+          return {**payload, "total": {"amount": payload.pop("total_amount"), "currency": "EUR"}}
+
+  Reading a version-N payload runs the upcasters N→N+1→…→current in turn; a step without an
+  upcaster passes the payload on unchanged (the defaults fill what is new).
+- **Never**: remove an upcaster while payloads of its version can still be in an outbox (see
+  ``EVENTBUS_RETENTION_DAYS``), or reuse an event name for another meaning.
+
+A payload that still does not fit (an unknown field, a required field missing, a version newer than
+the running code) is refused with an ``EventError`` naming the problem: the delivery fails, retries
+and dead-letters with that message, and once the code that reads it is deployed, the admin action
+``retry_deliveries`` delivers it.
 """
 
 import dataclasses
@@ -47,6 +70,10 @@ class Event:
 
 _REGISTRY: dict[str, type[Event]] = {}
 E = TypeVar("E", bound=type[Event])
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+U = TypeVar("U", bound=Upcaster)
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+_ENVELOPE = frozenset(("event_id", "occurred_at", "correlation_id", "causation_id"))
 
 
 def domain_event(name: str, *, version: int = 1) -> Callable[[E], E]:
@@ -69,6 +96,30 @@ def domain_event(name: str, *, version: int = 1) -> Callable[[E], E]:
         cls.event_version = version
         _REGISTRY[name] = cls
         return cls
+
+    return register
+
+
+def upcaster(event: type[Event], *, from_version: int) -> Callable[[U], U]:
+    """Register the function that lifts a stored payload of ``event`` from ``from_version`` to the next.
+
+    The function takes the payload as stored (a JSON-ready dict) and returns the next version's.
+    """
+    name = event.event_name
+    if not name or _REGISTRY.get(name) is not event:
+        raise EventError(f"{event.__qualname__} is not a registered event type (use @domain_event first).")
+    if not 1 <= from_version < event.event_version:
+        raise EventError(
+            f"{name} is at version {event.event_version}: an upcaster lifts a version from 1 to "
+            f"{event.event_version - 1} to the next, not {from_version}."
+        )
+
+    def register(function: U) -> U:
+        existing = _UPCASTERS.get((name, from_version))
+        if existing is not None and existing.__qualname__ != function.__qualname__:
+            raise EventError(f"{name} already has an upcaster from version {from_version}: {existing.__qualname__}.")
+        _UPCASTERS[(name, from_version)] = function
+        return function
 
     return register
 
@@ -150,14 +201,47 @@ def decode(value: Any, annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return annotation(value)
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        return annotation(**{name: decode(value[name], hint) for name, hint in _init_fields(annotation)})
+        return _decode_dataclass(value, annotation)
     return value
 
 
+def _decode_dataclass(value: Any, cls: type) -> Any:
+    """Rebuild a dataclass: a missing field takes its default, an unknown or missing required one is refused."""
+    if not isinstance(value, dict):
+        raise EventError(f"{cls.__qualname__} must be stored as an object, not {type(value).__name__}.")
+    fields = _init_fields(cls)
+    unknown = sorted(set(value) - {name for name, _, _ in fields} - _derived_fields(cls))
+    if unknown:
+        raise EventError(
+            f"{cls.__qualname__} has no field {', '.join(unknown)}: it needs an upcaster or a newer release."
+        )
+    missing = [name for name, _, required in fields if required and name not in value]
+    if missing:
+        raise EventError(f"{cls.__qualname__} is missing the required field {', '.join(missing)}.")
+    return cls(**{name: decode(value[name], hint) for name, hint, _ in fields if name in value})
+
+
 @functools.cache
-def _init_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+def _init_fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """``(name, type, required)`` of each constructor field. The envelope (``event_id`` …) is always
+    required: a default would make a new identity up for an event read back."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
+    envelope = _ENVELOPE if issubclass(cls, Event) else frozenset()
+    return tuple(
+        (
+            f.name,
+            hints[f.name],
+            f.name in envelope or (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING),
+        )
+        for f in dataclasses.fields(cls)
+        if f.init
+    )
+
+
+@functools.cache
+def _derived_fields(cls: type) -> frozenset[str]:
+    """Fields computed by the dataclass itself (``init=False``): stored, and ignored when read back."""
+    return frozenset(f.name for f in dataclasses.fields(cls) if not f.init)
 
 
 def to_payload(event: Event) -> dict[str, Any]:
@@ -177,5 +261,27 @@ def to_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
-def from_payload(name: str, payload: dict[str, Any]) -> Event:
-    return decode(payload, event_type(name))
+def from_payload(name: str, payload: dict[str, Any], *, version: int | None = None) -> Event:
+    """Rebuild the event stored as ``payload`` in schema ``version`` (the current one when omitted),
+    upcasting it step by step to the current version first.
+
+    :raises EventError: the type is unknown, the version is newer than this code's, or the payload
+        does not fit the type (an unknown field, a required field missing, a wrong shape).
+    """
+    cls = event_type(name)
+    stored = cls.event_version if version is None else version
+    if stored > cls.event_version:
+        raise EventError(
+            f"{name} was stored at version {stored}, newer than this code's version {cls.event_version}: "
+            "deploy the newer release to deliver it."
+        )
+    if stored < 1:
+        raise EventError(f"{name} has no version {stored}.")
+    for step in range(stored, cls.event_version):
+        lift = _UPCASTERS.get((name, step))
+        if lift is not None:
+            try:
+                payload = lift(dict(payload))
+            except Exception as exc:
+                raise EventError(f"Upcasting {name} from version {step} failed: {type(exc).__name__}: {exc}") from exc
+    return decode(payload, cls)

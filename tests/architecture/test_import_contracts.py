@@ -58,8 +58,24 @@ def test_the_real_tree_keeps_every_contract(scratch_tree):
             "Inside a context: interfaces above api, above services and selectors, above",
         ),
         ("contexts/orders/events.py", "from contexts.orders import models", "orders.events imports nothing of its own"),
+        (
+            "commerce/eventbus/delivery.py",
+            "def _hidden():\n    from commerce.eventbus import dispatch",
+            "The kernel in layers",
+        ),
+        ("commerce/eventbus/types.py", "from commerce.eventbus import subscriptions", "The kernel in layers"),
+        ("commerce/errors.py", "from commerce.eventbus import publishing", "The kernel in layers"),
     ],
-    ids=["public-interface", "context-dag", "kernel", "context-layers", "events-stand-alone"],
+    ids=[
+        "public-interface",
+        "context-dag",
+        "kernel",
+        "context-layers",
+        "events-stand-alone",
+        "kernel-layers-delivery-under-dispatch",
+        "kernel-layers-types-at-the-bottom-of-the-bus",
+        "kernel-layers-building-blocks-under-the-bus",
+    ],
 )
 def test_a_violation_breaks_its_contract(scratch_tree, module, violation, contract):
     path = scratch_tree / module

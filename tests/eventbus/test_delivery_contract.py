@@ -5,18 +5,18 @@ The probe publishes as context ``probe`` and subscribes as ``probe_sink``: in sp
 different databases.
 """
 
-import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from commerce.database import atomic_in, context_aliases, database_for
 from commerce.eventbus import publish
-from commerce.eventbus.delivery import sweep
+from commerce.eventbus.dispatch import sweep
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
 from tests.probe_sink.events import Pinged
 from tests.probe_sink.handlers import attempts_of
@@ -182,12 +182,11 @@ def retry_until_settled(settle_events) -> None:
     if settings.EVENTBUS["DISPATCH"] == "celery":
         settle_events()
         return
-    for _ in range(100):
+    for _ in range(100):  # inline, the sweep delivers before it returns: no waiting needed
         if not deliveries(status__in=["pending", "failed"]):
             return
         sweep_due_now()
-        time.sleep(0.05)
-    settle_events()
+    raise AssertionError(f"deliveries still due after 100 sweeps: {deliveries(status__in=['pending', 'failed'])}")
 
 
 def test_a_bulk_publish_is_delivered_in_batches_and_one_failure_spares_the_rest(settle_events):
@@ -226,3 +225,51 @@ def test_a_failing_batch_falls_back_to_single_events_and_dead_letters_only_the_p
     (dead,) = deliveries(message__payload__key=poison, subscription="probe_sink.tally_when_pinged")
     assert dead.status == Delivery.Status.DEAD
     assert "poisoned batch" in dead.last_error
+
+
+def test_a_failure_counts_on_top_of_attempts_counted_meanwhile(monkeypatch, settle_events):
+    """Two deliverers (a sweep and a worker) may try the same delivery at once; each failure adds
+    one attempt to what the database holds, not to what was read before the handler ran."""
+    from commerce.eventbus import delivery as delivery_module
+    from commerce.eventbus import dispatch
+
+    key = new_key()
+    monkeypatch.setattr(dispatch, "dispatch", lambda alias, ids: None)
+    with atomic_in("probe"):
+        publish(Pinged(key=key))
+    (pending,) = deliveries(message__payload__key=key, subscription="probe_sink.count_when_pinged")
+    alias = pending._state.db
+
+    def fails_while_another_deliverer_counts(subscriber_alias, subscription, message):
+        Delivery.objects.using(alias).filter(pk=pending.pk).update(attempts=F("attempts") + 1)
+        return "RuntimeError: this attempt failed too"
+
+    monkeypatch.setattr(delivery_module, "_apply_one", fails_while_another_deliverer_counts)
+    delivery_module.deliver(alias, pending.pk)
+    pending.refresh_from_db()
+    assert pending.attempts == 2, "the other deliverer's attempt and this one"
+    assert pending.status == Delivery.Status.FAILED
+    assert pending.last_error == "RuntimeError: this attempt failed too"
+
+
+def test_the_last_allowed_failure_dead_letters_even_when_counted_meanwhile(monkeypatch, settle_events):
+    from commerce.eventbus import delivery as delivery_module
+    from commerce.eventbus import dispatch
+
+    key = new_key()
+    monkeypatch.setattr(dispatch, "dispatch", lambda alias, ids: None)
+    with atomic_in("probe"):
+        publish(Pinged(key=key))
+    (pending,) = deliveries(message__payload__key=key, subscription="probe_sink.count_when_pinged")
+    alias = pending._state.db
+    Delivery.objects.using(alias).filter(pk=pending.pk).update(attempts=settings.EVENTBUS["MAX_ATTEMPTS"] - 2)
+
+    def fails_while_another_deliverer_counts(subscriber_alias, subscription, message):
+        Delivery.objects.using(alias).filter(pk=pending.pk).update(attempts=F("attempts") + 1)
+        return "RuntimeError: still failing"
+
+    monkeypatch.setattr(delivery_module, "_apply_one", fails_while_another_deliverer_counts)
+    outcome = delivery_module.deliver(alias, pending.pk)
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts) == (Delivery.Status.DEAD, settings.EVENTBUS["MAX_ATTEMPTS"])
+    assert outcome.status == Delivery.Status.DEAD and outcome.retry_in_seconds is None

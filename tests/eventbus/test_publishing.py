@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 
 from commerce.database import atomic_in, database_for
-from commerce.eventbus import Event, EventError, domain_event, publish, publish_many
+from commerce.eventbus import Event, EventError, domain_event, publish, publish_many, subscriber
 from tests.probe_sink.events import Pinged
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +38,24 @@ def test_a_publish_adds_two_queries_to_the_transaction(django_assert_num_queries
         publish(Pinged(key="cheap"))
 
 
-def test_a_failing_handler_never_reaches_the_publisher(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), atomic_in("probe"):
+def test_a_failing_handler_never_reaches_the_publisher(django_capture_on_commit_callbacks, settings):
+    """Inline dispatch runs handlers in the publisher's process, right after its commit: the
+    failure is recorded on the delivery for a retry, and the publisher's call returns normally."""
+    from commerce.eventbus.models import Delivery, OutboxMessage
+
+    settings.EVENTBUS = {**settings.EVENTBUS, "DISPATCH": "inline"}
+    alias = database_for("probe")
+    with django_capture_on_commit_callbacks(using=alias, execute=True) as callbacks, atomic_in("probe"):
         publish(Pinged(key="publisher-is-safe", fail_times=5))
+    assert len(callbacks) == 1, "delivery was handed to the dispatcher after commit"
+    assert OutboxMessage.objects.using(alias).filter(payload__key="publisher-is-safe").exists()
+    deliveries = {
+        d.subscription: d for d in Delivery.objects.using(alias).filter(message__payload__key="publisher-is-safe")
+    }
+    failed = deliveries["probe_sink.count_when_pinged"]
+    assert (failed.status, failed.attempts) == (Delivery.Status.FAILED, 1)
+    assert "probe failure 1 of 5" in failed.last_error
+    assert deliveries["probe_sink.record_when_pinged"].status == Delivery.Status.DELIVERED
 
 
 @pytest.mark.django_db(transaction=True)
@@ -66,3 +81,51 @@ def test_publish_many_refuses_events_of_two_contexts():
 
     with pytest.raises(EventError, match="one context"), atomic_in("probe"):
         publish_many([Pinged(key="a"), Echoed(key="b")])
+
+
+@pytest.fixture
+def scratch_subscriptions(monkeypatch):
+    """Subscriptions registered by a test vanish with it."""
+    from commerce.eventbus import subscriptions
+
+    monkeypatch.setattr(subscriptions, "_SUBSCRIPTIONS", dict(subscriptions._SUBSCRIPTIONS))
+    return subscriptions
+
+
+def test_stacking_subscriber_without_names_is_refused_at_import_time(scratch_subscriptions):
+    from tests.probe_sink.events import Echoed
+
+    with pytest.raises(EventError, match=r"already taken by .*give each @subscriber of .* its own name="):
+
+        @subscriber(Pinged, context="probe_sink")
+        @subscriber(Echoed, context="probe_sink")
+        def react(event: Event) -> None:
+            pass
+
+    assert [s.event_name for s in scratch_subscriptions._SUBSCRIPTIONS.values() if s.name == "probe_sink.react"] == [
+        "probe_sink.Echoed"
+    ], "the first subscription stays as it was"
+
+
+def test_stacked_subscribers_with_their_own_names_each_get_their_events(scratch_subscriptions):
+    from tests.probe_sink.events import Echoed
+
+    @subscriber(Pinged, context="probe_sink", name="probe_sink.react_when_pinged")
+    @subscriber(Echoed, context="probe_sink", name="probe_sink.react_when_echoed")
+    def react(event: Event) -> None:
+        pass
+
+    assert "probe_sink.react_when_pinged" in {s.name for s in scratch_subscriptions.subscriptions_for("probe.Pinged")}
+    assert "probe_sink.react_when_echoed" in {
+        s.name for s in scratch_subscriptions.subscriptions_for("probe_sink.Echoed")
+    }
+
+
+def test_a_handler_module_imported_twice_keeps_its_subscriptions(scratch_subscriptions):
+    import importlib
+
+    import tests.probe_sink.handlers as handlers
+
+    before = set(scratch_subscriptions._SUBSCRIPTIONS)
+    importlib.reload(handlers)
+    assert set(scratch_subscriptions._SUBSCRIPTIONS) == before

@@ -183,3 +183,81 @@ def test_djangos_own_response_log_line_carries_the_request_id(client, caplog):
         client.get("/api/v1/no-such-thing", HTTP_X_REQUEST_ID="req-404")
     (record,) = [r for r in caplog.records if r.name == "django.request"]
     assert record.request_id == "req-404"
+
+
+def test_a_clamped_page_size_is_what_the_next_and_previous_links_carry():
+    from urllib.parse import parse_qs, urlparse
+
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from commerce.pagination import StandardPagination
+
+    items = list(range(500))
+    paginator = StandardPagination()
+    request = Request(APIRequestFactory().get("/x", {"page_size": 1000, "page": 2, "q": "shirt"}))
+    page = paginator.paginate_queryset(items, request)
+    assert page[0] == 100
+    next_query = parse_qs(urlparse(paginator.get_next_link()).query)
+    previous_query = parse_qs(urlparse(paginator.get_previous_link()).query)
+    assert next_query == {"page_size": ["100"], "page": ["3"], "q": ["shirt"]}
+    assert previous_query == {"page_size": ["100"], "q": ["shirt"]}
+    assert paginator.get_paginated_response(page).data["count"] == 500
+
+
+def test_following_next_with_a_clamped_page_size_walks_every_item_once(client, settings):
+    from urllib.parse import parse_qs, urlparse
+
+    settings.ROOT_URLCONF = "tests.http.urls"
+    seen: list[int] = []
+    url = "/api/v1/test/numbers?page_size=1000"
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        body = response.json()
+        assert len(body["results"]) <= 100
+        seen += body["results"]
+        url = body["next"]
+        assert url is None or parse_qs(urlparse(url).query)["page_size"] == ["100"], url
+    assert seen == list(range(250))
+
+
+def test_a_refresh_token_used_as_an_access_token_answers_the_contract_shape_only(client):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from tests.factories import CustomerFactory
+
+    refresh = RefreshToken.for_user(CustomerFactory())
+    response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {refresh}")
+    assert response.status_code == 401
+    body = response.json()
+    assert set(body) == {"code", "detail"}
+    assert body["code"] == "token_not_valid"
+    assert "Bearer" in response["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("path", ["/health/live", "/health/live/", "/health/ready", "/health/ready/"])
+def test_health_answers_json_with_or_without_a_trailing_slash(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/", "/api/v1"])
+def test_the_api_root_is_a_json_index_of_its_entry_points(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    index = response.json()
+    assert index["version"] == "v1"
+    endpoints = index["endpoints"]
+    assert endpoints["products"] == "http://testserver/api/v1/products"
+    assert endpoints["products/{slug}"] == "http://testserver/api/v1/products/{slug}"
+    assert endpoints["auth/token"] == "http://testserver/api/v1/auth/token"
+    assert endpoints["me"] == "http://testserver/api/v1/me"
+    assert index["schema"] == "http://testserver/api/schema"
+    assert index["docs"] == "http://testserver/api/docs"
+    for name, url in endpoints.items():
+        if "{" not in name and name not in {"me", "me/export"} and not name.startswith("me/"):
+            answer = client.options(url)
+            assert answer.status_code != 404, f"{name} is listed but does not exist"

@@ -4,8 +4,10 @@ import logging
 
 from django.urls import path
 from rest_framework.decorators import api_view
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from commerce.pagination import StandardPagination
 from commerce.urls import urlpatterns as shop_urlpatterns
 
 logger = logging.getLogger("tests.http")
@@ -26,7 +28,20 @@ def log_something(request):
     return Response({"ok": True})
 
 
+class Numbers(ListAPIView):
+    """0 … 249, paginated as every list of the API."""
+
+    pagination_class = StandardPagination
+
+    def get_queryset(self):
+        return list(range(250))
+
+    def list(self, request, *args, **kwargs):
+        return self.get_paginated_response(self.paginate_queryset(self.get_queryset()))
+
+
 urlpatterns = [
+    path("api/v1/test/numbers", Numbers.as_view()),
     path("api/v1/test/crash", crash),
     path("api/v1/test/crash-drf", crash_in_drf),
     path("api/v1/test/log", log_something),

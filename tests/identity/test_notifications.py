@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from commerce.database import database_for
-from commerce.eventbus import delivery as bus
+from commerce.eventbus import dispatch as bus  # sweep() moved to dispatch (kernel layers)
 from commerce.eventbus.models import Delivery
 from contexts.identity import handlers, tasks
 from contexts.identity.models import Notification, OrderContact

@@ -1,9 +1,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from commerce.eventbus import Event, domain_event
+from commerce.eventbus import Event, domain_event, upcaster
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,3 +31,19 @@ class Echoed(Event):
     """Published by a handler of ``Pinged``: carries the correlation on to the next hop."""
 
     key: str
+
+
+@domain_event("probe.Renamed", version=2)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Renamed(Event):
+    """Version 2 of an event whose version 1 called ``title`` ``name``; ``note`` is new in version 2."""
+
+    key: str
+    title: str
+    note: str = ""
+
+
+@upcaster(Renamed, from_version=1)
+def renamed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    payload["title"] = payload.pop("name")
+    return payload

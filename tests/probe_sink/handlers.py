@@ -1,27 +1,37 @@
 """The probe's subscriptions. Attempts are counted in files, outside any transaction, so a handler
-that fails (and rolls back) still leaves a trace of having been tried, across processes."""
+that fails (and rolls back) still leaves a trace of having been tried, across processes.
+
+The files go to ``PROBE_ATTEMPTS_DIR``, a temporary directory the test session makes and removes
+(``conftest.py``); a Celery worker started by the tests inherits it.
+"""
 
 import logging
+import os
+from pathlib import Path
 
-from django.conf import settings
 from django.db.models import F
 
 from commerce.eventbus import publish, subscriber
-from tests.probe_sink.events import Echoed, Pinged
+from tests.probe_sink.events import Echoed, Pinged, Renamed
 from tests.probe_sink.models import ProbeCounter
 
 logger = logging.getLogger(__name__)
-ATTEMPTS_DIR = settings.VAR_DIR / "probe-attempts"
+
+
+def _attempts_dir() -> Path:
+    try:
+        return Path(os.environ["PROBE_ATTEMPTS_DIR"])
+    except KeyError:
+        raise RuntimeError("PROBE_ATTEMPTS_DIR is unset: the test session's conftest sets it") from None
 
 
 def attempts_of(key: str, subscription: str) -> int:
-    path = ATTEMPTS_DIR / f"{key}.{subscription}"
+    path = _attempts_dir() / f"{key}.{subscription}"
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def _note_attempt(key: str, subscription: str) -> int:
-    ATTEMPTS_DIR.mkdir(parents=True, exist_ok=True)
-    with open(ATTEMPTS_DIR / f"{key}.{subscription}", "a") as attempts:
+    with open(_attempts_dir() / f"{key}.{subscription}", "a") as attempts:
         attempts.write("x\n")
     return attempts_of(key, subscription)
 
@@ -62,3 +72,9 @@ def tally_when_pinged(events: tuple[Pinged, ...]) -> None:
         _count(f"{event.key}:tally")
         if len(events) > 1:
             _count(f"{event.key}:in-batch")
+
+
+@subscriber(Renamed, context="probe_sink", name="probe_sink.record_when_renamed")
+def record_when_renamed(event: Renamed) -> None:
+    """Leaves ``key:renamed:title:note``, so a test sees exactly what an upcast payload became."""
+    ProbeCounter.objects.create(key=f"{event.key}:renamed:{event.title}:{event.note}", count=1)

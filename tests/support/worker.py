@@ -29,14 +29,15 @@ def running_worker() -> Iterator[subprocess.Popen]:
         connections[alias].close()  # SQLite test files and PostgreSQL test databases are committed
     _purge_queue()
     env = {**os.environ, "COMMERCE_USE_TEST_DATABASES": "1", "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
-    log = open(settings.VAR_DIR / "test-celery-worker.log", "w")  # noqa: SIM115
+    log_path = Path(os.environ["PROBE_ATTEMPTS_DIR"]) / "test-celery-worker.log"  # removed with the session
+    log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "commerce", "worker", "--pool=solo", "--loglevel=INFO",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        _wait_for_worker(process)
+        _wait_for_worker(process, log_path)
         yield process
     finally:
         process.terminate()
@@ -47,16 +48,20 @@ def running_worker() -> Iterator[subprocess.Popen]:
         log.close()
 
 
-def _wait_for_worker(process: subprocess.Popen, timeout: float = 60.0) -> None:
+def _wait_for_worker(process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
     from commerce.celery import app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"The Celery worker exited with {process.returncode}; see var/test-celery-worker.log")
+            raise RuntimeError(f"The Celery worker exited with {process.returncode}:\n{_tail(log_path)}")
         if app.control.ping(timeout=1.0):
             return
-    raise RuntimeError("The Celery worker did not answer within a minute; see var/test-celery-worker.log")
+    raise RuntimeError(f"The Celery worker did not answer within a minute:\n{_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
 def undelivered_count() -> int:
