@@ -8,6 +8,9 @@ are emptied first, and each run uses fresh SKUs so pricing and inventory start c
 Figures printed:
 - import of 20 000 rows (10 000 products × 2 variants, prices in EUR, stock in two warehouses):
   seconds and rows/s, first import and an unchanged re-import (which writes nothing);
+- a promotion over the whole catalogue: how long saving it takes (the catalogue only records a refresh
+  request per product) and how long the background takes to refresh every listed product, in
+  batches of ``CATALOGUE_LISTING_BATCH_SIZE`` (``catalogue.process_listing_refreshes``, one worker);
 - listing pages (24 per page; plain, category, full-text search, price ordering, in-stock filter)
   and product detail pages: requests/s through ``django.test.Client`` (the full middleware and
   DRF stack, no network) and database queries per request.
@@ -23,6 +26,7 @@ import resource
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,11 +58,20 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from contexts.catalogue.demo import generate
-    from contexts.catalogue.models import Category, ListingEntry, ListingPrice, Product, ProductImage, Variant
-    from contexts.catalogue.services import importing
+    from contexts.catalogue.models import (
+        Category,
+        ListingEntry,
+        ListingPrice,
+        ListingRefresh,
+        Product,
+        ProductImage,
+        Variant,
+    )
+    from contexts.catalogue.services import importing, listing
+    from contexts.pricing import api as pricing_api
 
     call_command("migrate_all", verbosity=0)  # creates the PostgreSQL database(s) if missing, migrates each alias
-    for model in (ListingPrice, ListingEntry, ProductImage, Variant, Product):
+    for model in (ListingRefresh, ListingPrice, ListingEntry, ProductImage, Variant, Product):
         model.objects.all().delete()
     for depth in sorted(set(Category.objects.values_list("depth", flat=True)), reverse=True):
         Category.objects.filter(depth=depth).delete()  # leaves first: a parent is protected
@@ -83,6 +96,24 @@ def main() -> None:
         f"({again.products_updated + again.products_created} products written)"
     )
     assert ListingEntry.objects.count() == report.products
+
+    started = time.perf_counter()
+    promotion = pricing_api.create_promotion(
+        name=f"{prefix} everything",
+        kind="percentage",
+        value=Decimal("10"),
+        scope="categories",
+        category_ids=tuple(Category.objects.filter(parent__isnull=True).values_list("pk", flat=True)),
+    )
+    saved = time.perf_counter() - started
+    started = time.perf_counter()
+    refreshed = listing.process_refresh_requests()
+    background = time.perf_counter() - started
+    print(f"promotion over the whole catalogue ({refreshed} products to refresh):")
+    print(f"  saving it (handler records the requests)  {saved:6.2f} s")
+    print(f"  background refresh of every listed row    {background:6.1f} s   {refreshed / background:6.0f} products/s")
+    pricing_api.delete_promotion(promotion_id=promotion.id)
+    listing.process_refresh_requests()
 
     client = Client()
     slugs = list(ListingEntry.objects.values_list("slug", flat=True))

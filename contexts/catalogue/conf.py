@@ -12,6 +12,7 @@ class CatalogueSettings:
     search_config: str  # PostgreSQL text search configuration
     max_query_length: int
     listing_refresh_seconds: float
+    listing_drain_seconds: float  # how often pending listing refreshes are processed in the background
     listing_batch_size: int
     import_batch_size: int
     import_chunk_size: int  # prices / stock levels per pricing or inventory bulk call (their limit: 5 000)
@@ -25,6 +26,7 @@ def catalogue_settings() -> CatalogueSettings:
         search_config=getattr(settings, "CATALOGUE_SEARCH_CONFIG", "english"),
         max_query_length=int(getattr(settings, "CATALOGUE_MAX_QUERY_LENGTH", 200)),
         listing_refresh_seconds=float(getattr(settings, "CATALOGUE_LISTING_REFRESH_SECONDS", 300)),
+        listing_drain_seconds=float(getattr(settings, "CATALOGUE_LISTING_DRAIN_SECONDS", 5)),
         listing_batch_size=int(getattr(settings, "CATALOGUE_LISTING_BATCH_SIZE", 500)),
         import_batch_size=int(getattr(settings, "CATALOGUE_IMPORT_BATCH_SIZE", 500)),
         import_chunk_size=int(getattr(settings, "CATALOGUE_IMPORT_CHUNK_SIZE", 5000)),

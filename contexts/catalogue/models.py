@@ -187,3 +187,31 @@ class ListingPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+class ListingRefresh(models.Model):
+    """Per product: when its listing row was last asked to follow a change, and when it last did.
+
+    ``requested_at``: the latest time something announced a change the row may not show yet (another
+    context's event, a catalogue write), written in the announcing transaction, so a request is never
+    lost. ``done_at``: the stamp (taken before reading pricing and inventory) of the latest refresh
+    that wrote the row or settled a request. A refresh with stamp ``s`` locks these rows and leaves a
+    product alone when ``requested_at > s`` or ``done_at > s``: what it read may be older than what
+    another refresh wrote or is about to write, so the read model never goes back in time. The row
+    lock also serializes the first insert of a listing row. Pending: ``done_at < requested_at``.
+    ``product_id`` is a plain id: a deleted product's refresh drops its row and settles the request.
+    """
+
+    product_id = models.PositiveBigIntegerField(primary_key=True)
+    requested_at = models.DateTimeField(db_index=True)
+    done_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=("requested_at", "done_at"), name="catalogue_listing_refresh_due")]
+
+    def __str__(self) -> str:
+        return f"listing refresh of product {self.product_id}"
+
+    @property
+    def pending(self) -> bool:
+        return self.done_at < self.requested_at

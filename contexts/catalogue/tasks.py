@@ -15,3 +15,17 @@ def refresh_listing_prices() -> int:
     Writes only rows whose figures changed, so a quiet catalogue costs reads only.
     """
     return listing.refresh_all_listing_prices()
+
+
+@periodic(every=catalogue_settings().listing_drain_seconds)
+@shared_task(name="catalogue.process_listing_refreshes", ignore_result=True)
+def process_listing_refreshes() -> int:
+    """Refresh the listing rows something asked to refresh and nothing has yet (a promotion's whole
+    catalogue, or what a crash left behind), a batch at a time."""
+    return listing.process_refresh_requests()
+
+
+@shared_task(name="catalogue.refresh_listing_batch", ignore_result=True)
+def refresh_listing_batch(product_ids: list[int]) -> int:
+    """One batch of a large refresh handed to the workers (``handlers``)."""
+    return listing.refresh_listing(product_ids=product_ids)

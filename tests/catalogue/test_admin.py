@@ -49,7 +49,9 @@ def test_publish_and_unpublish_actions_go_through_the_services(staff_client):
     assert events("ProductUnpublished") == 1
 
 
-def test_editing_a_product_in_the_admin_refreshes_its_listing_row_and_publishes_product_updated(staff_client):
+def test_editing_a_product_in_the_admin_refreshes_its_listing_row_and_publishes_product_updated(
+    staff_client, django_capture_on_commit_callbacks
+):
     product = ProductFactory(slug="blue", name="Blue")
     variant, image = product.variants.get(), product.images.get()
     form = {
@@ -74,8 +76,13 @@ def test_editing_a_product_in_the_admin_refreshes_its_listing_row_and_publishes_
         "images-0-alt_text": "",
         "images-0-position": "0",
     }
-    response = staff_client.post(f"/admin/catalogue/product/{product.pk}/change/", form)
+    with django_capture_on_commit_callbacks(using=database_for("catalogue")) as after_commit:
+        response = staff_client.post(f"/admin/catalogue/product/{product.pk}/change/", form)
     assert response.status_code == 302, response.context["adminform"].errors if response.context else response
+    # the admin saves in a transaction: the listing (which asks pricing and inventory) follows its commit
+    assert ListingEntry.objects.get(slug="blue").name == "Blue"
+    for callback in after_commit:
+        callback()
     assert ListingEntry.objects.get(slug="blue").name == "Deep Blue"
     assert events("ProductUpdated") == 1
 

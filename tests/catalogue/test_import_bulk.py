@@ -13,7 +13,7 @@ from commerce.database import database_for
 from commerce.eventbus.models import OutboxMessage
 from contexts.catalogue import handlers
 from contexts.catalogue.models import ListingEntry, ListingPrice, Product
-from contexts.catalogue.services import importing
+from contexts.catalogue.services import importing, listing
 from contexts.inventory import api as inventory_api
 from contexts.inventory import events as inventory_events
 from contexts.pricing import api as pricing_api
@@ -211,13 +211,16 @@ def test_a_stock_event_that_changes_the_flag_updates_the_listing(tmp_path, set_s
     assert not ListingEntry.objects.get(slug="mug").in_stock
 
 
-def test_a_price_event_the_listing_already_shows_writes_nothing(tmp_path, context_connection):
+def test_a_price_event_the_listing_already_shows_rewrites_no_listing_row(tmp_path, context_connection):
+    """The handler records a refresh request (its one durable write: pricing is asked after the
+    delivery commits, never inside it); the refresh then finds the row right and leaves it alone."""
     importing.import_catalogue(write_csv(tmp_path, GOOD))
     event = pricing_events.PriceChanged(sku="MUG-1", currency="EUR", old_amount=None, new_amount=Decimal("9.50"))
     with CaptureQueriesContext(context_connection("catalogue")) as captured:
         handlers.refresh_listing_when_price_changed((event,))
     writes = [q["sql"] for q in captured.captured_queries if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
-    assert writes == []
+    assert [sql for sql in writes if "catalogue_listingrefresh" not in sql] == []
+    assert listing.pending_product_ids() == []
 
 
 def test_a_price_event_updates_that_currencys_listing_price(tmp_path):

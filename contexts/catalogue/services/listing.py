@@ -1,21 +1,34 @@
 """The listing read model: one ``ListingEntry`` per published product, kept current.
 
-Everything a listing page shows comes from here, so a page is one query whatever its size. Rows are
-recomputed from the catalogue's own tables plus pricing's ``prices_for`` and inventory's
-``get_availability`` (one call per currency and one for stock, per batch of products) and written
-only when something differs, so refreshing an unchanged catalogue writes nothing. Triggers: catalogue
-writes (same transaction), the other contexts' events (``handlers``), a periodic job for prices that
-change with time alone (a sale starting), and ``manage.py rebuild_listing``.
+Everything a listing page shows comes from here, so a page is one query whatever its size. A refresh
+of a batch of products runs in three steps, and never calls another context inside a transaction:
+
+1. take a stamp (the time), read the products' SKUs and categories, then ask pricing's
+   ``prices_for`` (one call per currency) and inventory's ``get_availability`` (one call): outside
+   any transaction;
+2. in one short transaction on the catalogue's database: lock the products' ``ListingRefresh`` rows
+   (creating the missing ones), leave alone every product whose row says a newer refresh wrote it or
+   a change was announced after the stamp (what step 1 read may be older: the read model never goes
+   back in time), read the catalogue's own state again (a product unpublished meanwhile loses its
+   row, never gets it back), write only what differs, by upsert;
+3. mark the requests the refresh settled.
+
+Triggers: catalogue writes (after their transaction), the other contexts' events (``handlers`` record
+a request in the delivery's transaction; the refresh runs after its commit, or in the background
+for large sets), ``process_refresh_requests`` (a periodic job: whatever is pending, in batches), a
+periodic full pass for prices that change with time alone (a sale starting), and
+``manage.py rebuild_listing``.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchVectorField
-from django.db import connections
-from django.db.models import Expression, Q
+from django.db import connections, transaction
+from django.db.models import Expression, F
+from django.utils import timezone
 
 from commerce.database import atomic_in, database_for
 from contexts.catalogue.conf import catalogue_settings
@@ -24,6 +37,7 @@ from contexts.catalogue.models import (
     Category,
     ListingEntry,
     ListingPrice,
+    ListingRefresh,
     Product,
     ProductImage,
     Variant,
@@ -45,6 +59,7 @@ ENTRY_FIELDS = (
     "search_document",
     "created_at",
 )
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # ``requested_at`` of a product nothing asked to refresh
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,46 +73,28 @@ def on_postgresql() -> bool:
     return connections[database_for("catalogue")].vendor == "postgresql"
 
 
-def search_document(product: Product, variants: Sequence[Variant]) -> str:
-    """What full-text search matches besides the name: the description and the variants' words."""
-    return _search_document(product.description, [(v.name, v.attributes) for v in variants], product.attributes)
+def in_transaction() -> bool:
+    """Is a transaction open on the catalogue's database (a test case's own wrapper does not count)?"""
+    return any(not block._from_testcase for block in connections[database_for("catalogue")].atomic_blocks)
+
+
+def after_commit(work: Callable[[], object]) -> None:
+    """Run ``work`` once the catalogue's open transaction commits, or now when none is open: the
+    place for calls to other contexts, which never run while the catalogue holds its locks."""
+    if in_transaction():
+        transaction.on_commit(work, using=database_for("catalogue"), robust=True)
+    else:
+        work()
 
 
 def _search_document(description: str, variants: Iterable[tuple[str, dict]], attributes: dict) -> str:
+    """What full-text search matches besides the name: the description and the variants' words."""
     words = [description]
     for name, variant_attributes in variants:
         words.append(name)
         words.extend(text_attributes(variant_attributes).values())
     words.extend(text_attributes(attributes).values())
     return "\n".join(word for word in words if word)
-
-
-def category_ids_by_sku(products: Iterable[Product]) -> dict[str, tuple[int, ...]]:
-    """Each SKU's category and its ancestors: what a category-wide promotion matches on."""
-    return {variant.sku: product.category.ancestor_ids() for product in products for variant in product.variants.all()}
-
-
-def lowest_prices(products: Sequence[Product], currency: str) -> dict[int, LowestPrice]:
-    """The lowest current price of each product in ``currency``, promotions applied (one pricing call)."""
-    skus = {product.pk: [v.sku for v in product.variants.all()] for product in products}
-    by_sku = {sku: product.category.ancestor_ids() for product in products for sku in skus[product.pk]}
-    return _lowest_prices(skus, by_sku, currency)
-
-
-def _lowest_prices(
-    skus: dict[int, list[str]], category_ids: dict[str, tuple[int, ...]], currency: str
-) -> dict[int, LowestPrice]:
-    """``skus``: each product's SKUs; ``category_ids``: each SKU's category ids (one pricing call)."""
-    if not category_ids:
-        return {}
-    prices = pricing_api.prices_for(skus=tuple(category_ids), currency=currency, category_ids=category_ids)
-    lowest: dict[int, LowestPrice] = {}
-    for product_id, product_skus in skus.items():
-        candidates = [prices[sku] for sku in product_skus if sku in prices]
-        if candidates:
-            best = min(candidates, key=lambda price: (price.amount, price.base_amount))
-            lowest[product_id] = LowestPrice(amount=best.amount, base_amount=best.base_amount, on_sale=best.on_sale)
-    return lowest
 
 
 @dataclass(slots=True)
@@ -115,7 +112,7 @@ class _Source:
     image_url: str | None = None  # the first image's
 
 
-def _sources(ids: Sequence[int]) -> list[_Source]:
+def _sources(ids: Sequence[int]) -> dict[int, _Source]:
     """The published products among ``ids`` with their variants and first image: three queries."""
     sources = {
         pk: _Source(pk, slug, name, description, attributes, category_id, created_at)
@@ -126,7 +123,7 @@ def _sources(ids: Sequence[int]) -> list[_Source]:
         )
     }
     if not sources:
-        return []
+        return {}
     for product_id, sku, name, attributes in (
         Variant.objects.filter(product_id__in=list(sources))
         .order_by("product_id", "position", "id")
@@ -140,14 +137,98 @@ def _sources(ids: Sequence[int]) -> list[_Source]:
     ):
         if sources[product_id].image_url is None:
             sources[product_id].image_url = url
-    return list(sources.values())
+    return sources
+
+
+@dataclass(slots=True)
+class _Figures:
+    """What pricing and inventory said about a batch's SKUs, read outside any transaction."""
+
+    stamp: datetime
+    prices: dict[str, dict[str, pricing_api.SkuPrice]]  # currency → sku → price
+    availability: dict[str, bool]  # sku → in stock
+
+
+def _read_figures(ids: Sequence[int]) -> _Figures:
+    """Stamp first, then read: whatever was committed before the stamp is in what this returns."""
+    stamp = timezone.now()
+    category_paths = dict(Category.objects.values_list("pk", "path").filter(products__pk__in=list(ids)).distinct())
+    category_ids: dict[str, tuple[int, ...]] = {
+        sku: path_ids(category_paths[category_id])
+        for sku, category_id in Variant.objects.filter(product_id__in=list(ids), product__is_published=True)
+        .values_list("sku", "product__category_id")
+        .order_by()
+    }
+    conf = catalogue_settings()
+    prices = {
+        currency: (
+            pricing_api.prices_for(skus=tuple(category_ids), currency=currency, category_ids=category_ids)
+            if category_ids
+            else {}
+        )
+        for currency in conf.currencies
+    }
+    availability = inventory_api.get_availability(skus=tuple(category_ids)) if category_ids else {}
+    return _Figures(stamp, prices, {sku: item.in_stock for sku, item in availability.items()})
+
+
+def _lowest(figures: _Figures, skus: Sequence[str], currency: str) -> LowestPrice | None:
+    known = figures.prices[currency]
+    candidates = [known[sku] for sku in skus if sku in known]
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda price: (price.amount, price.base_amount))
+    return LowestPrice(amount=best.amount, base_amount=best.base_amount, on_sale=best.on_sale)
+
+
+def request_refresh(*, product_ids: Iterable[int]) -> int:
+    """Record that these products' listing rows may be stale (in the caller's transaction); returns how many.
+
+    A request is settled by the next refresh that starts after it; until then it is pending, and the
+    periodic ``process_refresh_requests`` picks it up if nothing else does.
+    """
+    ids = sorted(set(product_ids))
+    now = timezone.now()
+    size = catalogue_settings().listing_batch_size
+    for start in range(0, len(ids), size):  # in id order: the same lock order as the refreshes
+        ListingRefresh.objects.bulk_create(
+            [ListingRefresh(product_id=pk, requested_at=now, done_at=NEVER) for pk in ids[start : start + size]],
+            update_conflicts=True,
+            unique_fields=("product_id",),
+            update_fields=("requested_at",),
+        )
+    return len(ids)
+
+
+def pending_product_ids(*, before: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Products with a pending request (made before ``before``), oldest request first."""
+    pending = ListingRefresh.objects.filter(done_at__lt=F("requested_at"))
+    if before is not None:
+        pending = pending.filter(requested_at__lte=before)
+    ids = pending.order_by("requested_at", "product_id").values_list("product_id", flat=True)
+    return list(ids[:limit] if limit is not None else ids)
+
+
+def process_refresh_requests(*, limit: int | None = None) -> int:
+    """Refresh every product with a request made before this call, a batch at a time; returns how many
+    products were refreshed. Safe to run in several workers at once (the stamps decide)."""
+    started = timezone.now()
+    size = catalogue_settings().listing_batch_size
+    done = 0
+    while limit is None or done < limit:
+        batch = pending_product_ids(before=started, limit=size if limit is None else min(size, limit - done))
+        if not batch:
+            break
+        refresh_listing(product_ids=batch)
+        done += len(batch)
+    return done
 
 
 def refresh_listing(*, product_ids: Iterable[int]) -> int:
     """Bring the listing rows of these products up to date; returns how many rows changed.
 
-    Unpublished or deleted products lose their row. Runs in batches, each in its own transaction
-    unless the caller already holds one.
+    Unpublished or deleted products lose their row. Runs in batches; call it outside any catalogue
+    transaction (``after_commit``), since it calls pricing and inventory.
     """
     ids = sorted(set(product_ids))
     size = catalogue_settings().listing_batch_size
@@ -171,25 +252,53 @@ def rebuild_listing() -> int:
     """Rebuild the read model from scratch: rows for every published product, nothing else."""
     with atomic_in("catalogue"):
         ListingEntry.objects.exclude(product__is_published=True).delete()
+        ListingRefresh.objects.exclude(product_id__in=Product.objects.values("pk")).delete()
     return refresh_all_listing_prices()
 
 
-def _refresh_batch(ids: Sequence[int]) -> int:
-    conf = catalogue_settings()
-    sources = _sources(ids)
-    categories = {
-        pk: (slug, path)
-        for pk, slug, path in Category.objects.filter(pk__in={s.category_id for s in sources}).values_list(
-            "pk", "slug", "path"
-        )
+def _lock_states(ids: Sequence[int], stamp: datetime) -> dict[int, tuple[datetime, datetime]]:
+    """Lock the products' ``ListingRefresh`` rows in id order, creating the missing ones (as done at
+    ``stamp``); ``{product id: (requested_at, done_at)}``."""
+    lock = ListingRefresh.objects.select_for_update().filter(product_id__in=list(ids)).order_by("product_id")
+    states = {
+        pk: (requested, done) for pk, requested, done in lock.values_list("product_id", "requested_at", "done_at")
     }
-    skus = {source.pk: [sku for sku, _, _ in source.variants] for source in sources}
-    category_ids = {sku: path_ids(categories[source.category_id][1]) for source in sources for sku in skus[source.pk]}
-    prices = {currency: _lowest_prices(skus, category_ids, currency) for currency in conf.currencies}
-    availability = inventory_api.get_availability(skus=tuple(category_ids)) if category_ids else {}
-    listed = [source.pk for source in sources]
+    missing = [pk for pk in ids if pk not in states]
+    if missing:
+        ListingRefresh.objects.bulk_create(
+            [ListingRefresh(product_id=pk, requested_at=NEVER, done_at=stamp) for pk in missing],
+            ignore_conflicts=True,  # another refresh created some meanwhile: read theirs below
+        )
+        again = lock.filter(product_id__in=missing)
+        states.update(
+            {
+                pk: (requested, done)
+                for pk, requested, done in again.values_list("product_id", "requested_at", "done_at")
+            }
+        )
+    return states
+
+
+def _refresh_batch(ids: Sequence[int]) -> int:
+    figures = _read_figures(ids)  # outside the transaction: pricing and inventory
+    stamp = figures.stamp
+    conf = catalogue_settings()
     with atomic_in("catalogue"):
-        ListingEntry.objects.filter(pk__in=ids).exclude(pk__in=listed).delete()
+        states = _lock_states(ids, stamp)
+        # What a newer refresh wrote, or a change announced after the stamp, wins over what was read.
+        fresh = [pk for pk in ids if states[pk][0] <= stamp and states[pk][1] <= stamp]
+        if not fresh:
+            return 0
+        sources = _sources(fresh)  # the catalogue's own state, read again under the lock
+        gone = [pk for pk in fresh if pk not in sources]
+        deleted = ListingEntry.objects.filter(pk__in=gone).delete()[0] if gone else 0
+        categories = {
+            pk: (slug, path)
+            for pk, slug, path in Category.objects.filter(pk__in={s.category_id for s in sources.values()}).values_list(
+                "pk", "slug", "path"
+            )
+        }
+        listed = list(sources)
         existing = {
             row[0]: row[1:] for row in ListingEntry.objects.filter(pk__in=listed).values_list("pk", *ENTRY_FIELDS)
         }
@@ -203,8 +312,10 @@ def _refresh_batch(ids: Sequence[int]) -> int:
         other_changes: list[ListingEntry] = []
         prices_to_write: list[ListingPrice] = []
         prices_to_delete: list[int] = []
-        for source in sources:
-            default = prices[conf.default_currency].get(source.pk)
+        written: set[int] = set(gone)
+        for source in sources.values():
+            skus = [sku for sku, _, _ in source.variants]
+            default = _lowest(figures, skus, conf.default_currency)
             category_slug, category_path = categories[source.category_id]
             wanted = (
                 source.slug,
@@ -214,7 +325,7 @@ def _refresh_batch(ids: Sequence[int]) -> int:
                 category_path,
                 conf.default_currency,
                 default.amount if default else None,
-                any(availability[sku].in_stock for sku in skus[source.pk] if sku in availability),
+                any(figures.availability.get(sku, False) for sku in skus),
                 source.image_url or "",
                 _search_document(source.description, [(n, a) for _, n, a in source.variants], source.attributes),
                 source.created_at,
@@ -226,12 +337,14 @@ def _refresh_batch(ids: Sequence[int]) -> int:
                     text_changed.append(entry)
                 else:
                     other_changes.append(entry)
+                written.add(source.pk)
             for currency in conf.currencies:
-                lowest = prices[currency].get(source.pk)
+                lowest = default if currency == conf.default_currency else _lowest(figures, skus, currency)
                 row = existing_prices.get((source.pk, currency))
                 if lowest is None:
                     if row is not None:
                         prices_to_delete.append(row[0])
+                        written.add(source.pk)
                     continue
                 values = (lowest.amount, lowest.base_amount, lowest.on_sale)
                 if row is None or row[1] != values:
@@ -244,6 +357,7 @@ def _refresh_batch(ids: Sequence[int]) -> int:
                             on_sale=lowest.on_sale,
                         )
                     )
+                    written.add(source.pk)
         _write_entries(text_changed, text=True)
         _write_entries(other_changes, text=False)
         ListingPrice.objects.filter(pk__in=prices_to_delete).delete()
@@ -254,7 +368,12 @@ def _refresh_batch(ids: Sequence[int]) -> int:
                 unique_fields=("entry", "currency"),
                 update_fields=("amount", "base_amount", "on_sale"),
             )
-    return len(text_changed) + len(other_changes) + len(prices_to_write) + len(prices_to_delete)
+        # Settle: what was written or pending now carries this stamp, so an older refresh leaves it alone.
+        settled = sorted(written | {pk for pk in fresh if states[pk][1] < states[pk][0]})
+        stale_marks = [pk for pk in settled if states[pk][1] < stamp]
+        if stale_marks:
+            ListingRefresh.objects.filter(product_id__in=stale_marks).update(done_at=stamp)
+    return len(text_changed) + len(other_changes) + len(prices_to_write) + len(prices_to_delete) + deleted
 
 
 class _SearchVectorOf(Expression):
@@ -293,95 +412,3 @@ def _write_entries(entries: list[ListingEntry], *, text: bool) -> None:
     ListingEntry.objects.bulk_create(
         entries, update_conflicts=True, unique_fields=("product",), update_fields=update_fields
     )
-
-
-def drop_listing(*, product_ids: Iterable[int]) -> None:
-    ListingEntry.objects.filter(Q(pk__in=list(product_ids))).delete()
-
-
-def _listed_product_ids(skus: Iterable[str]) -> list[int]:
-    return list(
-        ListingEntry.objects.filter(product__variants__sku__in=list(skus)).values_list("pk", flat=True).distinct()
-    )
-
-
-def refresh_listing_prices(*, skus: Iterable[str], currency: str | None = None) -> int:
-    """A price of some SKUs changed: recompute their listed products (nothing to do for unlisted SKUs).
-
-    With ``currency`` (a ``PriceChanged``), only that currency's listing price is recomputed: one
-    pricing call, and no write at all when the listing already shows the price (the importer
-    refreshes the listing itself, so the events of its own price writes usually find nothing to do).
-    """
-    if currency is None or currency not in catalogue_settings().currencies:
-        product_ids = _listed_product_ids(skus)
-        return refresh_listing(product_ids=product_ids) if product_ids else 0
-    entries = {
-        entry.pk: entry
-        for entry in ListingEntry.objects.filter(product__variants__sku__in=list(skus)).only("pk", "price_amount")
-    }
-    if not entries:
-        return 0
-    products = list(
-        Product.objects.filter(pk__in=list(entries)).select_related("category").prefetch_related("variants")
-    )
-    lowest = lowest_prices(products, currency)
-    rows = {row.entry_id: row for row in ListingPrice.objects.filter(entry_id__in=list(entries), currency=currency)}
-    default = currency == catalogue_settings().default_currency
-    to_create, to_update, to_delete, amounts = [], [], [], {}
-    for product_id in sorted(entries):
-        wanted, row = lowest.get(product_id), rows.get(product_id)
-        if default and entries[product_id].price_amount != (wanted.amount if wanted else None):
-            amounts[product_id] = wanted.amount if wanted else None
-        if wanted is None:
-            if row is not None:
-                to_delete.append(row.pk)
-            continue
-        values = {"amount": wanted.amount, "base_amount": wanted.base_amount, "on_sale": wanted.on_sale}
-        if row is None:
-            to_create.append(ListingPrice(entry_id=product_id, currency=currency, **values))
-        elif any(getattr(row, key) != value for key, value in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
-            to_update.append(row)
-    if not (to_create or to_update or to_delete or amounts):
-        return 0
-    with atomic_in("catalogue"):
-        still_listed = set(ListingEntry.objects.filter(pk__in=list(entries)).values_list("pk", flat=True))
-        ListingPrice.objects.filter(pk__in=to_delete).delete()
-        ListingPrice.objects.bulk_create([row for row in to_create if row.entry_id in still_listed])
-        ListingPrice.objects.bulk_update(to_update, ("amount", "base_amount", "on_sale"))
-        for product_id, amount in amounts.items():
-            ListingEntry.objects.filter(pk=product_id).update(price_amount=amount)
-    return len(to_create) + len(to_update) + len(to_delete) + len(amounts)
-
-
-def refresh_listing_stock(*, skus: Iterable[str], in_stock: bool | None = None) -> int:
-    """Stock of some SKUs changed: recompute the in-stock flag of their listed products (one inventory call).
-
-    ``in_stock``: what a ``StockLevelChanged`` said about these SKUs. A product is in stock when any of
-    its variants is, so when every listed product holding them already shows that same flag nothing
-    can differ: one query, no write.
-    """
-    flags = dict(
-        ListingEntry.objects.filter(product__variants__sku__in=list(skus)).values_list("pk", "in_stock").distinct()
-    )
-    if not flags or (in_stock is not None and all(flag == in_stock for flag in flags.values())):
-        return 0
-    skus_by_product: dict[int, list[str]] = {}
-    for product_id, sku in Variant.objects.filter(product_id__in=list(flags)).values_list("product_id", "sku"):
-        skus_by_product.setdefault(product_id, []).append(sku)
-    availability = inventory_api.get_availability(skus=tuple(sku for s in skus_by_product.values() for sku in s))
-    wanted = {
-        product_id: any(availability[s].in_stock for s in product_skus if s in availability)
-        for product_id, product_skus in skus_by_product.items()
-    }
-    differing = {product_id: flag for product_id, flag in wanted.items() if flags.get(product_id) != flag}
-    if not differing:
-        return 0
-    changed = 0
-    with atomic_in("catalogue"):
-        for flag in (True, False):
-            ids = sorted(pk for pk, value in differing.items() if value is flag)
-            if ids:
-                changed += ListingEntry.objects.filter(pk__in=ids).exclude(in_stock=flag).update(in_stock=flag)
-    return changed

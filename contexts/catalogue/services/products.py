@@ -1,4 +1,4 @@
-"""Writes on products and variants: validate, change, refresh the listing, publish events last.
+"""Writes on products and variants: validate, change, publish events last; the listing follows after commit.
 
 An event goes out only when something customers can see changed; saving an identical product is
 silent, which is what makes a re-import of the same file publish nothing.
@@ -97,13 +97,21 @@ def upsert_product(spec: ProductSpec, *, publish_new: bool = True) -> tuple[Prod
         if spec.images is not None:
             changed |= _sync_images(product, spec.images)
         if changed:
-            listing.refresh_listing(product_ids=(product.pk,))
+            listing.request_refresh(product_ids=(product.pk,))
             if created:
                 if product.is_published:
                     _event_for(product, newly_published=True)
             else:
                 _event_for(product, newly_published=False)
+    if changed:
+        _refresh_after_commit([product.pk])
     return product, changed
+
+
+def _refresh_after_commit(product_ids: list[int]) -> None:
+    """The listing follows once the write has committed: it asks pricing and inventory, never under our locks.
+    The request recorded with the write settles it even if this process dies first."""
+    listing.after_commit(lambda: listing.refresh_listing(product_ids=product_ids))
 
 
 def _sync_variants(product: Product, specs: Sequence[VariantSpec]) -> bool:
@@ -193,8 +201,9 @@ def set_published(*, product_ids: Iterable[int], published: bool) -> int:
             event_type = ProductPublished if published else ProductUnpublished
             publish(event_type(product_id=product.pk, slug=product.slug, skus=skus))
             changed += 1
-        if products:
-            listing.refresh_listing(product_ids=[p.pk for p in products])
+        listing.request_refresh(product_ids=[p.pk for p in products])
+    if products:
+        _refresh_after_commit([p.pk for p in products])
     return changed
 
 
@@ -202,5 +211,6 @@ def record_product_edit(*, product_id: int) -> None:
     """Staff edited a product outside the services (the admin form): refresh its row, tell subscribers."""
     with atomic_in("catalogue"):
         product = Product.objects.get(pk=product_id)
-        listing.refresh_listing(product_ids=(product.pk,))
+        listing.request_refresh(product_ids=(product.pk,))
         _event_for(product, newly_published=False)
+    _refresh_after_commit([product_id])
