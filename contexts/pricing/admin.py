@@ -5,11 +5,13 @@ and deletes go through the services so the admin publishes the same events as th
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from contexts.pricing import services
+from contexts.pricing.exceptions import InvalidPricingInput, PricingError
 from contexts.pricing.models import (
     Price,
     Promotion,
@@ -21,6 +23,39 @@ from contexts.pricing.models import (
     Voucher,
     VoucherRedemption,
 )
+
+
+def _refusal(error: PricingError) -> str:
+    if isinstance(error, InvalidPricingInput) and error.errors:
+        return "; ".join(f"{field}: {' '.join(texts)}" for field, texts in error.errors.items())
+    return error.detail
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """Saves and deletes go through a service; a refusal the form could not foresee (the state changed
+    between the form's checks and the save, e.g. a checkout used the voucher meanwhile) is shown as an
+    error message on the same page and nothing is saved, never a server error."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except PricingError as error:
+            self.message_user(request, f"Nothing was saved: {_refusal(error)}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except PricingError as error:
+            self.message_user(request, f"Nothing was deleted: {_refusal(error)}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except PricingError as error:  # an action (bulk delete) refused
+            self.message_user(request, f"Nothing was changed: {_refusal(error)}", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class OnSaleNowFilter(admin.SimpleListFilter):
@@ -67,7 +102,7 @@ def _status(obj) -> str:
 
 
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(ServiceAdmin):
     list_display = (
         "sku",
         "currency",
@@ -149,7 +184,7 @@ class PromotionForm(forms.ModelForm):
 
 
 @admin.register(Promotion)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(ServiceAdmin):
     form = PromotionForm
     list_display = (
         "name",
@@ -196,7 +231,7 @@ class RedemptionInline(admin.TabularInline):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(ServiceAdmin):
     list_display = ("code", "kind", "value", "currency", "min_spend", "times_used", "usage_limit", "status")
     list_filter = (ScheduleStatusFilter, "kind", "currency")
     search_fields = ("code", "description")
@@ -234,7 +269,7 @@ class ShippingRateInline(admin.TabularInline):
 
 
 @admin.register(ShippingZone)
-class ShippingZoneAdmin(admin.ModelAdmin):
+class ShippingZoneAdmin(ServiceAdmin):
     list_display = ("name", "country_list")
     search_fields = ("name", "countries")
 
@@ -247,7 +282,7 @@ class ShippingZoneAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShippingMethod)
-class ShippingMethodAdmin(admin.ModelAdmin):
+class ShippingMethodAdmin(ServiceAdmin):
     list_display = ("code", "name", "delivery_days", "is_active")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -258,7 +293,7 @@ class ShippingMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShippingRate)
-class ShippingRateAdmin(admin.ModelAdmin):
+class ShippingRateAdmin(ServiceAdmin):
     list_display = ("method", "zone", "currency", "price", "free_over")
     list_filter = ("method", "zone", "currency")
     list_select_related = ("method", "zone")
@@ -268,7 +303,7 @@ class ShippingRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(admin.ModelAdmin):
+class TaxRateAdmin(ServiceAdmin):
     list_display = ("country", "tax_class", "rate")
     list_filter = ("tax_class", "country")
     search_fields = ("country",)

@@ -778,7 +778,10 @@ def get_voucher(*, code: str) -> Voucher:
 
     :raises VoucherNotFound: no voucher has this code (404 ``not_found``, like the other lookups;
         ``VoucherInvalid(reason="unknown")`` stays the answer of *using* an unknown code).
+    :raises InvalidPricingInput: ``code`` is not a text, or holds a NUL character.
     """
+    if not isinstance(code, str) or domain.NUL in code:
+        raise InvalidPricingInput({"code": ["A voucher code is a text without NUL characters."]})
     row = selectors.voucher_by_code(code)
     if row is None:
         raise VoucherNotFound(f"No voucher has the code {code!r}.")
@@ -854,7 +857,11 @@ def find_promotions(*, name: str | None = None, active_only: bool = False) -> tu
 
     ``active_only`` keeps those running now (switched on, started, not ended). One query; an empty
     tuple when none match. Lets seed data create a promotion only once.
+
+    :raises InvalidPricingInput: ``name`` is not a text or holds a NUL character.
     """
+    if name is not None and (not isinstance(name, str) or domain.NUL in name):
+        raise InvalidPricingInput({"name": ["A promotion name is a text without NUL characters."]})
     return tuple(_promotion(row) for row in selectors.promotions(name=name, active_only=active_only))
 
 

@@ -41,10 +41,3 @@ def check_order_id(order_id: object) -> UUID:
     if not isinstance(order_id, UUID):
         raise InvalidPricingInput({"order_id": ["Give the order's id as a UUID."]})
     return order_id
-
-
-def check_text(field: str, value: object, *, max_length: int = domain.MAX_SKU) -> str:
-    """A required text argument (a code, a name). :raises InvalidPricingInput: not a text, too long, a NUL."""
-    if message := domain.text_error(value, max_length=max_length):
-        raise InvalidPricingInput({field: [message]})
-    return value  # type: ignore[return-value]

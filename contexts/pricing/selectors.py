@@ -51,6 +51,8 @@ def listing_prices(
     errors: dict[str, list[str]] = {}
     if message := domain.sequence_error(skus):
         errors["skus"] = [message]
+    elif any(isinstance(sku, str) and domain.NUL in sku for sku in skus):
+        errors["skus"] = ["A SKU cannot contain a NUL character."]
     if category_ids is not None and (
         not isinstance(category_ids, Mapping) or any(domain.category_ids_error(ids) for ids in category_ids.values())
     ):

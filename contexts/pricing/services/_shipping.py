@@ -90,7 +90,8 @@ def ensure_shipping_zone(*, name: str, countries: list[str]) -> tuple[ShippingZo
 
 def ensure_shipping_method(*, code: str, name: str, delivery_days: int) -> tuple[ShippingMethod, bool]:
     """:raises InvalidShipping: as ``save_shipping_method``."""
-    checks.check_text("code", code)
+    if message := domain.code_error(code, what="method code"):
+        raise InvalidShipping({"code": [message]})
     existing = ShippingMethod.objects.filter(code=code).first()
     if existing is not None:
         return existing, False
@@ -106,8 +107,18 @@ def ensure_shipping_rate(
 
     :raises InvalidShipping: an unknown method or zone, or as ``save_shipping_rate``.
     """
-    method_row = ShippingMethod.objects.filter(code=method).first() if isinstance(method, str) else None
-    zone_row = ShippingZone.objects.filter(name=zone).first() if isinstance(zone, str) else None
+    errors = {
+        field: [message]
+        for field, message in (
+            ("method", domain.text_error(method, max_length=64)),
+            ("zone", domain.text_error(zone, max_length=100)),
+        )
+        if message
+    }
+    if errors:
+        raise InvalidShipping(errors)
+    method_row = ShippingMethod.objects.filter(code=method).first()
+    zone_row = ShippingZone.objects.filter(name=zone).first()
     errors = {}
     if method_row is None:
         errors["method"] = [f"No shipping method has the code {method!r}."]
@@ -127,6 +138,8 @@ def ensure_shipping_rate(
 def ensure_tax_rate(*, country: str, tax_class: str, rate: Decimal) -> tuple[TaxRate, bool]:
     """:raises InvalidTaxRate: as ``save_tax_rate``; :raises UnknownCountry:."""
     checks.check_country(country)
+    if message := domain.tax_class_error(tax_class):
+        raise InvalidTaxRate({"tax_class": [message]})
     existing = TaxRate.objects.filter(country=country, tax_class=tax_class).first()
     if existing is not None:
         return existing, False

@@ -16,7 +16,7 @@ from contexts.pricing import checks, domain
 from contexts.pricing.conf import pricing_settings
 from contexts.pricing.events import VoucherRedeemed, VoucherReleased
 from contexts.pricing.exceptions import InvalidPrice, InvalidPricingInput, InvalidVoucherDefinition, VoucherInvalid
-from contexts.pricing.models import Voucher, VoucherRedemption
+from contexts.pricing.models import OrderVoucherClaim, Voucher, VoucherRedemption
 
 CONTEXT = "pricing"
 
@@ -80,6 +80,16 @@ def save_voucher(voucher: Voucher) -> None:
         voucher.save()
 
 
+def _lock_order(order_id: UUID) -> None:
+    """Lock the order's claim row (created on first use): every redemption and release of one order
+    queues behind it, so the per-order voucher limit is judged on what the order really holds.
+
+    Always taken before any voucher row, so the lock order is the same everywhere: order, then vouchers.
+    """
+    OrderVoucherClaim.objects.get_or_create(order_id=order_id)
+    OrderVoucherClaim.objects.select_for_update().filter(order_id=order_id).first()
+
+
 def _lock_vouchers(voucher_ids: Sequence[int]) -> dict[int, Voucher]:
     """The one place voucher rows are locked: always in primary-key order, so two orders never deadlock."""
     rows = Voucher.objects.select_for_update().filter(pk__in=sorted(set(voucher_ids))).order_by("pk")
@@ -91,15 +101,16 @@ def redeem_voucher(
 ) -> VoucherRedemption:
     """Use one of the voucher's redemptions for ``order_id``; again for the same order returns the first.
 
-    The voucher row is locked for the duration, so its total and per-customer limits hold under
-    concurrency; the use counter moves by a conditional UPDATE and a CheckConstraint backs it.
+    The order's claim row and then the voucher row are locked for the duration, so the per-order
+    limit and the voucher's total and per-customer limits hold under concurrency; the use counter
+    moves by a conditional UPDATE and a CheckConstraint backs it.
 
     :raises VoucherInvalid: reason unknown / expired / exhausted / not_applicable.
     :raises InvalidPrice: a negative or malformed amount.
     :raises UnsupportedCurrency:
     """
-    if not isinstance(code, str):
-        raise InvalidPricingInput({"code": ["A voucher code is a text."]})
+    if not isinstance(code, str) or domain.NUL in code:
+        raise InvalidPricingInput({"code": ["A voucher code is a text without NUL characters."]})
     checks.check_order_id(order_id)
     if customer_id is not None:
         checks.check_id("customer_id", customer_id)
@@ -112,6 +123,7 @@ def redeem_voucher(
         raise VoucherInvalid(reason=domain.VoucherRefusal.UNKNOWN, code=normalized)
     now = timezone.now()
     with atomic_in(CONTEXT):
+        _lock_order(order_id)
         voucher = _lock_vouchers([found])[found]
         existing = VoucherRedemption.objects.filter(voucher=voucher, order_id=order_id).first()
         if existing is not None and existing.released_at is None:
@@ -175,6 +187,7 @@ def unredeem_voucher(*, order_id: UUID) -> int:
     now = timezone.now()
     released = 0
     with atomic_in(CONTEXT):
+        _lock_order(order_id)
         vouchers = _lock_vouchers(held)
         for redemption in VoucherRedemption.objects.current().filter(order_id=order_id).order_by("voucher_id"):
             voucher = (

@@ -14,22 +14,38 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    ("model", "query"),
+    ("model", "query", "expected"),
     [
-        ("price", "?on_sale=yes&currency=EUR&q=SKU"),
-        ("price", "?on_sale=no"),
-        ("promotion", "?status=active"),
-        ("promotion", "?status=scheduled"),
-        ("promotion", "?status=ended"),
-        ("voucher", "?status=active&q=welcome"),
+        ("price", "?on_sale=yes&currency=EUR&q=SKU", ["SKU-1 EUR"]),
+        ("price", "?on_sale=no", ["FULL EUR", "SKU-1 USD"]),
+        ("price", "?currency=USD", ["SKU-1 USD"]),
+        ("price", "?tax_class=reduced", ["FULL EUR"]),
+        ("promotion", "?status=active", ["Promo"]),
+        ("promotion", "?status=scheduled", ["Later"]),
+        ("promotion", "?status=ended", ["Over"]),
+        ("voucher", "?status=active&q=welcome", ["WELCOME10"]),
+        ("voucher", "?status=ended", ["OLD"]),
     ],
 )
-def test_changelists_render_with_their_filters(admin_client, model, query):
+def test_changelist_filters_return_exactly_the_matching_rows(admin_client, model, query, expected):
+    """Issue 9 point 18: each filter is judged by the rows it returns, not by the page rendering."""
+    from contexts.pricing import api as pricing_api
+
+    now = timezone.now()
     price("SKU-1", "10.00")
-    promotion()
+    price("SKU-1", "12.00", currency="USD")
+    pricing_api.set_base_price(sku="FULL", currency="EUR", amount=Decimal("10.00"), tax_class="reduced")
+    pricing_api.set_sale_price(sku="SKU-1", currency="EUR", amount=Decimal("5"))
+    promotion(name="Promo")
+    promotion(name="Later", starts_at=now + timedelta(days=1))
+    promotion(name="Over", starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=1))
     voucher()
+    voucher("OLD", is_active=False)
     response = admin_client.get(reverse(f"admin:pricing_{model}_changelist") + query)
     assert response.status_code == 200
+    rows = response.context["cl"].queryset
+    shown = [f"{row.sku} {row.currency}" if model == "price" else str(row) for row in rows]
+    assert sorted(shown) == sorted(expected)
 
 
 def test_on_sale_now_filter_lists_only_prices_on_sale(admin_client):
@@ -241,3 +257,56 @@ def test_a_voucher_s_usage_limit_cannot_go_below_the_uses_already_made(admin_cli
     assert Voucher.objects.get().usage_limit == 5
     assert admin_client.post(url, voucher_form(saved, usage_limit="3")).status_code == 302
     assert Voucher.objects.get().usage_limit == 3
+
+
+def test_a_voucher_used_while_staff_lower_its_limit_is_an_admin_message_not_a_500(admin_client, monkeypatch):
+    """Issue 9 point 17: the form judged the limit against 3 uses; a checkout redeems a fourth before the
+    save, so the service refuses the limit. The admin shows that refusal; nothing changes."""
+    from uuid import uuid4
+
+    from contexts.pricing import admin as pricing_admin
+    from contexts.pricing import api as pricing_api
+
+    voucher("WELCOME10", usage_limit=5)
+    for _ in range(3):
+        pricing_api.redeem_voucher(
+            code="WELCOME10", order_id=uuid4(), customer_id=None, amount=Decimal("1"), currency="EUR"
+        )
+    real_save = pricing_admin.services.save_voucher
+
+    def checkout_redeems_first(obj):
+        pricing_api.redeem_voucher(
+            code="WELCOME10", order_id=uuid4(), customer_id=None, amount=Decimal("1"), currency="EUR"
+        )
+        real_save(obj)
+
+    monkeypatch.setattr(pricing_admin.services, "save_voucher", checkout_redeems_first)
+    saved = Voucher.objects.get()
+    url = reverse("admin:pricing_voucher_change", args=[saved.pk])
+    response = admin_client.post(url, voucher_form(saved, usage_limit="3"), follow=True)
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("already been used 4 times" in message for message in shown), shown
+    assert Voucher.objects.get().usage_limit == 5
+
+
+def test_a_zone_taking_a_country_while_staff_save_another_is_an_admin_message_not_a_500(admin_client, monkeypatch):
+    from contexts.pricing import admin as pricing_admin
+    from contexts.pricing import api as pricing_api
+    from contexts.pricing.models import ShippingZone
+
+    real_save = pricing_admin.services.save_shipping_zone
+
+    def another_admin_saves_first(obj):
+        pricing_api.ensure_shipping_zone(name="EU", countries=["DE"])
+        real_save(obj)
+
+    monkeypatch.setattr(pricing_admin.services, "save_shipping_zone", another_admin_saves_first)
+    response = admin_client.post(
+        reverse("admin:pricing_shippingzone_add"), {"name": "DACH", "countries": ["DE", "AT"]}, follow=True
+    )
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("Already in another zone: DE (EU)" in message for message in shown), shown
+    # (the simulated other save shares this request's transaction here, so it is rolled back with it)
+    assert not ShippingZone.objects.filter(name="DACH").exists()
