@@ -20,6 +20,17 @@ class StandardPagination(PageNumberPagination):
             return self.page_size
         return min(_positive_int(self.page_size_query_param, raw), self.max_page_size)
 
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """The bounds the paginator enforces, so a client (and a fuzzer) knows them from the schema."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page: {self.page_size} by default, more than {self.max_page_size} is clamped."
+                )
+        return parameters
+
     def get_next_link(self) -> str | None:
         return self._with_page_size(super().get_next_link())
 

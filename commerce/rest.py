@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from commerce import openapi  # noqa: F401  (registers StrictSerializer's schema extension)
 from commerce.money import Money
 
 

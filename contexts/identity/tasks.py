@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from commerce.periodic import periodic
+from contexts.identity import services
 from contexts.identity.services import notifications
 
 
@@ -11,3 +12,10 @@ from contexts.identity.services import notifications
 def send_due_notifications() -> int:
     """Send notifications left unsent (a process died after recording them) or waiting out a retry."""
     return notifications.send_due_notifications()
+
+
+@periodic(every=300)
+@shared_task(name="identity.resume_erasures", ignore_result=True)
+def resume_erasures() -> int:
+    """Finish account erasures that a crash or a failing context left half done."""
+    return services.resume_erasures()

@@ -38,8 +38,28 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class WarehouseForm(forms.ModelForm):
+    """Checks what the services would refuse, so the form shows it next to the field instead of a 500."""
+
+    class Meta:
+        model = Warehouse
+        fields = ("code", "name", "priority", "active")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        code = data.get("code", self.instance.code if self.instance.pk else None)
+        if code is None or self.errors:
+            return data
+        try:
+            services.check_warehouse(code=code, name=data.get("name"), priority=data.get("priority"))
+        except InventoryError as error:
+            raise forms.ValidationError(error.detail) from None
+        return data
+
+
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
+    form = WarehouseForm
     list_display = ("code", "name", "priority", "active", "created_at")
     list_filter = ("active",)
     search_fields = ("code", "name")
@@ -51,13 +71,19 @@ class WarehouseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Warehouse | None = None) -> bool:
         return False  # stock and history refer to it; deactivate instead
 
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, *args: object, **kwargs: object):
+        """A refusal the form could not foresee (a race) is an error message on the same page, not a 500."""
+        try:
+            return super().changeform_view(request, object_id, *args, **kwargs)
+        except InventoryError as error:
+            self.message_user(request, error.detail, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request: HttpRequest, obj: Warehouse, form: forms.ModelForm, change: bool) -> None:
-        if not change:  # a new warehouse holds no stock yet: nothing to announce
-            super().save_model(request, obj, form, change)
-            return
         # through the services, so switching a warehouse off announces the availability it takes away
-        services.ensure_warehouse(code=obj.code, name=obj.name)
-        services.set_warehouse_status(code=obj.code, active=obj.active, priority=obj.priority)
+        saved = services.ensure_warehouse(code=obj.code, name=obj.name, priority=obj.priority)
+        saved = services.set_warehouse_status(code=saved.code, active=obj.active, priority=obj.priority)
+        obj.pk, obj.created_at = saved.pk, saved.created_at
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -195,9 +221,16 @@ class ReservationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Release the stock they hold", permissions=["change"])
     def release_reservations(self, request: HttpRequest, queryset: QuerySet) -> None:
+        released = 0
         for reference in queryset.values_list("reference", flat=True):
-            services.release_reservation(reference=reference, reason="released by staff")
-        self.message_user(request, "Released.", messages.SUCCESS)
+            try:
+                services.release_reservation(reference=reference, reason="released by staff")
+            except InventoryError as error:  # a committed one belongs to an order: cancel the order instead
+                self.message_user(request, f"{reference}: {error.detail}", messages.ERROR)
+            else:
+                released += 1
+        if released:
+            self.message_user(request, f"Released {released} reservation(s).", messages.SUCCESS)
 
 
 class ShipmentLineInline(ReadOnlyInline):
@@ -223,9 +256,16 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark as dispatched", permissions=["change"])
     def dispatch_shipments(self, request: HttpRequest, queryset: QuerySet) -> None:
+        dispatched = 0
         for shipment_id in queryset.values_list("pk", flat=True):
-            services.dispatch_shipment(shipment_id=shipment_id)
-        self.message_user(request, "Dispatched.", messages.SUCCESS)
+            try:
+                services.dispatch_shipment(shipment_id=shipment_id)
+            except InventoryError as error:
+                self.message_user(request, f"Shipment {shipment_id}: {error.detail}", messages.ERROR)
+            else:
+                dispatched += 1
+        if dispatched:
+            self.message_user(request, f"Dispatched {dispatched} shipment(s).", messages.SUCCESS)
 
 
 @admin.register(StockMovement)

@@ -3,9 +3,27 @@
 Other contexts import this module and ``events`` and nothing else of this context.
 
 ``reference`` is an opaque string chosen by the caller (orders passes the order id): a reservation,
-its allocation, its shipments and its returns are all found by it, which makes every write
-idempotent by reference. Quantities are whole units. Warehouses with a higher ``priority`` are
-preferred when stock is allocated; inactive warehouses are neither counted nor allocated from.
+its allocation, its shipments and its returns are all found by it. Every write is idempotent by it, so
+a call retried after a lost answer (the checkout saga's retries, its recovery job) never doubles an
+effect:
+
+- ``reserve_stock``, ``commit_reservation``, ``release_reservation``, ``cancel_reservation``: one
+  reservation per reference; repeating a call returns it as it is.
+- ``create_shipment``, ``return_stock``: once per (reference, ``key``). Without a ``key`` one is
+  derived from the request (the same lines make the same shipment or return), so a caller that
+  makes two identical partial shipments or returns of one reference gives each its own ``key``
+  (orders: the return's id).
+- ``receive_stock``: once per (reference, SKU, warehouse); ``adjust_stock`` the same when it has a
+  reference. ``set_stock_level(s)`` set absolute figures, which repeat harmlessly.
+- ``dispatch_shipment``: once per shipment; ``ShipmentDispatched`` is published once.
+
+The same reference (and key) sent again for a *different* request is refused with
+``ReferenceConflict`` (``ReservationConflict`` for reservations), never silently merged.
+
+Text arguments (SKUs, references, keys, warehouse codes, reasons, actors) are strings without control
+characters (NUL included); anything else is refused with this context's typed errors, writing nothing.
+Quantities are whole units. Warehouses with a higher ``priority`` are preferred when stock is
+allocated; inactive warehouses are neither counted nor allocated from.
 """
 
 from collections.abc import Sequence
@@ -22,7 +40,9 @@ from contexts.inventory.exceptions import (
     InventoryError,
     OverReturn,
     OverShipment,
+    ReferenceConflict,
     ReservationClosed,
+    ReservationCommitted,
     ReservationConflict,
     ReservationExpired,
     ReservationNotCommitted,
@@ -45,8 +65,10 @@ __all__ = [
     "InventoryError",
     "OverReturn",
     "OverShipment",
+    "ReferenceConflict",
     "Reservation",
     "ReservationClosed",
+    "ReservationCommitted",
     "ReservationConflict",
     "ReservationExpired",
     "ReservationLine",
@@ -65,6 +87,7 @@ __all__ = [
     "UnknownWarehouse",
     "Warehouse",
     "adjust_stock",
+    "cancel_reservation",
     "check_stock_levels",
     "commit_reservation",
     "create_shipment",
@@ -74,6 +97,7 @@ __all__ = [
     "get_reservation",
     "get_stock_levels",
     "list_shipments",
+    "list_warehouses",
     "receive_stock",
     "release_reservation",
     "reserve_stock",
@@ -254,12 +278,24 @@ def ensure_warehouse(*, code: str, name: str | None = None, priority: int | None
     return _warehouse(services.ensure_warehouse(code=code, name=name, priority=priority))
 
 
+def list_warehouses(*, active: bool | None = None) -> tuple[Warehouse, ...]:
+    """Every warehouse, most preferred first (highest priority, then code); ``active`` keeps only those on or off.
+
+    :raises InvalidWarehouse: ``active`` is neither a bool nor ``None``.
+    """
+    if active is not None and not isinstance(active, bool):
+        raise InvalidWarehouse("Filter warehouses by active (true), inactive (false) or neither (None).")
+    return tuple(_warehouse(warehouse) for warehouse in selectors.list_warehouses(active=active))
+
+
 def set_warehouse_status(*, code: str, active: bool | None = None, priority: int | None = None) -> Warehouse:
     """Switch a warehouse on or off and/or change its priority (``None`` leaves a field as it is).
 
-    Stock in an inactive warehouse is not available. Switching one off or on locks the levels of
-    its SKUs and publishes ``StockLevelChanged`` for every SKU whose availability moved; a priority
-    change (which warehouse allocates first) publishes nothing. Setting what is already set does nothing.
+    Stock in an inactive warehouse is not available. Switching one off or on waits for the stock
+    writes under way (a receipt creating a new level in it included), locks the levels of its SKUs
+    and publishes ``StockLevelChanged`` for every SKU whose availability moved, so the last
+    announcement of every SKU tells the truth; a priority change (which warehouse allocates first)
+    publishes nothing. Setting what is already set does nothing.
 
     :raises UnknownWarehouse: no warehouse has this code.
     :raises InvalidWarehouse: ``active`` is not a bool, or ``priority`` not a whole number within ±1 000 000.
@@ -330,9 +366,15 @@ def check_stock_levels(*, levels: Sequence[StockLevelInput]) -> None:
 def receive_stock(*, sku: str, warehouse_code: str, quantity: int, reference: str, actor: str = "system") -> StockLevel:
     """Book a receipt of goods: on hand grows by ``quantity`` with a receipt movement.
 
+    Once per (``reference``, SKU, warehouse): a retry returns the level and changes nothing. A second
+    delivery of the same SKU into the same warehouse takes a reference of its own.
+
     :raises InvalidQuantity: ``quantity`` is not a whole number of at least 1.
-    :raises InvalidSku: the SKU is empty or too long.
+    :raises InvalidSku: the SKU is empty, too long or holds a control character.
     :raises UnknownWarehouse: no warehouse has this code.
+    :raises InvalidWarehouse: the warehouse code holds a control character.
+    :raises ReferenceConflict: this reference already booked another quantity of this SKU here.
+    :raises InventoryError: the reference or actor is empty, too long or holds a control character.
     """
     return _level(
         services.receive_stock(
@@ -344,11 +386,15 @@ def receive_stock(*, sku: str, warehouse_code: str, quantity: int, reference: st
 def adjust_stock(*, sku: str, warehouse_code: str, delta: int, reason: str, reference: str, actor: str) -> StockLevel:
     """A staff correction of on hand (stock take, damage, loss), with its reason in the ledger.
 
+    With a non-empty ``reference`` it is made once per (reference, SKU, warehouse): a resubmitted
+    form or a retried call changes nothing. Without one, every call is a new adjustment.
+
+    :raises ReferenceConflict: this reference already adjusted this level by another amount.
     :raises InvalidQuantity: ``delta`` is zero or not a whole number.
     :raises UnknownSku: this warehouse holds no stock level for the SKU.
     :raises UnknownWarehouse: no warehouse has this code.
     :raises InsufficientStock: taking out more than is available (the rest is held for orders).
-    :raises InventoryError: no reason or no actor given.
+    :raises InventoryError: no reason or no actor given, or one holding a control character.
     """
     return _level(
         services.adjust_stock(
@@ -404,12 +450,31 @@ def commit_reservation(*, reference: str) -> Reservation:
 
 
 def release_reservation(*, reference: str, reason: str = "released") -> Reservation | None:
-    """Give back the stock a reservation holds (reserved, or allocated and not yet shipped); idempotent.
+    """Give back the stock an active reservation holds: the checkout saga's compensation; idempotent.
 
-    Returns ``None`` when nothing was ever reserved under this reference, so a compensation can
-    always call it.
+    Returns ``None`` when nothing was ever reserved under this reference, and the reservation as it
+    is when it was already released or expired, so a compensation can always call it. A committed
+    reservation is refused, not released: a late or repeated compensation must never hand a
+    confirmed order's stock back (cancelling an order is ``cancel_reservation``).
+
+    :raises ReservationCommitted: the reservation is committed to an order.
+    :raises InventoryError: the reference or reason is empty, too long or holds a control character.
     """
     reservation = services.release_reservation(reference=reference, reason=reason)
+    return None if reservation is None else _reservation(reservation.reference)
+
+
+def cancel_reservation(*, reference: str, reason: str = "cancelled") -> Reservation | None:
+    """Give back everything a reservation still holds, committed or not: an order's cancellation; idempotent.
+
+    Reserved stock and allocated stock not yet shipped go back on sale (``StockReleased`` with this
+    reason); what already shipped stays shipped (returns are ``return_stock``). Returns ``None`` when
+    nothing was ever reserved under this reference; the status is then ``released`` (or ``committed``
+    when everything had shipped and nothing was held).
+
+    :raises InventoryError: the reference or reason is empty, too long or holds a control character.
+    """
+    reservation = services.cancel_reservation(reference=reference, reason=reason)
     return None if reservation is None else _reservation(reservation.reference)
 
 
@@ -418,7 +483,7 @@ def get_reservation(*, reference: str) -> Reservation:
 
     :raises ReservationNotFound: no reservation has this reference.
     """
-    if not isinstance(reference, str) or selectors.reservation_with_lines(reference.strip()) is None:
+    if not isinstance(reference, str) or selectors.reservation_with_lines(services.clean_reference(reference)) is None:
         raise ReservationNotFound(f"No reservation {reference!r}.")
     return _reservation(reference.strip())
 
@@ -426,10 +491,14 @@ def get_reservation(*, reference: str) -> Reservation:
 # --- Shipments and returns -----------------------------------------------------------------------
 
 
-def create_shipment(*, reference: str, lines: Sequence[ShipmentLine] | None = None) -> Shipment:
+def create_shipment(*, reference: str, lines: Sequence[ShipmentLine] | None = None, key: str | None = None) -> Shipment:
     """Ship allocated stock: on hand and allocated decrease, with shipment movements in the ledger.
 
-    ``lines=None`` ships everything still allocated to ``reference``.
+    ``lines=None`` ships everything still allocated to ``reference``. Idempotent by (reference,
+    ``key``): a retry returns the shipment the first call made (whatever has happened to it since),
+    never a second one. Without a ``key`` it is derived from the request: ``lines=None`` is one
+    shipment, each distinct set of lines another; give a ``key`` to make two identical partial
+    shipments of one reference.
 
     :raises ReservationNotFound: nothing was reserved under this reference.
     :raises ReservationNotCommitted: the reservation is not committed yet.
@@ -437,13 +506,17 @@ def create_shipment(*, reference: str, lines: Sequence[ShipmentLine] | None = No
     :raises ReservationExpired: it expired.
     :raises OverShipment: more than is allocated and unshipped, or nothing left to ship.
     :raises InvalidQuantity: a quantity below 1.
+    :raises ReferenceConflict: this ``key`` already made a shipment of other lines.
     """
-    shipment = services.create_shipment(reference=reference, lines=lines)
+    shipment = services.create_shipment(reference=reference, lines=lines, key=key)
     return _shipment(selectors.shipment_with_lines(shipment.pk))
 
 
 def dispatch_shipment(*, shipment_id: int) -> Shipment:
-    """Mark a shipment as handed to the carrier and publish ``ShipmentDispatched`` (idempotent).
+    """Mark a shipment as handed to the carrier and publish ``ShipmentDispatched`` (idempotent: once).
+
+    The event carries the shipment id, the ``reference`` (orders: the order id) and its lines
+    (SKU, warehouse, quantity).
 
     :raises ShipmentNotFound: no shipment has this id.
     """
@@ -452,20 +525,36 @@ def dispatch_shipment(*, shipment_id: int) -> Shipment:
 
 
 def list_shipments(*, reference: str) -> tuple[Shipment, ...]:
-    """The shipments made for this reference, oldest first."""
-    return tuple(_shipment(shipment) for shipment in selectors.shipments_for_reference(reference))
+    """The shipments made for this reference, oldest first.
+
+    :raises InventoryError: the reference is empty, too long or holds a control character.
+    """
+    return tuple(
+        _shipment(shipment) for shipment in selectors.shipments_for_reference(services.clean_reference(reference))
+    )
 
 
 def return_stock(
-    *, reference: str, lines: Sequence[ReturnLine], warehouse_code: str | None = None, actor: str = "system"
+    *,
+    reference: str,
+    lines: Sequence[ReturnLine],
+    warehouse_code: str | None = None,
+    actor: str = "system",
+    key: str | None = None,
 ) -> None:
     """Put returned units of dispatched shipments back on hand (return movements), in the warehouse they shipped from unless
     ``warehouse_code`` names another.
+
+    Idempotent by (reference, ``key``): a retry puts nothing back a second time. Without a ``key``
+    it is derived from the lines and ``warehouse_code``, so two returns of the same lines of one
+    reference (a customer sending a second unit back later) need their own keys: orders passes the
+    return's id.
 
     :raises ReservationNotFound: nothing was reserved under this reference.
     :raises OverReturn: more than was dispatched minus what already came back (a shipment not yet
         dispatched never left, so nothing of it can be returned).
     :raises UnknownWarehouse: ``warehouse_code`` names no warehouse.
     :raises InvalidQuantity: a quantity below 1.
+    :raises ReferenceConflict: this ``key`` already returned other lines.
     """
-    services.return_stock(reference=reference, lines=lines, warehouse_code=warehouse_code, actor=actor)
+    services.return_stock(reference=reference, lines=lines, warehouse_code=warehouse_code, actor=actor, key=key)

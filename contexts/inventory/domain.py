@@ -50,8 +50,9 @@ def allocate(requested: Mapping[str, int], stock: Sequence[WarehouseStock]) -> A
     """Allocate each requested SKU to warehouses, all or nothing.
 
     For each line, the most preferred warehouse that can serve the whole line takes it (one parcel
-    beats two); when none can, the line is split across warehouses in order of preference. If any line
-    cannot be met, nothing is allocated and every short line is reported with what is available.
+    beats two); when none can, the line is split across warehouses in order of preference, taking
+    nothing from a warehouse that has nothing. If any line cannot be met, nothing is allocated and
+    every short line is reported with what is available. Every allocation holds at least one unit.
     """
     by_sku: dict[str, list[WarehouseStock]] = {}
     for entry in stock:
@@ -61,6 +62,8 @@ def allocate(requested: Mapping[str, int], stock: Sequence[WarehouseStock]) -> A
     shortages: list[Shortage] = []
     for sku in sorted(requested):
         quantity = requested[sku]
+        if quantity <= 0:
+            continue  # nothing asked, nothing held: never a zero-quantity allocation
         candidates = preference_order(by_sku.get(sku, ()))
         total = sum(c.available for c in candidates)
         if total < quantity:

@@ -130,6 +130,27 @@ class ReservationConflict(InventoryError):
     http_status = 409
 
 
+class ReservationCommitted(InventoryError):
+    """The reservation is committed to an order: releasing it is a cancellation (``cancel_reservation``)."""
+
+    code = "reservation_committed"
+    http_status = 409
+
+
+class ReferenceConflict(InventoryError):
+    """This reference (and key) was already used for a different write: a retry must repeat the same request."""
+
+    code = "reference_conflict"
+    http_status = 409
+
+    def __init__(self, detail: str | None = None, *, reference: str = "") -> None:
+        self.reference = reference
+        super().__init__(detail)
+
+    def extra(self) -> dict[str, Any]:
+        return {"reference": self.reference} if self.reference else {}
+
+
 class OverShipment(InventoryError):
     """More was asked to ship than is allocated to this reference."""
 

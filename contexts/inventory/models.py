@@ -9,6 +9,7 @@ together with a ``StockMovement`` row (the ledger).
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Warehouse(models.Model):
@@ -78,11 +79,27 @@ class StockMovement(models.Model):
     reason = models.CharField(max_length=200)
     reference = models.CharField(max_length=128, blank=True, db_index=True)
     actor = models.CharField(max_length=200, blank=True, help_text="Who or what made the change.")
+    operation = models.CharField(
+        max_length=300,
+        blank=True,
+        default="",
+        help_text="The idempotency key of the write that made this movement (a receipt's, an adjustment's or a "
+        "return's): a retry finds its movements instead of writing them again.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
         indexes = [models.Index(fields=("sku", "warehouse"), name="inventory_mov_sku_wh")]
+        constraints = [
+            # the backstop behind the row locks (and the index a retry's lookup uses): one write moves
+            # one (SKU, warehouse) once
+            models.UniqueConstraint(
+                fields=("operation", "sku", "warehouse"),
+                condition=~Q(operation=""),
+                name="inventory_mov_unique_operation",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity:+d} {self.sku}@{self.warehouse_id}"
@@ -98,7 +115,8 @@ class Reservation(models.Model):
     reference = models.CharField(max_length=128, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     expires_at = models.DateTimeField(db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # set by the service from the same clock reading as expires_at, so expiry is exactly created + TTL
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     committed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -140,12 +158,21 @@ class Shipment(models.Model):
         DISPATCHED = "dispatched", "Dispatched"
 
     reference = models.CharField(max_length=128, db_index=True)
+    key = models.CharField(
+        max_length=200,
+        default="",
+        help_text="Tells this shipment from the reference's others: the caller's key, or one derived from its lines. "
+        "A retried create_shipment finds the shipment by it instead of making a second one.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=("reference", "key"), name="inventory_shipment_unique_reference_key"),
+        ]
 
     def __str__(self) -> str:
         return f"Shipment {self.pk} ({self.reference})"

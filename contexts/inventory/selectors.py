@@ -12,6 +12,11 @@ def warehouse_by_code(code: str) -> Warehouse | None:
     return Warehouse.objects.filter(code=code).first()
 
 
+def list_warehouses(*, active: bool | None = None) -> list[Warehouse]:
+    warehouses = Warehouse.objects.order_by("-priority", "code")
+    return list(warehouses if active is None else warehouses.filter(active=active))
+
+
 def warehouses_by_id() -> dict[int, Warehouse]:
     return {w.pk: w for w in Warehouse.objects.all()}
 

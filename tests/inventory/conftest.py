@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from commerce.database import database_for
@@ -14,11 +16,12 @@ def warehouses(db):
 
 @pytest.fixture
 def stock(warehouses):
-    """``stock(sku, MAIN=n, BACKUP=m)`` books receipts so the ledger and the levels agree."""
+    """``stock(sku, MAIN=n, BACKUP=m)`` books receipts (each its own delivery) so the ledger and the levels agree."""
+    deliveries = itertools.count(1)
 
     def put(sku: str, **per_warehouse: int) -> None:
         for code, quantity in per_warehouse.items():
-            api.receive_stock(sku=sku, warehouse_code=code, quantity=quantity, reference="test-receipt")
+            api.receive_stock(sku=sku, warehouse_code=code, quantity=quantity, reference=f"delivery-{next(deliveries)}")
 
     return put
 

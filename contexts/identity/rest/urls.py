@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/password-reset", views.PasswordResetView.as_view(), name="password-reset"),
     path("auth/password-reset/confirm", views.PasswordResetConfirmView.as_view(), name="password-reset-confirm"),
     path("me", views.MeView.as_view(), name="me"),
+    path("me/export", views.ExportView.as_view(), name="export"),
     path("me/addresses", views.AddressListView.as_view(), name="addresses"),
     path("me/addresses/<int:address_id>", views.AddressDetailView.as_view(), name="address"),
     path("me/notifications", views.NotificationListView.as_view(), name="notifications"),

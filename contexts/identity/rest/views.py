@@ -131,6 +131,30 @@ class MeView(APIView):
         user = services.update_profile(user_id=request.user.pk, changes=services.ProfileChanges(**data.validated_data))
         return Response(s.ProfileOutput(user).data)
 
+    @extend_schema(
+        request=s.CloseAccountInput,
+        responses={204: None, 400: OpenApiResponse(description="invalid: wrong password")},
+        tags=["identity"],
+    )
+    def delete(self, request: Request) -> Response:
+        """Close the account: personal data is erased here and in every context that keeps a copy;
+        orders stay for accounting without the person's name, email, phone or address."""
+        data = s.CloseAccountInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.close_account(user_id=request.user.pk, password=data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExportView(APIView):
+    """Everything the shop holds about the caller: profile, addresses, orders, notifications."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="one JSON document")}, tags=["identity"])
+    def get(self, request: Request) -> Response:
+        document = services.export_personal_data(user_id=request.user.pk)
+        return Response(document, headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
+
 
 class AddressListView(GenericAPIView):
     permission_classes = [IsAuthenticated]

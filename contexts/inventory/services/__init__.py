@@ -1,7 +1,7 @@
 """Writes of the inventory context: atomic on its own database, publish events last.
 
 Concurrency: every write that touches stock levels locks *all* warehouse rows of the SKUs involved
-through ``_lock_levels``, which always locks in (sku, warehouse id) order, so two baskets holding the
+through ``_lock_stock``, which always locks in (sku, warehouse id) order, so two baskets holding the
 same SKUs in different orders queue behind each other instead of deadlocking. Reservation rows are
 locked before stock rows, everywhere. Counters then change by conditional ``UPDATE ... SET x = x + n
 WHERE <still enough>``, and the table's check constraints refuse an oversell as a last line of defence.
@@ -18,6 +18,7 @@ from contexts.inventory.services._batch import (
     set_stock_levels,
 )
 from contexts.inventory.services._reservations import (
+    cancel_reservation,
     commit_reservation,
     expire_reservations,
     release_reservation,
@@ -26,12 +27,18 @@ from contexts.inventory.services._reservations import (
 from contexts.inventory.services._shipments import create_shipment, dispatch_shipment, return_stock
 from contexts.inventory.services._stock import (
     adjust_stock,
+    check_warehouse,
     ensure_warehouse,
     receive_stock,
     set_stock_level,
     set_warehouse_status,
 )
-from contexts.inventory.services._validation import MAX_ON_HAND, MAX_REFERENCE_LENGTH, clean_sku_list
+from contexts.inventory.services._validation import (
+    MAX_ON_HAND,
+    MAX_REFERENCE_LENGTH,
+    clean_reference,
+    clean_sku_list,
+)
 
 __all__ = [
     "MAX_LEVELS_PER_CALL",
@@ -39,7 +46,10 @@ __all__ = [
     "MAX_REFERENCE_LENGTH",
     "BatchCounts",
     "adjust_stock",
+    "cancel_reservation",
     "check_stock_levels",
+    "check_warehouse",
+    "clean_reference",
     "clean_sku_list",
     "commit_reservation",
     "create_shipment",

@@ -3,7 +3,7 @@
 ``set_stock_level`` costs a transaction, a lock, a ledger row and an event per pair; an import of
 20 000 rows then takes minutes. ``set_stock_levels`` does the same work for a whole batch in one
 transaction with a fixed number of statements: one read, one bulk insert of missing levels, one
-lock of every row of the batch's SKUs (``_lock_levels``, the usual order), one conditional bulk
+lock of every row of the batch's SKUs (``_lock_stock``, the usual order), one conditional bulk
 UPDATE, one bulk insert of ledger movements, and the coalesced ``StockLevelChanged`` events (one per
 SKU whose availability changed; the event bus writes each event's outbox row itself).
 """
@@ -20,13 +20,21 @@ from contexts.inventory.exceptions import (
     DuplicateStockLevel,
     InsufficientStock,
     InvalidQuantity,
-    InventoryError,
     Shortfall,
     UnknownWarehouse,
 )
 from contexts.inventory.models import StockLevel, StockMovement, Warehouse
-from contexts.inventory.services._locking import _AvailabilityWatch, _lock_levels
-from contexts.inventory.services._validation import CONTEXT, MAX_ON_HAND, _clean_reference, _clean_sku
+from contexts.inventory.services._locking import _AvailabilityWatch, _lock_stock
+from contexts.inventory.services._validation import (
+    CONTEXT,
+    MAX_ACTOR_LENGTH,
+    MAX_ON_HAND,
+    MAX_REASON_LENGTH,
+    _clean_reference,
+    _clean_sku,
+    _clean_text_or,
+    _clean_warehouse_code,
+)
 
 MAX_LEVELS_PER_CALL = 5_000
 
@@ -65,10 +73,8 @@ def _clean_targets(levels: object) -> list[LevelTarget]:
     seen: set[tuple[str, int]] = set()
     for item in items:
         sku = _clean_sku(getattr(item, "sku", None))
-        code = getattr(item, "warehouse_code", None)
-        if not isinstance(code, str) or not code.strip():
-            raise UnknownWarehouse(f"A warehouse code is required for {sku!r}.")
-        warehouse = by_code.get(code.strip())
+        code = _clean_warehouse_code(getattr(item, "warehouse_code", None))
+        warehouse = by_code.get(code)
         if warehouse is None:
             raise UnknownWarehouse(warehouse_code=code)
         on_hand = getattr(item, "on_hand", None)
@@ -159,10 +165,8 @@ def set_stock_levels(
 ) -> BatchCounts:
     targets = _clean_targets(levels)
     reference = _clean_reference(reference)
-    if not isinstance(reason, str) or not isinstance(actor, str):
-        raise InventoryError("A reason and an actor are strings.")
-    reason = reason.strip() or "import"
-    actor = actor.strip() or "import"
+    reason = _clean_text_or(reason, default="import", what="reason", maximum=MAX_REASON_LENGTH)
+    actor = _clean_text_or(actor, default="import", what="actor", maximum=MAX_ACTOR_LENGTH)
     if not targets:
         return BatchCounts(created=0, changed=0, unchanged=0)
     stored = {(level.sku, level.warehouse_id): level.on_hand for level in _stored(targets)}
@@ -174,11 +178,8 @@ def set_stock_levels(
     skus = {target.sku for target in targets}
     with atomic_in(CONTEXT):
         # Sorted inserts: two batches creating the same new rows wait on each other in one order.
-        StockLevel.objects.bulk_create(
-            [StockLevel(sku=t.sku, warehouse=t.warehouse) for t in missing], ignore_conflicts=True
-        )
-        locked = _lock_levels(skus)
-        watch = _AvailabilityWatch(locked, selectors.warehouses_by_id(), skus)
+        warehouses, locked = _lock_stock(skus, create=[t.key for t in missing])
+        watch = _AvailabilityWatch(locked, warehouses, skus)
         by_key = {(level.sku, level.warehouse_id): level for level in locked}
         _refuse(_shortfalls(targets, locked), targets)
         changes = [

@@ -1,24 +1,66 @@
 """Row locks, conditional counter updates, ledger rows and coalesced ``StockLevelChanged`` events.
 
-Every write that touches stock levels goes through ``_lock_levels`` (one lock order everywhere) and
+Every write that touches stock levels goes through ``_lock_stock`` (one lock order everywhere) and
 changes counters with ``_change_level`` (a conditional UPDATE).
+
+Lock order: reservation row, then every warehouse row *shared* (PostgreSQL ``FOR SHARE``), then the
+level rows of the SKUs involved in (sku, warehouse id) order. A warehouse's ``active`` flag decides
+what is available, so a write that announces availability must read it under a lock that switching
+the warehouse waits for: ``set_warehouse_status`` takes its warehouse ``FOR UPDATE`` *first*, which
+waits for every write holding the share lock and holds back new ones; it then lists the warehouse's
+SKUs, which now include every level a finished write created. Writers share the lock among
+themselves, so they never queue behind each other for it. Writers take it before any level lock or
+insert (an insert's foreign-key check takes a key-share lock on the warehouse), so a switch holding
+its warehouse and waiting for level rows never waits on a writer that waits on the switch.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.db import connections
 from django.db.models import F, Q
 from django.utils import timezone
 
+from commerce.database import database_for
 from commerce.eventbus import publish_many
 from contexts.inventory import domain, events, selectors
 from contexts.inventory.conf import inventory_settings
 from contexts.inventory.exceptions import InsufficientStock, Shortfall
 from contexts.inventory.models import StockLevel, StockMovement, Warehouse
+from contexts.inventory.services._validation import CONTEXT
+
+
+def _share_warehouses() -> dict[int, Warehouse]:
+    """Every warehouse by id, share-locked on PostgreSQL until the transaction ends (see the module's lock order).
+
+    Other databases serialise writers anyway (SQLite), so a plain read is enough there.
+    """
+    database = database_for(CONTEXT)
+    connection = connections[database]
+    if connection.vendor != "postgresql":
+        return selectors.warehouses_by_id()
+    table = connection.ops.quote_name(Warehouse._meta.db_table)
+    return {w.pk: w for w in Warehouse.objects.using(database).raw(f"SELECT * FROM {table} ORDER BY id FOR SHARE")}
+
+
+def _lock_stock(
+    skus: Iterable[str], *, create: Iterable[tuple[str, int]] = ()
+) -> tuple[dict[int, Warehouse], list[StockLevel]]:
+    """The warehouses (share-locked) and every level row of these SKUs (locked), creating the missing
+    ``(sku, warehouse id)`` levels of ``create`` in between: the one way a write locks stock."""
+    warehouses = _share_warehouses()
+    missing = sorted(set(create))  # sorted inserts: two writes creating the same rows wait in one order
+    if missing:
+        StockLevel.objects.bulk_create(
+            [StockLevel(sku=sku, warehouse_id=warehouse_id) for sku, warehouse_id in missing], ignore_conflicts=True
+        )
+    return warehouses, _lock_levels(skus)
 
 
 def _lock_levels(skus: Iterable[str]) -> list[StockLevel]:
     """Lock every warehouse row of these SKUs, always in (sku, warehouse id) order: the one place
-    stock rows are locked, so lock order is the same in every transaction and deadlocks cannot form."""
+    stock rows are locked, so lock order is the same in every transaction and deadlocks cannot form.
+    Writes call it through ``_lock_stock``; only ``set_warehouse_status`` (which holds its warehouse
+    exclusively instead) calls it directly."""
     return list(
         StockLevel.objects.select_for_update().filter(sku__in=sorted(set(skus))).order_by("sku", "warehouse_id")
     )
@@ -49,7 +91,7 @@ def _change_level(level: StockLevel, *, on_hand: int = 0, reserved: int = 0, all
 
 
 def _record_movement(
-    level: StockLevel, *, kind: str, quantity: int, reason: str, reference: str, actor: str
+    level: StockLevel, *, kind: str, quantity: int, reason: str, reference: str, actor: str, operation: str = ""
 ) -> StockMovement:
     return StockMovement.objects.create(
         sku=level.sku,
@@ -60,6 +102,7 @@ def _record_movement(
         reason=reason[:200],
         reference=reference[:128],
         actor=actor[:200],
+        operation=operation,
     )
 
 

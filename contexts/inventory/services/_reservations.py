@@ -9,20 +9,21 @@ from django.utils import timezone
 
 from commerce.database import atomic_in
 from commerce.eventbus import publish
-from contexts.inventory import domain, events, selectors
+from contexts.inventory import domain, events
 from contexts.inventory.conf import inventory_settings
 from contexts.inventory.exceptions import (
     InsufficientStock,
     InventoryError,
     ReservationClosed,
+    ReservationCommitted,
     ReservationConflict,
     ReservationExpired,
     ReservationNotFound,
     Shortfall,
 )
 from contexts.inventory.models import Reservation, ReservationLine
-from contexts.inventory.services._locking import _AvailabilityWatch, _change_level, _lock_levels
-from contexts.inventory.services._validation import CONTEXT, _clean_lines, _clean_reference
+from contexts.inventory.services._locking import _AvailabilityWatch, _change_level, _lock_stock
+from contexts.inventory.services._validation import CONTEXT, _clean_lines, _clean_reason, _clean_reference
 
 
 def _quantities(lines: Iterable[ReservationLine]) -> dict[str, int]:
@@ -52,11 +53,11 @@ def reserve_stock(*, reference: str, lines: Sequence[object], ttl: timedelta | N
     with atomic_in(CONTEXT):
         try:
             with atomic_in(CONTEXT):  # savepoint: a concurrent twin may win the unique reference
-                reservation = Reservation.objects.create(reference=reference, expires_at=timezone.now() + ttl)
+                now = timezone.now()
+                reservation = Reservation.objects.create(reference=reference, created_at=now, expires_at=now + ttl)
         except IntegrityError:
             return _same_request(Reservation.objects.get(reference=reference), requested)
-        levels = _lock_levels(requested)
-        warehouses = selectors.warehouses_by_id()
+        warehouses, levels = _lock_stock(requested)
         watch = _AvailabilityWatch(levels, warehouses, requested)
         stock = [
             domain.WarehouseStock(
@@ -117,8 +118,7 @@ def _release_locked(reservation: Reservation, *, reason: str, status: str) -> No
     to_release = [(line, quantity) for line, quantity in to_release if quantity > 0]
     if committed and not to_release:
         return  # everything was shipped: nothing is held any more
-    warehouses = selectors.warehouses_by_id()
-    levels = _lock_levels({line.sku for line, _ in to_release})
+    warehouses, levels = _lock_stock({line.sku for line, _ in to_release})
     watch = _AvailabilityWatch(levels, warehouses, {line.sku for line, _ in to_release})
     by_key = {(level.sku, level.warehouse_id): level for level in levels}
     for line, quantity in to_release:
@@ -162,7 +162,8 @@ def commit_reservation(*, reference: str, now: datetime | None = None) -> Reserv
             expired = True
         else:
             lines = list(reservation.lines.all())
-            levels = {(lv.sku, lv.warehouse_id): lv for lv in _lock_levels({line.sku for line in lines})}
+            _, locked = _lock_stock({line.sku for line in lines})
+            levels = {(lv.sku, lv.warehouse_id): lv for lv in locked}
             for line in lines:
                 _change_level(levels[(line.sku, line.warehouse_id)], reserved=-line.quantity, allocated=line.quantity)
             reservation.status = Reservation.Status.COMMITTED
@@ -174,13 +175,32 @@ def commit_reservation(*, reference: str, now: datetime | None = None) -> Reserv
 
 
 def release_reservation(*, reference: str, reason: str = "released") -> Reservation | None:
+    """Give back what an active reservation holds (a checkout's compensation); refuse a committed one.
+
+    A checkout that failed after the commit must not hand its paid order's stock back by a late
+    compensation: cancelling a committed order is ``cancel_reservation``, a deliberate act.
+    """
+    return _close(reference, reason, committed_too=False)
+
+
+def cancel_reservation(*, reference: str, reason: str = "cancelled") -> Reservation | None:
+    """Give back everything a reservation still holds, reserved or committed and not yet shipped."""
+    return _close(reference, reason, committed_too=True)
+
+
+def _close(reference: object, reason: object, *, committed_too: bool) -> Reservation | None:
     reference = _clean_reference(reference)
+    reason = _clean_reason(reason)
     with atomic_in(CONTEXT):
         reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
         if reservation is None:
             return None
         if reservation.status in (Reservation.Status.RELEASED, Reservation.Status.EXPIRED):
             return reservation
+        if reservation.status == Reservation.Status.COMMITTED and not committed_too:
+            raise ReservationCommitted(
+                f"Reservation {reference!r} is committed to an order; cancel_reservation gives its stock back."
+            )
         _release_locked(reservation, reason=reason, status=Reservation.Status.RELEASED)
     return reservation
 

@@ -4,18 +4,62 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from contexts.inventory import selectors
-from contexts.inventory.exceptions import InvalidQuantity, InvalidSku, InventoryError, UnknownWarehouse
+from contexts.inventory.exceptions import (
+    InvalidQuantity,
+    InvalidSku,
+    InvalidWarehouse,
+    InventoryError,
+    UnknownWarehouse,
+)
 from contexts.inventory.models import Warehouse
 
 CONTEXT = "inventory"
 
 MAX_ON_HAND = 1_000_000_000
 MAX_REFERENCE_LENGTH = 128
+MAX_KEY_LENGTH = 128
+MAX_ACTOR_LENGTH = 200
+MAX_REASON_LENGTH = 200
+
+
+def _has_control_character(text: str, *, prose: bool = False) -> bool:
+    """NUL (which PostgreSQL refuses in text), escape, DEL and the C1 range; prose may hold tab and line breaks."""
+    allowed = "\t\n\r" if prose else ""
+    return any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in text)
+
+
+def _clean_text(value: object, *, what: str, maximum: int, error: type[InventoryError] = InventoryError) -> str:
+    """A required free-text argument (reason, actor): a non-empty string, no control character, not overlong."""
+    if not isinstance(value, str) or not value.strip():
+        raise error(f"The {what} must be a non-empty string.")
+    if _has_control_character(value, prose=True):
+        raise error(f"The {what} must not hold a control character such as NUL.")
+    value = value.strip()
+    if len(value) > maximum:
+        raise error(f"The {what} is at most {maximum} characters long.")
+    return value
+
+
+def _clean_text_or(value: object, *, default: str, what: str, maximum: int) -> str:
+    """A free-text argument that falls back to ``default`` when left empty (an import's reason and actor)."""
+    if isinstance(value, str) and not value.strip():
+        return default
+    return _clean_text(value, what=what, maximum=maximum)
+
+
+def _clean_actor(actor: object) -> str:
+    return _clean_text(actor, what="actor", maximum=MAX_ACTOR_LENGTH)
+
+
+def _clean_reason(reason: object) -> str:
+    return _clean_text(reason, what="reason", maximum=MAX_REASON_LENGTH)
 
 
 def _clean_sku(sku: object) -> str:
     if not isinstance(sku, str) or not sku.strip():
         raise InvalidSku("A SKU must be a non-empty string.")
+    if _has_control_character(sku):
+        raise InvalidSku("A SKU must not hold a control character such as NUL.")
     sku = sku.strip()
     if len(sku) > 64:
         raise InvalidSku("A SKU is at most 64 characters long.")
@@ -34,12 +78,26 @@ def clean_sku_list(skus: object) -> list[str]:
     return list(dict.fromkeys(_clean_sku(sku) for sku in skus))  # type: ignore[union-attr]
 
 
-def _clean_reference(reference: object) -> str:
+def _clean_reference(reference: object, *, what: str = "reference", maximum: int = MAX_REFERENCE_LENGTH) -> str:
     if not isinstance(reference, str) or not reference.strip():
-        raise InventoryError("A reference must be a non-empty string.")
-    if len(reference) > MAX_REFERENCE_LENGTH:
-        raise InventoryError(f"A reference is at most {MAX_REFERENCE_LENGTH} characters long.")
+        raise InventoryError(f"A {what} must be a non-empty string.")
+    if _has_control_character(reference):
+        raise InventoryError(f"A {what} must not hold a control character such as NUL.")
+    if len(reference) > maximum:
+        raise InventoryError(f"A {what} is at most {maximum} characters long.")
     return reference.strip()
+
+
+def clean_reference(reference: object) -> str:
+    """The reference of a read (a reservation, a reference's shipments), refused as a write would refuse it."""
+    return _clean_reference(reference)
+
+
+def _clean_optional_reference(reference: object) -> str:
+    """A reference that may be left empty (a staff adjustment's note); ``None`` counts as empty."""
+    if reference is None or (isinstance(reference, str) and not reference.strip()):
+        return ""
+    return _clean_reference(reference)
 
 
 def _clean_quantity(quantity: object, *, what: str = "quantity", maximum: int | None = None) -> int:
@@ -68,10 +126,17 @@ def _clean_lines(lines: Iterable[object], *, maximum: int | None) -> dict[str, i
     return dict(merged)
 
 
-def _warehouse(code: object) -> Warehouse:
+def _clean_warehouse_code(code: object) -> str:
     if not isinstance(code, str) or not code.strip():
         raise UnknownWarehouse("A warehouse code is required.")
-    warehouse = selectors.warehouse_by_code(code.strip())
+    if _has_control_character(code):
+        raise InvalidWarehouse("A warehouse code must not hold a control character such as NUL.")
+    return code.strip()
+
+
+def _warehouse(code: object) -> Warehouse:
+    code = _clean_warehouse_code(code)
+    warehouse = selectors.warehouse_by_code(code)
     if warehouse is None:
         raise UnknownWarehouse(warehouse_code=code)
     return warehouse

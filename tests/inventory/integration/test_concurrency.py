@@ -1,6 +1,7 @@
 """No oversell under real parallel connections (PostgreSQL only: SQLite serialises every writer)."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -8,8 +9,9 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+from commerce.database import database_for
 from contexts.inventory import api, selectors, services
-from contexts.inventory.models import StockLevel
+from contexts.inventory.models import StockLevel, StockMovement
 from tests.inventory.conftest import line
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -114,3 +116,85 @@ def test_the_same_reference_reserved_twice_at_once_is_held_once(postgresql_only,
     outcomes = run_in_parallel(lambda n: reserve("same-order", [line("A", 3)]), count=32)
     assert outcomes == ["reserved"] * 32
     assert StockLevel.objects.get(sku="A").reserved == 3
+
+
+def test_a_receipt_retried_on_many_connections_at_once_is_booked_once(postgresql_only, warehouses):
+    def receive(n: int) -> str:
+        api.receive_stock(sku="NEW", warehouse_code="MAIN", quantity=7, reference="PO-42")
+        return "ok"
+
+    assert run_in_parallel(receive, count=32) == ["ok"] * 32
+    assert StockLevel.objects.get(sku="NEW").on_hand == 7
+    assert StockMovement.objects.filter(reference="PO-42").count() == 1
+    assert_sane()
+
+
+def test_a_shipment_and_a_return_retried_at_once_happen_once(postgresql_only, stock):
+    stock("A", MAIN=10)
+    api.reserve_stock(reference="order-1", lines=[line("A", 4)])
+    api.commit_reservation(reference="order-1")
+    shipments = set()
+
+    def ship(n: int) -> str:
+        shipments.add(api.create_shipment(reference="order-1", lines=[api.ShipmentLine(sku="A", quantity=3)]).id)
+        return "ok"
+
+    assert run_in_parallel(ship, count=32) == ["ok"] * 32
+    (shipment_id,) = shipments
+    api.dispatch_shipment(shipment_id=shipment_id)
+
+    def give_back(n: int) -> str:
+        api.return_stock(reference="order-1", lines=[api.ReturnLine(sku="A", quantity=2)], key="return-1")
+        return "ok"
+
+    assert run_in_parallel(give_back, count=32) == ["ok"] * 32
+    level = StockLevel.objects.get(sku="A")
+    assert (level.on_hand, level.allocated) == (10 - 3 + 2, 1)
+    assert StockMovement.objects.filter(kind="return").count() == 1
+    assert_sane()
+
+
+def test_a_checkout_holding_one_sku_does_not_hold_up_a_checkout_of_another(postgresql_only, stock):
+    """Row locks are per SKU (and warehouses are only share-locked): a reservation of COLD goes through
+    while a reservation of HOT is still open, instead of queueing behind it."""
+    stock("HOT", MAIN=50)
+    stock("COLD", MAIN=50)
+    inventory = connections[database_for("inventory")]
+    with inventory.cursor() as cursor:  # HOT's reservation holds its locks until a second has passed
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION inventory_test_slow_commit() RETURNS trigger AS $$ "
+            "BEGIN IF NEW.sku = 'HOT' THEN PERFORM pg_sleep(1.5); END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE CONSTRAINT TRIGGER zz_inventory_test_slow_commit AFTER INSERT ON inventory_reservationline "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION inventory_test_slow_commit()"
+        )
+    failures: list = []
+
+    def reserve_hot() -> None:
+        try:
+            api.reserve_stock(reference="hot-1", lines=[line("HOT", 1)])
+        except Exception as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    hot = threading.Thread(target=reserve_hot)
+    try:
+        hot.start()
+        time.sleep(0.3)
+        with inventory.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")  # queueing behind HOT would fail here, not just be slow
+        api.reserve_stock(reference="cold-1", lines=[line("COLD", 1)])
+        assert hot.is_alive(), "HOT's reservation finished first: the test proved nothing"
+    finally:
+        hot.join(timeout=30)
+        with inventory.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+            cursor.execute("DROP TRIGGER IF EXISTS zz_inventory_test_slow_commit ON inventory_reservationline")
+            cursor.execute("DROP FUNCTION IF EXISTS inventory_test_slow_commit()")
+    assert failures == []
+    assert api.get_availability(skus=["HOT", "COLD"]) == {
+        "HOT": api.Availability(sku="HOT", available=49, in_stock=True),
+        "COLD": api.Availability(sku="COLD", available=49, in_stock=True),
+    }

@@ -113,13 +113,30 @@ def test_releasing_a_reference_never_reserved_is_a_harmless_no_op(stock):
     assert api.release_reservation(reference="never") is None
 
 
-def test_releasing_a_committed_reservation_frees_its_unshipped_allocation(stock):
+def test_cancelling_a_committed_reservation_frees_its_unshipped_allocation_once(stock, published):
     stock("A", MAIN=5)
     api.reserve_stock(reference="o1", lines=[line("A", 3)])
     api.commit_reservation(reference="o1")
     api.create_shipment(reference="o1", lines=[api.ShipmentLine(sku="A", quantity=1)])
-    api.release_reservation(reference="o1")
+    assert api.cancel_reservation(reference="o1").status == "released"
+    assert api.cancel_reservation(reference="o1").status == "released"
     assert levels("A") == {"MAIN": (4, 0, 0)}
+    (event,) = published("inventory.StockReleased")
+    assert (event["reason"], event["lines"]) == ("cancelled", [{"sku": "A", "warehouse_code": "MAIN", "quantity": 2}])
+    assert api.cancel_reservation(reference="never") is None
+
+
+def test_a_late_compensation_cannot_release_a_committed_reservation(stock, published):
+    """The saga's compensation after the commit (a crash, a retry) must not hand a paid order's stock back."""
+    stock("A", MAIN=5)
+    api.reserve_stock(reference="o1", lines=[line("A", 3)])
+    api.commit_reservation(reference="o1")
+    with pytest.raises(api.ReservationCommitted) as refused:
+        api.release_reservation(reference="o1")
+    assert refused.value.code == "reservation_committed" and refused.value.http_status == 409
+    assert api.get_reservation(reference="o1").status == "committed"
+    assert levels("A") == {"MAIN": (5, 0, 3)}
+    assert published("inventory.StockReleased") == []
 
 
 def test_a_released_reservation_cannot_be_committed(stock):
@@ -170,7 +187,9 @@ def test_reservation_ttl_defaults_to_the_setting(stock):
     stock("A", MAIN=5)
     with override_settings(INVENTORY_RESERVATION_TTL_SECONDS=60):
         reservation = api.reserve_stock(reference="o1", lines=[line("A", 1)])
-    assert timedelta(seconds=55) < reservation.expires_at - timezone.now() <= timedelta(seconds=60)
+    assert reservation.expires_at - reservation.created_at == timedelta(seconds=60)
+    chosen = api.reserve_stock(reference="o2", lines=[line("A", 1)], ttl=timedelta(minutes=20))
+    assert chosen.expires_at - chosen.created_at == timedelta(minutes=20)
 
 
 def test_stock_reserved_event_names_the_warehouses(stock, published):

@@ -1,6 +1,6 @@
 import pytest
 
-from contexts.inventory import api
+from contexts.inventory import api, selectors
 from contexts.inventory.models import StockLevel, StockMovement
 from tests.inventory.conftest import line
 
@@ -35,7 +35,48 @@ def test_partial_shipments_then_the_rest(order):
     assert {(ln.sku, ln.quantity) for ln in rest.lines} == {("A", 3), ("B", 1)}
     assert len(api.list_shipments(reference=order)) == 2
     with pytest.raises(api.OverShipment):
-        api.create_shipment(reference=order)
+        api.create_shipment(reference=order, lines=[api.ShipmentLine(sku="B", quantity=1)])
+    with pytest.raises(api.OverShipment):
+        api.create_shipment(reference=order, key="one more")
+
+
+def test_a_retried_shipment_of_everything_returns_the_first_and_ships_nothing_more(order, published):
+    first = api.create_shipment(reference=order)
+    assert api.create_shipment(reference=order) == first
+    assert len(api.list_shipments(reference=order)) == 1
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (1, 0, 0)}
+    assert StockMovement.objects.filter(kind="shipment", reference=order).count() == 2
+
+
+def test_a_retried_shipment_of_explicit_lines_makes_no_second_shipment(order):
+    lines = [api.ShipmentLine(sku="A", quantity=1)]
+    first = api.create_shipment(reference=order, lines=lines)
+    again = api.create_shipment(reference=order, lines=[api.ShipmentLine(sku="A", quantity=1)])
+    assert again == first
+    assert len(api.list_shipments(reference=order)) == 1
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (4, 0, 3)}
+    # even after it was dispatched, the retry finds it rather than shipping again
+    api.dispatch_shipment(shipment_id=first.id)
+    assert api.create_shipment(reference=order, lines=lines).id == first.id
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (4, 0, 3)}
+
+
+def test_two_identical_partial_shipments_are_made_with_keys_of_their_own(order):
+    lines = [api.ShipmentLine(sku="A", quantity=1)]
+    first = api.create_shipment(reference=order, lines=lines, key="parcel-1")
+    second = api.create_shipment(reference=order, lines=lines, key="parcel-2")
+    assert first.id != second.id
+    assert api.create_shipment(reference=order, lines=lines, key="parcel-2") == second
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (3, 0, 2)}
+
+
+def test_a_key_reused_for_other_lines_is_refused_and_ships_nothing(order):
+    api.create_shipment(reference=order, lines=[api.ShipmentLine(sku="A", quantity=1)], key="parcel-1")
+    with pytest.raises(api.ReferenceConflict) as refused:
+        api.create_shipment(reference=order, lines=[api.ShipmentLine(sku="A", quantity=2)], key="parcel-1")
+    assert refused.value.code == "reference_conflict" and refused.value.extra() == {"reference": order}
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (4, 0, 3)}
+    assert len(api.list_shipments(reference=order)) == 1
 
 
 def test_shipping_more_than_allocated_is_refused_and_changes_nothing(order):
@@ -112,6 +153,28 @@ def test_nothing_can_be_returned_against_a_shipment_that_was_never_dispatched(or
     api.dispatch_shipment(shipment_id=shipment.id)
     api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=4)])
     assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (5, 0, 0)}
+
+
+def test_a_retried_return_puts_nothing_back_twice(order, published):
+    dispatched(order)
+    api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=2)])
+    events_before = len(published("inventory.StockLevelChanged"))
+    api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=2)])
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (3, 0, 0)}
+    assert StockMovement.objects.filter(kind="return").count() == 1
+    assert len(published("inventory.StockLevelChanged")) == events_before
+    assert selectors.ledger_mismatches() == []
+
+
+def test_a_second_return_of_the_same_lines_counts_when_it_has_its_own_key(order):
+    dispatched(order)
+    api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=1)], key="return-1")
+    api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=1)], key="return-2")
+    api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=1)], key="return-2")  # its retry
+    assert levels("A") == {"MAIN": (2, 0, 0), "BACKUP": (3, 0, 0)}
+    with pytest.raises(api.ReferenceConflict):
+        api.return_stock(reference=order, lines=[api.ReturnLine(sku="A", quantity=2)], key="return-1")
+    assert StockMovement.objects.filter(kind="return").count() == 2
 
 
 def test_only_dispatched_shipments_of_a_reference_count_towards_returns(order):

@@ -172,3 +172,21 @@ def levels_changed(published):
         {key: payload[key] for key in ("sku", "available", "in_stock")}
         for payload in published("inventory.StockLevelChanged")
     ]
+
+
+def test_list_warehouses_names_every_warehouse_most_preferred_first(db):
+    api.ensure_warehouse(code="SOUTH", priority=5)
+    api.ensure_warehouse(code="NORTH", priority=5)
+    api.ensure_warehouse(code="MAIN", name="Main hall", priority=10)
+    api.ensure_warehouse(code="OLD")
+    api.set_warehouse_status(code="OLD", active=False)
+    assert [w.code for w in api.list_warehouses()] == ["MAIN", "NORTH", "SOUTH", "OLD"]
+    assert api.list_warehouses()[0] == api.Warehouse(code="MAIN", name="Main hall", priority=10, active=True)
+    assert [w.code for w in api.list_warehouses(active=True)] == ["MAIN", "NORTH", "SOUTH"]
+    assert [w.code for w in api.list_warehouses(active=False)] == ["OLD"]
+    with pytest.raises(api.InvalidWarehouse):
+        api.list_warehouses(active="yes")
+
+
+def test_list_warehouses_of_an_empty_shop_is_empty(db):
+    assert api.list_warehouses() == ()

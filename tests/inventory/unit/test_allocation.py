@@ -1,4 +1,11 @@
-from contexts.inventory.domain import Allocation, Shortage, WarehouseStock, allocate, level_change_is_news
+from contexts.inventory.domain import (
+    Allocation,
+    Shortage,
+    WarehouseStock,
+    allocate,
+    level_change_is_news,
+    preference_order,
+)
 
 
 def stock(sku: str, code: str, priority: int, available: int) -> WarehouseStock:
@@ -74,3 +81,71 @@ def test_changes_above_the_threshold_are_news_only_when_crossing_a_step():
 def test_a_flash_sale_of_single_units_publishes_a_fraction_of_its_changes():
     news = sum(level_change_is_news(before=n, after=n - 1, low_stock_threshold=5, step=10) for n in range(1000, 0, -1))
     assert news == 100 + 6  # one per multiple of 10 crossed, then every unit from 6 down to 0
+
+
+def test_a_split_line_never_takes_zero_units_from_a_warehouse():
+    """The preferred warehouse has nothing: the split skips it rather than allocating 0 units there."""
+    result = allocate({"A": 4}, [stock("A", "HIGH", 9, 0), stock("A", "MID", 5, 3), stock("A", "LOW", 1, 1)])
+    assert result.allocations == (
+        Allocation(sku="A", warehouse_code="MID", quantity=3),
+        Allocation(sku="A", warehouse_code="LOW", quantity=1),
+    )
+    assert all(a.quantity > 0 for a in result.allocations)
+
+
+def test_a_split_stops_once_the_line_is_met():
+    result = allocate({"A": 5}, [stock("A", "HIGH", 9, 3), stock("A", "MID", 5, 2), stock("A", "LOW", 1, 9)])
+    assert result.allocations == (Allocation(sku="A", warehouse_code="LOW", quantity=5),)
+    result = allocate({"A": 5}, [stock("A", "HIGH", 9, 3), stock("A", "MID", 5, 2), stock("A", "LOW", 1, 4)])
+    assert result.allocations == (
+        Allocation(sku="A", warehouse_code="HIGH", quantity=3),
+        Allocation(sku="A", warehouse_code="MID", quantity=2),
+    )
+
+
+def test_a_line_asking_for_nothing_allocates_nothing():
+    result = allocate({"A": 0, "B": 1}, [stock("A", "W", 0, 5), stock("B", "W", 0, 5)])
+    assert result.ok
+    assert result.allocations == (Allocation(sku="B", warehouse_code="W", quantity=1),)
+
+
+def test_a_line_exactly_met_by_all_warehouses_together_is_allocated():
+    result = allocate({"A": 5}, [stock("A", "X", 1, 2), stock("A", "Y", 0, 3)])
+    assert result.ok and sum(a.quantity for a in result.allocations) == 5
+    assert not allocate({"A": 6}, [stock("A", "X", 1, 2), stock("A", "Y", 0, 3)]).ok
+
+
+def test_a_warehouse_holding_exactly_the_line_serves_it_whole():
+    result = allocate({"A": 3}, [stock("A", "HIGH", 9, 2), stock("A", "LOW", 1, 3)])
+    assert result.allocations == (Allocation(sku="A", warehouse_code="LOW", quantity=3),)
+
+
+def test_a_result_is_ok_only_without_shortages():
+    assert allocate({"A": 1}, [stock("A", "W", 0, 1)]).ok is True
+    assert allocate({"A": 2}, [stock("A", "W", 0, 1)]).ok is False
+
+
+def test_preference_order_sorts_by_priority_then_code():
+    ordered = preference_order([stock("A", "B", 1, 1), stock("A", "C", 2, 1), stock("A", "A", 1, 1)])
+    assert [s.warehouse_code for s in ordered] == ["C", "A", "B"]
+
+
+def test_a_change_that_stays_in_place_is_not_news():
+    assert not level_change_is_news(before=0, after=0, low_stock_threshold=5, step=10)
+    assert not level_change_is_news(before=3, after=3, low_stock_threshold=5, step=10)
+
+
+def test_the_low_stock_threshold_is_inclusive_and_uses_the_lower_side_of_the_change():
+    assert level_change_is_news(before=25, after=5, low_stock_threshold=5, step=100)
+    assert level_change_is_news(before=5, after=25, low_stock_threshold=5, step=100)
+    assert not level_change_is_news(before=26, after=6, low_stock_threshold=5, step=100)
+
+
+def test_a_step_of_zero_or_less_counts_every_change():
+    assert level_change_is_news(before=48, after=47, low_stock_threshold=5, step=0)
+    assert level_change_is_news(before=48, after=47, low_stock_threshold=5, step=-4)
+
+
+def test_crossing_a_step_upwards_is_news_too():
+    assert level_change_is_news(before=49, after=50, low_stock_threshold=5, step=10)
+    assert not level_change_is_news(before=41, after=49, low_stock_threshold=5, step=10)

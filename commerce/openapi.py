@@ -1,0 +1,101 @@
+"""The OpenAPI schema tells the truth about errors too: every operation documents the error answers
+the kernel gives it, in the contract's shape (``{code, detail, ...}``, API.md "Conventions").
+
+A drf-spectacular post-processing hook, so each context's views declare only their success answers
+and their own domain errors; the answers every endpoint can give are added here, once:
+
+- ``400`` invalid input (a query parameter, the body, the page) and ``401`` a missing, malformed or
+  expired token (authentication runs on every endpoint), ``403`` not allowed, ``429`` throttled;
+- ``404`` when the path names a resource or the list is paginated (a page past the end);
+  ``413`` and ``415`` when the operation takes a body.
+
+Two more truths the kernel owns: ``page`` and ``page_size`` are positive whole numbers (whoever
+declared them), and a ``StrictSerializer`` body refuses fields it does not know
+(``additionalProperties: false``).
+"""
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+
+PAGE_PARAMETERS = ("page", "page_size")
+
+ERROR_SCHEMA = "Error"
+_ERROR_COMPONENT = {
+    "type": "object",
+    "description": 'Every 4xx/5xx answer: a machine-readable `code`, a human `detail`, and for `code: "invalid"` '
+    "the field errors.",
+    "properties": {
+        "code": {"type": "string", "example": "invalid"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {}},
+            "description": 'Field validation errors, for `code: "invalid"`.',
+        },
+    },
+    "required": ["code", "detail"],
+    "additionalProperties": True,
+}
+_EVERYWHERE = {
+    "400": "Invalid input: a query parameter, the page or the body.",
+    "401": "Authentication missing, malformed or expired.",
+    "403": "Not allowed for this user.",
+    "429": "Throttled; `Retry-After` says when to try again.",
+}
+_WITH_PATH_PARAMETERS = {"404": "No such resource, or not the caller's."}
+_WITH_BODY = {
+    "413": "The request body is too large.",
+    "415": "The body is not JSON.",
+}
+_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+
+
+def document_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``: add the shared error answers to every operation."""
+    result.setdefault("components", {}).setdefault("schemas", {}).setdefault(ERROR_SCHEMA, _ERROR_COMPONENT)
+    reference = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+    for path, item in result.get("paths", {}).items():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            answers = dict(_EVERYWHERE)
+            paginated = _bound_page_parameters(operation)
+            if "{" in path or paginated:
+                answers |= _WITH_PATH_PARAMETERS
+            if "requestBody" in operation:
+                answers |= _WITH_BODY
+            responses = operation.setdefault("responses", {})
+            for status, description in answers.items():
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status[:1] in {"4", "5"} and "content" not in response:  # declared by its description only
+                    response["content"] = {"application/json": {"schema": reference}}
+    return result
+
+
+def _bound_page_parameters(operation: dict[str, Any]) -> bool:
+    """Give ``page`` and ``page_size`` the bounds ``StandardPagination`` enforces; whether it has them."""
+    found = False
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "query" and parameter.get("name") in PAGE_PARAMETERS:
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+            found = True
+    return found
+
+
+class StrictSerializerExtension(OpenApiSerializerExtension):
+    """A ``StrictSerializer`` refuses unknown fields: its request schema says so."""
+
+    target_class = "commerce.rest.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+    def get_name(self, auto_schema: Any, direction: str) -> str | None:
+        return None  # the serializer's own name, as without this extension

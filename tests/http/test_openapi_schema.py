@@ -1,0 +1,62 @@
+"""The OpenAPI schema tells the truth (what schemathesis checks every answer against, bin/fuzz):
+the error answers of every operation, the pagination bounds, strict bodies; and it is valid."""
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+METHODS = ("get", "put", "post", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    with django_db_blocker.unblock():
+        response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(schema):
+    for path, item in schema["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def test_every_operation_documents_the_error_answers_in_the_contract_shape(schema):
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["code", "detail"]
+    checked = 0
+    for path, method, operation in operations(schema):
+        responses = operation["responses"]
+        expected = {"400", "401", "403", "429"}
+        if "{" in path:
+            expected.add("404")
+        if "requestBody" in operation:
+            expected |= {"413", "415"}
+        assert expected <= set(responses), f"{method.upper()} {path}: {sorted(expected - set(responses))}"
+        for status, response in responses.items():
+            if status >= "400":
+                assert response["content"]["application/json"]["schema"], f"{method.upper()} {path} {status}"
+        checked += 1
+    assert checked >= 10
+
+
+def test_a_paginated_list_documents_positive_page_numbers_and_a_404_past_the_end(schema):
+    lists = [(p, m, o) for p, m, o in operations(schema) if any(x["name"] == "page" for x in o.get("parameters", []))]
+    assert any(path == "/api/v1/products" for path, _, _ in lists)
+    for path, _, operation in lists:
+        for parameter in operation["parameters"]:
+            if parameter["name"] in {"page", "page_size"}:
+                assert parameter["schema"]["minimum"] == 1, (path, parameter)
+        assert "404" in operation["responses"], path
+
+
+def test_a_strict_body_refuses_unknown_fields_in_the_schema_too(schema):
+    register = schema["paths"]["/api/v1/auth/register"]["post"]["requestBody"]["content"]["application/json"]
+    name = register["schema"]["$ref"].rsplit("/", 1)[1]
+    assert schema["components"]["schemas"][name]["additionalProperties"] is False
+
+
+def test_the_schema_is_valid_without_a_warning(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
