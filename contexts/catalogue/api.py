@@ -5,11 +5,12 @@ Other contexts import this module and ``events`` and nothing else of this contex
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from contexts.catalogue import selectors
 from contexts.catalogue.conf import catalogue_settings
-from contexts.catalogue.domain import is_slug, text_attributes
+from contexts.catalogue.domain import is_slug
 from contexts.catalogue.exceptions import (
     CatalogueError,
     CategoryNotFound,
@@ -18,8 +19,6 @@ from contexts.catalogue.exceptions import (
     ProductNotFound,
     UnknownSku,
 )
-from contexts.inventory import api as inventory_api
-from contexts.pricing import api as pricing_api
 
 __all__ = [
     "CatalogueError",
@@ -82,6 +81,7 @@ class ProductDetail:
     price: PriceInfo  # the lowest variant's current price
     in_stock: bool
     image: str | None
+    modified_at: datetime  # when the read model last changed this product: its HTTP version
 
 
 def get_variants(*, skus: Sequence[str]) -> dict[str, VariantInfo]:
@@ -127,9 +127,12 @@ def list_category_ids_for_skus(*, skus: Sequence[str]) -> dict[str, tuple[int, .
 
 
 def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDetail:
-    """A published product with the current prices and availability of its variants sold in ``currency``.
+    """A published product with the prices and availability of its variants sold in ``currency``.
 
-    A variant without a price in the currency is left out; a product with none is not found there.
+    Read from the listing read model's ready document: one indexed query. Prices and availability
+    follow pricing's and inventory's events within a moment; they are for showing, not for selling
+    (a cart and checkout ask pricing and inventory). A variant without a price in the currency is
+    left out; a product with none is not found there.
 
     :raises ProductNotFound: no published product has this slug, or none of its variants a price in ``currency``.
     :raises InvalidQuery: the currency is not one the shop sells in.
@@ -140,49 +143,42 @@ def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDeta
     currency = currency or conf.default_currency
     if currency not in conf.currencies:
         raise InvalidQuery({"currency": [f"Unknown currency; one of {', '.join(conf.currencies)}."]})
-    product = selectors.published_product(slug)
-    if product is None:
+    row = selectors.product_document(slug)
+    if row is None:
         raise ProductNotFound()
-    variants = list(product.variants.all())
-    skus = tuple(v.sku for v in variants)
-    category_ids = product.category.ancestor_ids()
-    prices = (
-        pricing_api.prices_for(skus=skus, currency=currency, category_ids={sku: category_ids for sku in skus})
-        if skus
-        else {}
-    )
-    availability = inventory_api.get_availability(skus=skus) if skus else {}
+    document = row.document
     details = []
-    for variant in variants:
-        price = prices.get(variant.sku)
+    for variant in document.get("variants", []):
+        price = variant["prices"].get(currency)
         if price is None:  # not for sale in this currency: never shown with a null price
             continue
-        stock = availability.get(variant.sku)
+        amount, base_amount, on_sale = price
+        available = variant["available"]
         details.append(
             VariantDetail(
-                sku=variant.sku,
-                name=variant.name,
-                attributes=text_attributes(variant.attributes),
+                sku=variant["sku"],
+                name=variant["name"],
+                attributes=variant["attributes"],
                 price=PriceInfo(
-                    amount=price.amount, base_amount=price.base_amount, currency=currency, on_sale=price.on_sale
+                    amount=Decimal(amount), base_amount=Decimal(base_amount), currency=currency, on_sale=on_sale
                 ),
-                available=stock.available if stock else 0,
-                in_stock=stock.in_stock if stock else False,
+                available=available,
+                in_stock=available > 0,
             )
         )
     if not details:  # listed only in the currencies it has a price in
         raise ProductNotFound()
-    priced = [d.price for d in details]
-    images = tuple(image.url for image in product.images.all())
+    images = tuple(document.get("images", ()))
     return ProductDetail(
-        slug=product.slug,
-        name=product.name,
-        description=product.description,
-        category=product.category.slug,
-        attributes=text_attributes(product.attributes),
+        slug=row.slug,
+        name=row.name,
+        description=document.get("description", ""),
+        category=row.category_slug,
+        attributes=document.get("attributes", {}),
         images=images,
         variants=tuple(details),
-        price=min(priced, key=lambda p: (p.amount, p.base_amount)) if priced else None,
+        price=min((d.price for d in details), key=lambda p: (p.amount, p.base_amount)),
         in_stock=any(d.in_stock for d in details),
         image=images[0] if images else None,
+        modified_at=row.refreshed_at,
     )

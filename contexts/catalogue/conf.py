@@ -11,6 +11,7 @@ class CatalogueSettings:
     currencies: tuple[str, ...]
     search_config: str  # PostgreSQL text search configuration
     max_query_length: int
+    http_max_age: int  # seconds a CDN or browser may reuse a catalogue read (Cache-Control max-age)
     listing_refresh_seconds: float
     listing_drain_seconds: float  # how often pending listing refreshes are processed in the background
     listing_batch_size: int
@@ -25,6 +26,7 @@ def catalogue_settings() -> CatalogueSettings:
         currencies=tuple(settings.SHOP_CURRENCIES),
         search_config=getattr(settings, "CATALOGUE_SEARCH_CONFIG", "english"),
         max_query_length=int(getattr(settings, "CATALOGUE_MAX_QUERY_LENGTH", 200)),
+        http_max_age=int(getattr(settings, "CATALOGUE_HTTP_MAX_AGE", 30)),
         listing_refresh_seconds=float(getattr(settings, "CATALOGUE_LISTING_REFRESH_SECONDS", 300)),
         listing_drain_seconds=float(getattr(settings, "CATALOGUE_LISTING_DRAIN_SECONDS", 5)),
         listing_batch_size=int(getattr(settings, "CATALOGUE_LISTING_BATCH_SIZE", 500)),

@@ -4,7 +4,7 @@
 |--------------------------------|---------------------------------------------------------------------|
 | pricing.PriceChanged           | refresh the listed products holding that SKU                        |
 | pricing.PromotionsChanged      | refresh every listed product, in the background (any may be affected) |
-| inventory.StockLevelChanged    | refresh the listed products holding that SKU, unless they already show its in-stock flag |
+| inventory.StockLevelChanged    | refresh the listed products holding that SKU, unless they already show its availability |
 
 A handler runs in the delivery's transaction on the catalogue's database, so it never calls pricing
 or inventory itself: it records a refresh request there (``listing.request_refresh``: durable with the
@@ -63,17 +63,15 @@ def refresh_listing_when_promotions_changed(event: pricing_events.PromotionsChan
 
 @subscriber(inventory_events.StockLevelChanged, batch=True)
 def refresh_listing_when_stock_level_changed(events: tuple[inventory_events.StockLevelChanged, ...]) -> None:
-    latest = {event.sku: event.in_stock for event in sorted(events, key=lambda event: event.occurred_at)}
+    latest = {event.sku: event.available for event in sorted(events, key=lambda event: event.occurred_at)}
     stale: set[int] = set()
-    for in_stock in (True, False):
-        skus = sorted(sku for sku, flag in latest.items() if flag is in_stock)
-        if skus:
-            # A product is in stock when any variant is: a row already showing the event's flag stays as it is.
-            stale.update(
-                ListingEntry.objects.filter(product__variants__sku__in=skus)
-                .exclude(in_stock=in_stock)
-                .values_list("pk", flat=True)
-            )
+    # One query: a product whose document already shows each SKU's new availability stays as it is.
+    for product_id, document in (
+        ListingEntry.objects.filter(product__variants__sku__in=sorted(latest)).values_list("pk", "document").distinct()
+    ):
+        shown = {variant["sku"]: variant.get("available") for variant in (document or {}).get("variants", [])}
+        if any(sku in shown and shown[sku] != available for sku, available in latest.items()):
+            stale.add(product_id)
     product_ids = sorted(stale)
     listing.request_refresh(product_ids=product_ids)
     _refresh_after_commit(product_ids)

@@ -157,7 +157,10 @@ class ListingEntry(models.Model):
     search_document = models.TextField(blank=True, default="")
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(db_index=True)
-    refreshed_at = models.DateTimeField(auto_now=True)
+    refreshed_at = models.DateTimeField(auto_now=True)  # rewritten with every change: the detail's version
+    # The product detail, ready to render: description, attributes, images, and per variant its
+    # attributes, availability and prices in every currency (``listing._document``). One indexed read.
+    document = models.JSONField(default=dict)
 
     class Meta:
         verbose_name_plural = "listing entries"
@@ -215,3 +218,15 @@ class ListingRefresh(models.Model):
     @property
     def pending(self) -> bool:
         return self.done_at < self.requested_at
+
+
+class ListingVersion(models.Model):
+    """One row: a counter moved by every transaction that changes what a listing page can show (rows
+    written, deleted, moved to another category). Listing ETags and cached counts derive from it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"listing version {self.version}"

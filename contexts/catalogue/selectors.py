@@ -1,17 +1,20 @@
 """Reads inside the catalogue context. QuerySets stay here; ``api`` maps them to DTOs."""
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import CharField, F, FilteredRelation, Q, QuerySet, Value
 
 from commerce.database import database_for
 from contexts.catalogue.conf import catalogue_settings
 from contexts.catalogue.exceptions import InvalidQuery
-from contexts.catalogue.models import Category, ListingEntry, Product, Variant
+from contexts.catalogue.models import Category, ListingEntry, ListingVersion, Variant
 
 ORDERINGS = {
     "price": ("price", "name", "pk"),
@@ -43,11 +46,37 @@ def categories() -> QuerySet[Category]:
     return Category.objects.select_related("parent").order_by("path")
 
 
-def listing(query: ListingQuery) -> QuerySet[ListingEntry]:
-    """Published products matching ``query``, each annotated with ``price`` in the asked currency.
+SUMMARY_FIELDS = ("slug", "name", "category_slug", "price", "price_currency", "in_stock", "image_url")
+CACHE_SECONDS = 600  # cached lookups are keyed by the read model's version: a change makes new keys
 
-    One query for the page (plus the paginator's count) whatever the page size: the read model holds
-    everything a summary shows.
+
+def _category_path(slug: str, version: int | None) -> str | None:
+    """The category's materialized path, cached against the listing's version (a move changes it)."""
+    if version is None:
+        return Category.objects.filter(slug=slug).values_list("path", flat=True).first()
+    key = f"catalogue:category-path:{version}:{slug}"
+    path = cache.get(key)
+    if path is None:
+        path = Category.objects.filter(slug=slug).values_list("path", flat=True).first() or ""
+        cache.set(key, path, CACHE_SECONDS)
+    return path or None
+
+
+def listing_count(query: ListingQuery, entries: QuerySet, *, version: int) -> int:
+    """How many products match: counted once per listing version and query, then answered from the cache."""
+    key = "catalogue:count:" + hashlib.blake2b(f"{version}:{query!r}".encode(), digest_size=16).hexdigest()
+    count = cache.get(key)
+    if count is None:
+        count = entries.count()
+        cache.set(key, count, CACHE_SECONDS)
+    return count
+
+
+def listing(query: ListingQuery, *, version: int | None = None) -> QuerySet:
+    """Published products matching ``query``: plain dicts of ``SUMMARY_FIELDS``, ``price`` in the asked currency.
+
+    One query for the page whatever its size, only the columns a summary shows: the read model holds
+    them all. ``version`` (the listing's): lookups are cached against it.
 
     :raises InvalidQuery: an unknown category, ordering or currency, or min_price above max_price.
     """
@@ -62,13 +91,13 @@ def listing(query: ListingQuery) -> QuerySet[ListingEntry]:
         errors["min_price"] = ["min_price is above max_price."]
     category_path = None
     if query.category is not None:
-        category_path = Category.objects.filter(slug=query.category).values_list("path", flat=True).first()
+        category_path = _category_path(query.category, version)
         if category_path is None:
             errors["category"] = ["Unknown category."]
     if errors:
         raise InvalidQuery(errors)
 
-    entries = ListingEntry.objects.defer("search_document", "search_vector")
+    entries = ListingEntry.objects.all()
     # A product is listed only in the currencies it has a price in: ``price`` is never null.
     if currency == conf.default_currency:
         entries = entries.annotate(price=F("price_amount")).filter(price_amount__isnull=False)
@@ -96,17 +125,41 @@ def listing(query: ListingQuery) -> QuerySet[ListingEntry]:
                 ordering = (F("rank").desc(), "name", "pk")
         else:
             entries = entries.filter(Q(name__icontains=query.q) | Q(search_document__icontains=query.q))
-    return entries.annotate(price_currency=Value(currency, output_field=CharField())).order_by(*ordering)
-
-
-def published_product(slug: str) -> Product | None:
     return (
-        Product.objects.published()
-        .filter(slug=slug)
-        .select_related("category")
-        .prefetch_related("variants", "images")
+        entries.annotate(price_currency=Value(currency, output_field=CharField()))
+        .order_by(*ordering)
+        .values(*SUMMARY_FIELDS)
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductDocument:
+    slug: str
+    name: str
+    category_slug: str
+    document: dict
+    refreshed_at: datetime
+
+
+def product_document(slug: str) -> ProductDocument | None:
+    """The listed product's ready detail document: one indexed query (the slug is unique)."""
+    row = (
+        ListingEntry.objects.filter(slug=slug)
+        .values_list("slug", "name", "category_slug", "document", "refreshed_at")
         .first()
     )
+    if row is None:
+        return None
+    slug, name, category_slug, document, refreshed_at = row
+    return ProductDocument(
+        slug=slug, name=name, category_slug=category_slug, document=document, refreshed_at=refreshed_at
+    )
+
+
+def listing_version() -> tuple[int, datetime | None]:
+    """The listing read model's version and when it last moved (one query)."""
+    row = ListingVersion.objects.filter(pk=1).values_list("version", "changed_at").first()
+    return row if row is not None else (0, None)
 
 
 def variants_by_sku(skus: Iterable[str]) -> QuerySet[Variant]:

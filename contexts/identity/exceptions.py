@@ -23,12 +23,13 @@ class WeakPassword(IdentityError):
 
     code = "invalid"
 
-    def __init__(self, *, messages: tuple[str, ...]) -> None:
+    def __init__(self, *, messages: tuple[str, ...], field: str = "password") -> None:
         self.messages = messages
+        self.field = field
         super().__init__(" ".join(messages))
 
     def extra(self) -> dict[str, Any]:
-        return {"errors": {"password": list(self.messages)}}
+        return {"errors": {self.field: list(self.messages)}}
 
 
 class CustomerNotFound(IdentityError):

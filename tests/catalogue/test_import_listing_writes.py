@@ -37,7 +37,8 @@ def listing_writes(path) -> list[str]:
     return [
         q["sql"]
         for q in captured.captured_queries
-        if q["sql"].startswith(("INSERT", "UPDATE", "DELETE")) and '"catalogue_listing' in q["sql"].split("(")[0]
+        if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
+        and any(table in q["sql"].split("(")[0] for table in ('"catalogue_listingentry"', '"catalogue_listingprice"'))
     ]
 
 

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contexts.catalogue.services import products
+from contexts.catalogue.models import Product
+from contexts.catalogue.services import listing, products
 from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +123,7 @@ def test_a_product_without_a_price_in_the_default_currency_is_not_listed(api_cli
 
 def test_detail_in_a_currency_shows_only_the_variants_priced_in_it(api_client, shop, set_price):
     set_price("BLUE-M", "17.00", "USD")
+    listing.refresh_listing_for_skus(skus=["BLUE-M"])  # what its PriceChanged does once delivered
     body = api_client.get("/api/v1/products/blue-shirt?currency=USD").json()
     assert [v["sku"] for v in body["variants"]] == ["BLUE-M"]
     assert body["price"] == {"amount": "17.00", "currency": "USD"}
@@ -229,12 +231,36 @@ def test_a_listing_page_costs_the_same_queries_whatever_its_size(
         set_price(f"BULK-{n}", "5.00")
         set_price(f"BULK-{n}", "6.00", "USD")
         ProductFactory(slug=f"bulk-{n}", name=f"Bulk {n}", category=category, variants=[variant(f"BULK-{n}")])
-    with django_assert_max_num_queries(3), catalogue_queries(3):
-        response = api_client.get(f"/api/v1/products?page_size={page_size}&category=bulk&q=bulk&ordering=price")
+    url = f"/api/v1/products?page_size={page_size}&category=bulk&q=bulk&ordering=price"
+    # the first request of a listing version counts the matches and looks the category up once ...
+    with django_assert_max_num_queries(4), catalogue_queries(4):
+        response = api_client.get(url)
     assert len(response.json()["results"]) == page_size
-    with django_assert_max_num_queries(3), catalogue_queries(2):
+    assert response.json()["count"] == 110
+    # ... then every page costs the version and the page itself: no COUNT(*), no category lookup
+    for page in (1, 2):
+        with django_assert_max_num_queries(2), catalogue_queries(2) as captured:
+            response = api_client.get(f"{url}&page={page}")
+        assert not [q for q in captured.captured_queries if "COUNT(" in q["sql"]]
+        assert len(response.json()["results"]) == min(page_size, 110 - (page - 1) * page_size)
+        assert response.json()["count"] == 110
+    api_client.get(f"/api/v1/products?page_size={page_size}&currency=USD&in_stock=true")
+    with django_assert_max_num_queries(2), catalogue_queries(2):
         response = api_client.get(f"/api/v1/products?page_size={page_size}&currency=USD&in_stock=true")
     assert response.status_code == 200
+
+
+def test_the_cached_count_follows_a_product_change(api_client, shop):
+    assert api_client.get("/api/v1/products").json()["count"] == 3
+    products.set_published(product_ids=[Product.objects.get(slug="red-shirt").pk], published=False)
+    assert api_client.get("/api/v1/products").json()["count"] == 2
+
+
+def test_product_detail_is_one_query(api_client, shop, django_assert_max_num_queries, catalogue_queries):
+    with django_assert_max_num_queries(1), catalogue_queries(1):
+        response = api_client.get("/api/v1/products/blue-shirt?currency=EUR")
+    assert response.status_code == 200
+    assert len(response.json()["variants"]) == 2
 
 
 def test_product_detail_has_variants_with_prices_and_availability(api_client, shop):

@@ -72,6 +72,13 @@ def test_bad_amounts_are_refused_with_a_reason(value, message):
         parse_amount(value, "EUR")
 
 
+def test_a_float_is_refused_with_a_message_a_client_can_act_on():
+    for value in (0.1, False):
+        with pytest.raises(MoneyError) as refused:
+            parse_amount(value, "EUR")
+        assert str(refused.value) == "Amounts are decimal strings, never floats."
+
+
 def test_a_yen_amount_has_no_decimals():
     with pytest.raises(MoneyError, match="at most 0 decimal places"):
         parse_amount("1.5", "JPY")

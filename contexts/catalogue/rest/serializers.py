@@ -82,14 +82,19 @@ class ProductSummaryOutput(serializers.Serializer):
     image = serializers.CharField(allow_null=True, help_text="URL of the first image, or null.")
 
     def to_representation(self, entry: Any) -> dict[str, Any]:
-        return {
-            "slug": entry.slug,
-            "name": entry.name,
-            "category": entry.category_slug,
-            "price": Money(amount=entry.price, currency=entry.price_currency).as_json(),
-            "in_stock": entry.in_stock,
-            "image": entry.image_url or None,
-        }
+        return summary_json(entry)
+
+
+def summary_json(entry: Any) -> dict[str, Any]:
+    """A listing row (``selectors.listing``'s values) → the contract's ``ProductSummary``, as a plain dict."""
+    return {
+        "slug": entry["slug"],
+        "name": entry["name"],
+        "category": entry["category_slug"],
+        "price": Money(amount=entry["price"], currency=entry["price_currency"]).as_json(),
+        "in_stock": entry["in_stock"],
+        "image": entry["image_url"] or None,
+    }
 
 
 class VariantOutput(serializers.Serializer):

@@ -1,5 +1,11 @@
 """The catalogue context's REST endpoints: one call into the context each."""
 
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpResponseBase
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
@@ -8,7 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contexts.catalogue import api, selectors
+from contexts.catalogue.conf import catalogue_settings
 from contexts.catalogue.rest import serializers as s
+from contexts.catalogue.rest.pagination import ListingPagination
 
 CURRENCY = OpenApiParameter(
     "currency", OpenApiTypes.STR, description="ISO 4217 code; the shop's default currency when omitted."
@@ -29,11 +37,34 @@ class CategoryListView(PublicView):
         return Response(s.CategoryOutput(selectors.categories(), many=True).data)
 
 
+def _validators(*, etag: str, modified_at: datetime | None) -> dict[str, Any]:
+    return {"etag": etag, "last_modified": int(modified_at.timestamp()) if modified_at else None}
+
+
+def _with_cache_headers(response: HttpResponseBase, *, etag: str, modified_at: datetime | None) -> HttpResponseBase:
+    """ETag and Last-Modified from the read model's version; a short public max-age (``CATALOGUE_HTTP_MAX_AGE``)
+    lets a CDN or reverse proxy absorb a crowd, while the application itself always answers from the database."""
+    response["ETag"] = etag
+    if modified_at is not None:
+        response["Last-Modified"] = http_date(modified_at.timestamp())
+    patch_cache_control(response, public=True, max_age=catalogue_settings().http_max_age)
+    return response
+
+
+def _not_modified(request: Request, *, etag: str, modified_at: datetime | None) -> HttpResponseBase | None:
+    """A 304 when the client's If-None-Match (a list, ``*`` or garbage: Django's parser) or
+    If-Modified-Since says it holds this version; None to answer in full."""
+    answer = get_conditional_response(request, **_validators(etag=etag, modified_at=modified_at))
+    return _with_cache_headers(answer, etag=etag, modified_at=modified_at) if answer is not None else None
+
+
 class ProductListView(PublicView, GenericAPIView):
     """Published products, from the listing read model: search, category (with sub-categories), price range,
-    stock and ordering. Prices may lag the pricing context by a moment."""
+    stock and ordering. Prices may lag the pricing context by a moment. Conditional: ETag / Last-Modified from
+    the read model's version (any product change changes every page's), 304 on a match."""
 
     serializer_class = s.ProductSummaryOutput
+    pagination_class = ListingPagination
     filter_backends: list = []  # the query string is parsed by ListingQueryInput
 
     @extend_schema(
@@ -42,17 +73,26 @@ class ProductListView(PublicView, GenericAPIView):
         tags=["catalogue"],
         operation_id="products_list",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponseBase:
         s.refuse_repeated_parameters(request.query_params)
         params = s.ListingQueryInput(data=request.query_params)
         params.is_valid(raise_exception=True)
-        entries = selectors.listing(selectors.ListingQuery(**params.validated_data))
+        version, modified_at = selectors.listing_version()
+        etag = f'W/"listing-{version}"'
+        not_modified = _not_modified(request, etag=etag, modified_at=modified_at)
+        if not_modified is not None:
+            return not_modified
+        query = selectors.ListingQuery(**params.validated_data)
+        entries = selectors.listing(query, version=version)
+        self.paginator.known_count = selectors.listing_count(query, entries, version=version)
         page = self.paginate_queryset(entries)
-        return self.get_paginated_response(s.ProductSummaryOutput(page, many=True).data)
+        response = self.get_paginated_response([s.summary_json(entry) for entry in page])
+        return _with_cache_headers(response, etag=etag, modified_at=modified_at)
 
 
 class ProductDetailView(PublicView):
-    """A published product with its variants' current prices and availability; unknown or unpublished → 404."""
+    """A published product with its variants' current prices and availability; unknown or unpublished → 404.
+    One indexed read of the read model's document; ETag / Last-Modified from its version, 304 on a match."""
 
     @extend_schema(
         parameters=[CURRENCY],
@@ -60,8 +100,12 @@ class ProductDetailView(PublicView):
         tags=["catalogue"],
         operation_id="products_retrieve",
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponseBase:
         s.refuse_repeated_parameters(request.query_params)
         currency = request.query_params.get("currency")
         detail = api.get_product_detail(slug=slug, currency=currency.upper() if currency else None)
-        return Response(s.product_detail_json(detail))
+        etag = f'W/"{int(detail.modified_at.timestamp() * 1_000_000):x}-{detail.price.currency}"'
+        not_modified = _not_modified(request, etag=etag, modified_at=detail.modified_at)
+        if not_modified is not None:
+            return not_modified
+        return _with_cache_headers(Response(s.product_detail_json(detail)), etag=etag, modified_at=detail.modified_at)

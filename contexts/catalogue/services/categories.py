@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from commerce.database import atomic_in
 from contexts.catalogue.exceptions import CatalogueError
 from contexts.catalogue.models import Category, ListingEntry
+from contexts.catalogue.services import listing
 
 PATH_SEPARATOR = ">"
 
@@ -96,9 +97,14 @@ def save_category(category: Category) -> Category:
         if old.parent_id != category.parent_id:
             _set_path(category)
             _move_subtree(old.path, category.path)
-        ListingEntry.objects.filter(category_id=category.pk).exclude(category_slug=category.slug).update(
-            category_slug=category.slug
+        moved = old.parent_id != category.parent_id
+        renamed = (
+            ListingEntry.objects.filter(category_id=category.pk)
+            .exclude(category_slug=category.slug)
+            .update(category_slug=category.slug)
         )
+        if moved or renamed:
+            listing.bump_version()  # listing pages filtered by it change
     return category
 
 

@@ -25,7 +25,7 @@ from django.conf import settings
 
 from commerce.money import quantize
 from contexts.catalogue.models import Category, Variant
-from contexts.catalogue.services import demo_shipping, importing
+from contexts.catalogue.services import demo_shipping, importing, listing
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
 
@@ -80,7 +80,7 @@ def seed_demo(*, progress: importing.Progress | None = None, csv_path: Path = DE
         imported=report,
         prices_created=prices_created,
         stock_levels_created=levels_created,
-        promotion_created=_ensure_promotion(),
+        promotion_created=_ensure_promotion_listed(),
         voucher_created=_ensure_voucher(),
         shipping_created=demo_shipping.ensure_shipping_and_tax(amount_in=demo_amount),
     )
@@ -154,6 +154,15 @@ def _import_catalogue_rows(
                 if record["sku"].strip() in skus:
                     writer.writerow({**record, "price": "", "currency": "", "stock": ""})
         return importing.import_catalogue(subset, progress=progress)
+
+
+def _ensure_promotion_listed() -> bool:
+    """The promotion, and the listing showing it at once (its event would hand the whole catalogue to the
+    background job: the demo is ready when the command ends)."""
+    created = _ensure_promotion()
+    if created:
+        listing.refresh_all_listing_prices()
+    return created
 
 
 def _ensure_promotion() -> bool:

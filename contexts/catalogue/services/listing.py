@@ -38,6 +38,7 @@ from contexts.catalogue.models import (
     ListingEntry,
     ListingPrice,
     ListingRefresh,
+    ListingVersion,
     Product,
     ProductImage,
     Variant,
@@ -58,6 +59,7 @@ ENTRY_FIELDS = (
     "image_url",
     "search_document",
     "created_at",
+    "document",
 )
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # ``requested_at`` of a product nothing asked to refresh
 
@@ -109,7 +111,11 @@ class _Source:
     category_id: int
     created_at: datetime
     variants: list[tuple[str, str, dict]] = field(default_factory=list)  # (sku, name, attributes), in order
-    image_url: str | None = None  # the first image's
+    images: list[str] = field(default_factory=list)  # URLs, in order: the first is the listing's
+
+    @property
+    def image_url(self) -> str | None:
+        return self.images[0] if self.images else None
 
 
 def _sources(ids: Sequence[int]) -> dict[int, _Source]:
@@ -135,8 +141,7 @@ def _sources(ids: Sequence[int]) -> dict[int, _Source]:
         .order_by("product_id", "position", "id")
         .values_list("product_id", "url")
     ):
-        if sources[product_id].image_url is None:
-            sources[product_id].image_url = url
+        sources[product_id].images.append(url)
     return sources
 
 
@@ -146,7 +151,7 @@ class _Figures:
 
     stamp: datetime
     prices: dict[str, dict[str, pricing_api.SkuPrice]]  # currency → sku → price
-    availability: dict[str, bool]  # sku → in stock
+    availability: dict[str, int]  # sku → available quantity
 
 
 def _read_figures(ids: Sequence[int]) -> _Figures:
@@ -169,7 +174,7 @@ def _read_figures(ids: Sequence[int]) -> _Figures:
         for currency in conf.currencies
     }
     availability = inventory_api.get_availability(skus=tuple(category_ids)) if category_ids else {}
-    return _Figures(stamp, prices, {sku: item.in_stock for sku, item in availability.items()})
+    return _Figures(stamp, prices, {sku: item.available for sku, item in availability.items()})
 
 
 def _lowest(figures: _Figures, skus: Sequence[str], currency: str) -> LowestPrice | None:
@@ -251,9 +256,42 @@ def refresh_all_listing_prices() -> int:
 def rebuild_listing() -> int:
     """Rebuild the read model from scratch: rows for every published product, nothing else."""
     with atomic_in("catalogue"):
-        ListingEntry.objects.exclude(product__is_published=True).delete()
+        if ListingEntry.objects.exclude(product__is_published=True).delete()[0]:
+            bump_version()
         ListingRefresh.objects.exclude(product_id__in=Product.objects.values("pk")).delete()
     return refresh_all_listing_prices()
+
+
+def _document(source: _Source, figures: _Figures, currencies: Sequence[str]) -> dict:
+    """The product detail's document: what ``api.get_product_detail`` renders in any currency."""
+    variants = []
+    for sku, name, attributes in source.variants:
+        prices = {}
+        for currency in currencies:
+            price = figures.prices[currency].get(sku)
+            if price is not None:
+                prices[currency] = [str(price.amount), str(price.base_amount), price.on_sale]
+        variants.append(
+            {
+                "sku": sku,
+                "name": name,
+                "attributes": text_attributes(attributes),
+                "available": figures.availability.get(sku, 0),
+                "prices": prices,
+            }
+        )
+    return {
+        "description": source.description,
+        "attributes": text_attributes(source.attributes),
+        "images": list(source.images),
+        "variants": variants,
+    }
+
+
+def bump_version() -> None:
+    """Something a listing page can show changed (in the caller's catalogue transaction): new ETags, new counts."""
+    if not ListingVersion.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now()):
+        ListingVersion.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
 def _lock_states(ids: Sequence[int], stamp: datetime) -> dict[int, tuple[datetime, datetime]]:
@@ -325,10 +363,11 @@ def _refresh_batch(ids: Sequence[int]) -> int:
                 category_path,
                 conf.default_currency,
                 default.amount if default else None,
-                any(figures.availability.get(sku, False) for sku in skus),
+                any(figures.availability.get(sku, 0) > 0 for sku in skus),
                 source.image_url or "",
                 _search_document(source.description, [(n, a) for _, n, a in source.variants], source.attributes),
                 source.created_at,
+                _document(source, figures, conf.currencies),
             )
             current = existing.get(source.pk)
             if current != wanted:
@@ -368,6 +407,8 @@ def _refresh_batch(ids: Sequence[int]) -> int:
                 unique_fields=("entry", "currency"),
                 update_fields=("amount", "base_amount", "on_sale"),
             )
+        if text_changed or other_changes or prices_to_write or prices_to_delete or deleted:
+            bump_version()
         # Settle: what was written or pending now carries this stamp, so an older refresh leaves it alone.
         settled = sorted(written | {pk for pk in fresh if states[pk][1] < states[pk][0]})
         stale_marks = [pk for pk in settled if states[pk][1] < stamp]

@@ -16,7 +16,7 @@ from commerce.eventbus import publish
 from contexts.catalogue.domain import attribute_problems
 from contexts.catalogue.events import ProductPublished, ProductUnpublished, ProductUpdated
 from contexts.catalogue.exceptions import CatalogueError, DuplicateSku, InvalidAttributes
-from contexts.catalogue.models import Category, Product, ProductImage, Variant
+from contexts.catalogue.models import Category, ListingEntry, Product, ProductImage, Variant
 from contexts.catalogue.services import listing
 
 
@@ -201,6 +201,9 @@ def set_published(*, product_ids: Iterable[int], published: bool) -> int:
             event_type = ProductPublished if published else ProductUnpublished
             publish(event_type(product_id=product.pk, slug=product.slug, skus=skus))
             changed += 1
+        if products and not published:  # gone from the listing and its detail at commit, not a moment later
+            ListingEntry.objects.filter(pk__in=[p.pk for p in products]).delete()
+            listing.bump_version()
         listing.request_refresh(product_ids=[p.pk for p in products])
     if products:
         _refresh_after_commit([p.pk for p in products])

@@ -6,7 +6,11 @@ into the text "123" (DRF's ``CharField`` would).
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django_countries import countries
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
 from commerce.rest import StrictSerializer
@@ -33,23 +37,47 @@ class EmailInputField(serializers.EmailField):
 
 
 class CountryCodeField(TextField):
-    """ISO 3166-1 alpha-2, in any letter case on the way in, upper case on the way out."""
+    """ISO 3166-1 alpha-2, as the standard writes it: two capitals (``DE``). The schema lists the codes."""
 
-    default_error_messages = {"unknown_country": "{value!r} is not an ISO 3166-1 alpha-2 country code."}
+    default_error_messages = {"unknown_country": "{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE)."}
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 2)
-        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 country code, e.g. DE.")
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 country code in capitals, e.g. DE.")
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data).upper()
-        if len(value) != 2 or value not in countries:
+        value = super().to_internal_value(data)
+        if value not in COUNTRY_CODES:
             self.fail("unknown_country", value=data)
         return value
 
     def to_representation(self, value: Any) -> str:
         return str(getattr(value, "code", value) or "")
+
+
+COUNTRY_CODES = frozenset(code for code, _ in countries)
+
+
+class CountryCodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = CountryCodeField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = build_basic_type(OpenApiTypes.STR)
+        schema["enum"] = sorted(COUNTRY_CODES)
+        schema["description"] = "ISO 3166-1 alpha-2 country code, e.g. DE."
+        return schema
+
+
+def password_field() -> TextField:
+    """Django's password validators decide in the end (not common, not like the email); the schema
+    states the part it can: at least 8 characters, not all digits."""
+    return TextField(
+        min_length=8,
+        max_length=128,
+        write_only=True,
+        trim_whitespace=False,
+        validators=[RegexValidator(r"\D", message="A password cannot be entirely numeric.")],
+    )
 
 
 def name_field(*, required: bool = False) -> TextField:
@@ -58,7 +86,7 @@ def name_field(*, required: bool = False) -> TextField:
 
 class RegisterInput(StrictSerializer):
     email = EmailInputField(max_length=254)
-    password = TextField(max_length=128, write_only=True, trim_whitespace=False)
+    password = password_field()
     first_name = TextField(max_length=150, required=False, allow_blank=True, default="")
     last_name = TextField(max_length=150, required=False, allow_blank=True, default="")
 
@@ -100,7 +128,7 @@ class PasswordResetInput(StrictSerializer):
 class PasswordResetConfirmInput(StrictSerializer):
     uid = TextField(max_length=64)
     token = TextField(max_length=128)
-    new_password = TextField(max_length=128, trim_whitespace=False)
+    new_password = password_field()
 
 
 class CloseAccountInput(StrictSerializer):

@@ -1,6 +1,7 @@
 """The identity context's REST endpoints: one call into the context each."""
 
 from django.contrib.auth import authenticate
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
@@ -117,8 +118,23 @@ class PasswordResetConfirmView(AnonymousAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class BodyOnDeleteSchema(AutoSchema):
+    """``DELETE /me`` takes a body (the password, API.md); drf-spectacular documents bodies only for
+    POST, PUT and PATCH unless told."""
+
+    def _get_request_body(self, direction: str = "request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    schema = BodyOnDeleteSchema()
 
     @extend_schema(responses={200: s.ProfileOutput}, tags=["identity"])
     def get(self, request: Request) -> Response:

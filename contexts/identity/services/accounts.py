@@ -29,11 +29,11 @@ class ProfileChanges:
     last_name: str | None = None
 
 
-def _validate_password(password: str, user: User) -> None:
+def _validate_password(password: str, user: User, *, field: str = "password") -> None:
     try:
         password_validation.validate_password(password, user=user)
     except DjangoValidationError as exc:
-        raise WeakPassword(messages=tuple(exc.messages)) from None
+        raise WeakPassword(messages=tuple(exc.messages), field=field) from None
 
 
 def register_customer(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
@@ -118,7 +118,7 @@ def confirm_password_reset(*, uid: str, token: str, new_password: str) -> None:
     user = _user_from_uid(uid)
     if user is None or not default_token_generator.check_token(user, token):
         raise InvalidResetToken()
-    _validate_password(new_password, user)
+    _validate_password(new_password, user, field="new_password")
     with atomic_in("identity"):
         user = User.objects.select_for_update().get(pk=user.pk)
         if not default_token_generator.check_token(user, token):  # a concurrent reset used it first

@@ -149,3 +149,21 @@ def test_a_step_of_zero_or_less_counts_every_change():
 def test_crossing_a_step_upwards_is_news_too():
     assert level_change_is_news(before=49, after=50, low_stock_threshold=5, step=10)
     assert not level_change_is_news(before=41, after=49, low_stock_threshold=5, step=10)
+
+
+def test_a_met_basket_reports_no_shortages_at_all():
+    result = allocate({"A": 1}, [stock("A", "W", 0, 1)])
+    assert result.shortages == ()
+    assert isinstance(result.allocations, tuple)
+
+
+def test_the_in_stock_flip_is_news_even_without_a_low_stock_zone():
+    """A shop may switch exact low-stock announcements off (a negative threshold): flips still count."""
+    for before, after in ((0, 1), (1, 0), (0, 500), (500, 0)):
+        assert level_change_is_news(before=before, after=after, low_stock_threshold=-1, step=1000)
+    assert not level_change_is_news(before=2, after=1, low_stock_threshold=-1, step=1000)
+
+
+def test_a_step_of_one_counts_every_change():
+    assert level_change_is_news(before=49, after=48, low_stock_threshold=5, step=1)
+    assert level_change_is_news(before=49, after=48, low_stock_threshold=5, step=0)
