@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "commerce.eventbus",
+    "axes",
     *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
 ]
 
@@ -82,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out admin login
 ]
 
 ROOT_URLCONF = "commerce.urls"
@@ -158,7 +160,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity and passwords ----------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
-AUTHENTICATION_BACKENDS = ["contexts.identity.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    "commerce.security.AdminLockoutBackend",  # first: refuses a locked-out admin login before any check
+    "contexts.identity.backends.EmailBackend",
+]
+# Admin login lock-out (django-axes): after AXES_FAILURE_LIMIT failures an account, and separately an
+# address, is locked for AXES_COOLOFF_HOURS. Only the admin site: the API's token endpoint has its
+# own throttle. Staff see the lock-outs in the admin (Axes > Access attempts); a superuser lifts one
+# by deleting it (or ``manage.py axes_reset_username EMAIL``).
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(hours=env_int("AXES_COOLOFF_HOURS", 1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the admin login form's field (it holds the email)
+AXES_VERBOSE = False
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -313,6 +330,12 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "CATALOGUE_LISTING_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_BATCH_SIZE": int,
     "CATALOGUE_IMPORT_CHUNK_SIZE": int,
+    "ORDERS_PAYMENT_GATEWAY": str,
+    "ORDERS_SAGA_TIMEOUT_SECONDS": int,
+    "ORDERS_IDEMPOTENCY_RETENTION_HOURS": int,
+    "ORDERS_IDEMPOTENCY_LOCK_SECONDS": int,
+    "ORDERS_FIRST_NUMBER": int,
+    "ORDERS_CHECKOUT_THROTTLE": str,
     "IDENTITY_PASSWORD_RESET_URL": str,
     "IDENTITY_NOTIFICATION_MAX_ATTEMPTS": int,
     "IDENTITY_NOTIFICATION_BACKOFF_SECONDS": float,

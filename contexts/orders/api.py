@@ -3,27 +3,37 @@
 Other contexts import this module and ``events`` and nothing else of this context.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from contexts.orders import selectors, services
-from contexts.orders.exceptions import OrderNotFound, OrdersError
+from contexts.orders.exceptions import InvalidOrderInput, OrderNotFound, OrdersError, ReturnNotFound
 from contexts.orders.models import Order as OrderRow
 
 __all__ = [
     "Address",
+    "AddressBook",
     "HistoryEntry",
+    "InvalidOrderInput",
     "Order",
     "OrderLine",
     "OrderNotFound",
     "OrdersError",
     "PaymentSummary",
+    "Return",
+    "ReturnNotFound",
     "ShipmentSummary",
     "anonymise_customer_orders",
+    "count_customer_orders",
     "get_order",
+    "get_return",
     "list_customer_orders",
+    "list_returns",
+    "register_address_book",
+    "resolve_saved_address",
 ]
 
 
@@ -157,6 +167,34 @@ def _order(row: OrderRow) -> Order:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Return:
+    id: UUID
+    order_id: UUID
+    status: str
+    reason: str
+    lines: tuple[tuple[str, int], ...]  # (sku, quantity)
+    currency: str
+    refunded: Decimal | None  # what this return refunded, once received
+    created_at: datetime
+    received_at: datetime | None
+
+
+def _return(row) -> Return:
+    refund = row.refund if hasattr(row, "refund") else None
+    return Return(
+        id=row.id,
+        order_id=row.order_id,
+        status=row.status,
+        reason=row.reason,
+        lines=tuple((line.sku, line.quantity) for line in row.lines.all()),
+        currency=row.order.currency,
+        refunded=refund.amount if refund is not None and refund.completed else None,
+        created_at=row.created_at,
+        received_at=row.received_at,
+    )
+
+
 def _payment_or_none(row: OrderRow):  # the reverse one-to-one raises when absent
     try:
         return row.payment
@@ -178,10 +216,31 @@ def get_order(*, order_id: UUID, customer_id: int | None = None) -> Order:
     return _order(row)
 
 
-def list_customer_orders(*, customer_id: int) -> tuple[Order, ...]:
-    """Every order the customer placed or tried to place, newest first, with lines, payment,
-    shipments and status history (for the customer's data export). A few queries, whatever the count."""
-    return tuple(_order(row) for row in selectors.customer_orders(customer_id))
+def list_customer_orders(*, customer_id: int, offset: int = 0, limit: int | None = None) -> tuple[Order, ...]:
+    """The orders the customer placed or tried to place, newest first, with lines, payment,
+    shipments and status history (all of them for the data export; a page with ``offset``/``limit``).
+    A fixed number of queries, whatever the count."""
+    rows = selectors.customer_orders(customer_id)
+    rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
+    return tuple(_order(row) for row in rows)
+
+
+def count_customer_orders(*, customer_id: int) -> int:
+    """How many orders ``list_customer_orders`` has for this customer."""
+    return selectors.orders().filter(customer_id=customer_id).count()
+
+
+def get_return(*, return_id: UUID) -> Return:
+    """:raises ReturnNotFound:"""
+    row = selectors.return_by_id(return_id)
+    if row is None:
+        raise ReturnNotFound()
+    return _return(row)
+
+
+def list_returns(*, order_id: UUID) -> tuple[Return, ...]:
+    """The order's returns, newest first."""
+    return tuple(_return(row) for row in selectors.returns_of(order_id))
 
 
 # --- Personal data -------------------------------------------------------------------------------
@@ -193,3 +252,30 @@ def anonymise_customer_orders(*, customer_id: int) -> int:
     accounting. Idempotent: returns how many orders were changed by this call (0 the second time).
     """
     return services.anonymise_customer_orders(customer_id=customer_id)
+
+
+# --- Saved addresses (lent by identity) ---------------------------------------------------------
+
+AddressBook = Callable[[int, int], Address | None]
+_address_book: list[AddressBook] = []
+
+
+def register_address_book(*, resolver: AddressBook) -> None:
+    """Let checkout use a customer's saved addresses (``address_id``).
+
+    Identity sits above orders in the context graph, so orders cannot call it; identity lends its
+    address book instead, at start-up: ``resolver(customer_id, address_id)`` returns that customer's
+    address as an ``Address``, or ``None`` when the customer has no such address.
+    """
+    _address_book[:] = [resolver]
+
+
+def resolve_saved_address(*, customer_id: int, address_id: int) -> Address:
+    """The customer's saved address, copied into the order at checkout.
+
+    :raises InvalidOrderInput: no address book is registered, or the customer has no such address.
+    """
+    found = _address_book[0](customer_id, address_id) if _address_book else None
+    if found is None:
+        raise InvalidOrderInput(errors={"address_id": ["You have no saved address with this id."]})
+    return found

@@ -14,6 +14,7 @@ class OrdersSettings:
     idempotency_lock_seconds: int  # a running request's key is locked this long (then it may be taken over)
     first_order_number: int
     recovery_batch_size: int
+    checkout_throttle: str | None  # e.g. "30/min" per customer or client address; None: no limit
 
 
 def orders_settings() -> OrdersSettings:
@@ -26,4 +27,5 @@ def orders_settings() -> OrdersSettings:
         idempotency_lock_seconds=int(getattr(settings, "ORDERS_IDEMPOTENCY_LOCK_SECONDS", 60)),
         first_order_number=int(getattr(settings, "ORDERS_FIRST_NUMBER", 100001)),
         recovery_batch_size=int(getattr(settings, "ORDERS_RECOVERY_BATCH_SIZE", 100)),
+        checkout_throttle=getattr(settings, "ORDERS_CHECKOUT_THROTTLE", None) or None,
     )

@@ -4,7 +4,7 @@ No ORM here; services apply these rules to rows.
 
 Refund rule (returns): a line's *paid* amount is what the customer paid for it, discounts (its
 promotions and its share of vouchers and basket promotions, already spread to the cent by pricing)
-and tax included. Returning ``n`` of its ``q`` units refunds ``share(returned_before + n) −
+and tax included. Returning ``n`` of its ``q`` units refunds ``share(returned_before + n) -
 share(returned_before)`` where ``share(k) = round_half_up(paid × k / q)``: partial returns add up to
 exactly the line's paid amount, never a cent more. Shipping is refunded only with the return that
 brings back everything that was bought (or on cancellation, which refunds all that was captured).

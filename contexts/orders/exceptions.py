@@ -112,6 +112,13 @@ class PaymentError(_OrderFailure):
     http_status = 502
 
 
+class CheckoutInterrupted(_OrderFailure):
+    """Checkout was interrupted and undone: nothing was charged and no stock is held. Please try again."""
+
+    code = "checkout_failed"
+    http_status = 409
+
+
 class NotCancellable(OrdersError):
     """This order can no longer be cancelled."""
 

@@ -62,8 +62,9 @@ class Order(models.Model):
     ship_country = models.CharField(max_length=2, blank=True)
     ship_phone = models.CharField(max_length=40, blank=True)
     payment_token = models.CharField(max_length=64, blank=True)
-    failure_code = models.CharField(max_length=40, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True, db_index=True)
     failure_detail = models.TextField(blank=True)
+    failure_extra = models.JSONField(default=dict, blank=True, help_text="The error's extra fields, for replays.")
     saga_state = models.CharField(
         max_length=16,
         default="running",
@@ -71,6 +72,14 @@ class Order(models.Model):
         db_index=True,
     )
     saga_attempts = models.PositiveIntegerField(default=0)
+    saga_lease_holder = models.CharField(max_length=40, blank=True)
+    saga_lease_until = models.DateTimeField(null=True, blank=True)
+    operation = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="A staff or customer operation that claimed the order (cancelling, shipping) and is under way.",
+    )
+    operation_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     anonymised_at = models.DateTimeField(null=True, blank=True)
@@ -202,6 +211,7 @@ class Shipment(models.Model):
 class Return(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"
+        RECEIVING = "receiving", "Being received"
         RECEIVED = "received", "Received"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -210,6 +220,8 @@ class Return(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     received_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.CharField(max_length=200, blank=True)
+    receiving_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from commerce.database import database_for
-from contexts.orders.models import Order
+from contexts.orders.models import Order, Return
 
 
 def orders() -> QuerySet[Order]:
@@ -21,3 +21,15 @@ def customer_orders(customer_id: int) -> QuerySet[Order]:
 
 def order_by_id(order_id) -> Order | None:
     return with_details(orders()).filter(pk=order_id).first()
+
+
+def returns() -> QuerySet[Return]:
+    return Return.objects.using(database_for("orders")).select_related("order", "refund").prefetch_related("lines")
+
+
+def return_by_id(return_id):
+    return returns().filter(pk=return_id).first()
+
+
+def returns_of(order_id):
+    return returns().filter(order_id=order_id).order_by("-created_at")

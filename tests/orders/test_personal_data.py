@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from contexts.orders import api
-from contexts.orders.models import IdempotencyRecord, Order
+from contexts.orders.models import IdempotencyRecord, Order, Return
 from tests.orders.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_erasure_strips_name_email_phone_and_address_but_keeps_amounts_and_skus():
     order = OrderFactory(customer_id=7)
+    Return.objects.create(order=order, reason="Ada here: call me on +49 30 1234567")
     IdempotencyRecord.objects.create(
         scope="customer:7", key="k1", fingerprint="f", response_status=201, response_body={"email": order.email}
     )
@@ -38,6 +39,7 @@ def test_erasure_strips_name_email_phone_and_address_but_keeps_amounts_and_skus(
     assert erased.number == order.number and erased.anonymised
     # the stored checkout answer repeated the email: gone too
     assert not IdempotencyRecord.objects.filter(scope="customer:7").exists()
+    assert Return.objects.get(order=order).reason == ""
 
 
 def test_erasure_is_idempotent_and_touches_no_other_customer():

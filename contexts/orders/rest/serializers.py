@@ -1,1 +1,179 @@
 """Input and output shapes of the orders context's REST API."""
+
+from typing import Any
+
+from django_countries import countries
+from rest_framework import serializers
+
+from commerce.money import Money
+from commerce.rest import StrictSerializer
+
+# --- Input ---------------------------------------------------------------------------------------
+
+
+class StrictCharField(serializers.CharField):
+    """A text field that refuses numbers, lists and the like instead of turning them into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ShippingAddressInput(StrictSerializer):
+    full_name = StrictCharField(max_length=200)
+    line1 = StrictCharField(max_length=200)
+    line2 = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    city = StrictCharField(max_length=100)
+    postal_code = StrictCharField(max_length=20)
+    country = StrictCharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. DE.")
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
+
+    def validate_country(self, value: str) -> str:
+        code = value.upper()
+        if code not in dict(countries):
+            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.")
+        return code
+
+
+class CheckoutPaymentInput(StrictSerializer):
+    token = StrictCharField(max_length=64)
+
+
+class CheckoutInput(StrictSerializer):
+    cart_id = serializers.UUIDField()
+    email = serializers.EmailField(required=False, max_length=254)
+    shipping_address = ShippingAddressInput(required=False)
+    address_id = serializers.IntegerField(required=False, min_value=1)
+    shipping_method = StrictCharField(max_length=64, required=False)
+    payment = CheckoutPaymentInput()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "shipping_address" in attrs and "address_id" in attrs:
+            raise serializers.ValidationError({"address_id": ["Give shipping_address or address_id, not both."]})
+        if "shipping_address" not in attrs and "address_id" not in attrs:
+            raise serializers.ValidationError({"shipping_address": ["This field is required."]})
+        return attrs
+
+
+class OrderReturnLineInput(StrictSerializer):
+    sku = StrictCharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class OrderReturnInput(StrictSerializer):
+    lines = OrderReturnLineInput(many=True, allow_empty=False, max_length=500)
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+# --- Output --------------------------------------------------------------------------------------
+
+
+def _money(amount, currency: str) -> dict[str, str]:
+    return Money(amount=amount, currency=currency).as_json()
+
+
+class OrderOutput(serializers.Serializer):
+    """An ``orders.api.Order`` in API.md's shape."""
+
+    id = serializers.UUIDField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    email = serializers.CharField()
+    lines = serializers.SerializerMethodField()
+    subtotal = serializers.SerializerMethodField()
+    discount_total = serializers.SerializerMethodField()
+    shipping_method = serializers.CharField()
+    shipping_total = serializers.SerializerMethodField()
+    tax_total = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
+    currency = serializers.CharField()
+    vouchers = serializers.ListField(child=serializers.CharField())
+    shipping_address = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_lines(self, order) -> list[dict[str, Any]]:
+        return [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": _money(line.unit_price, order.currency),
+                "discount": _money(line.discount, order.currency),
+                "tax_rate": f"{line.tax_rate:.2f}",
+                "tax": _money(line.tax, order.currency),
+                "line_total": _money(line.line_total, order.currency),
+            }
+            for line in order.lines
+        ]
+
+    def get_subtotal(self, order) -> dict[str, str]:
+        return _money(order.subtotal, order.currency)
+
+    def get_discount_total(self, order) -> dict[str, str]:
+        return _money(order.discount_total, order.currency)
+
+    def get_shipping_total(self, order) -> dict[str, str]:
+        return _money(order.shipping_total, order.currency)
+
+    def get_tax_total(self, order) -> dict[str, str]:
+        return _money(order.tax_total, order.currency)
+
+    def get_total(self, order) -> dict[str, str]:
+        return _money(order.total, order.currency)
+
+    def get_shipping_address(self, order) -> dict[str, str]:
+        a = order.shipping_address
+        return {
+            "full_name": a.full_name,
+            "line1": a.line1,
+            "line2": a.line2,
+            "city": a.city,
+            "postal_code": a.postal_code,
+            "country": a.country,
+            "phone": a.phone,
+        }
+
+    def get_payment(self, order) -> dict[str, Any] | None:
+        p = order.payment
+        if p is None:
+            return None
+        return {
+            "status": p.status,
+            "amount": _money(p.amount, order.currency),
+            "captured": _money(p.captured, order.currency),
+            "refunded": _money(p.refunded, order.currency),
+        }
+
+    def get_shipments(self, order) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": shipment.id,
+                "status": shipment.status,
+                "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in shipment.lines],
+                "dispatched_at": shipment.dispatched_at.isoformat() if shipment.dispatched_at else None,
+            }
+            for shipment in order.shipments
+        ]
+
+    def get_history(self, order) -> list[dict[str, str]]:
+        return [{"status": entry.status, "at": entry.at.isoformat()} for entry in order.history]
+
+
+class OrderReturnOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    lines = serializers.SerializerMethodField()
+    refund = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField(allow_null=True)
+
+    def get_lines(self, ret) -> list[dict[str, Any]]:
+        return [{"sku": sku, "quantity": quantity} for sku, quantity in ret.lines]
+
+    def get_refund(self, ret) -> dict[str, str] | None:
+        return None if ret.refunded is None else _money(ret.refunded, ret.currency)

@@ -1,1 +1,223 @@
-"""The orders context's REST endpoints: one call into the context each."""
+"""The orders context's REST endpoints: one call into the context each.
+
+``POST /checkout`` is wrapped by the Idempotency-Key store: the key is claimed before the saga runs
+and completed with the answer after, in their own transactions, so the stored answer survives
+whatever the saga rolled back. Keys are scoped to the caller: a signed-in customer, or for a guest
+the cart they check out (the cart id is a guest's bearer secret, so a guest's stored answer can
+only be replayed by someone holding that cart). ``401`` and ``429`` happen before the view runs and
+are never stored; neither is an unexpected error, which leaves the key free for the retry.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from commerce.errors import DomainError, error_body
+from commerce.pagination import StandardPagination
+from contexts.orders import api, services
+from contexts.orders.conf import orders_settings
+from contexts.orders.exceptions import InvalidOrderInput, OrderNotFound, RequestInProgress
+from contexts.orders.rest import serializers as s
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="1 to 255 characters, unique per checkout.",
+)
+
+
+def _customer_id(request: Request) -> int | None:
+    return request.user.pk if request.user and request.user.is_authenticated else None
+
+
+def _visible_order(request: Request, order_id: UUID) -> api.Order:
+    """A customer's order to that customer only; a guest's order to whoever holds its id."""
+    order = api.get_order(order_id=order_id)
+    if order.customer_id is not None and order.customer_id != _customer_id(request):
+        raise OrderNotFound()
+    return order
+
+
+def _in_progress(exc: RequestInProgress) -> Response:
+    return Response(
+        error_body(exc.code, exc.detail), status=exc.http_status, headers={"Retry-After": str(exc.retry_after)}
+    )
+
+
+class CheckoutThrottle(SimpleRateThrottle):
+    """Card testing defence: checkouts per customer (or per client address for guests), off unless
+    ``ORDERS_CHECKOUT_THROTTLE`` is set (e.g. ``"30/min"``). A throttled call never reaches the
+    Idempotency-Key store."""
+
+    scope = "checkout"
+
+    def get_rate(self) -> str | None:
+        return orders_settings().checkout_throttle
+
+    def allow_request(self, request, view) -> bool:
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view) -> str:
+        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class CheckoutView(APIView):
+    throttle_classes = [CheckoutThrottle]
+
+    @extend_schema(
+        request=s.CheckoutInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            201: s.OrderOutput,
+            400: OpenApiResponse(description="cart_empty, shipping_method_required, idempotency_key_required, invalid"),
+            402: OpenApiResponse(description="payment_declined"),
+            409: OpenApiResponse(
+                description="insufficient_stock, shipping_unavailable, voucher_invalid, request_in_progress"
+            ),
+            422: OpenApiResponse(description="idempotency_key_reused"),
+            502: OpenApiResponse(description="payment_error"),
+        },
+        tags=["orders"],
+    )
+    def post(self, request: Request) -> Response:
+        key = services.clean_idempotency_key(request.headers.get("Idempotency-Key"))
+        data = s.CheckoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        customer_id = _customer_id(request)
+        email = values.get("email") or (request.user.email if customer_id else "")
+        if not email:
+            raise InvalidOrderInput(errors={"email": ["A guest checkout needs an email address."]})
+        scope = f"customer:{customer_id}" if customer_id else f"guest:{values['cart_id']}"
+        fingerprint = services.request_fingerprint(method="POST", path="checkout", body=request.data)
+        try:
+            stored = services.claim_idempotency_key(scope=scope, key=key, fingerprint=fingerprint)
+        except RequestInProgress as exc:
+            return _in_progress(exc)
+        if stored is not None:
+            return Response(stored.body, status=stored.status, headers={"Idempotent-Replayed": "true"})
+        try:
+            address = self._address(values, customer_id)
+            order_id = services.checkout(
+                services.CheckoutRequest(
+                    cart_id=values["cart_id"],
+                    customer_id=customer_id,
+                    email=email,
+                    shipping_address=address,
+                    shipping_method=values.get("shipping_method"),
+                    payment_token=values["payment"]["token"],
+                    idempotency_scope=scope,
+                    idempotency_key=key,
+                )
+            )
+            body: Any = s.OrderOutput(api.get_order(order_id=order_id)).data
+            code = status.HTTP_201_CREATED
+        except RequestInProgress as exc:  # the saga is still held by another runner: retry later
+            services.release_idempotency_key(scope=scope, key=key)
+            return _in_progress(exc)
+        except DomainError as exc:
+            body, code = error_body(exc.code, exc.detail, **exc.extra()), exc.http_status
+        except BaseException:
+            services.release_idempotency_key(scope=scope, key=key)
+            raise
+        services.complete_idempotency_key(scope=scope, key=key, status=code, body=body)
+        return Response(body, status=code)
+
+    @staticmethod
+    def _address(values: dict[str, Any], customer_id: int | None) -> services.AddressInput:
+        if "address_id" in values:
+            if customer_id is None:
+                raise InvalidOrderInput(errors={"address_id": ["Sign in to use a saved address."]})
+            saved = api.resolve_saved_address(customer_id=customer_id, address_id=values["address_id"])
+            return services.AddressInput(**{field: getattr(saved, field) for field in saved.__slots__})
+        return services.AddressInput(**values["shipping_address"])
+
+
+class _CustomerOrders:
+    """A customer's orders as a lazy sequence, so the paginator asks the api for one page only."""
+
+    def __init__(self, customer_id: int) -> None:
+        self.customer_id = customer_id
+
+    def count(self) -> int:
+        return api.count_customer_orders(customer_id=self.customer_id)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> tuple[api.Order, ...]:
+        return api.list_customer_orders(
+            customer_id=self.customer_id, offset=item.start or 0, limit=item.stop - (item.start or 0)
+        )
+
+
+class OrderListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: s.OrderOutput(many=True)}, tags=["orders"])
+    def get(self, request: Request) -> Response:
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(_CustomerOrders(request.user.pk), request, view=self)
+        return paginator.get_paginated_response(s.OrderOutput(page, many=True).data)
+
+
+class OrderDetailView(APIView):
+    @extend_schema(responses={200: s.OrderOutput}, tags=["orders"])
+    def get(self, request: Request, order_id: UUID) -> Response:
+        return Response(s.OrderOutput(_visible_order(request, order_id)).data)
+
+
+class OrderCancelView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: s.OrderOutput, 409: OpenApiResponse(description="not_cancellable")},
+        tags=["orders"],
+    )
+    def post(self, request: Request, order_id: UUID) -> Response:
+        order = _visible_order(request, order_id)
+        services.cancel_order(order_id=order.id, actor="customer")
+        return Response(s.OrderOutput(api.get_order(order_id=order.id)).data)
+
+
+class OrderReturnsView(APIView):
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(responses={200: s.OrderReturnOutput(many=True)}, tags=["orders"])
+    def get(self, request: Request, order_id: UUID) -> Response:
+        order = _visible_order(request, order_id)
+        return Response(s.OrderReturnOutput(api.list_returns(order_id=order.id), many=True).data)
+
+    @extend_schema(
+        request=s.OrderReturnInput,
+        responses={
+            201: s.OrderReturnOutput,
+            400: OpenApiResponse(description="invalid"),
+            409: OpenApiResponse(description="not_returnable"),
+        },
+        tags=["orders"],
+    )
+    def post(self, request: Request, order_id: UUID) -> Response:
+        data = s.OrderReturnInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ret = services.request_return(
+            order_id=order_id,
+            customer_id=request.user.pk,
+            lines=[(line["sku"], line["quantity"]) for line in data.validated_data["lines"]],
+            reason=data.validated_data["reason"],
+        )
+        return Response(s.OrderReturnOutput(api.get_return(return_id=ret.pk)).data, status=status.HTTP_201_CREATED)

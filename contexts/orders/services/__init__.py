@@ -1,5 +1,54 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
+from contexts.orders.services._checkout import AddressInput, CheckoutRequest, checkout
+from contexts.orders.services._idempotency import (
+    StoredResponse,
+    claim_idempotency_key,
+    clean_idempotency_key,
+    complete_idempotency_key,
+    prune_idempotency_records,
+    release_idempotency_key,
+    request_fingerprint,
+)
+from contexts.orders.services._lifecycle import (
+    cancel_order,
+    finish_interrupted_operations,
+    mark_delivered,
+    receive_return,
+    record_shipment,
+    request_return,
+    ship_order,
+)
+from contexts.orders.services._money import MoneyDifference, MoneyPosition, money_position
 from contexts.orders.services._orders import anonymise_customer_orders, locked_order, next_order_number, transition
+from contexts.orders.services._saga import CheckoutFailed, heal, recover_stuck_checkouts
 
-__all__ = ["anonymise_customer_orders", "locked_order", "next_order_number", "transition"]
+__all__ = [
+    "AddressInput",
+    "CheckoutFailed",
+    "CheckoutRequest",
+    "MoneyDifference",
+    "MoneyPosition",
+    "StoredResponse",
+    "anonymise_customer_orders",
+    "cancel_order",
+    "checkout",
+    "claim_idempotency_key",
+    "clean_idempotency_key",
+    "complete_idempotency_key",
+    "finish_interrupted_operations",
+    "heal",
+    "locked_order",
+    "mark_delivered",
+    "money_position",
+    "next_order_number",
+    "prune_idempotency_records",
+    "receive_return",
+    "record_shipment",
+    "recover_stuck_checkouts",
+    "release_idempotency_key",
+    "request_fingerprint",
+    "request_return",
+    "ship_order",
+    "transition",
+]

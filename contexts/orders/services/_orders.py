@@ -7,7 +7,7 @@ from commerce.database import atomic_in, database_for
 from contexts.orders import domain
 from contexts.orders.conf import orders_settings
 from contexts.orders.exceptions import InvalidTransition
-from contexts.orders.models import IdempotencyRecord, Order, OrderNumberCounter, OrderStatusChange
+from contexts.orders.models import IdempotencyRecord, Order, OrderNumberCounter, OrderStatusChange, Return
 
 COUNTER = "orders"
 
@@ -32,8 +32,12 @@ def next_order_number() -> str:
     return str(OrderNumberCounter.objects.using(alias).get(name=COUNTER).last)
 
 
-def transition(order: Order, target: str, *, actor: str = "system", note: str = "") -> bool:
+def transition(
+    order: Order, target: str, *, actor: str = "system", note: str = "", also_save: tuple[str, ...] = ()
+) -> bool:
     """Move a locked order to ``target``, writing its history entry; False if it already is there.
+
+    ``also_save`` names other fields the caller changed on ``order``, saved in the same UPDATE.
 
     :raises InvalidTransition: the state machine does not allow it.
     """
@@ -45,7 +49,7 @@ def transition(order: Order, target: str, *, actor: str = "system", note: str = 
         order=order, from_status=order.status, to_status=target, actor=actor[:200], note=note[:300]
     )
     order.status = target
-    order.save(update_fields=["status", "updated_at"])
+    order.save(update_fields=["status", "updated_at", *also_save])
     return True
 
 
@@ -67,7 +71,8 @@ ANONYMOUS = {
 
 
 def anonymise_customer_orders(*, customer_id: int) -> int:
-    """Strip name, email, phone and address from the customer's orders; amounts and SKUs stay.
+    """Strip name, email, phone and address (and return reasons, free text) from the customer's
+    orders; amounts and SKUs stay.
 
     The country stays too (tax was charged by it, which accounting must be able to show). Stored
     checkout answers (which repeat those details) are deleted. Returns how many orders were changed
@@ -75,6 +80,7 @@ def anonymise_customer_orders(*, customer_id: int) -> int:
     """
     with atomic_in("orders"):
         orders = Order.objects.using(db()).filter(customer_id=customer_id, anonymised_at__isnull=True)
+        Return.objects.using(db()).filter(order__in=orders).update(reason="")  # free text: may name the person
         count = orders.update(**ANONYMOUS, anonymised_at=timezone.now())
         IdempotencyRecord.objects.using(db()).filter(scope=f"customer:{customer_id}").delete()
     return count

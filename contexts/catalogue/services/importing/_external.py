@@ -50,12 +50,12 @@ def check_against_pricing_and_inventory(path: Path, *, progress: Progress | None
     A few queries per chunk of 5 000, whatever the file's size.
     """
     errors: list[RowError] = []
-    new_warehouses: set[str] = set()
+    existing_warehouses = {warehouse.code for warehouse in inventory_api.list_warehouses()}
     for prices, levels in external_chunks(path):
         if prices:
             errors.extend(_check_prices(prices))
         if levels:
-            errors.extend(_check_levels(levels, new_warehouses))
+            errors.extend(_check_levels(levels, existing_warehouses))
         if len(errors) >= MAX_REPORTED_ERRORS:
             break
     return errors
@@ -82,19 +82,13 @@ def _price_message(item: pricing_api.PriceInput, name: str, message: str) -> str
     return message
 
 
-def _check_levels(levels: list[Stocked], new_warehouses: set[str]) -> list[RowError]:
+def _check_levels(levels: list[Stocked], existing_warehouses: set[str]) -> list[RowError]:
     """Judge the levels in warehouses that exist; a warehouse the import will create holds nothing yet."""
-    items = [(line, level) for line, level in levels if level.warehouse_code not in new_warehouses]
+    items = [(line, level) for line, level in levels if level.warehouse_code in existing_warehouses]
     lines = {level.sku: line for line, level in levels}  # a SKU is on one row of a validated file
-    while items:
+    if items:
         try:
             inventory_api.check_stock_levels(levels=[level for _, level in items])
-        except inventory_api.UnknownWarehouse as refusal:
-            if not refusal.warehouse_code or refusal.warehouse_code in new_warehouses:
-                raise
-            new_warehouses.add(refusal.warehouse_code)
-            items = [(line, level) for line, level in items if level.warehouse_code != refusal.warehouse_code]
-            continue
         except inventory_api.InsufficientStock as refusal:
             return [
                 RowError(
@@ -108,5 +102,4 @@ def _check_levels(levels: list[Stocked], new_warehouses: set[str]) -> list[RowEr
         except inventory_api.InventoryError as refusal:  # the row checks make these unexpected
             sku = getattr(refusal, "sku", "")
             return [RowError(lines.get(sku, items[0][0]), "stock", refusal.detail)]
-        break
     return []

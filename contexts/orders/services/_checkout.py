@@ -1,0 +1,196 @@
+"""Checkout: turn a cart into a pending order priced by pricing's quote, then run the saga.
+
+Everything that can be refused without side effects is refused before the order exists (an empty
+cart, no shipping method, a method that does not serve the country, a voucher that stopped being
+valid): such a request leaves nothing behind. From the moment the order exists, every outcome is an
+order: ``confirmed``, or ``failed`` with every step compensated.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import IntegrityError
+
+from commerce.database import atomic_in
+from contexts.cart import api as cart_api
+from contexts.catalogue import api as catalogue_api
+from contexts.orders.domain import OrderStatus
+from contexts.orders.exceptions import (
+    CartAlreadyCheckedOut,
+    CartEmpty,
+    CheckoutVoucherInvalid,
+    InvalidOrderInput,
+    RequestInProgress,
+    ShippingMethodRequired,
+)
+from contexts.orders.models import Order, OrderLine, OrderStatusChange, Payment, SagaStep
+from contexts.orders.services import _saga
+from contexts.orders.services import gateway as gateways
+from contexts.orders.services._orders import db, next_order_number
+from contexts.pricing import api as pricing_api
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddressInput:
+    full_name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckoutRequest:
+    cart_id: UUID
+    customer_id: int | None
+    email: str
+    shipping_address: AddressInput
+    shipping_method: str | None
+    payment_token: str
+    idempotency_scope: str
+    idempotency_key: str
+
+
+def checkout_key(scope: str, key: str) -> str:
+    return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+
+
+def checkout(request: CheckoutRequest) -> UUID:
+    """Place an order from the cart; returns the confirmed order's id.
+
+    A retry of a request whose process died (same caller and Idempotency-Key) finds the order it
+    created and heals its saga instead of starting another.
+
+    :raises CartNotFound: (cart's) unknown cart or another customer's.
+    :raises CartAlreadyCheckedOut: the cart was checked out by another order.
+    :raises CartEmpty, ShippingMethodRequired, InvalidOrderInput:
+    :raises UnknownCountry, ShippingUnavailable, UnknownSku: (pricing's) as the quote refuses.
+    :raises CheckoutVoucherInvalid: a voucher stopped being valid.
+    :raises CheckoutFailed: (and its kinds: insufficient_stock, payment_declined, payment_error, …)
+        the order exists and ended ``failed``: no stock held, no voucher used, no money taken.
+    """
+    key = checkout_key(request.idempotency_scope, request.idempotency_key)
+    existing = Order.objects.using(db()).filter(checkout_key=key).first()
+    if existing is not None:
+        return _outcome(existing.pk, resume=True)
+    if not gateways.gateway().validate_token(request.payment_token):
+        raise InvalidOrderInput(errors={"payment": ["Unknown payment token."]})
+    cart = cart_api.get_cart_for_checkout(cart_id=request.cart_id, customer_id=request.customer_id)
+    if cart.status != "open":
+        raise CartAlreadyCheckedOut()
+    if not cart.lines:
+        raise CartEmpty()
+    method = request.shipping_method or cart.shipping_method
+    if not method:
+        raise ShippingMethodRequired()
+    skus = [line.sku for line in cart.lines]
+    variants = catalogue_api.get_variants(skus=skus)
+    quote = pricing_api.quote(
+        lines=[
+            pricing_api.QuoteLineRequest(
+                sku=line.sku,
+                quantity=line.quantity,
+                category_ids=tuple(variants[line.sku].category_ids) if line.sku in variants else (),
+            )
+            for line in cart.lines
+        ],
+        currency=cart.currency,
+        voucher_codes=cart.voucher_codes,
+        customer_id=request.customer_id,
+        country=request.shipping_address.country,
+        shipping_method=method,
+    )
+    if quote.refused_vouchers:
+        refused = quote.refused_vouchers[0]
+        raise CheckoutVoucherInvalid(refused.detail, reason=refused.reason, voucher_code=refused.code)
+    order_id = _create_order(request, cart, quote, variants, key)
+    _saga.checkpoint(order_id, "create_order")
+    return _outcome(order_id, resume=False)
+
+
+def _name(variants: dict, sku: str) -> str:
+    variant = variants.get(sku)
+    if variant is None:
+        return sku
+    return f"{variant.product_name} — {variant.variant_name}" if variant.variant_name else variant.product_name
+
+
+def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: str) -> UUID:
+    address = request.shipping_address
+    try:
+        with atomic_in("orders"):
+            order = Order.objects.using(db()).create(
+                number=next_order_number(),
+                status=OrderStatus.PENDING,
+                customer_id=request.customer_id,
+                cart_id=cart.id,
+                checkout_key=key,
+                email=request.email,
+                currency=quote.currency,
+                subtotal=quote.subtotal,
+                discount_total=quote.discount_total,
+                shipping_method=quote.shipping_method or "",
+                shipping_total=quote.shipping_total,
+                shipping_tax=quote.shipping_tax,
+                tax_total=quote.tax_total,
+                total=quote.total,
+                prices_include_tax=quote.prices_include_tax,
+                vouchers=[{"code": voucher.code, "amount": str(voucher.amount)} for voucher in quote.vouchers],
+                ship_full_name=address.full_name,
+                ship_line1=address.line1,
+                ship_line2=address.line2,
+                ship_city=address.city,
+                ship_postal_code=address.postal_code,
+                ship_country=quote.country or address.country,
+                ship_phone=address.phone,
+                payment_token=request.payment_token,
+            )
+            OrderLine.objects.using(db()).bulk_create(
+                OrderLine(
+                    order=order,
+                    position=position,
+                    sku=line.sku,
+                    name=_name(variants, line.sku)[:300],
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    discount=line.discount,
+                    tax_rate=line.tax_rate,
+                    tax=line.tax,
+                    line_total=line.total,
+                )
+                for position, line in enumerate(quote.lines)
+            )
+            Payment.objects.using(db()).create(
+                order=order,
+                gateway=gateways.gateway().name,
+                idempotency_key=f"order:{order.pk}",
+                amount=quote.total,
+                currency=quote.currency,
+            )
+            OrderStatusChange.objects.using(db()).create(order=order, to_status=OrderStatus.PENDING, actor="checkout")
+            SagaStep.objects.using(db()).create(
+                order=order, name="create_order", outcome="done", started_at=order.created_at, duration_ms=0
+            )
+    except IntegrityError:
+        # the same caller's same key created its order a moment ago (a retry racing the first)
+        existing = Order.objects.using(db()).filter(checkout_key=key).first()
+        if existing is None:
+            raise
+        return existing.pk
+    return order.pk
+
+
+def _outcome(order_id: UUID, *, resume: bool) -> UUID:
+    if resume:
+        _saga.heal(order_id)
+    else:
+        _saga.run(order_id)
+    order = Order.objects.using(db()).get(pk=order_id)
+    if order.status == OrderStatus.FAILED:
+        raise _saga.failure_of(order)
+    if order.status == OrderStatus.PENDING:  # another runner holds the saga, or a step must be retried
+        raise RequestInProgress(retry_after=_saga.LEASE_SECONDS)
+    return order.pk

@@ -1,0 +1,424 @@
+"""After checkout: cancelling, shipping, delivery, returns and refunds.
+
+An operation that calls other contexts first *claims* the order (a conditional update of its
+``operation`` field, no lock held across the calls), so a customer cancelling while staff ship the
+same order ends with exactly one of the two done: the other is refused. Each remote step is
+idempotent (keyed by the order id, the return id, the refund key), so an operation interrupted by a
+crash is finished by running it again: the recovery job does that for claims left behind.
+"""
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from commerce.database import atomic_in
+from commerce.eventbus import publish
+from contexts.inventory import api as inventory_api
+from contexts.orders import domain, events
+from contexts.orders.conf import orders_settings
+from contexts.orders.domain import OrderStatus
+from contexts.orders.exceptions import (
+    InvalidOrderInput,
+    NotCancellable,
+    NotReturnable,
+    NotShippable,
+    OrderNotFound,
+    ReturnAlreadyReceived,
+    ReturnNotFound,
+)
+from contexts.orders.models import Order, Payment, Refund, Return, ReturnLine, Shipment
+from contexts.orders.services import gateway as gateways
+from contexts.orders.services._orders import db, transition
+from contexts.pricing import api as pricing_api
+
+CANCELLING = "cancelling"
+SHIPPING = "shipping"
+
+
+def _orders():
+    return Order.objects.using(db())
+
+
+def _visible_order(order_id: UUID, customer_id: int | None) -> Order:
+    order = _orders().filter(pk=order_id).first()
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise OrderNotFound()
+    return order
+
+
+def _claim(order_id: UUID, operation: str, statuses: Iterable[str]) -> bool:
+    """Take the order for ``operation`` if it is in one of ``statuses`` and no other operation holds it
+    (the same operation may be taken again: that is how an interrupted one is finished)."""
+    now = timezone.now()
+    return bool(
+        _orders()
+        .filter(pk=order_id, status__in=list(statuses))
+        .filter(Q(operation="") | Q(operation=operation))
+        .update(operation=operation, operation_since=now, updated_at=now)
+    )
+
+
+def _release_claim(order: Order) -> None:
+    order.operation = ""
+    order.operation_since = None
+    order.save(update_fields=["operation", "operation_since", "updated_at"])
+
+
+# --- Refunds -------------------------------------------------------------------------------------
+
+
+def _refund(
+    order: Order,
+    *,
+    key: str,
+    amount: Decimal,
+    reason: str,
+    ret: Return | None = None,
+    shipping: Decimal = Decimal(0),
+    tax: Decimal = Decimal(0),
+    lines: tuple[events.ReturnedLine, ...] = (),
+) -> Refund | None:
+    """Send ``amount`` back through the gateway once per ``key``; record it and announce it."""
+    if amount <= 0:
+        return None
+    alias = db()
+    with atomic_in("orders"):
+        refund, _ = Refund.objects.using(alias).get_or_create(
+            idempotency_key=key,
+            defaults={"order": order, "ret": ret, "amount": amount, "reason": reason, "shipping": shipping, "tax": tax},
+        )
+    if refund.completed:
+        return refund
+    payment = Payment.objects.using(alias).get(order=order)
+    gateways.gateway().refund(idempotency_key=key, charge_id=payment.charge_id, amount=refund.amount)
+    with atomic_in("orders"):
+        if not Refund.objects.using(alias).filter(pk=refund.pk, completed=False).update(completed=True):
+            return refund  # another runner finished it
+        Payment.objects.using(alias).filter(pk=payment.pk).update(refunded=F("refunded") + refund.amount)
+        payment.refresh_from_db()
+        payment.status = (
+            Payment.Status.REFUNDED if payment.refunded >= payment.captured else Payment.Status.PARTIALLY_REFUNDED
+        )
+        payment.save(update_fields=["status", "updated_at"])
+        publish(
+            events.RefundIssued(
+                refund_id=refund.pk,
+                order_id=order.pk,
+                number=order.number,
+                customer_id=order.customer_id,
+                email=order.email,
+                currency=order.currency,
+                amount=refund.amount,
+                reason="return" if reason == Refund.Reason.RETURN else "cancellation",
+                lines=lines,
+            )
+        )
+    refund.completed = True
+    return refund
+
+
+# --- Cancelling ----------------------------------------------------------------------------------
+
+
+def cancel_order(*, order_id: UUID, customer_id: int | None = None, actor: str = "customer") -> Order:
+    """Cancel a confirmed order: its stock released, its voucher use given back, its money refunded.
+
+    Cancelling a cancelled order again changes nothing.
+
+    :raises OrderNotFound: no such order, or it belongs to someone else.
+    :raises NotCancellable: it shipped (or is being shipped), failed, or is still being checked out.
+    """
+    order = _visible_order(order_id, customer_id)
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    if not _claim(order.pk, CANCELLING, domain.CANCELLABLE):
+        order.refresh_from_db()
+        if order.status == OrderStatus.CANCELLED:
+            return order
+        raise NotCancellable(f"An order that is {order.get_status_display().lower()} cannot be cancelled.")
+    return _finish_cancel(order.pk, actor=actor)
+
+
+def _finish_cancel(order_id: UUID, *, actor: str) -> Order:
+    order = _orders().get(pk=order_id)
+    inventory_api.cancel_reservation(reference=str(order.pk), reason="order cancelled")
+    if order.vouchers:
+        pricing_api.unredeem_voucher(order_id=order.pk)
+    payment = Payment.objects.using(db()).get(order=order)
+    owed = payment.captured - payment.refunded
+    refund = _refund(order, key=f"order:{order.pk}:cancel", amount=owed, reason=Refund.Reason.CANCELLATION)
+    with atomic_in("orders"):
+        row = _orders().select_for_update().get(pk=order.pk)
+        if row.status != OrderStatus.CANCELLED:
+            transition(row, OrderStatus.CANCELLED, actor=actor)
+            publish(
+                events.OrderCancelled(
+                    order_id=row.pk,
+                    number=row.number,
+                    customer_id=row.customer_id,
+                    email=row.email,
+                    currency=row.currency,
+                    total=row.total,
+                    refunded=refund.amount if refund else Decimal(0),
+                    cancelled_by="staff" if actor != "customer" else "customer",
+                )
+            )
+        _release_claim(row)
+    return row
+
+
+# --- Shipping ------------------------------------------------------------------------------------
+
+
+def ship_order(*, order_id: UUID, actor: str = "staff") -> Order:
+    """Ship every line not shipped yet: a shipment in inventory, dispatched to the carrier.
+
+    :raises OrderNotFound: no such order.
+    :raises NotShippable: not confirmed (or partially shipped), or being cancelled.
+    """
+    order = _visible_order(order_id, None)
+    if not _claim(order.pk, SHIPPING, domain.SHIPPABLE):
+        order.refresh_from_db()
+        raise NotShippable(f"Order {order.number} is {order.get_status_display().lower()}: nothing to ship.")
+    return _finish_shipping(order.pk, actor=actor)
+
+
+def _finish_shipping(order_id: UUID, *, actor: str) -> Order:
+    reference = str(order_id)
+    # OverShipment: everything allocated has a shipment already (a retry after a crash)
+    with contextlib.suppress(inventory_api.OverShipment):
+        inventory_api.create_shipment(reference=reference, lines=None)
+    for shipment in inventory_api.list_shipments(reference=reference):
+        if shipment.status != "dispatched":
+            shipment = inventory_api.dispatch_shipment(shipment_id=shipment.id)
+        record_shipment(
+            order_id=order_id,
+            shipment_id=shipment.id,
+            lines=[(line.sku, line.quantity) for line in shipment.lines],
+            dispatched_at=shipment.dispatched_at,
+            actor=actor,
+        )
+    with atomic_in("orders"):
+        row = _orders().select_for_update().get(pk=order_id)
+        _release_claim(row)
+    return row
+
+
+def record_shipment(
+    *, order_id: UUID, shipment_id: int, lines: Iterable[tuple[str, int]], dispatched_at, actor: str = "inventory"
+) -> None:
+    """Keep the order's copy of a dispatched shipment and move its status with it (idempotent).
+
+    Called by staff's shipping and by the ``inventory.ShipmentDispatched`` subscription alike.
+    """
+    merged: dict[str, int] = defaultdict(int)
+    for sku, quantity in lines:
+        merged[sku] += quantity
+    with atomic_in("orders"):
+        order = _orders().select_for_update().filter(pk=order_id).first()
+        if order is None:
+            return
+        Shipment.objects.using(db()).update_or_create(
+            shipment_id=shipment_id,
+            defaults={
+                "order": order,
+                "status": "dispatched",
+                "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in sorted(merged.items())],
+                "dispatched_at": dispatched_at or timezone.now(),
+            },
+        )
+        if order.status not in domain.SHIPPABLE:
+            return
+        shipped = _shipped_quantities(order)
+        everything = all(shipped.get(line.sku, 0) >= line.quantity for line in order.lines.all())
+        target = OrderStatus.SHIPPED if everything else OrderStatus.PARTIALLY_SHIPPED
+        if order.status != target:
+            transition(order, target, actor=actor)
+
+
+def _shipped_quantities(order: Order) -> dict[str, int]:
+    shipped: dict[str, int] = defaultdict(int)
+    for shipment in Shipment.objects.using(db()).filter(order=order, status="dispatched"):
+        for item in shipment.lines:
+            shipped[item["sku"]] += int(item["quantity"])
+    return shipped
+
+
+def mark_delivered(*, order_id: UUID, actor: str = "staff") -> Order:
+    """The carrier delivered a shipped order.
+
+    :raises OrderNotFound:
+    :raises InvalidTransition: it has not shipped (or was returned).
+    """
+    with atomic_in("orders"):
+        order = _orders().select_for_update().filter(pk=order_id).first()
+        if order is None:
+            raise OrderNotFound()
+        transition(order, OrderStatus.DELIVERED, actor=actor)
+    return order
+
+
+# --- Returns -------------------------------------------------------------------------------------
+
+
+def request_return(*, order_id: UUID, customer_id: int, lines: list[tuple[str, int]], reason: str) -> Return:
+    """Ask to send back shipped units: at most what shipped minus what was already asked back.
+
+    :raises OrderNotFound: no such order, or another customer's.
+    :raises NotReturnable: nothing of it has shipped.
+    :raises InvalidOrderInput: no lines, a SKU not in the order, a quantity below 1, or more than can
+        still be returned (``errors`` says which).
+    """
+    if not lines:
+        raise InvalidOrderInput(errors={"lines": ["Name at least one line to return."]})
+    wanted: dict[str, int] = defaultdict(int)
+    for sku, quantity in lines:
+        wanted[sku] += quantity
+    with atomic_in("orders"):
+        order = _orders().select_for_update().filter(pk=order_id, customer_id=customer_id).first()
+        if order is None:
+            raise OrderNotFound()
+        if order.status not in domain.RETURNABLE:
+            raise NotReturnable(f"Order {order.number} is {order.get_status_display().lower()}: nothing to return.")
+        bought = {line.sku: line.quantity for line in order.lines.all()}
+        shipped = _shipped_quantities(order)
+        asked = _returned_quantities(order, statuses=None)
+        problems = {}
+        for sku, quantity in wanted.items():
+            if sku not in bought:
+                problems[sku] = "This SKU is not part of the order."
+            elif quantity > shipped.get(sku, 0) - asked.get(sku, 0):
+                problems[sku] = (
+                    f"At most {max(shipped.get(sku, 0) - asked.get(sku, 0), 0)} can be returned "
+                    f"({shipped.get(sku, 0)} shipped, {asked.get(sku, 0)} already returned)."
+                )
+        if problems:
+            raise InvalidOrderInput(
+                f"Cannot return {', '.join(sorted(problems))}: {next(iter(problems.values()))}",
+                errors={"lines": [f"{sku}: {message}" for sku, message in sorted(problems.items())]},
+            )
+        ret = Return.objects.using(db()).create(order=order, reason=reason[:500])
+        ReturnLine.objects.using(db()).bulk_create(
+            ReturnLine(ret=ret, sku=sku, quantity=quantity) for sku, quantity in sorted(wanted.items())
+        )
+    return ret
+
+
+def _returned_quantities(order: Order, *, statuses: Iterable[str] | None) -> dict[str, int]:
+    lines = ReturnLine.objects.using(db()).filter(ret__order=order)
+    if statuses is not None:
+        lines = lines.filter(ret__status__in=list(statuses))
+    return {row["sku"]: row["total"] for row in lines.values("sku").annotate(total=Sum("quantity"))}
+
+
+def receive_return(*, return_id: UUID, actor: str = "staff") -> Return:
+    """Staff received the goods: stock back on hand, the returned lines' share of what was paid
+    refunded (see ``domain``), the order ``returned`` or ``partially_returned``.
+
+    :raises ReturnNotFound:
+    :raises ReturnAlreadyReceived:
+    """
+    now = timezone.now()
+    alias = db()
+    claimed = (
+        Return.objects.using(alias)
+        .filter(pk=return_id, status__in=[Return.Status.REQUESTED, Return.Status.RECEIVING])
+        .update(status=Return.Status.RECEIVING, receiving_since=now)
+    )
+    if not claimed:
+        if Return.objects.using(alias).filter(pk=return_id).exists():
+            raise ReturnAlreadyReceived()
+        raise ReturnNotFound()
+    ret = Return.objects.using(alias).select_related("order").get(pk=return_id)
+    order = ret.order
+    returning = {line.sku: line.quantity for line in ret.lines.all()}
+    inventory_api.return_stock(
+        reference=str(order.pk),
+        lines=[inventory_api.ReturnLine(sku=sku, quantity=quantity) for sku, quantity in sorted(returning.items())],
+        key=f"return:{ret.pk}",
+        actor=actor,
+    )
+    before = _returned_quantities(order, statuses=[Return.Status.RECEIVED])
+    share = domain.refund_for_return(
+        lines=[
+            domain.PaidLine(
+                sku=line.sku,
+                quantity=line.quantity,
+                paid=line.line_total + (Decimal(0) if order.prices_include_tax else line.tax),
+                tax=line.tax,
+            )
+            for line in order.lines.all()
+        ],
+        returned_before=before,
+        returning=returning,
+        shipping_paid=order.shipping_total + (Decimal(0) if order.prices_include_tax else order.shipping_tax),
+        shipping_tax=order.shipping_tax,
+    )
+    returned_lines = tuple(events.ReturnedLine(sku=sku, quantity=qty) for sku, qty in sorted(returning.items()))
+    _refund(
+        order,
+        key=f"return:{ret.pk}",
+        amount=share.amount,
+        reason=Refund.Reason.RETURN,
+        ret=ret,
+        shipping=share.shipping,
+        tax=share.tax,
+        lines=returned_lines,
+    )
+    with atomic_in("orders"):
+        row = _orders().select_for_update().get(pk=order.pk)
+        if (
+            not Return.objects.using(alias)
+            .filter(pk=ret.pk, status=Return.Status.RECEIVING)
+            .update(status=Return.Status.RECEIVED, received_at=timezone.now(), received_by=actor[:200])
+        ):
+            return Return.objects.using(alias).get(pk=ret.pk)
+        back = _returned_quantities(row, statuses=[Return.Status.RECEIVED])
+        everything = all(back.get(line.sku, 0) >= line.quantity for line in row.lines.all())
+        transition(row, OrderStatus.RETURNED if everything else OrderStatus.PARTIALLY_RETURNED, actor=actor)
+        publish(
+            events.ReturnReceived(
+                return_id=ret.pk,
+                order_id=row.pk,
+                number=row.number,
+                customer_id=row.customer_id,
+                email=row.email,
+                lines=returned_lines,
+            )
+        )
+    return Return.objects.using(alias).get(pk=ret.pk)
+
+
+# --- Recovery of interrupted operations ---------------------------------------------------------
+
+
+def finish_interrupted_operations(*, older_than: timedelta | None = None) -> int:
+    """Run again cancellations, shipments and return receipts a crash left half done (each step is
+    idempotent, so finishing is running them again)."""
+    conf = orders_settings()
+    cutoff = timezone.now() - (older_than if older_than is not None else timedelta(seconds=conf.saga_timeout_seconds))
+    done = 0
+    for order_id, operation in (
+        _orders()
+        .filter(operation__in=[CANCELLING, SHIPPING], operation_since__lt=cutoff)
+        .values_list("pk", "operation")
+    )[: conf.recovery_batch_size]:
+        if operation == CANCELLING:
+            _finish_cancel(order_id, actor="recovery")
+        else:
+            _finish_shipping(order_id, actor="recovery")
+        done += 1
+    for return_id in (
+        Return.objects.using(db())
+        .filter(status=Return.Status.RECEIVING, receiving_since__lt=cutoff)
+        .values_list("pk", flat=True)[: conf.recovery_batch_size]
+    ):
+        receive_return(return_id=return_id, actor="recovery")
+        done += 1
+    return done

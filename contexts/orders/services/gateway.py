@@ -1,0 +1,198 @@
+"""The payment gateway port, and the built-in test gateway that honours API.md's tokens.
+
+The shop talks to a payment provider only through ``PaymentGateway``; the adapter is chosen by the
+dotted path in ``ORDERS_PAYMENT_GATEWAY``, so a real provider plugs in without touching the saga.
+Every call carries an idempotency key: the provider applies a key once and answers a repeated call
+with the first outcome, and ``find_charge`` looks a charge up by the key it was made with. That
+lookup is how the saga learns the truth after an answer was lost (``GatewayTimeout``).
+
+Test tokens: ``tok_ok`` succeeds; ``tok_declined`` is declined; ``tok_error`` fails as a network
+error would, before any money is taken; ``tok_timeout`` captures the money and then loses the answer.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Protocol
+
+from django.db import IntegrityError
+from django.db.models import F
+from django.utils.module_loading import import_string
+
+from commerce.database import atomic_in, database_for
+from contexts.orders.conf import orders_settings
+from contexts.orders.models import GatewayCharge, GatewayRefund
+
+TEST_TOKENS = ("tok_ok", "tok_declined", "tok_error", "tok_timeout")
+
+
+class GatewayFailure(Exception):
+    """Base of what a gateway call can end with besides an answer."""
+
+
+class GatewayDeclined(GatewayFailure):
+    """The provider declined the payment; no money was taken."""
+
+
+class GatewayUnavailable(GatewayFailure):
+    """The provider could not be reached or failed before taking any money."""
+
+
+class GatewayTimeout(GatewayFailure):
+    """The answer never arrived: the call may or may not have taken effect. Look it up by key."""
+
+
+class GatewayRefused(GatewayFailure):
+    """The provider refused an operation on an existing charge (refund above what is left, void after capture)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Charge:
+    id: str
+    idempotency_key: str
+    status: str  # "authorized" | "captured" | "voided" | "declined"
+    amount: Decimal
+    currency: str
+    captured: Decimal
+    refunded: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundReceipt:
+    idempotency_key: str
+    charge_id: str
+    amount: Decimal
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def validate_token(self, token: str) -> bool:
+        """Whether the provider could accept this token at all (a malformed one is the caller's 400)."""
+
+    def authorize(self, *, idempotency_key: str, token: str, amount: Decimal, currency: str) -> Charge:
+        """Hold ``amount`` on the payment method. :raises GatewayDeclined, GatewayUnavailable, GatewayTimeout:"""
+
+    def capture(self, *, charge_id: str, amount: Decimal) -> Charge:
+        """Take the held money; a charge is captured at most once. :raises GatewayRefused, GatewayTimeout:"""
+
+    def void(self, *, charge_id: str) -> Charge:
+        """Release a hold that was not captured. :raises GatewayRefused: already captured."""
+
+    def refund(self, *, idempotency_key: str, charge_id: str, amount: Decimal) -> RefundReceipt:
+        """Give back ``amount`` of a captured charge, once per key. :raises GatewayRefused, GatewayUnavailable:"""
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        """The charge made with this key, or ``None`` if the provider never made one."""
+
+    def list_charges(self) -> Iterable[Charge]:
+        """Every charge the provider holds for the shop (its settlement report), for reconciliation."""
+
+
+def gateway() -> PaymentGateway:
+    return _load(orders_settings().payment_gateway)
+
+
+@cache
+def _load(path: str) -> PaymentGateway:
+    return import_string(path)()
+
+
+class TestGateway:
+    """A provider simulated on the shop's database, with its own ledger of charges and refunds.
+
+    Each operation is one short transaction of its own (as a remote call would be) that locks the
+    charge row, so two concurrent captures or refunds of one charge are applied one after the other.
+    """
+
+    name = "test"
+    __test__ = False  # not a pytest test class
+
+    def validate_token(self, token: str) -> bool:
+        return token in TEST_TOKENS
+
+    def _charge(self, row) -> Charge:
+        return Charge(
+            id=row.id,
+            idempotency_key=row.idempotency_key,
+            status=row.status,
+            amount=row.amount,
+            currency=row.currency,
+            captured=row.captured,
+            refunded=row.refunded,
+        )
+
+    def _rows(self):
+        return GatewayCharge.objects.using(database_for("orders"))
+
+    def authorize(self, *, idempotency_key: str, token: str, amount: Decimal, currency: str) -> Charge:
+        existing = self._rows().filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            if token == "tok_error":
+                raise GatewayUnavailable("The payment provider could not be reached.")
+            if token not in TEST_TOKENS:
+                raise GatewayDeclined(f"Unknown payment token {token!r}.")
+            status = "declined" if token == "tok_declined" else "authorized"
+            try:
+                with atomic_in("orders"):
+                    existing = self._rows().create(
+                        id=f"ch_{uuid.uuid4().hex[:24]}",
+                        idempotency_key=idempotency_key,
+                        token=token,
+                        amount=amount,
+                        currency=currency,
+                        status=status,
+                    )
+            except IntegrityError:  # the same key raced in: the first one wins, as a provider's would
+                existing = self._rows().get(idempotency_key=idempotency_key)
+        if existing.status == "declined":
+            raise GatewayDeclined("The card was declined.")
+        return self._charge(existing)
+
+    def capture(self, *, charge_id: str, amount: Decimal) -> Charge:
+        with atomic_in("orders"):
+            row = self._rows().select_for_update().get(pk=charge_id)
+            if row.status == "authorized":
+                if amount > row.amount:
+                    raise GatewayRefused("Cannot capture more than was authorized.")
+                row.status = "captured"
+                row.captured = amount
+                row.save(update_fields=["status", "captured", "updated_at"])
+            elif row.status != "captured":
+                raise GatewayRefused(f"A {row.status} charge cannot be captured.")
+        if row.token == "tok_timeout":
+            raise GatewayTimeout("The payment provider did not answer in time.")
+        return self._charge(row)
+
+    def void(self, *, charge_id: str) -> Charge:
+        with atomic_in("orders"):
+            row = self._rows().select_for_update().get(pk=charge_id)
+            if row.status == "authorized":
+                row.status = "voided"
+                row.save(update_fields=["status", "updated_at"])
+            elif row.status not in ("voided", "declined"):
+                raise GatewayRefused(f"A {row.status} charge cannot be voided; refund it.")
+        return self._charge(row)
+
+    def refund(self, *, idempotency_key: str, charge_id: str, amount: Decimal) -> RefundReceipt:
+        alias = database_for("orders")
+        with atomic_in("orders"):
+            row = self._rows().select_for_update().get(pk=charge_id)
+            done = GatewayRefund.objects.using(alias).filter(idempotency_key=idempotency_key).first()
+            if done is None:
+                if amount <= 0 or amount > row.captured - row.refunded:
+                    raise GatewayRefused(f"Cannot refund {amount}: {row.captured - row.refunded} is left to refund.")
+                done = GatewayRefund.objects.using(alias).create(
+                    charge=row, idempotency_key=idempotency_key, amount=amount
+                )
+                self._rows().filter(pk=row.pk).update(refunded=F("refunded") + amount)
+        return RefundReceipt(idempotency_key=done.idempotency_key, charge_id=row.pk, amount=done.amount)
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        row = self._rows().filter(idempotency_key=idempotency_key).first()
+        return None if row is None else self._charge(row)
+
+    def list_charges(self) -> Iterable[Charge]:
+        return (self._charge(row) for row in self._rows().order_by("created_at").iterator())
