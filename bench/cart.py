@@ -161,9 +161,9 @@ def main() -> None:
     skus = list(Variant.objects.filter(product__is_published=True).values_list("sku", flat=True))
     available = inventory_api.get_availability(skus=skus)
     priced = {sku for sku, info in catalogue_api.get_variants(skus=skus).items() if info.published}
-    sellable = sorted(sku for sku in skus if sku in priced and available[sku].available >= 50)
+    sellable = sorted(sku for sku in skus if sku in priced and available[sku].available >= 2)
     pages = max(ListingEntry.objects.count() // 24, 1)
-    print(f"demo shop: {len(skus)} published SKUs, {len(sellable)} with 50+ available, {pages} list pages")
+    print(f"demo shop: {len(skus)} published SKUs, {len(sellable)} with 2+ available, {pages} list pages")
 
     env = {**os.environ, "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
@@ -195,7 +195,7 @@ def main() -> None:
         def make_full_cart(rng: random.Random) -> str:
             status, cart = request("POST", "/api/v1/carts", {})
             for sku in rng.sample(sellable, 20):
-                status, body = request("POST", f"/api/v1/carts/{cart['id']}/lines", {"sku": sku, "quantity": 2})
+                status, body = request("POST", f"/api/v1/carts/{cart['id']}/lines", {"sku": sku, "quantity": 1})
                 assert status == 201, body
             status, body = request("POST", f"/api/v1/carts/{cart['id']}/vouchers", {"code": "WELCOME10"})
             assert status == 200, body
