@@ -185,6 +185,13 @@ def instrument_apis_when_ready() -> None:
         instrument_apis()
 
 
+def _defined_in(function: object, module: object) -> bool:
+    """Whether ``function`` belongs to ``module``: defined in it, or in one of its private submodules
+    when the api is a package that re-exports them (as pricing's is). Imported helpers are not traced."""
+    owner = getattr(function, "__module__", "")
+    return owner == module.__name__ or owner.startswith(module.__name__ + ".")
+
+
 def instrument_apis() -> None:
     """Wrap every public function of each module in ``settings.TRACED_API_MODULES`` in a span."""
     import importlib
@@ -195,7 +202,7 @@ def instrument_apis() -> None:
         module = importlib.import_module(dotted)
         context = dotted.split(".")[-2]
         for name, function in vars(module).items():
-            if name.startswith("_") or not inspect.isfunction(function) or function.__module__ != module.__name__:
+            if name.startswith("_") or not inspect.isfunction(function) or not _defined_in(function, module):
                 continue
             if getattr(function, "__commerce_traced__", False):
                 continue
