@@ -185,6 +185,13 @@ def instrument_apis_when_ready() -> None:
         instrument_apis()
 
 
+def _defined_in(function: object, module: object) -> bool:
+    """Whether ``function`` belongs to ``module``: defined in it, or in one of its private submodules
+    when the api is a package that re-exports them (as pricing's is). Imported helpers are not traced."""
+    owner = getattr(function, "__module__", "")
+    return owner == module.__name__ or owner.startswith(module.__name__ + ".")
+
+
 def instrument_apis() -> None:
     """Wrap every public function of each module in ``settings.TRACED_API_MODULES`` in a span."""
     import importlib
@@ -198,9 +205,7 @@ def instrument_apis() -> None:
         names = getattr(module, "__all__", None) or [name for name in vars(module) if not name.startswith("_")]
         for name in names:
             function = getattr(module, name, None)
-            if not inspect.isfunction(function) or not (
-                function.__module__ == dotted or function.__module__.startswith(dotted + ".")
-            ):
+            if not inspect.isfunction(function) or not _defined_in(function, module):
                 continue
             if getattr(function, "__commerce_traced__", False):
                 continue
