@@ -36,6 +36,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, OpenApiParameter.QUERY, required=False),
+    OpenApiParameter("page_size", int, OpenApiParameter.QUERY, required=False),
+]
+
+
 def _customer_id(request: Request) -> int | None:
     return request.user.pk if request.user and request.user.is_authenticated else None
 
@@ -161,7 +167,9 @@ class OrderListView(APIView):
     permission_classes = [IsAuthenticated]
     pagination_class = StandardPagination  # so the schema declares the paginated object it answers
 
-    @extend_schema(responses={200: s.OrderOutput(many=True)}, tags=["orders"])
+    @extend_schema(
+        operation_id="orders_list", responses={200: s.OrderPageOutput}, parameters=PAGE_PARAMETERS, tags=["orders"]
+    )
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(_CustomerOrders(request.user.pk), request, view=self)
