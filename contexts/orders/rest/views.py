@@ -35,6 +35,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, OpenApiParameter.QUERY, required=False),
+    OpenApiParameter("page_size", int, OpenApiParameter.QUERY, required=False),
+]
+
+
 def _customer_id(request: Request) -> int | None:
     return request.user.pk if request.user and request.user.is_authenticated else None
 
@@ -159,7 +165,9 @@ class _CustomerOrders:
 class OrderListView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: s.OrderOutput(many=True)}, tags=["orders"])
+    @extend_schema(
+        operation_id="orders_list", responses={200: s.OrderPageOutput}, parameters=PAGE_PARAMETERS, tags=["orders"]
+    )
     def get(self, request: Request) -> Response:
         paginator = StandardPagination()
         page = paginator.paginate_queryset(_CustomerOrders(request.user.pk), request, view=self)
