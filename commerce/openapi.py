@@ -20,6 +20,9 @@ objects (``many=True``) carries its ``allow_empty``/``min_length``/``max_length`
 ``minItems``/``maxItems``.
 """
 
+import copy
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -110,8 +113,25 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
         return None  # the serializer's own name, as without this extension
 
 
+def any_case_pattern(words: Iterable[str]) -> str:
+    """A regular expression matching exactly one of ``words`` in any case, in the subset of syntax an
+    OpenAPI schema can carry (no inline flags): ``["EUR"]`` → ``^(?:[Ee][Uu][Rr])$``."""
+    spelled = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word) for word in words)
+    return f"^(?:{'|'.join(spelled)})$"
+
+
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's schema, with the bounds DRF enforces that it does not state (module docstring)."""
+    """drf-spectacular's schema, with the bounds DRF enforces that it does not state (module docstring).
+
+    A serializer with ``partial_on_patch = False`` is documented whole on a PATCH (drf-spectacular
+    assumes every PATCH body is partial): for a PATCH that needs its fields, such as a line's quantity.
+    """
+
+    def resolve_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> Any:
+        if getattr(serializer, "partial", False) and getattr(serializer, "partial_on_patch", True) is False:
+            serializer = copy.copy(serializer)
+            serializer.partial = False
+        return super().resolve_serializer(serializer, direction, bypass_extensions)
 
     def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
         super()._insert_field_validators(field, schema)

@@ -28,6 +28,7 @@ from contexts.cart.exceptions import (
     CartFull,
     CartNotAnonymous,
     CartNotFound,
+    CountryRequired,
     InsufficientStock,
     InvalidCartInput,
     LineNotFound,
@@ -51,6 +52,7 @@ __all__ = [
     "CartNotFound",
     "CheckoutCart",
     "CheckoutLine",
+    "CountryRequired",
     "InsufficientStock",
     "InvalidCartInput",
     "LineNotFound",
@@ -219,7 +221,8 @@ def list_shipping_methods(
     """The methods that deliver to ``country`` (the cart's when None), priced for this cart (its
     discounted subtotal, free-shipping thresholds applied), cheapest first.
 
-    :raises InvalidCartInput: no country given or chosen, or an unknown country.
+    :raises CountryRequired: no country given and none chosen on the cart.
+    :raises InvalidCartInput: an unknown country.
     :raises CartNotFound:
     """
     return services.shipping_options(cart_id=cart_id, customer_id=customer_id, country=country)

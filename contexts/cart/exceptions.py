@@ -100,10 +100,18 @@ class InsufficientStock(CartError):
 
 
 class CartNotAnonymous(CartError):
-    """Only an anonymous cart can be assigned to a customer."""
+    """Only an anonymous cart can be assigned to a customer (a conflict with the cart's state: the
+    request itself is well-formed)."""
 
     code = "cart_not_anonymous"
-    http_status = 400
+    http_status = 409
+
+
+class CountryRequired(CartError):
+    """Shipping methods are listed for a country: none was given and the cart has none chosen yet."""
+
+    code = "country_required"
+    http_status = 409
 
 
 class VoucherInvalid(CartError):

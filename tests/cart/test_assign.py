@@ -96,7 +96,7 @@ def test_assigning_is_refused_for_own_foreign_closed_or_unknown_carts_and_change
     api.close_cart(cart_id=uuid.UUID(closed["id"]), order_id=uuid.uuid4())
     before = {cart_id: stored(cart_id) for cart_id in (own["id"], foreign["id"], closed["id"])}
     for cart_id, status, code in [
-        (own["id"], 400, "cart_not_anonymous"),
+        (own["id"], 409, "cart_not_anonymous"),
         (foreign["id"], 404, "not_found"),
         (closed["id"], 409, "cart_closed"),
         (str(uuid.uuid4()), 404, "not_found"),

@@ -108,8 +108,8 @@ def test_delivery_choices_that_cannot_be_made_are_refused_and_change_nothing(sho
         assert (response.status_code, response.json()["code"]) == (status, code), (body, response.content)
         assert stored(cart["id"]) == before
     assert "country" in api_client.patch(f"{BASE}/{cart['id']}", {"country": "XX"}, format="json").json()["errors"]
-    response = api_client.get(f"{BASE}/{cart['id']}/shipping-methods")
-    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    response = api_client.get(f"{BASE}/{cart['id']}/shipping-methods")  # well-formed, but no country yet
+    assert response.status_code == 409 and response.json()["code"] == "country_required"
     assert api_client.get(f"{BASE}/{cart['id']}/shipping-methods?country=ZZ").status_code == 400
 
 

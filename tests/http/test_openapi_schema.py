@@ -77,3 +77,29 @@ def test_the_error_schema_admits_the_nested_field_errors_the_api_gives(schema):
         jsonschema.validate(body, error)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"detail": "no code"}, error)
+
+
+def test_the_schema_states_the_bounds_the_api_enforces(schema):
+    """Each of these was a schema-valid request the API refused (schemathesis ST202)."""
+    components = schema["components"]["schemas"]
+    address = components["AddressInputRequest"]["properties"]
+    assert address["full_name"]["pattern"] == r"\S", "a blank name is refused, spaces only too"
+    assert "pattern" not in address["line2"], "a field that may be blank stays free"
+    lines = components["OrderReturnInputRequest"]["properties"]["lines"]
+    assert (lines["minItems"], lines["maxItems"]) == (1, 500)
+    paths = schema["paths"]
+    orders = paths["/api/v1/orders"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    page = components[orders["$ref"].rsplit("/", 1)[1]]
+    assert {"count", "next", "previous", "results"} <= set(page["properties"]), "GET /orders answers a page"
+    (key,) = [p for p in paths["/api/v1/checkout"]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    assert key["required"] and key["schema"]["minLength"] == 1 and key["schema"]["maxLength"] == 255
+    patch_line = paths["/api/v1/carts/{cart_id}/lines/{line_id}"]["patch"]["requestBody"]
+    assert patch_line["required"] and patch_line["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/QuantityInputRequest"
+    ), "a line's PATCH needs its quantity (documented whole, not partial)"
+    assert components["QuantityInputRequest"]["required"] == ["quantity"]
+    quantity = components["LineInputRequest"]["properties"]["quantity"]
+    assert (quantity["minimum"], quantity["maximum"]) == (1, 99)
+    assert components["PatchedDeliveryInputRequest"]["properties"]["country"]["nullable"] is True
+    close = paths["/api/v1/me"]["delete"]["responses"]
+    assert "403" in close and "invalid_credentials" in close["403"]["description"]

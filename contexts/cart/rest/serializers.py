@@ -4,20 +4,29 @@ Inputs are taken as given and judged by the cart context (a quantity of ``"2"`` 
 there, not coerced here); unknown fields are refused. Outputs are built from the ``Cart`` DTO.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from django_countries import countries
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from commerce.money import Money
+from commerce.openapi import any_case_pattern
 from commerce.rest import MoneySerializer, StrictSerializer
-from contexts.cart import api
+from contexts.cart import api, domain
+from contexts.cart.conf import cart_settings
+from contexts.cart.services._delivery import MAX_METHOD_LENGTH
 
 
 class _AsGiven(serializers.Field):
-    """A JSON value passed on untouched, for the cart context to judge."""
+    """A JSON value passed on untouched, for the cart context to judge. ``schema`` (a function, read
+    when the schema is built, so that settings count) documents what the context accepts."""
+
+    def __init__(self, *, schema: Callable[[], dict[str, Any]], **kwargs: Any) -> None:
+        self.schema = schema
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
         return data
@@ -26,36 +35,70 @@ class _AsGiven(serializers.Field):
         return value
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class WholeNumberField(_AsGiven):
-    pass
+class AsGivenSchema(OpenApiSerializerFieldExtension):
+    target_class = _AsGiven
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = dict(self.target.schema())
+        if self.target.allow_null:
+            schema["nullable"] = True
+        return schema
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class TextField(_AsGiven):
-    pass
+# Text without control characters (Unicode category Cc) and with a character other than a space.
+_PLAIN_TEXT = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+
+
+def _code(*, max_length: int) -> Callable[[], dict[str, Any]]:
+    return lambda: {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": _PLAIN_TEXT}
+
+
+def _quantity(*, minimum: int) -> Callable[[], dict[str, Any]]:
+    return lambda: {"type": "integer", "minimum": minimum, "maximum": cart_settings().max_line_quantity}
+
+
+def _currency() -> dict[str, Any]:
+    return {"type": "string", "pattern": any_case_pattern(cart_settings().currencies)}
+
+
+def country_schema() -> dict[str, Any]:
+    # clean_country: two letters, any case, surrounding spaces ignored.
+    codes = any_case_pattern(sorted(code for code, _ in countries))  # ^(?:...)$
+    return {"type": "string", "pattern": r"^\s*" + codes[1:-1] + r"\s*$"}
 
 
 class CartCreateInput(StrictSerializer):
-    currency = TextField(required=False, help_text="ISO 4217; the shop's default currency when omitted.")
+    currency = _AsGiven(
+        schema=_currency, required=False, help_text="ISO 4217, any case; the shop's default currency when omitted."
+    )
 
 
 class LineInput(StrictSerializer):
-    sku = TextField()
-    quantity = WholeNumberField(help_text="1 to the per-line maximum (default 99).")
+    sku = _AsGiven(schema=_code(max_length=domain.MAX_SKU_LENGTH))
+    quantity = _AsGiven(schema=_quantity(minimum=1), help_text="1 to the per-line maximum (default 99).")
 
 
 class QuantityInput(StrictSerializer):
-    quantity = WholeNumberField(help_text="0 removes the line.")
+    partial_on_patch = False  # PATCH /carts/{id}/lines/{line_id} needs the quantity
+
+    quantity = _AsGiven(schema=_quantity(minimum=0), help_text="0 removes the line.")
 
 
 class VoucherInput(StrictSerializer):
-    code = TextField()
+    code = _AsGiven(schema=_code(max_length=domain.MAX_VOUCHER_CODE_LENGTH))
 
 
 class DeliveryInput(StrictSerializer):
-    country = TextField(required=False, allow_null=True, help_text="ISO 3166-1 alpha-2, e.g. DE; null clears it.")
-    shipping_method = TextField(required=False, allow_null=True, help_text="A method's code; null clears it.")
+    country = _AsGiven(
+        schema=country_schema, required=False, allow_null=True, help_text="ISO 3166-1 alpha-2, e.g. DE; null clears it."
+    )
+    shipping_method = _AsGiven(
+        schema=_code(max_length=MAX_METHOD_LENGTH),
+        required=False,
+        allow_null=True,
+        help_text="A method's code; null clears it.",
+    )
 
 
 # --- Output (documentation of the shape ``cart_json`` builds) ------------------------------------

@@ -153,9 +153,16 @@ class CartAssignView(APIView):
 class CartShippingMethodsView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("country", str, description="ISO 3166-1 alpha-2; the cart's country when omitted.")
+            OpenApiParameter(
+                "country", s.country_schema(), description="ISO 3166-1 alpha-2; the cart's country when omitted."
+            )
         ],
-        responses={200: s.ShippingOptionOutput(many=True), 400: INVALID, 404: NOT_FOUND},
+        responses={
+            200: s.ShippingOptionOutput(many=True),
+            400: INVALID,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="country_required: no ?country= and none chosen on the cart"),
+        },
         tags=TAGS,
         operation_id="carts_shipping_methods_list",
     )

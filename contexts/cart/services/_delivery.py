@@ -8,7 +8,7 @@ from typing import Any
 from django_countries import countries
 
 from contexts.cart import domain, selectors
-from contexts.cart.exceptions import InvalidCartInput, ShippingUnavailable
+from contexts.cart.exceptions import CountryRequired, InvalidCartInput, ShippingUnavailable
 from contexts.cart.selectors import CartState
 from contexts.cart.services._writes import Change, commit, ensure_open
 from contexts.pricing import api as pricing_api
@@ -84,12 +84,13 @@ def shipping_options(
     """The methods that deliver to ``country`` (or the cart's), priced for this cart's discounted
     subtotal (free-shipping thresholds applied), cheapest first.
 
-    :raises InvalidCartInput: no country given and none chosen, or an unknown country.
+    :raises CountryRequired: no country given and none chosen on the cart.
+    :raises InvalidCartInput: an unknown country.
     """
     state = selectors.cart_for(cart_id, customer_id)
     if country is None or country == "":
         if state.country is None:
-            raise InvalidCartInput({"country": ["Give ?country= or choose the cart's country first."]})
+            raise CountryRequired("Give ?country= or choose the cart's country first.")
         code = state.country
     else:
         code = clean_country(country)

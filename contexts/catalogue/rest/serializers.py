@@ -1,7 +1,5 @@
 """Input and output shapes of the catalogue context's REST API."""
 
-import re
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +7,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from commerce.money import Money
+from commerce.openapi import any_case_pattern
 from commerce.rest import MoneyField
 from contexts.catalogue.conf import catalogue_settings
 
@@ -17,15 +16,6 @@ def _no_control_characters(value: str) -> str:
     if any(ord(char) < 32 for char in value):
         raise serializers.ValidationError("Control characters are not allowed.")
     return value
-
-
-def currency_pattern(currencies: Iterable[str]) -> str:
-    """The shop's ISO 4217 codes, in any case, as a regular expression that the OpenAPI schema can carry
-    (no inline flags)."""
-    spelled = (
-        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in code) for code in currencies
-    )
-    return f"^(?:{'|'.join(spelled)})$"
 
 
 class CurrencyQueryField(serializers.CharField):
@@ -53,7 +43,7 @@ class CurrencyQueryFieldSchema(OpenApiSerializerFieldExtension):
         currencies = catalogue_settings().currencies
         return {
             "type": "string",
-            "pattern": currency_pattern(currencies),
+            "pattern": any_case_pattern(currencies),
             "description": f"ISO 4217 code, one of {', '.join(currencies)} (any case); "
             "the shop's default currency when empty or left out.",
         }
