@@ -36,6 +36,10 @@ def cart_response(cart: api.Cart, code: int = status.HTTP_200_OK) -> Response:
     return Response(s.cart_json(cart), status=code)
 
 
+# A line's id is a positive whole number (a cart's is a UUID): what the cart looks up, stated so.
+LINE_ID = OpenApiParameter("line_id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)
+
+
 class CartCollectionView(APIView):
     @extend_schema(
         request=s.CartCreateInput,
@@ -94,6 +98,7 @@ class CartLineDetailView(APIView):
         responses={200: s.CartOutput, 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
         tags=TAGS,
         operation_id="carts_lines_partial_update",
+        parameters=[LINE_ID],
     )
     def patch(self, request: Request, cart_id: str, line_id: str) -> Response:
         data = valid(s.QuantityInput, request)
@@ -104,7 +109,10 @@ class CartLineDetailView(APIView):
         )
 
     @extend_schema(
-        responses={200: s.CartOutput, 404: NOT_FOUND, 409: CONFLICT}, tags=TAGS, operation_id="carts_lines_destroy"
+        parameters=[LINE_ID],
+        responses={200: s.CartOutput, 404: NOT_FOUND, 409: CONFLICT},
+        tags=TAGS,
+        operation_id="carts_lines_destroy",
     )
     def delete(self, request: Request, cart_id: str, line_id: str) -> Response:
         return cart_response(api.remove_line(cart_id=cart_id, customer_id=caller(request), line_id=line_id))
