@@ -88,6 +88,7 @@ from contexts.pricing.domain._validation import (
     code_error,
     country_error,
     currency_error,
+    datetime_error,
     discount_errors,
     int_error,
     price_errors,
@@ -101,6 +102,7 @@ from contexts.pricing.domain._validation import (
     tax_rate_errors,
     text_error,
     voucher_errors,
+    window_errors,
 )
 
 __all__ = [
@@ -132,6 +134,7 @@ __all__ = [
     "code_error",
     "country_error",
     "currency_error",
+    "datetime_error",
     "discount_errors",
     "effective_unit_price",
     "gross_subtotal",
@@ -157,5 +160,6 @@ __all__ = [
     "text_error",
     "voucher_errors",
     "voucher_refusal",
+    "window_errors",
     "window_is_open",
 ]
