@@ -9,6 +9,7 @@ from commerce.eventbus.models import OutboxMessage
 from contexts.catalogue.models import Category, ListingEntry, Product
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
+from contexts.pricing.models import ShippingRate
 
 pytestmark = pytest.mark.django_db
 
@@ -102,8 +103,18 @@ def test_a_rerun_of_seed_demo_keeps_every_edit_staff_made(settings):
     product = Product.objects.get(variants__sku=sku)
     Product.objects.filter(pk=product.pk).update(name="Renamed by staff")
     pricing_api.remove_price(sku="DEMO-00002-1", currency="USD")
+    # a shipping rate changed in the admin (pricing's model: the admin form writes it)
+    edited = ShippingRate.objects.filter(method__code="express", zone__name="Germany", currency="EUR")
+    assert edited.update(price=Decimal("14.00")) == 1
 
     seed()
+
+    (express,) = [
+        option
+        for option in pricing_api.shipping_methods(country="DE", currency="EUR", subtotal=Decimal("10.00"))
+        if option.code == "express"
+    ]
+    assert express.price == Decimal("14.00")
 
     assert pricing_api.prices_for(skus=[sku], currency="EUR")[sku].base_amount == Decimal("99.00")
     (level,) = [lv for lv in inventory_api.get_stock_levels(skus=[sku]) if lv.warehouse_code == warehouse]

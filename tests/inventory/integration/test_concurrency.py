@@ -118,7 +118,7 @@ def test_the_same_reference_reserved_twice_at_once_is_held_once(postgresql_only,
     assert StockLevel.objects.get(sku="A").reserved == 3
 
 
-def test_a_receipt_retried_on_many_connections_at_once_is_booked_once(postgresql_only, warehouses):
+def test_a_receipt_and_an_adjustment_retried_on_many_connections_at_once_are_booked_once(postgresql_only, warehouses):
     def receive(n: int) -> str:
         api.receive_stock(sku="NEW", warehouse_code="MAIN", quantity=7, reference="PO-42")
         return "ok"
@@ -126,6 +126,15 @@ def test_a_receipt_retried_on_many_connections_at_once_is_booked_once(postgresql
     assert run_in_parallel(receive, count=32) == ["ok"] * 32
     assert StockLevel.objects.get(sku="NEW").on_hand == 7
     assert StockMovement.objects.filter(reference="PO-42").count() == 1
+    assert_sane()
+
+    def adjust(n: int) -> str:
+        api.adjust_stock(sku="NEW", warehouse_code="MAIN", delta=-2, reason="damaged", reference="T-1", actor="bob")
+        return "ok"
+
+    assert run_in_parallel(adjust, count=32) == ["ok"] * 32
+    assert StockLevel.objects.get(sku="NEW").on_hand == 5
+    assert StockMovement.objects.filter(reference="T-1").count() == 1
     assert_sane()
 
 
