@@ -30,8 +30,9 @@ _ERROR_COMPONENT = {
         "detail": {"type": "string"},
         "errors": {
             "type": "object",
-            "additionalProperties": {"type": "array", "items": {}},
-            "description": 'Field validation errors, for `code: "invalid"`.',
+            "additionalProperties": {"oneOf": [{"type": "array"}, {"type": "object"}]},
+            "description": 'Field validation errors, for `code: "invalid"`: a list of messages per field, or '
+            "for a nested object or list, its own errors in the same shape.",
         },
     },
     "required": ["code", "detail"],

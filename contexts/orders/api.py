@@ -33,7 +33,6 @@ __all__ = [
     "list_customer_orders",
     "list_returns",
     "register_address_book",
-    "resolve_saved_address",
 ]
 
 
@@ -257,7 +256,6 @@ def anonymise_customer_orders(*, customer_id: int) -> int:
 # --- Saved addresses (lent by identity) ---------------------------------------------------------
 
 AddressBook = Callable[[int, int], Address | None]
-_address_book: list[AddressBook] = []
 
 
 def register_address_book(*, resolver: AddressBook) -> None:
@@ -265,17 +263,22 @@ def register_address_book(*, resolver: AddressBook) -> None:
 
     Identity sits above orders in the context graph, so orders cannot call it; identity lends its
     address book instead, at start-up: ``resolver(customer_id, address_id)`` returns that customer's
-    address as an ``Address``, or ``None`` when the customer has no such address.
+    address as an ``Address``, or ``None`` when the customer has no such address. Until one is
+    registered, a checkout with ``address_id`` is refused (400, ``errors.address_id``).
     """
-    _address_book[:] = [resolver]
 
+    def lookup(customer_id: int, address_id: int) -> services.AddressInput | None:
+        found = resolver(customer_id, address_id)
+        if found is None:
+            return None
+        return services.AddressInput(
+            full_name=found.full_name,
+            line1=found.line1,
+            line2=found.line2,
+            city=found.city,
+            postal_code=found.postal_code,
+            country=found.country,
+            phone=found.phone,
+        )
 
-def resolve_saved_address(*, customer_id: int, address_id: int) -> Address:
-    """The customer's saved address, copied into the order at checkout.
-
-    :raises InvalidOrderInput: no address book is registered, or the customer has no such address.
-    """
-    found = _address_book[0](customer_id, address_id) if _address_book else None
-    if found is None:
-        raise InvalidOrderInput(errors={"address_id": ["You have no saved address with this id."]})
-    return found
+    services.register_address_book(lookup)

@@ -256,3 +256,55 @@ def test_a_checkout_costs_orders_a_fixed_number_of_queries_whatever_its_lines(ap
     three_lines = orders_queries({"TEE-M": 1, "TEE-L": 1, "MUG": 2})
     assert one_line == three_lines
     assert three_lines <= 37, three_lines
+
+
+def test_an_unknown_cart_is_not_found_whatever_else_the_body_lacks(api_client, shop):
+    import uuid
+
+    response = post_checkout(api_client, {"cart_id": str(uuid.uuid4()), "payment": {"token": "tok_ok"}})
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert not Order.objects.exists()
+
+
+@pytest.fixture
+def address_book():
+    from contexts.orders import api
+    from contexts.orders.services import _checkout
+
+    saved = {}
+    api.register_address_book(resolver=lambda customer_id, address_id: saved.get((customer_id, address_id)))
+    yield saved
+    _checkout._address_book.clear()
+
+
+def test_a_saved_address_is_used_when_identity_lends_its_address_book(customer_client, shop, address_book):
+    from contexts.orders import api
+
+    customer = customer_client.customer
+    address_book[(customer.pk, 5)] = api.Address(
+        full_name="Saved Name",
+        line1="Saved Street 5",
+        line2="",
+        city="Hamburg",
+        postal_code="20095",
+        country="DE",
+        phone="",
+    )
+    cart_id = new_cart({"MUG": 1}, customer_id=customer.pk)
+    body = {"cart_id": str(cart_id), "address_id": 5, "shipping_method": "standard", "payment": {"token": "tok_ok"}}
+
+    response = post_checkout(customer_client, body)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["shipping_address"]["city"] == "Hamburg"
+    second_cart = new_cart({"MUG": 1}, customer_id=customer.pk)
+    other = post_checkout(customer_client, {**body, "cart_id": str(second_cart), "address_id": 6})
+    assert other.status_code == 400 and "address_id" in other.json()["errors"]
+
+
+def test_without_an_address_book_a_saved_address_is_refused(customer_client, shop):
+    cart_id = new_cart({"MUG": 1}, customer_id=customer_client.customer.pk)
+    body = {"cart_id": str(cart_id), "address_id": 5, "shipping_method": "standard", "payment": {"token": "tok_ok"}}
+    response = post_checkout(customer_client, body)
+    assert response.status_code == 400 and "address_id" in response.json()["errors"]
+    assert not Order.objects.exists()

@@ -60,3 +60,20 @@ def test_a_strict_body_refuses_unknown_fields_in_the_schema_too(schema):
 
 def test_the_schema_is_valid_without_a_warning(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_the_error_schema_admits_the_nested_field_errors_the_api_gives(schema):
+    """``{"lines": {"non_field_errors": [...]}}`` for a nested list: found by schemathesis (ST108)."""
+    import jsonschema
+
+    error = schema["components"]["schemas"]["Error"]
+    nested = {
+        "code": "invalid",
+        "detail": "lines: This list may not be empty.",
+        "errors": {"lines": {"non_field_errors": ["x"]}},
+    }
+    flat = {"code": "invalid", "detail": "email: required", "errors": {"email": ["required"]}}
+    for body in (nested, flat):
+        jsonschema.validate(body, error)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"detail": "no code"}, error)

@@ -77,7 +77,9 @@ def on_postgresql() -> bool:
 
 def in_transaction() -> bool:
     """Is a transaction open on the catalogue's database (a test case's own wrapper does not count)?"""
-    return any(not block._from_testcase for block in connections[database_for("catalogue")].atomic_blocks)
+    return any(
+        not getattr(block, "_from_testcase", False) for block in connections[database_for("catalogue")].atomic_blocks
+    )
 
 
 def after_commit(work: Callable[[], object]) -> None:

@@ -48,13 +48,6 @@ class CheckoutInput(StrictSerializer):
     shipping_method = StrictCharField(max_length=64, required=False)
     payment = CheckoutPaymentInput()
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "shipping_address" in attrs and "address_id" in attrs:
-            raise serializers.ValidationError({"address_id": ["Give shipping_address or address_id, not both."]})
-        if "shipping_address" not in attrs and "address_id" not in attrs:
-            raise serializers.ValidationError({"shipping_address": ["This field is required."]})
-        return attrs
-
 
 class OrderReturnLineInput(StrictSerializer):
     sku = StrictCharField(max_length=64)

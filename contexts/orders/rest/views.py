@@ -23,7 +23,7 @@ from commerce.errors import DomainError, error_body
 from commerce.pagination import StandardPagination
 from contexts.orders import api, services
 from contexts.orders.conf import orders_settings
-from contexts.orders.exceptions import InvalidOrderInput, OrderNotFound, RequestInProgress
+from contexts.orders.exceptions import OrderNotFound, RequestInProgress
 from contexts.orders.rest import serializers as s
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -85,6 +85,7 @@ class CheckoutView(APIView):
             201: s.OrderOutput,
             400: OpenApiResponse(description="cart_empty, shipping_method_required, idempotency_key_required, invalid"),
             402: OpenApiResponse(description="payment_declined"),
+            404: OpenApiResponse(description="not_found: no such cart, or another customer's"),
             409: OpenApiResponse(
                 description="insufficient_stock, shipping_unavailable, voucher_invalid, request_in_progress"
             ),
@@ -99,9 +100,7 @@ class CheckoutView(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         customer_id = _customer_id(request)
-        email = values.get("email") or (request.user.email if customer_id else "")
-        if not email:
-            raise InvalidOrderInput(errors={"email": ["A guest checkout needs an email address."]})
+        email = values.get("email") or (request.user.email if customer_id else None)
         scope = f"customer:{customer_id}" if customer_id else f"guest:{values['cart_id']}"
         fingerprint = services.request_fingerprint(method="POST", path="checkout", body=request.data)
         try:
@@ -111,13 +110,14 @@ class CheckoutView(APIView):
         if stored is not None:
             return Response(stored.body, status=stored.status, headers={"Idempotent-Replayed": "true"})
         try:
-            address = self._address(values, customer_id)
+            address = values.get("shipping_address")
             order_id = services.checkout(
                 services.CheckoutRequest(
                     cart_id=values["cart_id"],
                     customer_id=customer_id,
                     email=email,
-                    shipping_address=address,
+                    shipping_address=services.AddressInput(**address) if address else None,
+                    address_id=values.get("address_id"),
                     shipping_method=values.get("shipping_method"),
                     payment_token=values["payment"]["token"],
                     idempotency_scope=scope,
@@ -136,15 +136,6 @@ class CheckoutView(APIView):
             raise
         services.complete_idempotency_key(scope=scope, key=key, status=code, body=body)
         return Response(body, status=code)
-
-    @staticmethod
-    def _address(values: dict[str, Any], customer_id: int | None) -> services.AddressInput:
-        if "address_id" in values:
-            if customer_id is None:
-                raise InvalidOrderInput(errors={"address_id": ["Sign in to use a saved address."]})
-            saved = api.resolve_saved_address(customer_id=customer_id, address_id=values["address_id"])
-            return services.AddressInput(**{field: getattr(saved, field) for field in saved.__slots__})
-        return services.AddressInput(**values["shipping_address"])
 
 
 class _CustomerOrders:

@@ -1,6 +1,6 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
-from contexts.orders.services._checkout import AddressInput, CheckoutRequest, checkout
+from contexts.orders.services._checkout import AddressInput, CheckoutRequest, checkout, register_address_book
 from contexts.orders.services._idempotency import (
     StoredResponse,
     claim_idempotency_key,
@@ -46,6 +46,7 @@ __all__ = [
     "receive_return",
     "record_shipment",
     "recover_stuck_checkouts",
+    "register_address_book",
     "release_idempotency_key",
     "request_fingerprint",
     "request_return",

@@ -7,7 +7,8 @@ order: ``confirmed``, or ``failed`` with every step compensated.
 """
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from django.db import IntegrityError
@@ -46,12 +47,36 @@ class AddressInput:
 class CheckoutRequest:
     cart_id: UUID
     customer_id: int | None
-    email: str
-    shipping_address: AddressInput
+    email: str | None
+    shipping_address: AddressInput | None
     shipping_method: str | None
     payment_token: str
     idempotency_scope: str
     idempotency_key: str
+    address_id: int | None = None
+
+
+AddressBook = Callable[[int, int], "AddressInput | None"]
+_address_book: list[AddressBook] = []
+
+
+def register_address_book(resolver: AddressBook) -> None:
+    _address_book[:] = [resolver]
+
+
+def _shipping_address(request: CheckoutRequest) -> AddressInput:
+    if request.address_id is None:
+        if request.shipping_address is None:
+            raise InvalidOrderInput(errors={"shipping_address": ["This field is required."]})
+        return request.shipping_address
+    if request.shipping_address is not None:
+        raise InvalidOrderInput(errors={"address_id": ["Give shipping_address or address_id, not both."]})
+    if request.customer_id is None:
+        raise InvalidOrderInput(errors={"address_id": ["Sign in to use a saved address."]})
+    found = _address_book[0](request.customer_id, request.address_id) if _address_book else None
+    if found is None:
+        raise InvalidOrderInput(errors={"address_id": ["You have no saved address with this id."]})
+    return found
 
 
 def checkout_key(scope: str, key: str) -> str:
@@ -79,6 +104,11 @@ def checkout(request: CheckoutRequest) -> UUID:
     if not gateways.gateway().validate_token(request.payment_token):
         raise InvalidOrderInput(errors={"payment": ["Unknown payment token."]})
     cart = cart_api.get_cart_for_checkout(cart_id=request.cart_id, customer_id=request.customer_id)
+    # the cart first: a request for a cart that is not the caller's is a 404 whatever else it says
+    if not request.email:
+        raise InvalidOrderInput(errors={"email": ["A guest checkout needs an email address."]})
+    address = _shipping_address(request)
+    request = replace(request, shipping_address=address)
     if cart.status != "open":
         raise CartAlreadyCheckedOut()
     if not cart.lines:
