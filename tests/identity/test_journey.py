@@ -14,6 +14,14 @@ from contexts.orders.models import Order
 from tests.checkout.conftest import build_shop, checkout_body, new_cart, post_checkout
 
 
+@pytest.fixture(autouse=True)
+def identity_lends_its_address_book():
+    """What start-up does; again here because tests/checkout swap in a fake address book and clear it."""
+    from django.apps import apps
+
+    apps.get_app_config("identity").ready()
+
+
 def settle_notifications(timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while Notification.objects.filter(status__in=["pending", "sending"]).exists():
