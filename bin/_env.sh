@@ -23,3 +23,12 @@ ensure_venv() {
 migrate_all() {
   "$VENV/bin/python" manage.py migrate_all
 }
+
+# The superuser named by ADMIN_EMAIL with ADMIN_PASSWORD, when both are set (manage.py
+# ensure_superuser: an existing account is never changed, and the console says when ADMIN_PASSWORD
+# was not applied to it). Any failure stops the run command with the reason.
+ensure_superuser() {
+  if [ -n "${ADMIN_EMAIL:-}" ] && [ -n "${ADMIN_PASSWORD:-}" ]; then
+    "$VENV/bin/python" manage.py ensure_superuser
+  fi
+}

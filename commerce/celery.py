@@ -4,9 +4,35 @@ beat by ``commerce.beat.PeriodicJobsScheduler``, so a fresh database gets them a
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 
 app = Celery("commerce")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()  # every installed app's tasks module
+
+
+# Tracing (when OTEL_TRACES_EXPORTER asks for it) starts in each process that runs tasks, after the
+# fork: a tracer provider's export thread does not survive one.
+@worker_process_init.connect
+def _trace_pool_process(**_: object) -> None:
+    from commerce import telemetry
+
+    telemetry.configure(service_role="worker")
+
+
+@worker_init.connect
+def _trace_solo_worker(sender=None, **_: object) -> None:
+    from commerce import telemetry
+
+    pool = getattr(getattr(sender, "pool_cls", None), "__module__", "")
+    if "prefork" not in pool:  # solo or threads: tasks run in this very process
+        telemetry.configure(service_role="worker")
+
+
+@beat_init.connect
+def _trace_beat(**_: object) -> None:
+    from commerce import telemetry
+
+    telemetry.configure(service_role="beat")

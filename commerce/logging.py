@@ -4,7 +4,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from commerce import correlation
+from commerce import correlation, telemetry
 
 
 class CorrelationFilter(logging.Filter):
@@ -12,6 +12,8 @@ class CorrelationFilter(logging.Filter):
         record.request_id = correlation.request_id.get() or "-"
         record.correlation_id = correlation.correlation_id.get() or "-"
         record.causation_id = correlation.causation_id.get() or "-"
+        ids = telemetry.current_ids() if telemetry.enabled() else None
+        record.trace_id, record.span_id = ids or ("-", "-")
         return True
 
 
@@ -28,6 +30,9 @@ class JsonFormatter(logging.Formatter):
             "correlation_id": getattr(record, "correlation_id", "-"),
             "causation_id": getattr(record, "causation_id", "-"),
         }
+        if getattr(record, "trace_id", "-") != "-":  # tracing is on and the line was written in a span
+            payload["trace_id"] = record.trace_id
+            payload["span_id"] = record.span_id
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)

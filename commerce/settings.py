@@ -61,29 +61,38 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # the development server serves static files as gunicorn does
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the installed package, never a CDN
+    "django_prometheus",
     "django_celery_beat",
+    "commerce",  # the kernel's management commands (ensure_superuser)
     "commerce.eventbus",
     "axes",
     *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: the whole request is timed
+    "corsheaders.middleware.CorsMiddleware",  # first: a preflight is answered before anything else
     "commerce.middleware.RequestIdMiddleware",
     "commerce.middleware.ApiErrorMiddleware",
     "commerce.middleware.OptionalTrailingSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: answers a locked-out admin login
+    "axes.middleware.AxesMiddleware",  # last but the metrics: answers a locked-out admin login
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "commerce.urls"
@@ -94,7 +103,7 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "commerce" / "templates"],  # before the apps': overrides of installed templates
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -117,9 +126,17 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'commerc
 DATABASE_SPLIT = env_bool("DATABASE_SPLIT", False)
 
 
+# django-prometheus' backends are Django's own, counting queries, errors and their durations per alias.
+_MEASURED_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+
+
 def _database(url: str) -> dict:
     config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
-    if config["ENGINE"] == "django.db.backends.sqlite3":
+    config["ENGINE"] = _MEASURED_ENGINES.get(config["ENGINE"], config["ENGINE"])
+    if config["ENGINE"].endswith(".sqlite3"):
         # Writers wait for each other instead of failing at once with "database is locked".
         config.setdefault("OPTIONS", {})["timeout"] = 20
         config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
@@ -134,7 +151,7 @@ def _derived_url(context: str) -> str:
     if explicit:
         return explicit
     parsed = dj_database_url.parse(DATABASE_URL)
-    if parsed["ENGINE"] == "django.db.backends.sqlite3":
+    if parsed["ENGINE"].endswith(".sqlite3"):
         return f"sqlite:///{VAR_DIR / f'commerce_{context}.sqlite3'}"
     base, _, name = DATABASE_URL.partition("?")[0].rpartition("/")
     query = DATABASE_URL.partition("?")[2]
@@ -198,10 +215,44 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files --------------------------------------------------------------------------------
+# Collected into STATIC_ROOT (``manage.py collectstatic``, run by bin/shop and the container build)
+# and served by WhiteNoise in every mode: compressed (gzip, and Brotli where installed) under
+# content-hashed names that are cached for a year. With ``DEBUG`` on they are also found in the apps'
+# folders and re-read on change.
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+if "STATIC_ROOT" not in os.environ:
+    STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from it; bin/shop fills it (collectstatic)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- CORS ----------------------------------------------------------------------------------------
+# Browser storefronts on other origins may call the API (and nothing else). Allowed origins come
+# from ``CORS_ALLOWED_ORIGINS`` (comma-separated, e.g. ``https://shop.example.com``); none by default
+# in production, any ``localhost`` port in development. Bearer tokens, not cookies: no credentials.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOWED_ORIGIN_REGEXES = (
+    [] if PRODUCTION or "CORS_ALLOWED_ORIGINS" in os.environ else [r"^https?://(localhost|127\.0\.0\.1)(:\d+)?$"]
+)
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "accept-language",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Location")
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 
 # --- Request limits ------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
@@ -258,6 +309,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "commerce.openapi.document_error_responses",
@@ -344,6 +398,21 @@ _CONTEXT_SETTINGS: dict[str, type] = {
 for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):
         globals()[_name] = _type(os.environ[_name])
+
+# --- Metrics -------------------------------------------------------------------------------------
+# ``/metrics`` (commerce.monitoring): ``Authorization: Bearer $METRICS_TOKEN`` when METRICS_TOKEN is
+# set; without it, loopback only in development and off in production. Processes that share a
+# ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn's workers, set by commerce.gunicorn_conf; bin/shop's worker
+# and scheduler too) are added up.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# --- Tracing -------------------------------------------------------------------------------------
+# Off unless OTEL_TRACES_EXPORTER is console or otlp (commerce.telemetry, which reads the standard
+# OTEL_* variables). Each context's published api is traced, function by function, as
+# ``<context>.<function>``; the modules are named here so the kernel imports no context.
+TRACED_API_MODULES = [f"contexts.{name}.api" for name in BUSINESS_CONTEXTS]
 
 # --- Logging -------------------------------------------------------------------------------------
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

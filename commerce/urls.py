@@ -3,9 +3,9 @@ imports no context."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from commerce import api_index, health
+from commerce import api_index, health, monitoring
 
 api_v1 = [
     path("", include("contexts.identity.rest.urls")),
@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     re_path(r"^health/live/?$", health.live, name="health-live"),
     re_path(r"^health/ready/?$", health.ready, name="health-ready"),
+    path("metrics", monitoring.metrics_view, name="metrics"),
 ]

@@ -18,3 +18,7 @@ CONTEXT_DATABASES = {
 EVENTBUS = {**EVENTBUS, "MAX_ATTEMPTS": 3, "BACKOFF_BASE_SECONDS": 0.05, "BACKOFF_MAX_SECONDS": 0.2}
 # Passwords hashed fast in tests; production keeps Argon2 first.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+# Static files found in the apps' folders, under their plain names: the suite does not collect them
+# first. tests/ops collects them and checks the production storage (hashed, compressed) on its own.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True

@@ -21,7 +21,7 @@ from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from commerce import correlation
+from commerce import correlation, metrics, telemetry
 from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
 from commerce.eventbus.subscriptions import Subscription
@@ -76,7 +76,9 @@ def deliver_many(alias: str, delivery_ids: Sequence[int]) -> list[Outcome]:
                 outcomes[delivery_id] = Outcome(delivery_id, delivery.status)
             else:
                 due.append(delivery)
-        outcomes.update(_deliver_batch(alias, due))
+        attempted = _deliver_batch(alias, due)
+        outcomes.update(attempted)
+        metrics.delivery_outcomes(alias, (outcome.status for outcome in attempted.values()))
     return [outcomes[delivery_id] for delivery_id in delivery_ids]
 
 
@@ -133,7 +135,7 @@ def _apply_one(subscriber_alias: str, subscription: Subscription, message: Outbo
     try:
         event = from_payload(message.event_type, message.payload, version=message.version)
         with correlation.bound(correlation=event.correlation_id, causation=str(event.event_id)):
-            with transaction.atomic(using=subscriber_alias):
+            with telemetry.delivery_span(subscription.name, [message]), transaction.atomic(using=subscriber_alias):
                 if not _claim_inbox(subscriber_alias, subscription, [message]):
                     return None  # applied before: a redelivery changes nothing
                 subscription.handler((event,) if subscription.batch else event)
@@ -153,7 +155,8 @@ def _apply_group(subscriber_alias: str, subscription: Subscription, group: list[
         events = [from_payload(message.event_type, message.payload, version=message.version) for message in messages]
         first = events[0]
         bound = correlation.bound(correlation=first.correlation_id, causation=str(first.event_id))
-        with bound, transaction.atomic(using=subscriber_alias):
+        span = telemetry.delivery_span(subscription.name, messages)
+        with bound, span, transaction.atomic(using=subscriber_alias):
             fresh = _claim_inbox(subscriber_alias, subscription, messages)
             if fresh:
                 subscription.handler(tuple(event for event in events if event.event_id in fresh))

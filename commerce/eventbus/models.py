@@ -17,6 +17,8 @@ class OutboxMessage(models.Model):
     occurred_at = models.DateTimeField()
     correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
     causation_id = models.CharField(max_length=128, blank=True)
+    # The publisher's trace (W3C traceparent/tracestate) when tracing is on: deliveries continue it.
+    trace_context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

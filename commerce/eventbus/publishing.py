@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from commerce import telemetry
 from commerce.database import database_for
 from commerce.eventbus import dispatch
 from commerce.eventbus.subscriptions import subscriptions_for
@@ -51,6 +52,7 @@ def publish_many(events: Sequence[Event]) -> None:
             f"wrap the change and the publish in atomic_in({context!r})."
         )
     events = [_with_chain(event) for event in events]
+    trace_context = telemetry.current_trace_context()
     messages = OutboxMessage.objects.using(alias).bulk_create(
         [
             OutboxMessage(
@@ -61,6 +63,7 @@ def publish_many(events: Sequence[Event]) -> None:
                 occurred_at=event.occurred_at,
                 correlation_id=event.correlation_id[:128],
                 causation_id=event.causation_id[:128],
+                trace_context=trace_context,
             )
             for event in events
         ]

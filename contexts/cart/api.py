@@ -9,6 +9,7 @@ anonymous). The cart holds SKUs, quantities, voucher codes and the delivery choi
 ``Cart`` is pricing's quote at the moment it is read, every name the catalogue's.
 """
 
+from typing import Any
 from uuid import UUID
 
 from contexts.cart import selectors, services
@@ -31,11 +32,16 @@ from contexts.cart.exceptions import (
     InvalidCartInput,
     LineNotFound,
     QuantityTooLarge,
+    ShippingUnavailable,
     UnknownSku,
     VoucherInvalid,
 )
 
+UNSET: Any = services.UNSET
+"""Default of ``set_delivery``'s arguments: leave that choice as it is (None clears it)."""
+
 __all__ = [
+    "UNSET",
     "Cart",
     "CartClosed",
     "CartError",
@@ -52,6 +58,7 @@ __all__ = [
     "QuantityTooLarge",
     "RefusedVoucher",
     "ShippingOption",
+    "ShippingUnavailable",
     "UnknownSku",
     "VoucherInvalid",
     "add_line",
@@ -62,8 +69,10 @@ __all__ = [
     "discard_customer_carts",
     "get_cart",
     "get_cart_for_checkout",
+    "list_shipping_methods",
     "remove_line",
     "remove_voucher",
+    "set_delivery",
     "set_line_quantity",
 ]
 
@@ -185,3 +194,32 @@ def assign_cart(*, cart_id: UUID | str, customer_id: int) -> Cart:
     :raises CartClosed: the anonymous cart was checked out.
     """
     return selectors.priced(services.assign_cart(cart_id=cart_id, customer_id=customer_id))
+
+
+def set_delivery(
+    *, cart_id: UUID | str, customer_id: int | None, country: str | None = UNSET, shipping_method: str | None = UNSET
+) -> Cart:
+    """Choose the destination country (ISO 3166-1 alpha-2) and/or the shipping method; None clears a
+    choice, an argument left out keeps it. Shipping and tax are then worked out by pricing for that
+    country. Changing only the country drops a method that does not deliver there.
+
+    :raises InvalidCartInput: an unknown country (``errors.country``), a malformed method, or a method
+        chosen without a country.
+    :raises ShippingUnavailable: the method is unknown or does not deliver to the country (409).
+    :raises CartNotFound, CartClosed:
+    """
+    return services.set_delivery(
+        cart_id=cart_id, customer_id=customer_id, country=country, shipping_method=shipping_method
+    )
+
+
+def list_shipping_methods(
+    *, cart_id: UUID | str, customer_id: int | None, country: str | None = None
+) -> tuple[ShippingOption, ...]:
+    """The methods that deliver to ``country`` (the cart's when None), priced for this cart (its
+    discounted subtotal, free-shipping thresholds applied), cheapest first.
+
+    :raises InvalidCartInput: no country given or chosen, or an unknown country.
+    :raises CartNotFound:
+    """
+    return services.shipping_options(cart_id=cart_id, customer_id=customer_id, country=country)

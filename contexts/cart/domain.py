@@ -54,11 +54,13 @@ class Cart:
     refused_vouchers: tuple[RefusedVoucher, ...]  # those of ``vouchers`` the quote does not apply now
     country: str | None
     shipping_method: str | None
+    shipping_available: bool  # False when the chosen method no longer serves the country (not priced)
     subtotal: Decimal
     discount_total: Decimal
     shipping_total: Decimal
     tax_total: Decimal
     total: Decimal
+    prices_include_tax: bool
     item_count: int
     order_id: UUID | None
     created_at: datetime
@@ -100,7 +102,7 @@ class ShippingOption:
     name: str
     price: Decimal
     currency: str
-    delivery_days: int | None
+    delivery_days: int
     free_over: Decimal | None
 
 

@@ -119,3 +119,18 @@ class VoucherInvalid(CartError):
 
     def extra(self) -> dict[str, Any]:
         return {"reason": self.reason}
+
+
+class ShippingUnavailable(CartError):
+    """The shipping method is unknown, switched off, or does not deliver to this country."""
+
+    code = "shipping_unavailable"
+    http_status = 409
+
+    def __init__(self, *, method: str, country: str, detail: str | None = None) -> None:
+        self.method = method
+        self.country = country
+        super().__init__(detail or f"The shipping method {method[:64]!r} does not deliver to {country}.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"shipping_method": self.method[:64], "country": self.country}

@@ -146,28 +146,38 @@ def _quote(
         currency=state.currency,
         voucher_codes=state.voucher_codes,
         customer_id=state.customer_id,
+        country=state.country,
+        shipping_method=state.shipping_method if state.country else None,
     )
 
 
 def quote_state(
     state: CartState, variants: Mapping[str, catalogue_api.VariantInfo]
-) -> tuple[pricing_api.Quote | None, frozenset[str]]:
-    """Pricing's quote of the cart's lines, and the SKUs it could not price (left out of the quote).
+) -> tuple[pricing_api.Quote | None, frozenset[str], bool]:
+    """Pricing's quote of the cart, the SKUs it could not price (left out of the quote), and whether
+    the chosen shipping method still serves the cart's country.
 
-    A SKU whose price was removed after it went into the cart does not break the cart: it is shown as
-    not purchasable and the rest is priced.
+    A SKU whose price was removed after it went into the cart, or a shipping method switched off
+    since it was chosen, does not break the cart: the line is shown as not purchasable, the method
+    as unavailable, and the rest is priced.
     """
     lines = list(state.lines)
     unpriced: set[str] = set()
+    shipping_ok = True
     while True:
         try:
-            return _quote(state, lines, variants), frozenset(unpriced)
+            return _quote(state, lines, variants), frozenset(unpriced), shipping_ok
         except pricing_api.UnknownSku as error:
             missing = (set(error.skus) & {line.sku for line in lines}) or {line.sku for line in lines}
             unpriced |= missing
             lines = [line for line in lines if line.sku not in missing]
             if not lines:
-                return None, frozenset(unpriced)
+                return None, frozenset(unpriced), shipping_ok
+        except pricing_api.ShippingUnavailable:
+            if not state.shipping_method:
+                raise
+            shipping_ok = False
+            state = replace(state, shipping_method=None)
 
 
 def priced(state: CartState, variants: Mapping[str, catalogue_api.VariantInfo] | None = None) -> domain.Cart:
@@ -177,7 +187,7 @@ def priced(state: CartState, variants: Mapping[str, catalogue_api.VariantInfo] |
     """
     if variants is None:
         variants = catalogue_api.get_variants(skus=[line.sku for line in state.lines]) if state.lines else {}
-    quote, unpriced = quote_state(state, variants) if state.lines or state.voucher_codes else (None, frozenset())
+    quote, unpriced, shipping_ok = quote_state(state, variants) if state.lines else (None, frozenset(), True)
     quoted = {line.sku: line for line in quote.lines} if quote else {}
     lines = []
     for line in state.lines:
@@ -195,8 +205,8 @@ def priced(state: CartState, variants: Mapping[str, catalogue_api.VariantInfo] |
                 subtotal=q.subtotal if q else ZERO,
                 discount=q.discount if q else ZERO,
                 line_total=q.total if q else ZERO,
-                tax_rate=getattr(q, "tax_rate", None) if q else None,
-                tax=getattr(q, "tax", ZERO) if q else ZERO,
+                tax_rate=q.tax_rate if q else None,
+                tax=q.tax if q else ZERO,
                 purchasable=bool(q and variant and variant.published and line.sku not in unpriced),
             )
         )
@@ -215,10 +225,12 @@ def priced(state: CartState, variants: Mapping[str, catalogue_api.VariantInfo] |
         refused_vouchers=refused,
         country=state.country,
         shipping_method=state.shipping_method,
+        shipping_available=shipping_ok,
         subtotal=quote.subtotal if quote else ZERO,
         discount_total=quote.discount_total if quote else ZERO,
-        shipping_total=getattr(quote, "shipping_total", ZERO) if quote else ZERO,
-        tax_total=getattr(quote, "tax_total", ZERO) if quote else ZERO,
+        shipping_total=quote.shipping_total if quote else ZERO,
+        tax_total=quote.tax_total if quote else ZERO,
+        prices_include_tax=quote.prices_include_tax if quote else True,
         total=quote.total if quote else ZERO,
         item_count=sum(line.quantity for line in state.lines),
         order_id=state.order_id,

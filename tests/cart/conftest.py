@@ -58,6 +58,17 @@ def shop(db):
         starts_at=timezone.now() - timedelta(days=10),
         ends_at=timezone.now() - timedelta(days=1),
     )
+    pricing_api.ensure_shipping_zone(name="Germany", countries=["DE"])
+    pricing_api.ensure_shipping_zone(name="France", countries=["FR"])
+    pricing_api.ensure_shipping_method(code="standard", name="Standard", delivery_days=3)
+    pricing_api.ensure_shipping_method(code="express", name="Express", delivery_days=1)
+    for zone in ("Germany", "France"):
+        pricing_api.ensure_shipping_rate(
+            method="standard", zone=zone, currency="EUR", price=Decimal("4.90"), free_over=Decimal("50.00")
+        )
+    pricing_api.ensure_shipping_rate(method="express", zone="Germany", currency="EUR", price=Decimal("9.90"))
+    pricing_api.ensure_tax_rate(country="DE", tax_class="standard", rate=Decimal("19.00"))
+    pricing_api.ensure_tax_rate(country="FR", tax_class="standard", rate=Decimal("20.00"))
     return apparel
 
 

@@ -1,1 +1,166 @@
-"""The cart context's REST endpoints: one call into the context each."""
+"""The cart context's REST endpoints: one call into the context each.
+
+The caller is the authenticated customer, or nobody (an anonymous cart's id is its bearer secret).
+"""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contexts.cart import api
+from contexts.cart.rest import serializers as s
+
+TAGS = ["cart"]
+NOT_FOUND = OpenApiResponse(description="not_found: unknown, malformed or another customer's cart")
+INVALID = OpenApiResponse(description="invalid, unknown_sku, voucher_invalid")
+CONFLICT = OpenApiResponse(description="cart_closed, insufficient_stock, shipping_unavailable")
+
+
+def caller(request: Request) -> int | None:
+    user = request.user
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def valid(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def cart_response(cart: api.Cart, code: int = status.HTTP_200_OK) -> Response:
+    return Response(s.cart_json(cart), status=code)
+
+
+class CartCollectionView(APIView):
+    @extend_schema(
+        request=s.CartCreateInput,
+        responses={201: s.CartOutput, 200: s.CartOutput, 400: INVALID},
+        tags=TAGS,
+        operation_id="carts_create",
+        description="Open a cart. A customer who already has an open cart gets it back with 200.",
+    )
+    def post(self, request: Request) -> Response:
+        data = valid(s.CartCreateInput, request)
+        opened = api.create_cart(customer_id=caller(request), currency=data.get("currency"))
+        return cart_response(opened.cart, status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK)
+
+
+class CartDetailView(APIView):
+    @extend_schema(responses={200: s.CartOutput, 404: NOT_FOUND}, tags=TAGS, operation_id="carts_retrieve")
+    def get(self, request: Request, cart_id: str) -> Response:
+        return cart_response(api.get_cart(cart_id=cart_id, customer_id=caller(request)))
+
+    @extend_schema(
+        request=s.DeliveryInput,
+        responses={200: s.CartOutput, 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
+        tags=TAGS,
+        operation_id="carts_partial_update",
+        description="Choose the destination country and shipping method; shipping and tax follow.",
+    )
+    def patch(self, request: Request, cart_id: str) -> Response:
+        data = valid(s.DeliveryInput, request)
+        return cart_response(
+            api.set_delivery(
+                cart_id=cart_id,
+                customer_id=caller(request),
+                country=data.get("country", api.UNSET),
+                shipping_method=data.get("shipping_method", api.UNSET),
+            )
+        )
+
+
+class CartLinesView(APIView):
+    @extend_schema(
+        request=s.LineInput,
+        responses={201: s.CartOutput, 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
+        tags=TAGS,
+        operation_id="carts_lines_create",
+        description="Add a SKU; a SKU already in the cart adds to its line.",
+    )
+    def post(self, request: Request, cart_id: str) -> Response:
+        data = valid(s.LineInput, request)
+        cart = api.add_line(cart_id=cart_id, customer_id=caller(request), sku=data["sku"], quantity=data["quantity"])
+        return cart_response(cart, status.HTTP_201_CREATED)
+
+
+class CartLineDetailView(APIView):
+    @extend_schema(
+        request=s.QuantityInput,
+        responses={200: s.CartOutput, 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
+        tags=TAGS,
+        operation_id="carts_lines_partial_update",
+    )
+    def patch(self, request: Request, cart_id: str, line_id: str) -> Response:
+        data = valid(s.QuantityInput, request)
+        return cart_response(
+            api.set_line_quantity(
+                cart_id=cart_id, customer_id=caller(request), line_id=line_id, quantity=data["quantity"]
+            )
+        )
+
+    @extend_schema(
+        responses={200: s.CartOutput, 404: NOT_FOUND, 409: CONFLICT}, tags=TAGS, operation_id="carts_lines_destroy"
+    )
+    def delete(self, request: Request, cart_id: str, line_id: str) -> Response:
+        return cart_response(api.remove_line(cart_id=cart_id, customer_id=caller(request), line_id=line_id))
+
+
+class CartVouchersView(APIView):
+    @extend_schema(
+        request=s.VoucherInput,
+        responses={200: s.CartOutput, 400: INVALID, 404: NOT_FOUND, 409: CONFLICT},
+        tags=TAGS,
+        operation_id="carts_vouchers_create",
+    )
+    def post(self, request: Request, cart_id: str) -> Response:
+        data = valid(s.VoucherInput, request)
+        return cart_response(api.add_voucher(cart_id=cart_id, customer_id=caller(request), code=data["code"]))
+
+
+class CartVoucherDetailView(APIView):
+    @extend_schema(
+        responses={200: s.CartOutput, 404: NOT_FOUND, 409: CONFLICT}, tags=TAGS, operation_id="carts_vouchers_destroy"
+    )
+    def delete(self, request: Request, cart_id: str, code: str) -> Response:
+        return cart_response(api.remove_voucher(cart_id=cart_id, customer_id=caller(request), code=code))
+
+
+class CartAssignView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.CartOutput,
+            400: INVALID,
+            401: OpenApiResponse(description="not_authenticated"),
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        tags=TAGS,
+        operation_id="carts_assign",
+        description="Merge the anonymous cart into the caller's open cart (quantities add up) and return that cart.",
+    )
+    def post(self, request: Request, cart_id: str) -> Response:
+        return cart_response(api.assign_cart(cart_id=cart_id, customer_id=request.user.pk))
+
+
+class CartShippingMethodsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("country", str, description="ISO 3166-1 alpha-2; the cart's country when omitted.")
+        ],
+        responses={200: s.ShippingOptionOutput(many=True), 400: INVALID, 404: NOT_FOUND},
+        tags=TAGS,
+        operation_id="carts_shipping_methods_list",
+    )
+    def get(self, request: Request, cart_id: str) -> Response:
+        options = api.list_shipping_methods(
+            cart_id=cart_id, customer_id=caller(request), country=request.query_params.get("country")
+        )
+        return Response([s.shipping_option_json(option) for option in options])

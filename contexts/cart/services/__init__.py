@@ -9,10 +9,12 @@ from contexts.cart.services._carts import (
     delete_abandoned_carts,
     discard_customer_carts,
 )
+from contexts.cart.services._delivery import UNSET, set_delivery, shipping_options
 from contexts.cart.services._lines import add_line, remove_line, set_line_quantity
 from contexts.cart.services._vouchers import add_voucher, remove_voucher
 
 __all__ = [
+    "UNSET",
     "add_line",
     "add_voucher",
     "assign_cart",
@@ -23,5 +25,7 @@ __all__ = [
     "discard_customer_carts",
     "remove_line",
     "remove_voucher",
+    "set_delivery",
     "set_line_quantity",
+    "shipping_options",
 ]

@@ -223,6 +223,6 @@ def _carried_vouchers(source: CartState, target: CartState) -> frozenset[str]:
         merged = merged.with_quantity(line.sku, total)
     merged = replace(merged, voucher_codes=(*target.voucher_codes, *codes))
     variants = catalogue_api.get_variants(skus=[line.sku for line in merged.lines]) if merged.lines else {}
-    quote, _ = selectors.quote_state(merged, variants)
+    quote, _, _ = selectors.quote_state(merged, variants)
     refused = {r.code for r in quote.refused_vouchers} if quote else set(codes)
     return frozenset(code for code in codes if code not in refused)

@@ -1,0 +1,129 @@
+"""The shop's own Prometheus metrics, and the helpers the contexts call to record them.
+
+Requests and database calls are measured by ``django-prometheus`` (middleware and database
+backends); what only the shop knows is declared here, once, so every process registers the same
+series. A context records an outcome with one call, never touching ``prometheus_client`` itself::
+
+    from commerce import metrics
+
+    metrics.checkout_finished("confirmed")          # or "payment_declined", "insufficient_stock", …
+    with metrics.saga_step("reserve_stock"):        # times the step; the outcome label says if it raised
+        ...
+    metrics.reservation_made("ok")                  # or "insufficient_stock", "expired", "released", …
+    metrics.cart_operation("add_line")
+
+Several gunicorn workers (and Celery processes) each count in their own files under
+``PROMETHEUS_MULTIPROC_DIR``; ``/metrics`` (``commerce.monitoring``) adds them up, and a worker
+that died is marked so its live gauges disappear while its counts stay in the totals. The directory
+is cleared of an earlier run's files when the server starts (``prepare_multiprocess_directory``, from
+gunicorn's ``on_starting``).
+
+Labels take a handful of known values (outcomes, step names), never ids or free text: each value
+is a time series.
+"""
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from prometheus_client import Counter, Histogram
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# --- Event bus -----------------------------------------------------------------------------------
+DELIVERIES = Counter(
+    "commerce_eventbus_deliveries",
+    "Event deliveries attempted, by database and outcome (delivered, failed: will retry, dead: dead-lettered).",
+    ["database", "outcome"],
+)
+
+# --- Checkout, cart, inventory (recorded by the contexts through the helpers below) ---------------
+CHECKOUTS = Counter("commerce_checkouts", "Checkouts finished, by outcome.", ["outcome"])
+SAGA_STEP_SECONDS = Histogram(
+    "commerce_checkout_saga_step_seconds",
+    "Duration of each checkout saga step, by step and outcome (ok or the error's code).",
+    ["step", "outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+RESERVATIONS = Counter("commerce_inventory_reservations", "Stock reservations, by outcome.", ["outcome"])
+CART_OPERATIONS = Counter("commerce_cart_operations", "Cart operations, by operation.", ["operation"])
+
+
+def delivery_outcomes(database: str, outcomes: Iterable[str]) -> None:
+    """Count the outcomes of one delivery batch (``delivered``, ``failed``, ``dead``)."""
+    for outcome in outcomes:
+        if outcome in {"delivered", "failed", "dead"}:
+            DELIVERIES.labels(database=database, outcome=outcome).inc()
+
+
+def checkout_finished(outcome: str) -> None:
+    """A checkout ended: ``confirmed``, or the error code that ended it (``payment_declined``, …)."""
+    CHECKOUTS.labels(outcome=outcome).inc()
+
+
+def reservation_made(outcome: str) -> None:
+    """A reservation was attempted or ended: ``ok``, ``insufficient_stock``, ``expired``, ``released``…"""
+    RESERVATIONS.labels(outcome=outcome).inc()
+
+
+def cart_operation(operation: str) -> None:
+    """A cart changed: ``create``, ``add_line``, ``update_line``, ``remove_line``, ``add_voucher``…"""
+    CART_OPERATIONS.labels(operation=operation).inc()
+
+
+@contextmanager
+def saga_step(step: str) -> Iterator[None]:
+    """Time one checkout saga step; an exception is recorded with its ``code`` (or class name) and re-raised."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except Exception as error:
+        outcome = getattr(error, "code", None) or type(error).__name__
+        raise
+    finally:
+        SAGA_STEP_SECONDS.labels(step=step, outcome=outcome).observe(time.perf_counter() - started)
+
+
+# --- Several processes ----------------------------------------------------------------------------
+def multiprocess_directory() -> Path | None:
+    value = os.environ.get(MULTIPROC_ENV)
+    return Path(value) if value else None
+
+
+def prepare_multiprocess_directory() -> None:
+    """Create the directory and remove what processes of an earlier run left there.
+
+    Called by gunicorn's master before it forks (``on_starting``). Files of processes still alive
+    (a Celery worker the run command started first) are kept; a file whose process is gone is an
+    earlier run's, since no worker of this run has started yet.
+    """
+    directory = multiprocess_directory()
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_process_dead(pid: int) -> None:
+    """A worker exited: drop its live gauges; its counters stay in the totals."""
+    if multiprocess_directory() is None:
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid)
