@@ -201,8 +201,11 @@ def instrument_apis() -> None:
     for dotted in getattr(settings, "TRACED_API_MODULES", ()):
         module = importlib.import_module(dotted)
         context = dotted.split(".")[-2]
-        for name, function in vars(module).items():
-            if name.startswith("_") or not inspect.isfunction(function) or not _defined_in(function, module):
+        # The published names: ``__all__`` when the api is a package re-exporting its private modules.
+        names = getattr(module, "__all__", None) or [name for name in vars(module) if not name.startswith("_")]
+        for name in names:
+            function = getattr(module, name, None)
+            if not inspect.isfunction(function) or not _defined_in(function, module):
                 continue
             if getattr(function, "__commerce_traced__", False):
                 continue

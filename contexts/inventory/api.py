@@ -34,6 +34,7 @@ from contexts.inventory import models, selectors, services
 from contexts.inventory.exceptions import (
     DuplicateStockLevel,
     InsufficientStock,
+    InvalidArgument,
     InvalidQuantity,
     InvalidSku,
     InvalidWarehouse,
@@ -59,6 +60,7 @@ __all__ = [
     "Availability",
     "DuplicateStockLevel",
     "InsufficientStock",
+    "InvalidArgument",
     "InvalidQuantity",
     "InvalidSku",
     "InvalidWarehouse",
@@ -314,6 +316,7 @@ def set_stock_level(
     :raises InvalidSku: the SKU is empty or too long.
     :raises UnknownWarehouse: no warehouse has this code.
     :raises InsufficientStock: lowering on hand below what is reserved or allocated.
+    :raises InvalidArgument: the reference, reason or actor is too long or holds a control character.
     """
     return _level(
         services.set_stock_level(
@@ -341,7 +344,7 @@ def set_stock_levels(
     :raises DuplicateStockLevel: the same SKU and warehouse appear twice in the batch.
     :raises InsufficientStock: some level would fall below what is reserved or allocated;
         ``.shortfalls`` lists every such item. Nothing of the batch is written.
-    :raises InventoryError: the reference is empty or too long.
+    :raises InvalidArgument: the reference is empty or too long.
     """
     counts = services.set_stock_levels(levels=levels, reference=reference, reason=reason, actor=actor)
     return StockBatchResult(created=counts.created, changed=counts.changed, unchanged=counts.unchanged)
@@ -374,7 +377,7 @@ def receive_stock(*, sku: str, warehouse_code: str, quantity: int, reference: st
     :raises UnknownWarehouse: no warehouse has this code.
     :raises InvalidWarehouse: the warehouse code holds a control character.
     :raises ReferenceConflict: this reference already booked another quantity of this SKU here.
-    :raises InventoryError: the reference or actor is empty, too long or holds a control character.
+    :raises InvalidArgument: the reference or actor is empty, too long or holds a control character.
     """
     return _level(
         services.receive_stock(
@@ -394,7 +397,7 @@ def adjust_stock(*, sku: str, warehouse_code: str, delta: int, reason: str, refe
     :raises UnknownSku: this warehouse holds no stock level for the SKU.
     :raises UnknownWarehouse: no warehouse has this code.
     :raises InsufficientStock: taking out more than is available (the rest is held for orders).
-    :raises InventoryError: no reason or no actor given, or one holding a control character.
+    :raises InvalidArgument: no reason or no actor given, or one holding a control character.
     """
     return _level(
         services.adjust_stock(
@@ -433,6 +436,8 @@ def reserve_stock(*, reference: str, lines: Sequence[ReservationLine], ttl: time
     :raises InvalidQuantity: a quantity below 1 or above INVENTORY_MAX_LINE_QUANTITY, no lines, or ``lines`` not a list.
     :raises InvalidSku: a SKU is empty or too long.
     :raises ReservationConflict: this reference is already reserved for other lines.
+    :raises InvalidArgument: the reference is empty, too long or holds a control character, or the TTL is
+        not between nothing and 30 days.
     """
     services.reserve_stock(reference=reference, lines=lines, ttl=ttl)
     return _reservation(reference.strip())
@@ -444,6 +449,7 @@ def commit_reservation(*, reference: str) -> Reservation:
     :raises ReservationNotFound: no reservation has this reference.
     :raises ReservationExpired: it expired (its stock is back on sale).
     :raises ReservationClosed: it was released.
+    :raises InvalidArgument: the reference is empty, too long or holds a control character.
     """
     services.commit_reservation(reference=reference)
     return _reservation(reference.strip())
@@ -458,7 +464,7 @@ def release_reservation(*, reference: str, reason: str = "released") -> Reservat
     confirmed order's stock back (cancelling an order is ``cancel_reservation``).
 
     :raises ReservationCommitted: the reservation is committed to an order.
-    :raises InventoryError: the reference or reason is empty, too long or holds a control character.
+    :raises InvalidArgument: the reference or reason is empty, too long or holds a control character.
     """
     reservation = services.release_reservation(reference=reference, reason=reason)
     return None if reservation is None else _reservation(reservation.reference)
@@ -472,7 +478,7 @@ def cancel_reservation(*, reference: str, reason: str = "cancelled") -> Reservat
     nothing was ever reserved under this reference; the status is then ``released`` (or ``committed``
     when everything had shipped and nothing was held).
 
-    :raises InventoryError: the reference or reason is empty, too long or holds a control character.
+    :raises InvalidArgument: the reference or reason is empty, too long or holds a control character.
     """
     reservation = services.cancel_reservation(reference=reference, reason=reason)
     return None if reservation is None else _reservation(reservation.reference)
@@ -482,6 +488,7 @@ def get_reservation(*, reference: str) -> Reservation:
     """The reservation with this reference.
 
     :raises ReservationNotFound: no reservation has this reference.
+    :raises InvalidArgument: the reference holds a control character or is too long.
     """
     if not isinstance(reference, str) or selectors.reservation_with_lines(services.clean_reference(reference)) is None:
         raise ReservationNotFound(f"No reservation {reference!r}.")
@@ -507,6 +514,7 @@ def create_shipment(*, reference: str, lines: Sequence[ShipmentLine] | None = No
     :raises OverShipment: more than is allocated and unshipped, or nothing left to ship.
     :raises InvalidQuantity: a quantity below 1.
     :raises ReferenceConflict: this ``key`` already made a shipment of other lines.
+    :raises InvalidArgument: the reference or key is empty, too long or holds a control character.
     """
     shipment = services.create_shipment(reference=reference, lines=lines, key=key)
     return _shipment(selectors.shipment_with_lines(shipment.pk))
@@ -527,7 +535,7 @@ def dispatch_shipment(*, shipment_id: int) -> Shipment:
 def list_shipments(*, reference: str) -> tuple[Shipment, ...]:
     """The shipments made for this reference, oldest first.
 
-    :raises InventoryError: the reference is empty, too long or holds a control character.
+    :raises InvalidArgument: the reference is empty, too long or holds a control character.
     """
     return tuple(
         _shipment(shipment) for shipment in selectors.shipments_for_reference(services.clean_reference(reference))
@@ -556,5 +564,6 @@ def return_stock(
     :raises UnknownWarehouse: ``warehouse_code`` names no warehouse.
     :raises InvalidQuantity: a quantity below 1.
     :raises ReferenceConflict: this ``key`` already returned other lines.
+    :raises InvalidArgument: the reference, key or actor is empty, too long or holds a control character.
     """
     services.return_stock(reference=reference, lines=lines, warehouse_code=warehouse_code, actor=actor, key=key)

@@ -23,6 +23,13 @@ class InventoryError(DomainError):
     """An inventory rule refused the request."""
 
 
+class InvalidArgument(InventoryError):
+    """A reference, key, reason, actor or TTL is not acceptable (empty, too long, a control character)."""
+
+    code = "invalid"
+    http_status = 400
+
+
 class InvalidQuantity(InventoryError):
     """The quantity is not acceptable."""
 

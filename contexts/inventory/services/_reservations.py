@@ -13,7 +13,7 @@ from contexts.inventory import domain, events
 from contexts.inventory.conf import inventory_settings
 from contexts.inventory.exceptions import (
     InsufficientStock,
-    InventoryError,
+    InvalidArgument,
     ReservationClosed,
     ReservationCommitted,
     ReservationConflict,
@@ -46,7 +46,7 @@ def reserve_stock(*, reference: str, lines: Sequence[object], ttl: timedelta | N
     if ttl is None:
         ttl = timedelta(seconds=conf.reservation_ttl_seconds)
     if not isinstance(ttl, timedelta) or ttl <= timedelta(0) or ttl > timedelta(days=30):
-        raise InventoryError("A reservation lasts more than nothing and at most 30 days.")
+        raise InvalidArgument("A reservation lasts more than nothing and at most 30 days.")
     existing = Reservation.objects.filter(reference=reference).first()
     if existing is not None:
         return _same_request(existing, requested)

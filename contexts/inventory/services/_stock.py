@@ -4,9 +4,9 @@ from commerce.database import atomic_in
 from contexts.inventory import selectors
 from contexts.inventory.exceptions import (
     InsufficientStock,
+    InvalidArgument,
     InvalidQuantity,
     InvalidWarehouse,
-    InventoryError,
     ReferenceConflict,
     Shortfall,
     UnknownSku,
@@ -226,10 +226,10 @@ def adjust_stock(*, sku: str, warehouse_code: str, delta: int, reason: str, refe
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_ON_HAND:
         raise InvalidQuantity("An adjustment is a non-zero whole number.")
     if not isinstance(reason, str) or not reason.strip():
-        raise InventoryError("An adjustment needs a reason.")
+        raise InvalidArgument("An adjustment needs a reason.")
     reason = _clean_reason(reason)
     if not isinstance(actor, str) or not actor.strip():
-        raise InventoryError("An adjustment needs to say who made it.")
+        raise InvalidArgument("An adjustment needs to say who made it.")
     actor = _clean_actor(actor)
     warehouse = _warehouse(warehouse_code)
     reference = _clean_optional_reference(reference)

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 
 from contexts.inventory import selectors
 from contexts.inventory.exceptions import (
+    InvalidArgument,
     InvalidQuantity,
     InvalidSku,
     InvalidWarehouse,
@@ -28,7 +29,7 @@ def _has_control_character(text: str, *, prose: bool = False) -> bool:
     return any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in text)
 
 
-def _clean_text(value: object, *, what: str, maximum: int, error: type[InventoryError] = InventoryError) -> str:
+def _clean_text(value: object, *, what: str, maximum: int, error: type[InventoryError] = InvalidArgument) -> str:
     """A required free-text argument (reason, actor): a non-empty string, no control character, not overlong."""
     if not isinstance(value, str) or not value.strip():
         raise error(f"The {what} must be a non-empty string.")
@@ -80,11 +81,11 @@ def clean_sku_list(skus: object) -> list[str]:
 
 def _clean_reference(reference: object, *, what: str = "reference", maximum: int = MAX_REFERENCE_LENGTH) -> str:
     if not isinstance(reference, str) or not reference.strip():
-        raise InventoryError(f"A {what} must be a non-empty string.")
+        raise InvalidArgument(f"A {what} must be a non-empty string.")
     if _has_control_character(reference):
-        raise InventoryError(f"A {what} must not hold a control character such as NUL.")
+        raise InvalidArgument(f"A {what} must not hold a control character such as NUL.")
     if len(reference) > maximum:
-        raise InventoryError(f"A {what} is at most {maximum} characters long.")
+        raise InvalidArgument(f"A {what} is at most {maximum} characters long.")
     return reference.strip()
 
 
