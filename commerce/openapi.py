@@ -12,11 +12,19 @@ and their own domain errors; the answers every endpoint can give are added here,
 Two more truths the kernel owns: ``page`` and ``page_size`` are positive whole numbers (whoever
 declared them), and a ``StrictSerializer`` body refuses fields it does not know
 (``additionalProperties: false``).
+
+``AutoSchema`` (the project's ``DEFAULT_SCHEMA_CLASS``) states two bounds DRF enforces but
+drf-spectacular leaves out: a text field that trims whitespace and may not be blank needs a
+non-space character (``pattern: \\S``; ``"   "`` is refused like ``""``), and a nested list of
+objects (``many=True``) carries its ``allow_empty``/``min_length``/``max_length`` as
+``minItems``/``maxItems``.
 """
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
 
 PAGE_PARAMETERS = ("page", "page_size")
 
@@ -100,3 +108,27 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
 
     def get_name(self, auto_schema: Any, direction: str) -> str | None:
         return None  # the serializer's own name, as without this extension
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema, with the bounds DRF enforces that it does not state (module docstring)."""
+
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        super()._insert_field_validators(field, schema)
+        if field.read_only:
+            return
+        if (
+            isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+            and "enum" not in schema
+        ):
+            schema["pattern"] = r"\S"
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            least = max(field.min_length or 0, 0 if field.allow_empty else 1)
+            if least:
+                schema["minItems"] = max(schema.get("minItems", 0), least)
+            if field.max_length is not None:
+                schema["maxItems"] = min(schema.get("maxItems", field.max_length), field.max_length)

@@ -276,7 +276,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "commerce.pagination.StandardPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "commerce.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "commerce.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": os.environ.get("THROTTLE_AUTH_TOKEN", "10/min"),

@@ -56,9 +56,11 @@ class AddressNotFound(IdentityError):
 
 
 class WrongPassword(IdentityError):
-    """The password is not correct."""
+    """The password is not correct: a failed re-authentication (403, like ``/auth/token``'s code), not a
+    malformed request: the body was well-formed, the caller just could not prove who they are."""
 
-    code = "invalid"
+    code = "invalid_credentials"
+    http_status = 403
 
     def extra(self) -> dict[str, Any]:
         return {"errors": {"password": [self.detail]}}

@@ -320,3 +320,27 @@ def test_a_slug_that_cannot_be_a_product_slug_is_not_found_without_a_query(api_c
         response = api_client.get(f"/api/v1/products/{slug}")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_empty_listing_parameters_mean_their_default_as_the_schema_declares(api_client, shop):
+    """A storefront form's blank select sends ``?ordering=&in_stock=&currency=``: the defaults, not a 400."""
+    plain = api_client.get("/api/v1/products").json()
+    blank = api_client.get("/api/v1/products?ordering=&in_stock=&currency=")
+    assert blank.status_code == 200
+    assert blank.json()["results"] == plain["results"]
+    detail = api_client.get("/api/v1/products/blue-shirt?currency=")
+    assert detail.status_code == 200 and detail.json()["price"]["currency"] == "EUR"
+
+
+def test_the_schema_declares_what_the_listing_accepts(api_client, settings):
+    settings.SHOP_CURRENCIES = ("EUR", "CHF")
+    schema = api_client.get("/api/schema/?format=json").json()
+    for path in ("/api/v1/products", "/api/v1/products/{slug}"):
+        params = {p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]}
+        currency = params["currency"]["oneOf"]
+        assert currency[0]["pattern"] == "^(?:[Ee][Uu][Rr]|[Cc][Hh][Ff])$" and currency[1]["maxLength"] == 0
+    params = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/products"]["get"]["parameters"]}
+    assert params["in_stock"]["enum"] == ["true", ""]
+    assert params["ordering"]["enum"] == ["price", "-price", "name", "-name", "-created", ""]
+    assert api_client.get("/api/v1/products?currency=chf").status_code == 200
+    assert api_client.get("/api/v1/products?currency=USD").status_code == 400

@@ -82,8 +82,8 @@ def test_export_needs_a_token(api_client):
 
 def test_closing_needs_the_password_and_a_wrong_one_changes_nothing(ann):
     response = close(ann, "not-my-password")
-    assert response.status_code == 400
-    assert response.json()["code"] == "invalid"
+    assert response.status_code == 403  # a failed re-authentication, not a malformed body
+    assert response.json()["code"] == "invalid_credentials"
     assert "password" in response.json()["errors"]
     me = User.objects.get(pk=ann.customer.pk)
     assert me.is_active and me.closed_at is None and Address.objects.filter(user=me).exists()

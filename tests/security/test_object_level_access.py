@@ -9,6 +9,8 @@ the database. A private ``{id}`` path without an entry here is reported; under C
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from django.forms.models import model_to_dict
@@ -20,6 +22,19 @@ pytestmark = pytest.mark.django_db
 METHODS = ("get", "put", "patch", "delete", "post")
 
 
+@dataclass(frozen=True)
+class Owned:
+    """How to test one private ``{id}`` path: ``make(owner)`` creates the owner's object and answers the
+    path's ids and a function reading the object back from the database; ``payload`` is a body valid
+    for the path (the intruder sends it and an empty one: ownership is judged before the body);
+    ``owner_reaches(client, url)`` asserts that the owner does reach the object (so the intruder's 404
+    was not a typo in the test)."""
+
+    make: Callable[[Any], tuple[dict, Callable[[], Any]]]
+    owner_reaches: Callable[[APIClient, str, dict], None]
+    payload: dict = field(default_factory=dict)
+
+
 def make_address(owner) -> tuple[dict, Callable[[], dict]]:
     from contexts.identity.models import Address
 
@@ -27,8 +42,62 @@ def make_address(owner) -> tuple[dict, Callable[[], dict]]:
     return {"address_id": address.pk}, lambda: model_to_dict(Address.objects.get(pk=address.pk))
 
 
-OWNED: dict[str, Callable] = {
-    "/api/v1/me/addresses/{address_id}": make_address,
+def owner_reads_the_address(client: APIClient, url: str, ids: dict) -> None:
+    response = client.get(url)
+    assert response.status_code == 200 and response.json()["id"] == ids["address_id"]
+
+
+def make_customer_cart(owner) -> tuple[dict, Callable[[], Any]]:
+    from contexts.cart import api as cart_api
+    from contexts.cart.models import Cart, CartLine
+
+    cart = cart_api.create_cart(customer_id=owner.pk).cart
+
+    def read_back() -> Any:
+        row = Cart.objects.get(pk=cart.id)
+        return model_to_dict(row), row.updated_at, list(CartLine.objects.filter(cart_id=cart.id).values())
+
+    return {"cart_id": cart.id}, read_back
+
+
+def owner_reaches_the_cart(client: APIClient, url: str, ids: dict) -> None:
+    assert client.get(f"/api/v1/carts/{ids['cart_id']}").status_code == 200
+    own = client.post(url, {}, format="json")  # assigning one's own cart: refused by the rule, not hidden
+    assert own.status_code == 400 and own.json()["code"] == "cart_not_anonymous"
+
+
+def make_order(owner) -> tuple[dict, Callable[[], Any]]:
+    from contexts.orders.models import Order, Return
+    from tests.orders.factories import OrderFactory
+
+    order = OrderFactory(customer_id=owner.pk, email=owner.email)
+
+    def read_back() -> Any:
+        return model_to_dict(Order.objects.get(pk=order.pk)), list(Return.objects.filter(order_id=order.pk).values())
+
+    return {"order_id": order.pk}, read_back
+
+
+RETURN_BODY = {"lines": [{"sku": "TEE-BLUE-M", "quantity": 1}], "reason": "too small"}
+
+
+def owner_reaches_the_returns(client: APIClient, url: str, ids: dict) -> None:
+    assert client.get(url).status_code == 200
+    # The owner's request reaches the order's rules: a confirmed order has nothing shipped to return.
+    answer = client.post(url, RETURN_BODY, format="json")
+    assert answer.status_code == 409 and answer.json()["code"] == "not_returnable"
+
+
+OWNED: dict[str, Owned] = {
+    "/api/v1/me/addresses/{address_id}": Owned(
+        make=make_address,
+        owner_reaches=owner_reads_the_address,
+        payload={"full_name": "Intruder", "line1": "x", "city": "x", "country": "FR"},
+    ),
+    "/api/v1/carts/{cart_id}/assign": Owned(make=make_customer_cart, owner_reaches=owner_reaches_the_cart),
+    "/api/v1/orders/{order_id}/returns": Owned(
+        make=make_order, owner_reaches=owner_reaches_the_returns, payload=RETURN_BODY
+    ),
 }
 
 
@@ -54,26 +123,28 @@ def test_every_private_id_path_has_an_object_level_test():
 
 @pytest.mark.parametrize("path", sorted(OWNED))
 def test_another_customers_object_answers_404_and_changes_nothing(path):
+    owned = OWNED[path]
     owner, intruder = CustomerFactory(), CustomerFactory()
-    ids, read_back = OWNED[path](owner)
+    ids, read_back = owned.make(owner)
     before = read_back()
     methods = private_id_paths()[path]
     client = APIClient()
     client.force_authenticate(intruder)
     url = path.format(**ids)
     for method in methods:
-        response = getattr(client, method)(url, {"full_name": "Intruder", "line1": "x", "city": "x"}, format="json")
-        assert response.status_code == 404, f"{method.upper()} {url}: {response.status_code}"
-        assert response.json()["code"] == "not_found"
+        for body in (owned.payload, {}):  # a valid body and an invalid one: ownership is judged first
+            response = getattr(client, method)(url, body, format="json")
+            assert response.status_code == 404, f"{method.upper()} {url} {body}: {response.status_code}"
+            assert response.json()["code"] == "not_found"
     assert read_back() == before, "nothing of the owner's object changed"
 
     anonymous = APIClient()
     for method in methods:
-        assert getattr(anonymous, method)(url, {}, format="json").status_code == 401
+        assert getattr(anonymous, method)(url, owned.payload, format="json").status_code == 401
 
     owner_client = APIClient()
     owner_client.force_authenticate(owner)
-    assert owner_client.get(url).status_code == 200, "the owner does reach it: the 404 above was not a typo"
+    owned.owner_reaches(owner_client, url, ids)
 
 
 def test_an_unknown_id_and_a_foreign_id_answer_alike():

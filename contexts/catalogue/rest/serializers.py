@@ -1,8 +1,11 @@
 """Input and output shapes of the catalogue context's REST API."""
 
+import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from commerce.money import Money
@@ -16,6 +19,46 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+def currency_pattern(currencies: Iterable[str]) -> str:
+    """The shop's ISO 4217 codes, in any case, as a regular expression that the OpenAPI schema can carry
+    (no inline flags)."""
+    spelled = (
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in code) for code in currencies
+    )
+    return f"^(?:{'|'.join(spelled)})$"
+
+
+class CurrencyQueryField(serializers.CharField):
+    """``?currency=``: one of the shop's currencies (``SHOP_CURRENCIES``), case-insensitive; empty or left
+    out means the default currency. Answers the code in capitals."""
+
+    default_error_messages = {"unknown_currency": "One of {currencies}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data).upper()
+        currencies = catalogue_settings().currencies
+        if value and value not in currencies:
+            self.fail("unknown_currency", currencies=", ".join(currencies))
+        return value
+
+
+class CurrencyQueryFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = CurrencyQueryField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        currencies = catalogue_settings().currencies
+        return {
+            "type": "string",
+            "pattern": currency_pattern(currencies),
+            "description": f"ISO 4217 code, one of {', '.join(currencies)} (any case); "
+            "the shop's default currency when empty or left out.",
+        }
+
+
 class ListingQueryInput(serializers.Serializer):
     """Query string of ``GET /products``. Parameters it does not know (``page``, ``page_size``) pass by."""
 
@@ -23,11 +66,19 @@ class ListingQueryInput(serializers.Serializer):
     category = serializers.SlugField(required=False, max_length=120)
     min_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2, min_value=Decimal(0))
     max_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2, min_value=Decimal(0))
-    in_stock = serializers.CharField(
-        required=False, help_text="Only `true`: products in stock. Leave it out to list every product."
+    in_stock = serializers.ChoiceField(
+        required=False,
+        allow_blank=True,
+        choices=["true"],
+        help_text="Only `true`: products in stock. Leave it out (or empty) to list every product.",
     )
-    ordering = serializers.ChoiceField(required=False, choices=["price", "-price", "name", "-name", "-created"])
-    currency = serializers.CharField(required=False, max_length=3, min_length=3)
+    ordering = serializers.ChoiceField(
+        required=False,
+        allow_blank=True,
+        choices=["price", "-price", "name", "-name", "-created"],
+        help_text="Empty: the default order.",
+    )
+    currency = CurrencyQueryField(required=False)
 
     def validate_q(self, value: str) -> str:
         limit = catalogue_settings().max_query_length
@@ -35,22 +86,22 @@ class ListingQueryInput(serializers.Serializer):
             raise serializers.ValidationError(f"At most {limit} characters.")
         return _no_control_characters(value)
 
-    def validate_in_stock(self, value: str) -> bool:
-        if value != "true":
-            raise serializers.ValidationError("Only in_stock=true filters; leave it out to list every product.")
-        return True
-
-    def validate_currency(self, value: str) -> str:
-        currencies = catalogue_settings().currencies
-        if value.upper() not in currencies:
-            raise serializers.ValidationError(f"One of {', '.join(currencies)}.")
-        return value.upper()
+    def validate_in_stock(self, value: str) -> bool | str:
+        return True if value == "true" else value  # "" is dropped by validate()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An empty value (a storefront form's blank select) means the parameter's default.
+        attrs = {name: value for name, value in attrs.items() if value != "" or name == "q"}
         low, high = attrs.get("min_price"), attrs.get("max_price")
         if low is not None and high is not None and low > high:
             raise serializers.ValidationError({"min_price": ["min_price is above max_price."]})
         return attrs
+
+
+class DetailQueryInput(serializers.Serializer):
+    """Query string of ``GET /products/{slug}``."""
+
+    currency = CurrencyQueryField(required=False)
 
 
 def refuse_repeated_parameters(query_params: Any) -> None:

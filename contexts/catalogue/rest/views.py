@@ -6,7 +6,6 @@ from typing import Any
 from django.http import HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -17,10 +16,6 @@ from contexts.catalogue import api, selectors
 from contexts.catalogue.conf import catalogue_settings
 from contexts.catalogue.rest import serializers as s
 from contexts.catalogue.rest.pagination import ListingPagination
-
-CURRENCY = OpenApiParameter(
-    "currency", OpenApiTypes.STR, description="ISO 4217 code; the shop's default currency when omitted."
-)
 
 
 class PublicView(APIView):
@@ -95,15 +90,16 @@ class ProductDetailView(PublicView):
     One indexed read of the read model's document; ETag / Last-Modified from its version, 304 on a match."""
 
     @extend_schema(
-        parameters=[CURRENCY],
+        parameters=[s.DetailQueryInput],
         responses={200: s.ProductDetailOutput, 404: OpenApiResponse(description="not_found")},
         tags=["catalogue"],
         operation_id="products_retrieve",
     )
     def get(self, request: Request, slug: str) -> HttpResponseBase:
         s.refuse_repeated_parameters(request.query_params)
-        currency = request.query_params.get("currency")
-        detail = api.get_product_detail(slug=slug, currency=currency.upper() if currency else None)
+        params = s.DetailQueryInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        detail = api.get_product_detail(slug=slug, currency=params.validated_data.get("currency") or None)
         etag = f'W/"{int(detail.modified_at.timestamp() * 1_000_000):x}-{detail.price.currency}"'
         not_modified = _not_modified(request, etag=etag, modified_at=detail.modified_at)
         if not_modified is not None:

@@ -149,7 +149,11 @@ class MeView(APIView):
 
     @extend_schema(
         request=s.CloseAccountInput,
-        responses={204: None, 400: OpenApiResponse(description="invalid: wrong password")},
+        responses={
+            204: None,
+            400: OpenApiResponse(description="invalid: no password, or not a string"),
+            403: OpenApiResponse(description="invalid_credentials: wrong password (nothing changes)"),
+        },
         tags=["identity"],
     )
     def delete(self, request: Request) -> Response:

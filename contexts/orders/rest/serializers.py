@@ -55,7 +55,7 @@ class OrderReturnLineInput(StrictSerializer):
 
 
 class OrderReturnInput(StrictSerializer):
-    lines = OrderReturnLineInput(many=True, allow_empty=False, max_length=500)
+    lines = serializers.ListField(child=OrderReturnLineInput(), allow_empty=False, min_length=1, max_length=500)
     reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -154,6 +154,15 @@ class OrderOutput(serializers.Serializer):
 
     def get_history(self, order) -> list[dict[str, str]]:
         return [{"status": entry.status, "at": entry.at.isoformat()} for entry in order.history]
+
+
+class OrderPageOutput(serializers.Serializer):
+    """A page of the caller's orders (the API's pagination shape)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderOutput(many=True)
 
 
 class OrderReturnOutput(serializers.Serializer):

@@ -28,11 +28,18 @@ from contexts.orders.rest import serializers as s
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # What services.clean_idempotency_key accepts: printable, no surrounding spaces.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~](?:[ -~]*[!-~])?$"},
     OpenApiParameter.HEADER,
     required=True,
-    description="1 to 255 characters, unique per checkout.",
+    description="1 to 255 printable characters without surrounding spaces, unique per checkout.",
 )
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, OpenApiParameter.QUERY, required=False),
+    OpenApiParameter("page_size", int, OpenApiParameter.QUERY, required=False),
+]
 
 
 def _customer_id(request: Request) -> int | None:
@@ -158,10 +165,13 @@ class _CustomerOrders:
 
 class OrderListView(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = StandardPagination  # so the schema declares the paginated object it answers
 
-    @extend_schema(responses={200: s.OrderOutput(many=True)}, tags=["orders"])
+    @extend_schema(
+        operation_id="orders_list", responses={200: s.OrderPageOutput}, parameters=PAGE_PARAMETERS, tags=["orders"]
+    )
     def get(self, request: Request) -> Response:
-        paginator = StandardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(_CustomerOrders(request.user.pk), request, view=self)
         return paginator.get_paginated_response(s.OrderOutput(page, many=True).data)
 
@@ -203,6 +213,9 @@ class OrderReturnsView(APIView):
         tags=["orders"],
     )
     def post(self, request: Request, order_id: UUID) -> Response:
+        # Another customer's (or a guest's) order is not found, whatever the body: checked before the body.
+        if _visible_order(request, order_id).customer_id != request.user.pk:
+            raise OrderNotFound()
         data = s.OrderReturnInput(data=request.data)
         data.is_valid(raise_exception=True)
         ret = services.request_return(

@@ -161,3 +161,30 @@ def test_a_fixed_line_promotion_counts_per_unit_but_a_percentage_does_not():
     assert per_unit.lines[0].discount == D("6.00")
     percentage = price([line("A", 3, "10.00")], [rule(1, value="10", scope="skus", skus=frozenset({"A"}))])
     assert percentage.lines[0].discount == D("3.00")
+
+
+def test_an_empty_basket_costs_nothing_in_its_currency():
+    basket = price([], [rule(1, value="10", scope="basket")])
+    assert basket.currency == "EUR" and basket.lines == () and basket.promotion_ids == ()
+    assert [str(value) for value in (basket.subtotal, basket.discount_total, basket.total)] == ["0.00", "0.00", "0.00"]
+
+
+def test_priced_lines_keep_their_sku_quantity_and_unit_price():
+    basket = price([line("A", 2, "10.005"), line("B", 1, "3.00")])
+    assert [(item.sku, item.quantity, item.unit_price, item.gross) for item in basket.lines] == [
+        ("A", 2, D("10.01"), D("20.01")),
+        ("B", 1, D("3.00"), D("3.00")),
+    ]
+
+
+def test_a_promotion_that_takes_nothing_is_not_listed_as_applied():
+    free = line("A", 1, "0.00")
+    for stacks in (False, True):
+        basket = price([free], [rule(1, value="10", scope="skus", skus=frozenset({"A"}), stacks=stacks)])
+        assert basket.promotion_ids == () and basket.lines[0].promotion_ids == ()
+
+
+def test_a_spread_over_weights_adding_up_to_one_still_spreads():
+    assert domain.spread(D("1.00"), [D("0.40"), D("0.60")], "EUR") == [D("0.40"), D("0.60")]
+    assert domain.spread(D("0.01"), [D("0"), D("0")], "EUR") == [D("0.00"), D("0.00")]
+    assert domain.spread(D("0"), [D("3"), D("1")], "EUR") == [D("0.00"), D("0.00")]

@@ -407,3 +407,49 @@ def test_merge_category_ids_reads_the_sku_s_ids():
     assert domain.merge_category_ids({"A": [1, 2]}, "A") == (1, 2)
     assert domain.merge_category_ids({"A": [1]}, "B") == ()
     assert domain.merge_category_ids(None, "A") == ()
+
+
+# --- second round of survivors: the currency each amount is judged in, field names, exact messages -----
+
+
+def test_amounts_are_judged_in_their_own_currency_everywhere():
+    assert domain.amount_error(D("1.255"), "XXX") == "At most 2 decimal places."  # unknown currency: 2 places
+    jpy = "At most 0 decimal places."
+    assert price_errors(currency="JPY", amount=D("10.5")) == {"amount": [jpy]}
+    assert price_errors(currency="JPY", amount=D("10"), sale_amount=D("5.5")) == {"sale_amount": [jpy]}
+    assert promotion_errors(currency="JPY", min_subtotal=D("10.5")) == {"min_subtotal": [jpy]}
+    assert promotion_errors(kind="fixed", value=D("5"), currency="EUR") == {}
+    assert voucher_errors(kind="fixed", value=D("5"), currency="EUR") == {}
+    assert voucher_errors(currency="JPY", min_spend=D("10.5")) == {"min_spend": [jpy]}
+    assert voucher_errors(currency="EUR", min_spend=D("-1")) == {"min_spend": ["The amount cannot be negative."]}
+    assert domain.shipping_rate_errors(currency="JPY", price=D("5"), free_over=D("5.5"), currencies=CURRENCIES) == {
+        "free_over": [jpy]
+    }
+
+
+def test_a_sale_window_names_its_own_fields():
+    assert price_errors(sale_amount=D("5"), sale_starts_at="soon") == {
+        "sale_starts_at": ["Give a date and time with a time zone."]
+    }
+
+
+def test_a_malformed_usage_limit_gets_one_message_not_two():
+    assert voucher_errors(usage_limit=0, times_used=3) == {"usage_limit": [LIMIT]}
+
+
+def test_a_bad_country_and_class_of_a_tax_rate_carry_their_messages():
+    assert domain.tax_rate_errors(country="de", tax_class="luxury", rate=D("19"), countries=COUNTRIES) == {
+        "country": ["Give an ISO 3166-1 alpha-2 country code in capitals, such as DE (got 'de')."],
+        "tax_class": ["Choose one of standard, reduced, zero (got 'luxury')."],
+    }
+
+
+def test_a_refund_share_is_proportional_to_the_units_and_its_tax_to_the_amount():
+    (share,) = domain.refund_shares(
+        [domain.RefundedLine(paid=D("30.00"), tax=D("4.79"), quantity=3, refund_quantity=1)], "EUR"
+    )
+    assert (share.amount, share.tax) == (D("10.00"), D("1.60"))  # 4.79 x 10 / 30 = 1.5967
+    (nothing,) = domain.refund_shares(
+        [domain.RefundedLine(paid=D("0"), tax=D("0"), quantity=2, refund_quantity=1)], "EUR"
+    )
+    assert (str(nothing.amount), str(nothing.tax)) == ("0.00", "0.00")
