@@ -8,6 +8,7 @@ from datetime import datetime
 
 from contexts.identity import selectors
 from contexts.identity.exceptions import CustomerNotFound, EmailAlreadyRegistered, IdentityError, WeakPassword
+from contexts.orders import api as orders_api
 
 __all__ = [
     "Customer",
@@ -16,6 +17,7 @@ __all__ = [
     "IdentityError",
     "WeakPassword",
     "get_customer",
+    "saved_address_for_checkout",
 ]
 
 
@@ -44,4 +46,22 @@ def get_customer(*, customer_id: int) -> Customer:
         last_name=user.last_name,
         joined_at=user.date_joined,
         is_active=user.is_active,
+    )
+
+
+def saved_address_for_checkout(*, customer_id: int, address_id: int) -> orders_api.Address | None:
+    """The customer's saved address as orders takes it at checkout (``address_id``); ``None`` when this
+    customer has no such address. Lent to orders at start-up (``orders.api.register_address_book``):
+    orders sits below identity and cannot call it."""
+    address = selectors.address_of(customer_id, address_id)
+    if address is None:
+        return None
+    return orders_api.Address(
+        full_name=address.full_name,
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        postal_code=address.postal_code,
+        country=str(address.country),
+        phone=address.phone,
     )
