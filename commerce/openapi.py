@@ -120,6 +120,15 @@ def any_case_pattern(words: Iterable[str]) -> str:
     return f"^(?:{'|'.join(spelled)})$"
 
 
+def country_code_pattern() -> str:
+    """An ISO 3166-1 alpha-2 code in any case, surrounding spaces allowed (what an input that strips and
+    upper-cases accepts)."""
+    from django_countries import countries
+
+    codes = any_case_pattern(sorted(code for code, _ in countries))  # ^(?:...)$
+    return r"^\s*" + codes[1:-1] + r"\s*$"
+
+
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema, with the bounds DRF enforces that it does not state (module docstring).
 

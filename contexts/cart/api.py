@@ -205,8 +205,8 @@ def set_delivery(
     choice, an argument left out keeps it. Shipping and tax are then worked out by pricing for that
     country. Changing only the country drops a method that does not deliver there.
 
-    :raises InvalidCartInput: an unknown country (``errors.country``), a malformed method, or a method
-        chosen without a country.
+    :raises InvalidCartInput: an unknown country (``errors.country``) or a malformed method.
+    :raises CountryRequired: a method chosen while the cart has no country (409).
     :raises ShippingUnavailable: the method is unknown or does not deliver to the country (409).
     :raises CartNotFound, CartClosed:
     """

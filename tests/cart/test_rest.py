@@ -98,7 +98,7 @@ def test_delivery_choices_that_cannot_be_made_are_refused_and_change_nothing(sho
         ({"country": "XX"}, 400, "invalid"),
         ({"country": "Germany"}, 400, "invalid"),
         ({"country": 49}, 400, "invalid"),
-        ({"shipping_method": "standard"}, 400, "invalid"),  # no country yet
+        ({"shipping_method": "standard"}, 409, "country_required"),  # well-formed, but no country yet
         ({"country": "FR", "shipping_method": "express"}, 409, "shipping_unavailable"),
         ({"country": "DE", "shipping_method": "teleport"}, 409, "shipping_unavailable"),
         ({"country": "DE", "shipping_method": "x" * 10_000}, 400, "invalid"),

@@ -1,6 +1,8 @@
 """The OpenAPI schema tells the truth (what schemathesis checks every answer against, bin/fuzz):
 the error answers of every operation, the pagination bounds, strict bodies; and it is valid."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -103,3 +105,5 @@ def test_the_schema_states_the_bounds_the_api_enforces(schema):
     assert components["PatchedDeliveryInputRequest"]["properties"]["country"]["nullable"] is True
     close = paths["/api/v1/me"]["delete"]["responses"]
     assert "403" in close and "invalid_credentials" in close["403"]["description"]
+    address = components["ShippingAddressInputRequest"]["properties"]["country"]
+    assert re.fullmatch(address["pattern"], " de ") and not re.search(address["pattern"], "0")

@@ -46,7 +46,8 @@ def set_delivery(
 
     Changing only the country keeps the method when it serves the new country and drops it otherwise.
 
-    :raises InvalidCartInput: an unknown country, a malformed method, or a method without a country.
+    :raises InvalidCartInput: an unknown country or a malformed method.
+    :raises CountryRequired: a method chosen while the cart has no country.
     :raises ShippingUnavailable: the method does not deliver to the country in the cart's currency.
     """
     new_country = UNSET if country is UNSET else (None if country is None else clean_country(country))
@@ -60,7 +61,7 @@ def set_delivery(
     if target_country is None:
         target_method = None
         if new_method not in (UNSET, None):
-            raise InvalidCartInput({"shipping_method": ["Choose the destination country first."]})
+            raise CountryRequired("Choose the destination country first.")
     prospective = replace(state, country=target_country, shipping_method=target_method)
     view = selectors.priced(prospective)
     if target_method is not None and not state.lines:  # nothing to quote: ask pricing what serves the country

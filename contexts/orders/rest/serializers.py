@@ -3,9 +3,11 @@
 from typing import Any
 
 from django_countries import countries
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerce.money import Money
+from commerce.openapi import country_code_pattern
 from commerce.rest import StrictSerializer
 
 # --- Input ---------------------------------------------------------------------------------------
@@ -20,13 +22,18 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "pattern": country_code_pattern()})
+class CountryCodeInputField(StrictCharField):
+    """ISO 3166-1 alpha-2 in any case (``validate_country`` upper-cases it); the schema lists the codes."""
+
+
 class ShippingAddressInput(StrictSerializer):
     full_name = StrictCharField(max_length=200)
     line1 = StrictCharField(max_length=200)
     line2 = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     city = StrictCharField(max_length=100)
     postal_code = StrictCharField(max_length=20)
-    country = StrictCharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. DE.")
+    country = CountryCodeInputField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. DE.")
     phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
 
     def validate_country(self, value: str) -> str:
