@@ -1,5 +1,6 @@
 """Test-suite plumbing shared by every context's tests and the cross-context ones."""
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -135,6 +136,22 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
     with running_worker() as process:
         yield process
+
+
+@pytest.fixture(autouse=True)
+def _quiet_worker_before_flush(request):
+    """In celery mode the real worker may still be delivering a transactional test's events when
+    pytest-django truncates every table after it; a TRUNCATE racing the worker's writes deadlocks.
+    Give the worker a moment to finish first (best effort: a delivery still retrying later is left)."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+    if settings.EVENTBUS["DISPATCH"] != "celery" or not transactional:
+        return
+    from tests.support.worker import wait_until_delivered
+
+    with contextlib.suppress(AssertionError):
+        wait_until_delivered(timeout=5.0)
 
 
 @pytest.fixture
