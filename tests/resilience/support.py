@@ -59,7 +59,7 @@ def tail(path: Path | None, lines: int = 60) -> str:
     return "--- " + path.name + "\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def test_database_url(*, port: int | None = None) -> str:
+def subprocess_database_url(*, port: int | None = None) -> str:
     """The URL of the test database pytest-django made (optionally through another port)."""
     config = settings.DATABASES["default"]
     user = config.get("USER") or "postgres"
