@@ -222,5 +222,5 @@ def _outcome(order_id: UUID, *, resume: bool) -> UUID:
     if order.status == OrderStatus.FAILED:
         raise _saga.failure_of(order)
     if order.status == OrderStatus.PENDING:  # another runner holds the saga, or a step must be retried
-        raise RequestInProgress(retry_after=_saga.LEASE_SECONDS)
+        raise RequestInProgress(retry_after=_saga.lease_seconds())
     return order.pk

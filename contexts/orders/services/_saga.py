@@ -59,7 +59,10 @@ from contexts.pricing import api as pricing_api
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30
+
+def lease_seconds() -> int:
+    """How long a runner holds a saga (``ORDERS_SAGA_LEASE_SECONDS``, 30 by default)."""
+    return orders_settings().saga_lease_seconds
 
 
 class CheckoutFailed(OrdersError):
@@ -97,7 +100,8 @@ def checkpoint(order_id: UUID, step: str) -> None:
 _HELD: dict[tuple[UUID, str], float] = {}  # (order, holder) → monotonic time until which this process holds it
 
 
-def claim_lease(order_id: UUID, holder: str, *, seconds: int = LEASE_SECONDS) -> bool:
+def claim_lease(order_id: UUID, holder: str, *, seconds: int | None = None) -> bool:
+    seconds = seconds or lease_seconds()
     now = timezone.now()
     claimed = (
         Order.objects.using(db())
@@ -113,7 +117,7 @@ def claim_lease(order_id: UUID, holder: str, *, seconds: int = LEASE_SECONDS) ->
 def _renew(order_id: UUID, holder: str) -> None:
     """Keep the lease before a step: nobody can take it before it ends, so it is renewed in the
     database only once half of it is used (a checkout's steps then cost no extra write each)."""
-    if time.monotonic() < _HELD.get((order_id, holder), 0) - LEASE_SECONDS / 2:
+    if time.monotonic() < _HELD.get((order_id, holder), 0) - lease_seconds() / 2:
         return
     if not claim_lease(order_id, holder):
         raise LeaseLost(str(order_id))
