@@ -12,7 +12,7 @@ import shutil
 import pytest
 from django.conf import settings
 
-from tests.resilience.support import DatabaseProxy, PrivateRedis, Processes, scratch_directory, test_database_url
+from tests.resilience.support import DatabaseProxy, PrivateRedis, Processes, scratch_directory, subprocess_database_url
 
 
 def _missing(reason: str) -> None:
@@ -47,7 +47,7 @@ def processes(transactional_db, scratch):
     env.pop("DEBUG", None)
     env.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=subprocess_database_url(),
         EVENTBUS_DISPATCH="inline",
         COMMERCE_VAR_DIR=str(scratch / "var"),
         RESILIENCE_FAULTS_DIR=str(scratch / "faults"),
@@ -83,3 +83,14 @@ def database_proxy():
         yield proxy
     finally:
         proxy.stop()
+
+
+@pytest.fixture
+def celery_processes(processes, private_redis):
+    """Subprocesses that dispatch events through a Celery worker on the test's private Redis."""
+    processes.env.update(
+        EVENTBUS_DISPATCH="celery",
+        CELERY_BROKER_URL=private_redis.url,
+        EVENTBUS_SWEEP_GRACE_SECONDS="1",  # a delivery nobody finished is the sweep's after a second
+    )
+    return processes

@@ -37,6 +37,7 @@ from uuid import UUID
 from django.db.models import Q
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import atomic_in
 from commerce.errors import DomainError
 from commerce.eventbus import publish
@@ -83,6 +84,7 @@ class StepFailed(Exception):
 
     def __init__(self, error: DomainError) -> None:
         self.error = error
+        self.code = error.code  # what the step's duration is recorded under
         super().__init__(str(error))
 
 
@@ -143,7 +145,8 @@ def _run_step(order: Order, holder: str, name: str, action: Callable[[], Any], *
     _renew(order.pk, holder)
     at, started = timezone.now(), time.perf_counter()
     try:
-        result = action()
+        with metrics.saga_step(name):
+            result = action()
     except StepFailed as failure:
         _log(
             order.pk,
@@ -276,6 +279,7 @@ def _confirm(order: Order) -> None:
             also_save=("saga_state", "saga_lease_holder", "saga_lease_until"),
         )
         publish(order_placed(row))
+    metrics.checkout_finished("placed")  # once: a later run finds it confirmed and returns above
 
 
 def order_placed(row: Order) -> events.OrderPlaced:
@@ -390,6 +394,7 @@ def _mark_failed(order: Order, error: DomainError) -> None:
                 order_id=row.pk, number=row.number, customer_id=row.customer_id, email=row.email, reason=error.code
             )
         )
+    metrics.checkout_finished("failed", reason=error.code)
 
 
 def _compensate(order: Order, holder: str, error: DomainError) -> None:
