@@ -83,3 +83,14 @@ def database_proxy():
         yield proxy
     finally:
         proxy.stop()
+
+
+@pytest.fixture
+def celery_processes(processes, private_redis):
+    """Subprocesses that dispatch events through a Celery worker on the test's private Redis."""
+    processes.env.update(
+        EVENTBUS_DISPATCH="celery",
+        CELERY_BROKER_URL=private_redis.url,
+        EVENTBUS_SWEEP_GRACE_SECONDS="1",  # a delivery nobody finished is the sweep's after a second
+    )
+    return processes

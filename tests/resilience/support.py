@@ -342,3 +342,25 @@ class DatabaseProxy:
 
 def scratch_directory() -> Path:
     return Path(tempfile.mkdtemp(prefix="commerce-resilience-", dir=os.environ.get("PROBE_ATTEMPTS_DIR")))
+
+
+def sweep_until_delivered(processes: Processes, *, timeout: float = 90) -> None:
+    """Run the recovery job (``manage.py eventbus_sweep``, one sweep per run) once what is owed is due
+    (the grace period of a fresh delivery is over), again until every delivery is delivered."""
+    from django.utils import timezone
+
+    from commerce.eventbus.models import Delivery
+    from tests.support.worker import undelivered_count
+
+    deadline = time.monotonic() + timeout
+    while undelivered_count():
+        assert time.monotonic() < deadline, (
+            f"{undelivered_count()} deliveries still undelivered after {timeout}s: "
+            f"{list(Delivery.objects.exclude(status='delivered').values('subscription', 'status', 'last_error'))}"
+        )
+        owed = Delivery.objects.exclude(status="delivered")
+        if owed.filter(next_attempt_at__lte=timezone.now()).exists():
+            processes.manage("eventbus_sweep")
+            wait_for(lambda: not undelivered_count(), timeout=10, what="", raising=False)
+        else:
+            time.sleep(0.2)

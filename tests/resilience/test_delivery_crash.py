@@ -9,48 +9,18 @@ the inbox stands between a redelivery and a count of 2).
 
 import os
 import signal
-import time
 import uuid
 
 import pytest
-from django.utils import timezone
 
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
 from tests.probe_sink.handlers import attempts_of
 from tests.probe_sink.models import ProbeCounter
-from tests.resilience.support import wait_for
-from tests.support.worker import undelivered_count
+from tests.resilience.support import sweep_until_delivered
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
 
 SUBSCRIPTION = "probe_sink.count_when_pinged"
-
-
-@pytest.fixture
-def celery_processes(processes, private_redis):
-    processes.env.update(
-        EVENTBUS_DISPATCH="celery",
-        CELERY_BROKER_URL=private_redis.url,
-        EVENTBUS_SWEEP_GRACE_SECONDS="1",  # a delivery nobody finished is the sweep's after a second
-    )
-    return processes
-
-
-def sweep_until_delivered(processes, *, timeout: float = 90) -> None:
-    """Run the recovery job (``manage.py eventbus_sweep``, one sweep per run) once what is owed is due
-    (the grace period of a fresh delivery is over), again until every delivery is delivered."""
-    deadline = time.monotonic() + timeout
-    while undelivered_count():
-        assert time.monotonic() < deadline, (
-            f"{undelivered_count()} deliveries still undelivered after {timeout}s: "
-            f"{list(Delivery.objects.exclude(status='delivered').values('subscription', 'status', 'last_error'))}"
-        )
-        owed = Delivery.objects.exclude(status="delivered")
-        if owed.filter(next_attempt_at__lte=timezone.now()).exists():
-            processes.manage("eventbus_sweep")
-            wait_for(lambda: not undelivered_count(), timeout=10, what="", raising=False)
-        else:
-            time.sleep(0.2)
 
 
 @pytest.mark.parametrize(
