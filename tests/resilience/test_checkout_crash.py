@@ -1,0 +1,106 @@
+"""A process killed in the middle of a checkout (issue 16 item 3): the gunicorn worker serving it is
+SIGKILLed right after a saga step (it blocks at the step's checkpoint until killed), and the
+recovery job — or the client's retry with the same Idempotency-Key — heals the order: confirmed with
+its money taken once, or failed with the stock, the voucher and the money given back."""
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+
+from contexts.orders.models import GatewayCharge, GatewayRefund, Order, SagaStep
+from tests.checkout.conftest import available, build_shop, checkout_body, new_cart, voucher_uses
+from tests.resilience.support import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The saga's lease and the request's Idempotency-Key lock run out in seconds here, not minutes, so
+# that the retry and the recovery job may take over a checkout whose process died.
+QUICK_TAKEOVER = {"ORDERS_SAGA_LEASE_SECONDS": "3", "ORDERS_IDEMPOTENCY_LOCK_SECONDS": "3"}
+RECOVERY = ["recover_checkouts", "--older-than", "0"]
+
+
+@pytest.fixture
+def shop(transactional_db):
+    build_shop()
+
+
+def kill_checkout_after(processes, step: str, key: str):
+    """Start gunicorn, send a checkout, SIGKILL the worker serving it right after ``step``; the web
+    server (its master has started a new worker meanwhile) and the cart."""
+    cart_id = new_cart({"TEE-M": 2}, vouchers=("WELCOME10",))
+    web = processes.gunicorn(RESILIENCE_BLOCK_AT=f"saga:{step}", **QUICK_TAKEOVER)
+    body = checkout_body(cart_id)
+    first = web.request_in_background("POST", "/api/v1/checkout", body, {"Idempotency-Key": key})
+    worker = processes.wait_for_fault(log=web.log)
+    os.kill(worker, signal.SIGKILL)
+    first["thread"].join(timeout=60)
+    assert "error" in first, f"the killed worker answered: {first.get('response')}"
+    wait_for(web.answers, timeout=120, what="gunicorn's new worker", log=web.log)
+    return web, body
+
+
+def retry_until_answered(web, body, key: str, *, timeout: float = 90):
+    """Retry as a client does: again after each ``Retry-After`` while the first attempt is in progress."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, headers, answer = web.request("POST", "/api/v1/checkout", body, headers={"Idempotency-Key": key})
+        if not (status == 409 and answer.get("code") == "request_in_progress"):
+            return status, headers, answer
+        assert "Retry-After" in headers, headers
+        assert time.monotonic() < deadline, f"still in progress after {timeout}s: {answer}"
+        time.sleep(min(float(headers["Retry-After"]), 1.0))
+
+
+def run_recovery_until_healed(processes, *, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while "Healed 1 checkout" not in (output := processes.manage(*RECOVERY)):
+        assert time.monotonic() < deadline, f"the recovery job healed nothing within {timeout}s: {output}"
+        time.sleep(0.5)  # the dead runner's lease (3 s) has to run out first
+
+
+def test_a_web_worker_killed_after_the_capture_is_finished_by_the_retry_and_charges_once(shop, processes):
+    key = uuid.uuid4().hex
+    web, body = kill_checkout_after(processes, "capture_payment", key)
+
+    order = Order.objects.get()
+    assert (order.status, order.saga_state) == ("pending", "running")
+    assert GatewayCharge.objects.get().status == "captured"
+
+    status, _, answer = retry_until_answered(web, body, key)
+
+    assert status == 201, answer
+    assert answer["id"] == str(order.pk) and answer["status"] == "confirmed"
+    order.refresh_from_db()
+    assert (order.status, order.saga_state) == ("confirmed", "completed")
+    charge = GatewayCharge.objects.get()  # one charge, captured once, nothing refunded
+    assert charge.captured == order.total and charge.refunded == 0
+    assert not GatewayRefund.objects.exists()
+    assert available("TEE-M") == 8 and voucher_uses() == 1
+    assert Order.objects.count() == 1
+    # the recovery job finds nothing left to do; the same key once more replays the same answer
+    assert "Healed 0 checkout" in processes.manage(*RECOVERY)
+    status, headers, again = web.request("POST", "/api/v1/checkout", body, headers={"Idempotency-Key": key})
+    assert (status, again) == (201, answer) and headers.get("Idempotent-Replayed") == "true"
+    assert GatewayCharge.objects.count() == 1 and Order.objects.count() == 1
+
+
+def test_a_web_worker_killed_before_the_money_is_compensated_by_the_recovery_job(shop, processes):
+    key = uuid.uuid4().hex
+    web, body = kill_checkout_after(processes, "authorize_payment", key)
+    order = Order.objects.get()
+    assert available("TEE-M") == 8 and voucher_uses() == 1  # held by the dead checkout
+
+    run_recovery_until_healed(processes)
+
+    order.refresh_from_db()
+    assert (order.status, order.saga_state) == ("failed", "compensated")
+    assert available("TEE-M") == 10 and voucher_uses() == 0
+    assert GatewayCharge.objects.get().status == "voided"
+    assert SagaStep.objects.filter(order=order, compensation=True, outcome="done").count() == 4
+    # the client's retry gets the order's outcome, never a second order or a second charge
+    status, _, answer = retry_until_answered(web, body, key)
+    assert status == 409 and answer["code"] == "checkout_failed" and answer["order_id"] == str(order.pk)
+    assert Order.objects.count() == 1 and GatewayCharge.objects.count() == 1
