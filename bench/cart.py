@@ -67,11 +67,10 @@ def request(method: str, path: str, body: dict | None = None) -> tuple[int, dict
         connection.close()
 
 
-def drive(operation, seconds: float) -> tuple[list[float], list[str], float]:
+def drive(operation, seconds: float) -> tuple[list[float], list[str], float, float]:
     """Drive ``operation(rng)`` from CLIENTS threads for ``seconds``; each call is one timed operation.
-    Returns the latencies of the operations that finished within that window (its throughput: all
-    clients busy throughout, no tail while the last ones finish), the errors, and the window."""
-    latencies: list[float] = []
+    Returns every operation's latency, the errors, the window and the operations done within it."""
+    spans: list[tuple[float, float]] = []
     errors: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
@@ -91,31 +90,37 @@ def drive(operation, seconds: float) -> tuple[list[float], list[str], float]:
                 with lock:
                     errors.append(repr(error)[:200])
                 continue
-            finished = time.perf_counter()
-            if finished <= stop[0]:  # an operation still running at the end is not counted
-                mine.append(finished - began)
+            mine.append((began, time.perf_counter()))
         with lock:
-            latencies.extend(mine)
+            spans.extend(mine)
 
     threads = [threading.Thread(target=client, args=(random.randrange(2**32),)) for _ in range(CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, errors, seconds
+    # An operation still running at the end counts for the share of it done within the window: the
+    # window's throughput with every client busy throughout, whatever an operation's length.
+    done = sum(1.0 if end <= stop[0] else max(stop[0] - began, 0.0) / (end - began) for began, end in spans)
+    return [end - began for began, end in spans], errors, seconds, done
 
 
 def run(scenarios: list[tuple[str, object, int]]) -> dict[str, dict]:
     """Each scenario for SECONDS in all, in ROUNDS interleaved rounds; figures per scenario."""
-    collected = {label: ([], [], 0.0) for label, _, _ in scenarios}
+    collected = {label: ([], [], 0.0, 0.0) for label, _, _ in scenarios}
     for _ in range(ROUNDS):
         for label, operation, _ in scenarios:
-            latencies, errors, elapsed = drive(operation, SECONDS / ROUNDS)
+            latencies, errors, elapsed, done = drive(operation, SECONDS / ROUNDS)
             previous = collected[label]
-            collected[label] = (previous[0] + latencies, previous[1] + errors, previous[2] + elapsed)
+            collected[label] = (
+                previous[0] + latencies,
+                previous[1] + errors,
+                previous[2] + elapsed,
+                previous[3] + done,
+            )
     results = {}
     for label, _, requests_per_op in scenarios:
-        latencies, errors, elapsed = collected[label]
+        latencies, errors, elapsed, done = collected[label]
         latencies.sort()
 
         def pct(p: float, latencies=latencies) -> float:
@@ -126,7 +131,7 @@ def run(scenarios: list[tuple[str, object, int]]) -> dict[str, dict]:
         figures = {
             "label": label,
             "ops": len(latencies),
-            "rate": len(latencies) / elapsed,
+            "rate": done / elapsed,
             "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
             "p90": pct(90),
             "p99": pct(99),
