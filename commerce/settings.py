@@ -315,6 +315,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "commerce.openapi.document_error_responses",
+        "commerce.openapi.document_links",
     ],
 }
 
