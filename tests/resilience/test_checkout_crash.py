@@ -14,13 +14,10 @@ from django.utils import timezone
 
 from contexts.orders.models import GatewayCharge, GatewayRefund, Order, SagaStep
 from tests.checkout.conftest import available, build_shop, checkout_body, new_cart, voucher_uses
-from tests.resilience.support import wait_for
+from tests.resilience.support import QUICK_TAKEOVER, retry_until_answered, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The saga's lease and the request's Idempotency-Key lock run out in seconds here, not minutes, so
-# that the retry and the recovery job may take over a checkout whose process died.
-QUICK_TAKEOVER = {"ORDERS_SAGA_LEASE_SECONDS": "3", "ORDERS_IDEMPOTENCY_LOCK_SECONDS": "3"}
 RECOVERY = ["recover_checkouts", "--older-than", "0"]
 # The recovery job in a process of its own with the fault point installed.
 RECOVERY_WITH_FAULTS = (
@@ -48,18 +45,6 @@ def kill_checkout_after(processes, step: str, key: str):
     assert "error" in first, f"the killed worker answered: {first.get('response')}"
     wait_for(web.answers, timeout=120, what="gunicorn's new worker", log=web.log)
     return web, body
-
-
-def retry_until_answered(web, body, key: str, *, timeout: float = 90):
-    """Retry as a client does: again after each ``Retry-After`` while the first attempt is in progress."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status, headers, answer = web.request("POST", "/api/v1/checkout", body, headers={"Idempotency-Key": key})
-        if not (status == 409 and answer.get("code") == "request_in_progress"):
-            return status, headers, answer
-        assert "Retry-After" in headers, headers
-        assert time.monotonic() < deadline, f"still in progress after {timeout}s: {answer}"
-        time.sleep(min(float(headers["Retry-After"]), 1.0))
 
 
 def run_recovery_until_healed(processes, *, timeout: float = 60) -> None:
