@@ -65,6 +65,26 @@ def code_for_status(status: int) -> str:
     return _STATUS_CODES.get(status, "error")
 
 
+# A database that refuses or drops connections (a restart, a failover, a full connection limit) is a
+# moment's unavailability, not a bug: the API answers 503 with Retry-After, and the next request
+# opens a fresh connection (Django discards one that failed when the request ends).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def database_unavailable() -> JsonResponse:
+    response = json_error(
+        503, "service_unavailable", "The service is briefly unavailable (its database is not answering); retry shortly."
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def _flatten(detail: Any) -> Any:
     if isinstance(detail, dict):
         return {key: _flatten(value) for key, value in detail.items()}

@@ -6,7 +6,7 @@ series. A context records an outcome with one call, never touching ``prometheus_
 
     from commerce import metrics
 
-    metrics.checkout_finished("confirmed")          # or "payment_declined", "insufficient_stock", …
+    metrics.checkout_finished("placed")             # or ("refused" | "failed", reason=<error code>)
     with metrics.saga_step("reserve_stock"):        # times the step; the outcome label says if it raised
         ...
     metrics.reservation_made("ok")                  # or "insufficient_stock", "expired", "released", …
@@ -40,7 +40,12 @@ DELIVERIES = Counter(
 )
 
 # --- Checkout, cart, inventory (recorded by the contexts through the helpers below) ---------------
-CHECKOUTS = Counter("commerce_checkouts", "Checkouts finished, by outcome.", ["outcome"])
+CHECKOUTS = Counter(
+    "commerce_checkouts",
+    "Checkouts finished, by outcome (placed; refused before an order existed; failed: the order ended failed) "
+    "and reason (the error code; empty when placed).",
+    ["outcome", "reason"],
+)
 SAGA_STEP_SECONDS = Histogram(
     "commerce_checkout_saga_step_seconds",
     "Duration of each checkout saga step, by step and outcome (ok or the error's code).",
@@ -58,18 +63,21 @@ def delivery_outcomes(database: str, outcomes: Iterable[str]) -> None:
             DELIVERIES.labels(database=database, outcome=outcome).inc()
 
 
-def checkout_finished(outcome: str) -> None:
-    """A checkout ended: ``confirmed``, or the error code that ended it (``payment_declined``, …)."""
-    CHECKOUTS.labels(outcome=outcome).inc()
+def checkout_finished(outcome: str, *, reason: str = "") -> None:
+    """A checkout ended: ``placed``; ``refused`` before any order existed, or ``failed`` (the order ended
+    failed), each with the error code as ``reason`` (``cart_empty``, ``payment_declined``, …)."""
+    CHECKOUTS.labels(outcome=outcome, reason=reason).inc()
 
 
 def reservation_made(outcome: str) -> None:
-    """A reservation was attempted or ended: ``ok``, ``insufficient_stock``, ``expired``, ``released``…"""
+    """A reservation was made (``ok``) or refused (``insufficient_stock``), or ended: ``committed``,
+    ``released``, ``expired``."""
     RESERVATIONS.labels(outcome=outcome).inc()
 
 
 def cart_operation(operation: str) -> None:
-    """A cart changed: ``create``, ``add_line``, ``update_line``, ``remove_line``, ``add_voucher``…"""
+    """A cart changed: ``create``, ``add_line``, ``set_line_quantity``, ``remove_line``, ``add_voucher``,
+    ``remove_voucher``, ``set_delivery``, ``assign``, ``close``."""
     CART_OPERATIONS.labels(operation=operation).inc()
 
 

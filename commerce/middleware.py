@@ -9,7 +9,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from commerce import correlation
-from commerce.errors import code_for_status, json_error
+from commerce.errors import code_for_status, database_unavailable, is_database_unavailable, json_error
 
 logger = logging.getLogger("commerce.request")
 
@@ -71,6 +71,9 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX):
             return None
+        if is_database_unavailable(exception):
+            logger.warning("Database unavailable serving %s %s: %s", request.method, request.path, exception)
+            return database_unavailable()
         logger.exception("Unhandled error serving %s %s", request.method, request.path)
         return json_error(500, "server_error", "An unexpected error occurred; it has been logged.")
 

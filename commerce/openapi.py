@@ -15,14 +15,16 @@ declared them), and a ``StrictSerializer`` body refuses fields it does not know
 
 ``AutoSchema`` (the project's ``DEFAULT_SCHEMA_CLASS``) states two bounds DRF enforces but
 drf-spectacular leaves out: a text field that trims whitespace and may not be blank needs a
-non-space character (``pattern: \\S``; ``"   "`` is refused like ``""``), and a nested list of
+non-space character (``pattern: [^<spaces>]``, the characters ``str.strip()`` removes, spelled out:
+``"   "`` and ``"\\x85"`` are refused like ``""``), and a nested list of
 objects (``many=True``) carries its ``allow_empty``/``min_length``/``max_length`` as
 ``minItems``/``maxItems``.
 """
 
 import copy
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -30,6 +32,25 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
 PAGE_PARAMETERS = ("page", "page_size")
+
+# The characters Python's ``str.strip()``/``str.isspace()`` treat as white space, which is what DRF's
+# ``trim_whitespace`` and the contexts' ``.strip()`` remove. Spelled out, never as ``\s``: a schema's
+# pattern is ECMA-262, whose ``\s`` has U+FEFF but not U+001C-U+001F nor U+0085, and every validator or
+# generator reads ``\s`` its own way (schemathesis sent ``line1: "\x85"`` as valid for ``\S``).
+# ``tests/http/test_openapi_schema.py`` checks the class against ``str.isspace()`` code point by code point.
+SPACE_CHARACTERS = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = f"[^{SPACE_CHARACTERS}]"
+
+# An email address as the shop takes it (``commerce.rest.EmailField``, which also runs Django's
+# ``EmailValidator``, a superset): an ASCII dot-atom before the ``@``; after it a host name of labels
+# (letters, digits, inner hyphens, at most 63 characters) ending in a top-level domain of letters (or
+# ``xn--`` punycode). No quoted names, IP literals or bare hosts such as ``localhost``: the schema's
+# ``format: email`` alone admitted ``0@0.a``, which Django refuses (a one-letter TLD).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TLD = r"(?:[A-Za-z][A-Za-z-]{0,61}[A-Za-z]|[Xx][Nn]--[A-Za-z0-9]{1,59})"
+EMAIL_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*\.{_TLD}"
+EMAIL_PATTERN = f"^[{SPACE_CHARACTERS}]*{EMAIL_ADDRESS}[{SPACE_CHARACTERS}]*$"  # surrounding spaces are trimmed
 
 ERROR_SCHEMA = "Error"
 _ERROR_COMPONENT = {
@@ -97,6 +118,63 @@ def _bound_page_parameters(operation: dict[str, Any]) -> bool:
     return found
 
 
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    """An OpenAPI link: what a ``source`` operation's ``status`` answer gives the ``target`` operation.
+
+    ``parameters`` and ``request_body`` hold runtime expressions (``$response.body#/id``). Clients and
+    schemathesis' stateful phase (``bin/fuzz``) follow them instead of guessing how operations relate.
+    """
+
+    source: str  # operationId
+    status: str
+    name: str
+    target: str  # operationId
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    request_body: Mapping[str, Any] | None = None
+    description: str = ""
+
+
+_LINKS: dict[tuple[str, str, str], Link] = {}
+
+
+def declare_links(*links: Link) -> None:
+    """Each context's ``rest`` package declares the links from its operations (to any context's
+    operation, by ``operationId``): ``document_links`` puts them in the schema."""
+    for link in links:
+        _LINKS[(link.source, link.status, link.name)] = link
+
+
+def document_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``: the declared links, on their source answers.
+
+    A link whose source, status or target is not in the schema is a programming error (a renamed
+    operation), not something to drop quietly: it raises.
+    """
+    operations = {
+        operation["operationId"]: operation
+        for item in result.get("paths", {}).values()
+        for method, operation in item.items()
+        if method in _METHODS and "operationId" in operation
+    }
+    for link in _LINKS.values():
+        missing = [operation_id for operation_id in (link.source, link.target) if operation_id not in operations]
+        if missing:
+            raise ValueError(f"OpenAPI link {link.name}: no operation {', '.join(missing)} in the schema")
+        response = operations[link.source].get("responses", {}).get(link.status)
+        if response is None:
+            raise ValueError(f"OpenAPI link {link.name}: {link.source} does not answer {link.status}")
+        definition: dict[str, Any] = {"operationId": link.target}
+        if link.parameters:
+            definition["parameters"] = dict(link.parameters)
+        if link.request_body is not None:
+            definition["requestBody"] = copy.deepcopy(dict(link.request_body))
+        if link.description:
+            definition["description"] = link.description
+        response.setdefault("links", {})[link.name] = definition
+    return result
+
+
 class StrictSerializerExtension(OpenApiSerializerExtension):
     """A ``StrictSerializer`` refuses unknown fields: its request schema says so."""
 
@@ -126,7 +204,7 @@ def country_code_pattern() -> str:
     from django_countries import countries
 
     codes = any_case_pattern(sorted(code for code, _ in countries))  # ^(?:...)$
-    return r"^\s*" + codes[1:-1] + r"\s*$"
+    return f"^[{SPACE_CHARACTERS}]*{codes[1:-1]}[{SPACE_CHARACTERS}]*$"
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -146,6 +224,10 @@ class AutoSchema(SpectacularAutoSchema):
         super()._insert_field_validators(field, schema)
         if field.read_only:
             return
+        if isinstance(field, serializers.EmailField) and getattr(field, "states_email_pattern", False):
+            schema.pop("format", None)  # ``format: email`` admits more than the shop takes (EMAIL_ADDRESS)
+            schema["pattern"] = EMAIL_PATTERN
+            return
         if (
             isinstance(field, serializers.CharField)
             and field.trim_whitespace
@@ -154,7 +236,7 @@ class AutoSchema(SpectacularAutoSchema):
             and "pattern" not in schema
             and "enum" not in schema
         ):
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_BLANK_PATTERN
         if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
             least = max(field.min_length or 0, 0 if field.allow_empty else 1)
             if least:

@@ -2,10 +2,11 @@
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from commerce import openapi  # noqa: F401  (registers StrictSerializer's schema extension)
+from commerce import openapi  # registers StrictSerializer's schema extension
 from commerce.money import Money
 
 
@@ -20,6 +21,23 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class EmailField(serializers.EmailField):
+    """An email address in a request: a JSON string, surrounding spaces trimmed, of the plain form the
+    schema states (``openapi.EMAIL_ADDRESS``) and accepted by Django's ``EmailValidator`` as well."""
+
+    states_email_pattern = True  # read by ``openapi.AutoSchema``
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(rf"^{openapi.EMAIL_ADDRESS}\Z", message=self.error_messages["invalid"]))
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
         return super().to_internal_value(data)
 
 

@@ -315,6 +315,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "commerce.openapi.document_error_responses",
+        "commerce.openapi.document_links",
     ],
 }
 
@@ -386,6 +387,7 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "CATALOGUE_IMPORT_CHUNK_SIZE": int,
     "ORDERS_PAYMENT_GATEWAY": str,
     "ORDERS_SAGA_TIMEOUT_SECONDS": int,
+    "ORDERS_SAGA_LEASE_SECONDS": int,
     "ORDERS_IDEMPOTENCY_RETENTION_HOURS": int,
     "ORDERS_IDEMPOTENCY_LOCK_SECONDS": int,
     "ORDERS_FIRST_NUMBER": int,

@@ -12,6 +12,7 @@ anonymous). The cart holds SKUs, quantities, voucher codes and the delivery choi
 from typing import Any
 from uuid import UUID
 
+from commerce import metrics
 from contexts.cart import selectors, services
 from contexts.cart.domain import (
     Cart,
@@ -102,7 +103,9 @@ def close_cart(*, cart_id: UUID, order_id: UUID) -> CheckoutCart:
     :raises CartClosed: the cart was already checked out by another order (409 ``cart_closed``).
     :raises InvalidCartInput: ``order_id`` is not a UUID.
     """
-    return selectors.checkout_view(services.close_cart(cart_id=cart_id, order_id=order_id))
+    closed = selectors.checkout_view(services.close_cart(cart_id=cart_id, order_id=order_id))
+    metrics.cart_operation("close")
+    return closed
 
 
 def discard_customer_carts(*, customer_id: int) -> int:
@@ -123,6 +126,8 @@ def create_cart(*, customer_id: int | None, currency: str | None = None) -> Open
     :raises InvalidCartInput: a currency the shop does not sell in.
     """
     state, created = services.create_cart(customer_id=customer_id, currency=currency)
+    if created:
+        metrics.cart_operation("create")
     return OpenedCart(cart=selectors.priced(state), created=created)
 
 
@@ -147,7 +152,9 @@ def add_line(*, cart_id: UUID | str, customer_id: int | None, sku: str, quantity
     :raises UnknownSku: not in the catalogue, not published, or not priced in the cart's currency.
     :raises InsufficientStock: more than is available (``available``).
     """
-    return services.add_line(cart_id=cart_id, customer_id=customer_id, sku=sku, quantity=quantity)
+    cart = services.add_line(cart_id=cart_id, customer_id=customer_id, sku=sku, quantity=quantity)
+    metrics.cart_operation("add_line")
+    return cart
 
 
 def set_line_quantity(*, cart_id: UUID | str, customer_id: int | None, line_id: int, quantity: int) -> Cart:
@@ -155,7 +162,9 @@ def set_line_quantity(*, cart_id: UUID | str, customer_id: int | None, line_id: 
 
     :raises CartNotFound, LineNotFound, CartClosed, InvalidCartInput, QuantityTooLarge, InsufficientStock:
     """
-    return services.set_line_quantity(cart_id=cart_id, customer_id=customer_id, line_id=line_id, quantity=quantity)
+    cart = services.set_line_quantity(cart_id=cart_id, customer_id=customer_id, line_id=line_id, quantity=quantity)
+    metrics.cart_operation("set_line_quantity")
+    return cart
 
 
 def remove_line(*, cart_id: UUID | str, customer_id: int | None, line_id: int) -> Cart:
@@ -163,7 +172,9 @@ def remove_line(*, cart_id: UUID | str, customer_id: int | None, line_id: int) -
 
     :raises CartNotFound, LineNotFound, CartClosed:
     """
-    return services.remove_line(cart_id=cart_id, customer_id=customer_id, line_id=line_id)
+    cart = services.remove_line(cart_id=cart_id, customer_id=customer_id, line_id=line_id)
+    metrics.cart_operation("remove_line")
+    return cart
 
 
 def add_voucher(*, cart_id: UUID | str, customer_id: int | None, code: str) -> Cart:
@@ -175,7 +186,9 @@ def add_voucher(*, cart_id: UUID | str, customer_id: int | None, code: str) -> C
     :raises InvalidCartInput: not a text, or longer than 64 characters.
     :raises CartNotFound, CartClosed:
     """
-    return services.add_voucher(cart_id=cart_id, customer_id=customer_id, code=code)
+    cart = services.add_voucher(cart_id=cart_id, customer_id=customer_id, code=code)
+    metrics.cart_operation("add_voucher")
+    return cart
 
 
 def remove_voucher(*, cart_id: UUID | str, customer_id: int | None, code: str) -> Cart:
@@ -183,7 +196,9 @@ def remove_voucher(*, cart_id: UUID | str, customer_id: int | None, code: str) -
 
     :raises CartNotFound, CartClosed:
     """
-    return services.remove_voucher(cart_id=cart_id, customer_id=customer_id, code=code)
+    cart = services.remove_voucher(cart_id=cart_id, customer_id=customer_id, code=code)
+    metrics.cart_operation("remove_voucher")
+    return cart
 
 
 def assign_cart(*, cart_id: UUID | str, customer_id: int) -> Cart:
@@ -195,7 +210,9 @@ def assign_cart(*, cart_id: UUID | str, customer_id: int) -> Cart:
     :raises CartNotAnonymous: the cart already belongs to the caller.
     :raises CartClosed: the anonymous cart was checked out.
     """
-    return selectors.priced(services.assign_cart(cart_id=cart_id, customer_id=customer_id))
+    cart = selectors.priced(services.assign_cart(cart_id=cart_id, customer_id=customer_id))
+    metrics.cart_operation("assign")
+    return cart
 
 
 def set_delivery(
@@ -210,9 +227,11 @@ def set_delivery(
     :raises ShippingUnavailable: the method is unknown or does not deliver to the country (409).
     :raises CartNotFound, CartClosed:
     """
-    return services.set_delivery(
+    cart = services.set_delivery(
         cart_id=cart_id, customer_id=customer_id, country=country, shipping_method=shipping_method
     )
+    metrics.cart_operation("set_delivery")
+    return cart
 
 
 def list_shipping_methods(

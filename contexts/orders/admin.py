@@ -207,7 +207,12 @@ class OrderAdmin(admin.ModelAdmin):
             done="Orders marked delivered",
         )
 
-    @admin.action(description="Cancel the selected orders (refund, release stock)", permissions=["change"])
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        """Customer service's own permission (``orders.cancel_order``): the warehouse changes orders
+        by shipping them, and must not be able to cancel them."""
+        return request.user.has_perm("orders.cancel_order")
+
+    @admin.action(description="Cancel the selected orders (refund, release stock)", permissions=["cancel"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet) -> None:
         _apply(
             self,

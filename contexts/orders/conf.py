@@ -10,6 +10,7 @@ from django.conf import settings
 class OrdersSettings:
     payment_gateway: str  # dotted path of the PaymentGateway adapter class
     saga_timeout_seconds: int  # a checkout still running after this long is healed by the recovery job
+    saga_lease_seconds: int  # a saga's runner holds it this long (renewed as it goes); then others may take over
     idempotency_retention_hours: int  # Idempotency-Key records are kept at least this long
     idempotency_lock_seconds: int  # a running request's key is locked this long (then it may be taken over)
     first_order_number: int
@@ -23,6 +24,7 @@ def orders_settings() -> OrdersSettings:
             getattr(settings, "ORDERS_PAYMENT_GATEWAY", "contexts.orders.services.gateway.TestGateway")
         ),
         saga_timeout_seconds=int(getattr(settings, "ORDERS_SAGA_TIMEOUT_SECONDS", 120)),
+        saga_lease_seconds=max(1, int(getattr(settings, "ORDERS_SAGA_LEASE_SECONDS", 30))),
         idempotency_retention_hours=max(24, int(getattr(settings, "ORDERS_IDEMPOTENCY_RETENTION_HOURS", 48))),
         idempotency_lock_seconds=int(getattr(settings, "ORDERS_IDEMPOTENCY_LOCK_SECONDS", 60)),
         first_order_number=int(getattr(settings, "ORDERS_FIRST_NUMBER", 100001)),

@@ -87,6 +87,9 @@ class Order(models.Model):
     class Meta:
         ordering = ("-created_at", "-number")
         indexes = [models.Index(fields=("saga_state", "updated_at"), name="orders_saga_state_updated")]
+        # Shipping and cancelling both change an order, but only customer service cancels (a refund, the
+        # stock released): the admin's cancel action asks for this permission, not ``change_order``.
+        permissions = [("cancel_order", "Can cancel orders (refund the payment, release the stock)")]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="orders_order_total_gte_0"),
         ]

@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -120,9 +121,12 @@ def test_the_contexts_helpers_record_checkouts_saga_steps_reservations_and_cart_
     def value(name, **labels):
         return REGISTRY.get_sample_value(name, labels) or 0
 
-    before = value("commerce_checkouts_total", outcome="confirmed")
-    metrics.checkout_finished("confirmed")
-    assert value("commerce_checkouts_total", outcome="confirmed") == before + 1
+    before = value("commerce_checkouts_total", outcome="placed", reason="")
+    metrics.checkout_finished("placed")
+    assert value("commerce_checkouts_total", outcome="placed", reason="") == before + 1
+    before = value("commerce_checkouts_total", outcome="failed", reason="payment_declined")
+    metrics.checkout_finished("failed", reason="payment_declined")
+    assert value("commerce_checkouts_total", outcome="failed", reason="payment_declined") == before + 1
 
     class Declined(Exception):
         code = "payment_declined"
@@ -183,3 +187,202 @@ def test_two_gunicorn_workers_add_up_and_a_killed_worker_keeps_its_counts(tmp_pa
             except OSError:
                 time.sleep(0.2)
         assert served() >= before  # the dead worker's requests are still in the total
+
+
+# --- The contexts record their outcomes (issue 14 point 4: reservations, checkouts, saga steps) ---
+
+SAGA_STEPS = (
+    "create_order",
+    "reserve_stock",
+    "redeem_voucher",
+    "authorize_payment",
+    "capture_payment",
+    "commit_reservation",
+    "close_cart",
+    "confirm_order",
+)
+
+
+def shop_figures(text: str) -> dict[str, float]:
+    """The shop's own series a checkout moves, from one exposition (0 for a series not there yet)."""
+
+    def value(name: str, **labels: str) -> float:
+        return sample(text, name, **labels) or 0
+
+    figures = {
+        "placed": value("commerce_checkouts_total", outcome="placed"),
+        "refused cart_empty": value("commerce_checkouts_total", outcome="refused", reason="cart_empty"),
+        "failed payment_declined": value("commerce_checkouts_total", outcome="failed", reason="payment_declined"),
+        "failed insufficient_stock": value("commerce_checkouts_total", outcome="failed", reason="insufficient_stock"),
+        "reserved ok": value("commerce_inventory_reservations_total", outcome="ok"),
+        "reservation refused": value("commerce_inventory_reservations_total", outcome="insufficient_stock"),
+        "reservation committed": value("commerce_inventory_reservations_total", outcome="committed"),
+        "reservation released": value("commerce_inventory_reservations_total", outcome="released"),
+        "cart create": value("commerce_cart_operations_total", operation="create"),
+        "cart add_line": value("commerce_cart_operations_total", operation="add_line"),
+        "cart set_delivery": value("commerce_cart_operations_total", operation="set_delivery"),
+        "cart close": value("commerce_cart_operations_total", operation="close"),
+        "step authorize_payment declined": value(
+            "commerce_checkout_saga_step_seconds_count", step="authorize_payment", outcome="payment_declined"
+        ),
+        "step reserve_stock refused": value(
+            "commerce_checkout_saga_step_seconds_count", step="reserve_stock", outcome="insufficient_stock"
+        ),
+    }
+    for step in SAGA_STEPS:
+        figures[f"step {step} ok"] = value("commerce_checkout_saga_step_seconds_count", step=step, outcome="ok")
+    return figures
+
+
+def moved(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in after if after[name] != before[name]}
+
+
+def rest_cart(client, sku: str, quantity: int) -> str:
+    """A guest fills a cart through the REST API and picks standard shipping to Germany."""
+    cart = client.post("/api/v1/carts", {"currency": "EUR"}, format="json")
+    assert cart.status_code == 201, cart.content
+    cart_id = cart.json()["id"]
+    line = client.post(f"/api/v1/carts/{cart_id}/lines", {"sku": sku, "quantity": quantity}, format="json")
+    assert line.status_code in (200, 201), line.content
+    chosen = client.patch(f"/api/v1/carts/{cart_id}", {"country": "DE", "shipping_method": "standard"}, format="json")
+    assert chosen.status_code == 200, chosen.content
+    return cart_id
+
+
+@pytest.mark.django_db
+def test_a_checkout_through_the_api_shows_in_metrics_with_its_outcome_steps_reservation_and_cart_operations(
+    token, api_client
+):
+    from contexts.inventory import api as inventory_api
+    from tests.checkout.conftest import build_shop, checkout_body, post_checkout
+
+    build_shop()
+
+    def scrape() -> dict[str, float]:
+        response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+        assert response.status_code == 200
+        return shop_figures(response.content.decode())
+
+    before = scrape()
+    placed = post_checkout(api_client, checkout_body(rest_cart(api_client, "TEE-M", 2)))
+    assert placed.status_code == 201, placed.json()
+
+    assert moved(before, scrape()) == {
+        "placed": 1,
+        "reserved ok": 1,
+        "reservation committed": 1,
+        "cart create": 1,
+        "cart add_line": 1,
+        "cart set_delivery": 1,
+        "cart close": 1,
+        **{f"step {step} ok": 1 for step in SAGA_STEPS},
+    }
+
+    # A declined card: the order exists and fails, its reservation is given back.
+    before = scrape()
+    declined = post_checkout(api_client, checkout_body(rest_cart(api_client, "TEE-M", 1), token="tok_declined"))
+    assert declined.status_code == 402, declined.json()
+    assert moved(before, scrape()) == {
+        "failed payment_declined": 1,
+        "reserved ok": 1,
+        "reservation released": 1,
+        "cart create": 1,
+        "cart add_line": 1,
+        "cart set_delivery": 1,
+        "step create_order ok": 1,
+        "step reserve_stock ok": 1,
+        "step redeem_voucher ok": 1,
+        "step authorize_payment declined": 1,
+    }
+
+    # More than the warehouse holds: the reservation is refused, and so the checkout.
+    inventory_api.set_stock_level(sku="TEE-L", warehouse_code="MAIN", on_hand=1, reference="test")
+    cart_id = rest_cart(api_client, "TEE-L", 1)
+    inventory_api.set_stock_level(sku="TEE-L", warehouse_code="MAIN", on_hand=0, reference="test")
+    before = scrape()
+    short = post_checkout(api_client, checkout_body(cart_id))
+    assert short.status_code == 409 and short.json()["code"] == "insufficient_stock", short.json()
+    figures = moved(before, scrape())
+    assert figures["failed insufficient_stock"] == 1 and figures["reservation refused"] == 1
+    assert figures["step reserve_stock refused"] == 1 and "placed" not in figures
+
+    # Refused before any order exists: counted by its reason, no saga step, no reservation.
+    empty = api_client.post("/api/v1/carts", {"currency": "EUR"}, format="json").json()["id"]
+    before = scrape()
+    refused = post_checkout(api_client, checkout_body(empty))
+    assert refused.status_code == 400 and refused.json()["code"] == "cart_empty", refused.json()
+    assert moved(before, scrape()) == {"refused cart_empty": 1}
+
+
+def per_process(directory, name: str, **labels: str) -> dict[int, float]:
+    """Each process's own count of a series, read from its file alone (as if it were the only one)."""
+    import shutil
+    import tempfile
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    counts: dict[int, float] = {}
+    for path in directory.glob("counter_*.db"):
+        with tempfile.TemporaryDirectory() as alone:
+            shutil.copy(path, alone)
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=alone)
+            counts[int(path.stem.rsplit("_", 1)[-1])] = sample(generate_latest(registry).decode(), name, **labels) or 0
+    return counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checkouts_served_by_two_gunicorn_workers_add_up_in_every_scrape(tmp_path, settings):
+    """Checkouts through the REST API of the run command's server with two workers: whichever worker
+    answers the scrape, it shows every worker's checkouts, reservations, saga steps and cart operations."""
+    from tests.checkout.conftest import ADDRESS, build_shop
+    from tests.support.http import request
+
+    build_shop()
+    directory = tmp_path / "prometheus"
+    env = {
+        "METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+        "COMMERCE_USE_TEST_DATABASES": "1",
+        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+    }
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def buy(base: str) -> int:
+        cart = request("POST", f"{base}/api/v1/carts", {"currency": "EUR"}).body["id"]
+        request("POST", f"{base}/api/v1/carts/{cart}/lines", {"sku": "MUG", "quantity": 1})
+        body = {"cart_id": cart, "shipping_address": ADDRESS, "shipping_method": "standard", "email": "g@example.com"}
+        placed = request(
+            "POST",
+            f"{base}/api/v1/checkout",
+            {**body, "payment": {"token": "tok_ok"}},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        return placed.status
+
+    with running_gunicorn(workers=2, **env) as (_, base):
+        placed = 0
+        deadline = time.monotonic() + 240
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            while time.monotonic() < deadline:
+                statuses = list(pool.map(lambda _: buy(base), range(4)))
+                assert set(statuses) == {201}, statuses
+                placed += len(statuses)
+                by_worker = per_process(directory, "commerce_checkouts_total", outcome="placed")
+                if len([count for count in by_worker.values() if count > 0]) >= 2:
+                    break
+        assert len([count for count in by_worker.values() if count > 0]) >= 2, by_worker  # both took checkouts
+
+        for _ in range(6):  # each scrape, whichever worker answers it, is the sum over both
+            text = get(f"{base}/metrics", headers=auth)[2].decode()
+            assert sample(text, "commerce_checkouts_total", outcome="placed") == placed
+            assert sample(text, "commerce_inventory_reservations_total", outcome="ok") == placed
+            assert sample(text, "commerce_inventory_reservations_total", outcome="committed") == placed
+            assert sample(text, "commerce_cart_operations_total", operation="create") == placed
+            assert sample(text, "commerce_cart_operations_total", operation="add_line") == placed
+            for step in SAGA_STEPS:
+                assert sample(text, "commerce_checkout_saga_step_seconds_count", step=step, outcome="ok") == placed
+        by_worker = per_process(directory, "commerce_checkouts_total", outcome="placed")
+        assert sum(by_worker.values()) == placed and len(by_worker) >= 2

@@ -66,3 +66,28 @@ def test_a_customer_service_user_cannot_change_a_price(staff_client):
     client = staff_client("customer_service")
     for url in changelists("pricing"):
         assert client.post(f"{url}add/", {}).status_code == 403
+
+
+def test_the_warehouse_ships_orders_but_cannot_cancel_them(staff_client, api_client):
+    """Both actions change an order, but cancelling (a refund, stock released) is customer service's
+    job: the warehouse is not offered it, and posting it anyway leaves the order as it was."""
+    from django.urls import reverse
+
+    from contexts.orders.models import Order
+    from tests.checkout.conftest import build_shop, checkout_body, new_cart, post_checkout
+
+    build_shop()
+    placed = [post_checkout(api_client, checkout_body(new_cart({"MUG": 1}))).json()["id"] for _ in range(2)]
+    changelist = reverse("admin:orders_order_changelist")
+    warehouse = staff_client("warehouse")
+
+    offered = [value for value, _ in warehouse.get(changelist).context["action_form"].fields["action"].choices]
+    assert "ship_orders" in offered and "cancel_orders" not in offered
+    warehouse.post(changelist, {"action": "cancel_orders", "_selected_action": [placed[0]]})
+    assert Order.objects.get(pk=placed[0]).status == "confirmed"
+    warehouse.post(changelist, {"action": "ship_orders", "_selected_action": [placed[0]]})
+    assert Order.objects.get(pk=placed[0]).status == "shipped"
+
+    service = staff_client("customer_service")
+    service.post(changelist, {"action": "cancel_orders", "_selected_action": [placed[1]]})
+    assert Order.objects.get(pk=placed[1]).status == "cancelled"

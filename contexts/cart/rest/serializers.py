@@ -12,7 +12,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from commerce.money import Money
-from commerce.openapi import any_case_pattern, country_code_pattern
+from commerce.openapi import SPACE_CHARACTERS, any_case_pattern, country_code_pattern
 from commerce.rest import MoneySerializer, StrictSerializer
 from contexts.cart import api, domain
 from contexts.cart.conf import cart_settings
@@ -45,8 +45,10 @@ class AsGivenSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
-# Text without control characters (Unicode category Cc) and with a character other than a space.
-_PLAIN_TEXT = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+# Text without control characters (Unicode category Cc) and with a character other than a space
+# (what ``str.strip()`` removes, spelled out: commerce.openapi.SPACE_CHARACTERS).
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+_PLAIN_TEXT = f"^[^{_CONTROL}]*[^{SPACE_CHARACTERS}{_CONTROL}][^{_CONTROL}]*$"
 
 
 def _code(*, max_length: int) -> Callable[[], dict[str, Any]]:

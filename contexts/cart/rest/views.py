@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from commerce.openapi import Link, declare_links
 from contexts.cart import api
 from contexts.cart.rest import serializers as s
 
@@ -179,3 +180,60 @@ class CartShippingMethodsView(APIView):
             cart_id=cart_id, customer_id=caller(request), country=request.query_params.get("country")
         )
         return Response([s.shipping_option_json(option) for option in options])
+
+
+# How the cart's answers lead on (OpenAPI links; bin/fuzz's stateful phase follows them): a cart's id
+# to its own operations and to checkout, a new line's id to that line, a voucher's code to its removal.
+_CART = {"cart_id": "$response.body#/id"}
+_LINE = {"cart_id": "$response.body#/id", "line_id": "$response.body#/lines/0/id"}
+_CHECKOUT = {"cart_id": "$response.body#/id"}
+declare_links(
+    *(
+        Link(source="carts_create", status=status_code, name=name, target=target, parameters=_CART)
+        for status_code in ("200", "201")
+        for name, target in (
+            ("GetCart", "carts_retrieve"),
+            ("SetDelivery", "carts_partial_update"),
+            ("AddLine", "carts_lines_create"),
+            ("ListShippingMethods", "carts_shipping_methods_list"),
+            ("AddVoucher", "carts_vouchers_create"),
+            ("AssignCart", "carts_assign"),
+        )
+    ),
+    *(
+        Link(
+            source="carts_create", status=status_code, name="CheckOut", target="checkout_create", request_body=_CHECKOUT
+        )
+        for status_code in ("200", "201")
+    ),
+    Link(
+        source="carts_lines_create",
+        status="201",
+        name="ChangeLine",
+        target="carts_lines_partial_update",
+        parameters=_LINE,
+    ),
+    Link(source="carts_lines_create", status="201", name="RemoveLine", target="carts_lines_destroy", parameters=_LINE),
+    Link(source="carts_lines_create", status="201", name="GetCart", target="carts_retrieve", parameters=_CART),
+    Link(
+        source="carts_lines_create", status="201", name="SetDelivery", target="carts_partial_update", parameters=_CART
+    ),
+    Link(source="carts_lines_create", status="201", name="CheckOut", target="checkout_create", request_body=_CHECKOUT),
+    Link(
+        source="carts_partial_update",
+        status="200",
+        name="ListShippingMethods",
+        target="carts_shipping_methods_list",
+        parameters=_CART,
+    ),
+    Link(
+        source="carts_partial_update", status="200", name="CheckOut", target="checkout_create", request_body=_CHECKOUT
+    ),
+    Link(
+        source="carts_vouchers_create",
+        status="200",
+        name="RemoveVoucher",
+        target="carts_vouchers_destroy",
+        parameters={**_CART, "code": "$response.body#/vouchers/0"},
+    ),
+)

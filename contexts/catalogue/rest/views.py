@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from commerce.openapi import Link, declare_links
 from contexts.catalogue import api, selectors
 from contexts.catalogue.conf import catalogue_settings
 from contexts.catalogue.rest import serializers as s
@@ -105,3 +106,15 @@ class ProductDetailView(PublicView):
         if not_modified is not None:
             return not_modified
         return _with_cache_headers(Response(s.product_detail_json(detail)), etag=etag, modified_at=detail.modified_at)
+
+
+# A listed product leads to its page (an OpenAPI link; bin/fuzz's stateful phase follows it).
+declare_links(
+    Link(
+        source="products_list",
+        status="200",
+        name="GetProduct",
+        target="products_retrieve",
+        parameters={"slug": "$response.body#/results/0/slug"},
+    ),
+)

@@ -13,21 +13,12 @@ from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
-from commerce.rest import StrictSerializer
+from commerce.rest import EmailField, StrictSerializer
 
 
 class TextField(serializers.CharField):
     """A ``CharField`` that accepts only JSON strings."""
 
-    default_error_messages = {"not_a_string": "Must be a string."}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        return super().to_internal_value(data)
-
-
-class EmailInputField(serializers.EmailField):
     default_error_messages = {"not_a_string": "Must be a string."}
 
     def to_internal_value(self, data: Any) -> str:
@@ -85,7 +76,7 @@ def name_field(*, required: bool = False) -> TextField:
 
 
 class RegisterInput(StrictSerializer):
-    email = EmailInputField(max_length=254)
+    email = EmailField(max_length=254)
     password = password_field()
     first_name = TextField(max_length=150, required=False, allow_blank=True, default="")
     last_name = TextField(max_length=150, required=False, allow_blank=True, default="")

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from commerce.openapi import Link, declare_links
 from contexts.identity import selectors, services
 from contexts.identity.exceptions import AddressNotFound
 from contexts.identity.rest import serializers as s
@@ -241,3 +242,25 @@ class NotificationListView(GenericAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.notifications_of(request.user.pk))
         return self.get_paginated_response(s.NotificationOutput(page, many=True).data)
+
+
+# How the identity answers lead on (OpenAPI links; bin/fuzz's stateful phase follows them): a new
+# address to its own operations, a token pair's refresh token to the refresh.
+_ADDRESS = {"address_id": "$response.body#/id"}
+declare_links(
+    *(
+        Link(source="me_addresses_create", status="201", name=name, target=target, parameters=_ADDRESS)
+        for name, target in (
+            ("GetAddress", "me_addresses_retrieve"),
+            ("ChangeAddress", "me_addresses_partial_update"),
+            ("RemoveAddress", "me_addresses_destroy"),
+        )
+    ),
+    Link(
+        source="auth_token_create",
+        status="200",
+        name="RefreshToken",
+        target="auth_token_refresh_create",
+        request_body={"refresh": "$response.body#/refresh"},
+    ),
+)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import atomic_in
 from commerce.eventbus import publish
 from contexts.inventory import domain, events
@@ -71,6 +72,7 @@ def reserve_stock(*, reference: str, lines: Sequence[object], ttl: timedelta | N
         ]
         result = domain.allocate(requested, stock)
         if not result.ok:
+            metrics.reservation_made("insufficient_stock")
             raise InsufficientStock(
                 shortfalls=tuple(
                     Shortfall(sku=s.sku, requested=s.requested, available=s.available) for s in result.shortages
@@ -100,6 +102,7 @@ def reserve_stock(*, reference: str, lines: Sequence[object], ttl: timedelta | N
             )
         )
         watch.publish(always=False)
+    metrics.reservation_made("ok")
     return reservation
 
 
@@ -130,6 +133,7 @@ def _release_locked(reservation: Reservation, *, reason: str, status: str) -> No
     reservation.status = status
     reservation.closed_at = timezone.now()
     reservation.save(update_fields=["status", "closed_at"])
+    metrics.reservation_made(status)
     if to_release:
         publish(
             events.StockReleased(
@@ -169,6 +173,7 @@ def commit_reservation(*, reference: str, now: datetime | None = None) -> Reserv
             reservation.status = Reservation.Status.COMMITTED
             reservation.committed_at = now
             reservation.save(update_fields=["status", "committed_at"])
+            metrics.reservation_made("committed")
     if expired:
         raise ReservationExpired(f"Reservation {reference!r} expired; its stock went back on sale.")
     return reservation

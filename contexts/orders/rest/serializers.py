@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from commerce.money import Money
 from commerce.openapi import country_code_pattern
-from commerce.rest import StrictSerializer
+from commerce.rest import EmailField, StrictSerializer
 
 # --- Input ---------------------------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ class CheckoutPaymentInput(StrictSerializer):
 
 class CheckoutInput(StrictSerializer):
     cart_id = serializers.UUIDField()
-    email = serializers.EmailField(required=False, max_length=254)
+    email = EmailField(required=False, max_length=254)
     shipping_address = ShippingAddressInput(required=False)
     address_id = serializers.IntegerField(required=False, min_value=1)
     shipping_method = StrictCharField(max_length=64, required=False)

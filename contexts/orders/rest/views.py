@@ -20,6 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from commerce.errors import DomainError, error_body
+from commerce.openapi import Link, declare_links
 from commerce.pagination import StandardPagination
 from contexts.orders import api, services
 from contexts.orders.conf import orders_settings
@@ -225,3 +226,19 @@ class OrderReturnsView(APIView):
             reason=data.validated_data["reason"],
         )
         return Response(s.OrderReturnOutput(api.get_return(return_id=ret.pk)).data, status=status.HTTP_201_CREATED)
+
+
+# How an order leads on (OpenAPI links; bin/fuzz's stateful phase follows them): the order checkout
+# placed, to its own operations.
+_ORDER = {"order_id": "$response.body#/id"}
+declare_links(
+    *(
+        Link(source="checkout_create", status="201", name=name, target=target, parameters=_ORDER)
+        for name, target in (
+            ("GetOrder", "orders_retrieve"),
+            ("CancelOrder", "orders_cancel_create"),
+            ("ListReturns", "orders_returns_list"),
+            ("RequestReturn", "orders_returns_create"),
+        )
+    ),
+)

@@ -13,7 +13,9 @@ from uuid import UUID
 
 from django.db import IntegrityError
 
+from commerce import metrics
 from commerce.database import atomic_in
+from commerce.errors import DomainError
 from contexts.cart import api as cart_api
 from contexts.catalogue import api as catalogue_api
 from contexts.orders.domain import OrderStatus
@@ -101,6 +103,20 @@ def checkout(request: CheckoutRequest) -> UUID:
     existing = Order.objects.using(db()).filter(checkout_key=key).first()
     if existing is not None:
         return _outcome(existing.pk, resume=True)
+    try:
+        request, cart, quote, variants = _accepted(request)
+    except DomainError as refusal:
+        metrics.checkout_finished("refused", reason=refusal.code)
+        raise
+    with metrics.saga_step("create_order"):
+        order_id = _create_order(request, cart, quote, variants, key)
+    _saga.checkpoint(order_id, "create_order")
+    return _outcome(order_id, resume=False)
+
+
+def _accepted(request: CheckoutRequest) -> tuple[CheckoutRequest, object, object, dict]:
+    """What can be refused with no side effects, refused; otherwise the request with its address, the
+    cart, pricing's quote and the catalogue's variants the order is made of."""
     if not gateways.gateway().validate_token(request.payment_token):
         raise InvalidOrderInput(errors={"payment": ["Unknown payment token."]})
     cart = cart_api.get_cart_for_checkout(cart_id=request.cart_id, customer_id=request.customer_id)
@@ -136,9 +152,7 @@ def checkout(request: CheckoutRequest) -> UUID:
     if quote.refused_vouchers:
         refused = quote.refused_vouchers[0]
         raise CheckoutVoucherInvalid(refused.detail, reason=refused.reason, voucher_code=refused.code)
-    order_id = _create_order(request, cart, quote, variants, key)
-    _saga.checkpoint(order_id, "create_order")
-    return _outcome(order_id, resume=False)
+    return request, cart, quote, variants
 
 
 def _name(variants: dict, sku: str) -> str:
@@ -222,5 +236,5 @@ def _outcome(order_id: UUID, *, resume: bool) -> UUID:
     if order.status == OrderStatus.FAILED:
         raise _saga.failure_of(order)
     if order.status == OrderStatus.PENDING:  # another runner holds the saga, or a step must be retried
-        raise RequestInProgress(retry_after=_saga.LEASE_SECONDS)
+        raise RequestInProgress(retry_after=_saga.lease_seconds())
     return order.pk

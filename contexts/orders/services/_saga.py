@@ -37,6 +37,7 @@ from uuid import UUID
 from django.db.models import Q
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import atomic_in
 from commerce.errors import DomainError
 from commerce.eventbus import publish
@@ -59,7 +60,10 @@ from contexts.pricing import api as pricing_api
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30
+
+def lease_seconds() -> int:
+    """How long a runner holds a saga (``ORDERS_SAGA_LEASE_SECONDS``, 30 by default)."""
+    return orders_settings().saga_lease_seconds
 
 
 class CheckoutFailed(OrdersError):
@@ -80,6 +84,7 @@ class StepFailed(Exception):
 
     def __init__(self, error: DomainError) -> None:
         self.error = error
+        self.code = error.code  # what the step's duration is recorded under
         super().__init__(str(error))
 
 
@@ -97,7 +102,8 @@ def checkpoint(order_id: UUID, step: str) -> None:
 _HELD: dict[tuple[UUID, str], float] = {}  # (order, holder) → monotonic time until which this process holds it
 
 
-def claim_lease(order_id: UUID, holder: str, *, seconds: int = LEASE_SECONDS) -> bool:
+def claim_lease(order_id: UUID, holder: str, *, seconds: int | None = None) -> bool:
+    seconds = seconds or lease_seconds()
     now = timezone.now()
     claimed = (
         Order.objects.using(db())
@@ -113,7 +119,7 @@ def claim_lease(order_id: UUID, holder: str, *, seconds: int = LEASE_SECONDS) ->
 def _renew(order_id: UUID, holder: str) -> None:
     """Keep the lease before a step: nobody can take it before it ends, so it is renewed in the
     database only once half of it is used (a checkout's steps then cost no extra write each)."""
-    if time.monotonic() < _HELD.get((order_id, holder), 0) - LEASE_SECONDS / 2:
+    if time.monotonic() < _HELD.get((order_id, holder), 0) - lease_seconds() / 2:
         return
     if not claim_lease(order_id, holder):
         raise LeaseLost(str(order_id))
@@ -139,7 +145,8 @@ def _run_step(order: Order, holder: str, name: str, action: Callable[[], Any], *
     _renew(order.pk, holder)
     at, started = timezone.now(), time.perf_counter()
     try:
-        result = action()
+        with metrics.saga_step(name):
+            result = action()
     except StepFailed as failure:
         _log(
             order.pk,
@@ -272,6 +279,7 @@ def _confirm(order: Order) -> None:
             also_save=("saga_state", "saga_lease_holder", "saga_lease_until"),
         )
         publish(order_placed(row))
+    metrics.checkout_finished("placed")  # once: a later run finds it confirmed and returns above
 
 
 def order_placed(row: Order) -> events.OrderPlaced:
@@ -386,6 +394,7 @@ def _mark_failed(order: Order, error: DomainError) -> None:
                 order_id=row.pk, number=row.number, customer_id=row.customer_id, email=row.email, reason=error.code
             )
         )
+    metrics.checkout_finished("failed", reason=error.code)
 
 
 def _compensate(order: Order, holder: str, error: DomainError) -> None:

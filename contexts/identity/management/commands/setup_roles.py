@@ -18,8 +18,9 @@ VIEW = ("view",)
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     # Catalogue and pricing (prices, promotions, vouchers, shipping rates, tax); sees stock levels.
     "merchandisers": {"catalogue": ALL, "pricing": ALL, "inventory": VIEW},
-    # Stock, warehouses, reservations and shipments; ships orders (the orders admin's ship_orders needs
-    # change on orders: its actions share that one permission); sees the rest of orders and products.
+    # Stock, warehouses, reservations and shipments; ships orders (the orders admin's ship_orders and
+    # mark_delivered need change on orders; cancel_orders needs orders.cancel_order, a custom permission
+    # only customer service gets); sees the rest of orders and products.
     "warehouse": {"inventory": ALL, "orders": VIEW, "orders.order": EDIT, "orders.shipment": EDIT, "catalogue": VIEW},
     # Orders, returns and refunds, carts, customers and what they were told; no pricing at all.
     # Customers are changed, never added or deleted here: closing an account is the erasure.

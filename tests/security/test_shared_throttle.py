@@ -1,0 +1,83 @@
+"""OWASP API4:2023: the login throttle is counted in a cache every server process shares.
+
+Two separate gunicorn servers (one worker each, as two pods or two workers would be) point at the same
+Redis through ``CACHE_URL``. An attacker who spreads guesses over both must still meet the limit after
+the number of attempts the setting allows in all, not that number per process. Runs where a Redis is
+configured for the suite (``CACHE_URL`` or a ``redis://`` ``CELERY_BROKER_URL``, as in CI's Celery
+stage) and the test database is PostgreSQL, which the servers can reach.
+"""
+
+import json
+import os
+import urllib.error
+import urllib.request
+
+import pytest
+from django.db import connection
+
+from tests.ops.support import running_gunicorn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LIMIT = 4
+
+
+def shared_redis_url() -> str:
+    for name in ("CACHE_URL", "CELERY_BROKER_URL"):
+        url = os.environ.get(name, "")
+        if url.startswith("redis://"):
+            return url
+    pytest.skip("no Redis configured for this run (CACHE_URL or a redis:// CELERY_BROKER_URL)")
+
+
+def suite_database_url() -> str:
+    """The test database, which the servers must use: only PostgreSQL's is reachable from another process."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the servers need the suite's database over the network: PostgreSQL only")
+    settings = connection.settings_dict
+    return (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+
+
+def wrong_login(base: str) -> tuple[int, dict]:
+    body = json.dumps({"email": "nobody@example.com", "password": "a-wrong-guess"}).encode()
+    request = urllib.request.Request(
+        f"{base}/api/v1/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+def test_guesses_spread_over_two_server_processes_meet_one_limit():
+    import redis
+
+    cache_url = shared_redis_url()
+    # Start from a clean count for this client: an earlier run's attempts must not decide this one.
+    client = redis.Redis.from_url(cache_url)
+    for key in client.scan_iter(match="*throttle_auth_token_*"):
+        client.delete(key)
+    environment = {
+        "CACHE_URL": cache_url,
+        "DATABASE_URL": suite_database_url(),
+        "DATABASE_SPLIT": "",
+        "EVENTBUS_DISPATCH": "inline",
+        "THROTTLE_AUTH_TOKEN": f"{LIMIT}/min",
+    }
+    with (
+        running_gunicorn(workers=1, **environment) as (_, first),
+        running_gunicorn(workers=1, **environment) as (
+            _,
+            second,
+        ),
+    ):
+        servers = [first, second]
+        answers = [wrong_login(servers[attempt % 2]) for attempt in range(LIMIT + 2)]
+
+    statuses = [status for status, _ in answers]
+    # Each server saw only half the guesses; a per-process count would have let all of them through.
+    assert statuses[:LIMIT] == [401] * LIMIT, statuses
+    assert statuses[LIMIT:] == [429, 429], statuses
+    assert all(int(headers["Retry-After"]) > 0 for _, headers in answers[LIMIT:])
