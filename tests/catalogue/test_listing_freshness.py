@@ -173,8 +173,9 @@ def calls_under_catalogue_locks(monkeypatch):
     own database; a test asserts there is none."""
     found: list[str] = []
     for module in (pricing_api, inventory_api):
-        for name, function in vars(module).items():
-            if name.startswith("_") or not inspect.isfunction(function) or function.__module__ != module.__name__:
+        for name in module.__all__:  # the published functions, whether the api is a module or a package
+            function = getattr(module, name)
+            if not inspect.isfunction(function) or not function.__module__.startswith(module.__name__):
                 continue
 
             def guarded(*args, __function=function, __name=f"{module.__name__}.{name}", **kwargs):
