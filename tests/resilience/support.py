@@ -112,7 +112,9 @@ class Processes:
 
     # --- the shop's processes ------------------------------------------------------------------
 
-    def gunicorn(self, *, workers: int = 1, **env: str) -> "Web":
+    def gunicorn(self, *, workers: int = 1, ready: bool = True, **env: str) -> "Web":
+        """gunicorn serving the shop on ``WEB_PORT``; with ``ready=False`` the caller waits for it
+        (``wait_for(web.answers, …)``), so that it boots while other processes do."""
         process, log = self.spawn(
             "gunicorn",
             [sys.executable, "-m", "gunicorn", "-c", "python:commerce.gunicorn_conf", "tests.resilience.faulty_wsgi"],
@@ -124,10 +126,19 @@ class Processes:
             **env,
         )
         web = Web(process, log, f"http://127.0.0.1:{WEB_PORT}")
-        wait_for(web.answers, timeout=180, what="gunicorn to answer /health/live", log=log)
+        if ready:
+            web.wait_until_ready()
         return web
 
-    def celery_worker(self, name: str = "worker", **env: str) -> tuple[subprocess.Popen, Path]:
+    def celery_workers(self, *names: str, **env: str) -> list[tuple[subprocess.Popen, Path]]:
+        """Real ``celery worker`` processes (solo pool) on the test's broker, booting side by side,
+        returned once each says it is ready."""
+        started = [self.celery_worker(name, ready=False, **env) for name in names]
+        for (process, log), name in zip(started, names, strict=True):
+            self._wait_for_worker(process, log, name)
+        return started
+
+    def celery_worker(self, name: str = "worker", *, ready: bool = True, **env: str) -> tuple[subprocess.Popen, Path]:
         """A real ``celery worker`` (solo pool) on the test's broker, once it says it is ready."""
         process, log = self.spawn(
             name,
@@ -136,7 +147,12 @@ class Processes:
              "-n", f"{name}-{os.getpid()}@%h"],
             **env,
         )  # fmt: skip
+        if ready:
+            self._wait_for_worker(process, log, name)
+        return process, log
 
+    @staticmethod
+    def _wait_for_worker(process: subprocess.Popen, log: Path, name: str) -> None:
         def answers() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"the Celery worker exited with {process.returncode}\n{tail(log)}")
@@ -144,8 +160,7 @@ class Processes:
             # app, whose broker is not the test's private one)
             return log.exists() and " ready." in log.read_text(errors="replace")
 
-        wait_for(answers, timeout=120, what=f"the Celery worker {name} to answer a ping", log=log)
-        return process, log
+        wait_for(answers, timeout=120, what=f"the Celery worker {name} to say it is ready", log=log)
 
     def publish_probe(self, key: str) -> None:
         """Publish a probe event from a process of its own (with this test's dispatch settings)."""
@@ -170,6 +185,9 @@ class Processes:
 class Web:
     def __init__(self, process: subprocess.Popen, log: Path, base: str) -> None:
         self.process, self.log, self.base = process, log, base
+
+    def wait_until_ready(self) -> None:
+        wait_for(self.answers, timeout=180, what="gunicorn to answer /health/live", log=self.log)
 
     def answers(self) -> bool:
         if self.process.poll() is not None:

@@ -5,10 +5,12 @@ its money taken once, or failed with the stock, the voucher and the money given 
 
 import os
 import signal
+import sys
 import time
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from contexts.orders.models import GatewayCharge, GatewayRefund, Order, SagaStep
 from tests.checkout.conftest import available, build_shop, checkout_body, new_cart, voucher_uses
@@ -20,6 +22,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # that the retry and the recovery job may take over a checkout whose process died.
 QUICK_TAKEOVER = {"ORDERS_SAGA_LEASE_SECONDS": "3", "ORDERS_IDEMPOTENCY_LOCK_SECONDS": "3"}
 RECOVERY = ["recover_checkouts", "--older-than", "0"]
+# The recovery job in a process of its own with the fault point installed.
+RECOVERY_WITH_FAULTS = (
+    "import tests.resilience.faulty_celery\n"
+    "from django.core.management import call_command\n"
+    "call_command('recover_checkouts', '--older-than', '0')\n"
+)
 
 
 @pytest.fixture
@@ -103,4 +111,41 @@ def test_a_web_worker_killed_before_the_money_is_compensated_by_the_recovery_job
     # the client's retry gets the order's outcome, never a second order or a second charge
     status, _, answer = retry_until_answered(web, body, key)
     assert status == 409 and answer["code"] == "checkout_failed" and answer["order_id"] == str(order.pk)
+    assert Order.objects.count() == 1 and GatewayCharge.objects.count() == 1
+
+
+def test_the_recovery_job_killed_while_it_heals_a_checkout_is_healed_by_its_next_run(shop, processes):
+    key = uuid.uuid4().hex
+    web, body = kill_checkout_after(processes, "capture_payment", key)
+    order = Order.objects.get()
+    # the dead web worker's lease runs out; then a recovery run takes the saga over and is killed in
+    # its turn, right after it committed the stock reservation
+    wait_for(
+        lambda: Order.objects.filter(pk=order.pk, saga_lease_until__lt=timezone.now()).exists(),
+        timeout=30,
+        what="the dead runner's lease to run out",
+    )
+    second_fault = processes.scratch / "recovery-faults"
+    second_fault.mkdir()
+    recovery, log = processes.spawn(
+        "recovery",
+        [sys.executable, "-c", RECOVERY_WITH_FAULTS],
+        RESILIENCE_BLOCK_AT="saga:commit_reservation",
+        RESILIENCE_FAULTS_DIR=str(second_fault),
+    )
+    assert processes.wait_for_fault(directory=second_fault, log=log) == recovery.pid
+    os.kill(recovery.pid, signal.SIGKILL)
+    recovery.wait(timeout=30)
+    order.refresh_from_db()
+    assert order.status == "pending" and available("TEE-M") == 8  # the stock is committed, the order not yet
+
+    run_recovery_until_healed(processes)
+
+    order.refresh_from_db()
+    assert (order.status, order.saga_state) == ("confirmed", "completed")
+    charge = GatewayCharge.objects.get()
+    assert charge.captured == order.total and charge.refunded == 0
+    assert available("TEE-M") == 8 and voucher_uses() == 1
+    status, _, answer = retry_until_answered(web, body, key)
+    assert status == 201 and answer["id"] == str(order.pk) and answer["status"] == "confirmed"
     assert Order.objects.count() == 1 and GatewayCharge.objects.count() == 1
