@@ -33,6 +33,10 @@ WEB_PORT = 8230
 PROXY_PORT = 8231
 REDIS_PORT = 8239
 
+# The saga's lease and the request's Idempotency-Key lock run out in seconds here, not minutes, so
+# that the retry and the recovery job may take over a checkout whose process died.
+QUICK_TAKEOVER = {"ORDERS_SAGA_LEASE_SECONDS": "3", "ORDERS_IDEMPOTENCY_LOCK_SECONDS": "3"}
+
 
 def wait_for(
     condition: Callable[[], object], *, timeout: float, what: str, log: Path | None = None, raising: bool = True
@@ -109,6 +113,10 @@ class Processes:
         reached = (directory or self.faults) / faults.REACHED
         wait_for(lambda: reached.exists() and reached.read_text(), timeout=timeout, what="the fault point", log=log)
         return int(reached.read_text())
+
+    def release_fault(self, directory: Path | None = None) -> None:
+        """Let the process blocked at the fault point go on."""
+        (directory or self.faults).joinpath(faults.RELEASE).write_text("go")
 
     # --- the shop's processes ------------------------------------------------------------------
 
@@ -382,3 +390,15 @@ def sweep_until_delivered(processes: Processes, *, timeout: float = 90) -> None:
             wait_for(lambda: not undelivered_count(), timeout=10, what="", raising=False)
         else:
             time.sleep(0.2)
+
+
+def retry_until_answered(web, body, key: str, *, timeout: float = 90):
+    """Retry as a client does: again after each ``Retry-After`` while the first attempt is in progress."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, headers, answer = web.request("POST", "/api/v1/checkout", body, headers={"Idempotency-Key": key})
+        if not (status == 409 and answer.get("code") == "request_in_progress"):
+            return status, headers, answer
+        assert "Retry-After" in headers, headers
+        assert time.monotonic() < deadline, f"still in progress after {timeout}s: {answer}"
+        time.sleep(min(float(headers["Retry-After"]), 1.0))

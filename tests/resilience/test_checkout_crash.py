@@ -14,13 +14,10 @@ from django.utils import timezone
 
 from contexts.orders.models import GatewayCharge, GatewayRefund, Order, SagaStep
 from tests.checkout.conftest import available, build_shop, checkout_body, new_cart, voucher_uses
-from tests.resilience.support import wait_for
+from tests.resilience.support import QUICK_TAKEOVER, retry_until_answered, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The saga's lease and the request's Idempotency-Key lock run out in seconds here, not minutes, so
-# that the retry and the recovery job may take over a checkout whose process died.
-QUICK_TAKEOVER = {"ORDERS_SAGA_LEASE_SECONDS": "3", "ORDERS_IDEMPOTENCY_LOCK_SECONDS": "3"}
 RECOVERY = ["recover_checkouts", "--older-than", "0"]
 # The recovery job in a process of its own with the fault point installed.
 RECOVERY_WITH_FAULTS = (
@@ -50,23 +47,21 @@ def kill_checkout_after(processes, step: str, key: str):
     return web, body
 
 
-def retry_until_answered(web, body, key: str, *, timeout: float = 90):
-    """Retry as a client does: again after each ``Retry-After`` while the first attempt is in progress."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status, headers, answer = web.request("POST", "/api/v1/checkout", body, headers={"Idempotency-Key": key})
-        if not (status == 409 and answer.get("code") == "request_in_progress"):
-            return status, headers, answer
-        assert "Retry-After" in headers, headers
-        assert time.monotonic() < deadline, f"still in progress after {timeout}s: {answer}"
-        time.sleep(min(float(headers["Retry-After"]), 1.0))
+def wait_for_the_lease_to_run_out() -> None:
+    """The dead runner's lease (3 s here) has to run out before anyone may take its saga over."""
+    wait_for(
+        lambda: Order.objects.filter(saga_state="running", saga_lease_until__lt=timezone.now()).exists(),
+        timeout=30,
+        what="the dead runner's lease to run out",
+    )
 
 
 def run_recovery_until_healed(processes, *, timeout: float = 60) -> None:
+    wait_for_the_lease_to_run_out()
     deadline = time.monotonic() + timeout
     while "Healed 1 checkout" not in (output := processes.manage(*RECOVERY)):
         assert time.monotonic() < deadline, f"the recovery job healed nothing within {timeout}s: {output}"
-        time.sleep(0.5)  # the dead runner's lease (3 s) has to run out first
+        time.sleep(0.5)
 
 
 def test_a_web_worker_killed_after_the_capture_is_finished_by_the_retry_and_charges_once(shop, processes):
@@ -120,11 +115,7 @@ def test_the_recovery_job_killed_while_it_heals_a_checkout_is_healed_by_its_next
     order = Order.objects.get()
     # the dead web worker's lease runs out; then a recovery run takes the saga over and is killed in
     # its turn, right after it committed the stock reservation
-    wait_for(
-        lambda: Order.objects.filter(pk=order.pk, saga_lease_until__lt=timezone.now()).exists(),
-        timeout=30,
-        what="the dead runner's lease to run out",
-    )
+    wait_for_the_lease_to_run_out()
     second_fault = processes.scratch / "recovery-faults"
     second_fault.mkdir()
     recovery, log = processes.spawn(
