@@ -7,7 +7,9 @@ its carts are emptied first)::
 
 It starts gunicorn (2 sync workers, ``BENCH_PORT``, default 8141) and drives it with 16 concurrent
 clients (a small bounded threaded client on ``http.client``), each scenario for ``BENCH_SECONDS``
-(default 10):
+(default 10) in all, in ``BENCH_ROUNDS`` (default 5) interleaved rounds (list, create+add, get, list,
+...): on a machine shared with other work, a load that changes during the run then weighs on the
+three scenarios alike instead of on whichever ran at that moment:
 
 - ``list``: ``GET /api/v1/products?page=N`` (the reference);
 - ``create+add``: ``POST /carts`` then ``POST /carts/{id}/lines`` (one operation = both writes);
@@ -40,6 +42,7 @@ PORT = int(os.environ.get("BENCH_PORT", "8141"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 HOST = "127.0.0.1"
 
 
@@ -64,19 +67,22 @@ def request(method: str, path: str, body: dict | None = None) -> tuple[int, dict
         connection.close()
 
 
-def run(label: str, operation, requests_per_op: int = 1) -> dict:
-    """Drive ``operation(rng)`` from CLIENTS threads for SECONDS; each call is one timed operation."""
-    latencies: list[float] = []
+def drive(operation, seconds: float) -> tuple[list[float], list[str], float, float]:
+    """Drive ``operation(rng)`` from CLIENTS threads for ``seconds``; each call is one timed operation.
+    Returns every operation's latency, the errors, the window and the operations done within it."""
+    spans: list[tuple[float, float]] = []
     errors: list[str] = []
     lock = threading.Lock()
-    stop = time.perf_counter() + SECONDS
     start = threading.Barrier(CLIENTS)
+    stop = [0.0]
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
         mine: list[float] = []
+        if start.wait() == 0:
+            stop[0] = time.perf_counter() + seconds
         start.wait()
-        while time.perf_counter() < stop:
+        while time.perf_counter() < stop[0]:
             began = time.perf_counter()
             try:
                 operation(rng)
@@ -84,39 +90,62 @@ def run(label: str, operation, requests_per_op: int = 1) -> dict:
                 with lock:
                     errors.append(repr(error)[:200])
                 continue
-            mine.append(time.perf_counter() - began)
+            mine.append((began, time.perf_counter()))
         with lock:
-            latencies.extend(mine)
+            spans.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(seed,)) for seed in range(CLIENTS)]
-    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(random.randrange(2**32),)) for _ in range(CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
+    # An operation still running at the end counts for the share of it done within the window: the
+    # window's throughput with every client busy throughout, whatever an operation's length.
+    done = sum(1.0 if end <= stop[0] else max(stop[0] - began, 0.0) / (end - began) for began, end in spans)
+    return [end - began for began, end in spans], errors, seconds, done
 
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else float("nan")
 
-    figures = {
-        "label": label,
-        "ops": len(latencies),
-        "rate": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
-        "p90": pct(90),
-        "p99": pct(99),
-        "errors": len(errors),
-    }
-    unit = "ops/s" if requests_per_op > 1 else "req/s"
-    print(
-        f"  {label:18} {figures['rate']:7.1f} {unit}  p50 {figures['p50']:6.1f} ms  p90 {figures['p90']:6.1f} ms  "
-        f"p99 {figures['p99']:6.1f} ms  ({figures['ops']} in {elapsed:.1f} s, {len(errors)} errors)"
-    )
-    if errors:
-        print(f"    first error: {errors[0]}")
-    return figures
+def run(scenarios: list[tuple[str, object, int]]) -> dict[str, dict]:
+    """Each scenario for SECONDS in all, in ROUNDS interleaved rounds; figures per scenario."""
+    collected = {label: ([], [], 0.0, 0.0) for label, _, _ in scenarios}
+    for _ in range(ROUNDS):
+        for label, operation, _ in scenarios:
+            latencies, errors, elapsed, done = drive(operation, SECONDS / ROUNDS)
+            previous = collected[label]
+            collected[label] = (
+                previous[0] + latencies,
+                previous[1] + errors,
+                previous[2] + elapsed,
+                previous[3] + done,
+            )
+    results = {}
+    for label, _, requests_per_op in scenarios:
+        latencies, errors, elapsed, done = collected[label]
+        latencies.sort()
+
+        def pct(p: float, latencies=latencies) -> float:
+            return (
+                latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else float("nan")
+            )
+
+        figures = {
+            "label": label,
+            "ops": len(latencies),
+            "rate": done / elapsed,
+            "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+            "p90": pct(90),
+            "p99": pct(99),
+            "errors": len(errors),
+        }
+        unit = "ops/s" if requests_per_op > 1 else "req/s"
+        print(
+            f"  {label:18} {figures['rate']:7.1f} {unit}  p50 {figures['p50']:6.1f} ms  p90 {figures['p90']:6.1f} ms  "
+            f"p99 {figures['p99']:6.1f} ms  ({figures['ops']} in {elapsed:.1f} s, {len(errors)} errors)"
+        )
+        if errors:
+            print(f"    first error: {errors[0]}")
+        results[label] = figures
+    return results
 
 
 def queries_per_request(scenarios: dict) -> None:
@@ -224,12 +253,20 @@ def main() -> None:
             status, body = request("GET", f"/api/v1/carts/{rng.choice(full_carts)}")
             assert status == 200 and len(body["lines"]) == 20, status
 
-        print(f"gunicorn: {WORKERS} sync workers; {CLIENTS} concurrent clients, {SECONDS:.0f} s per scenario")
+        print(
+            f"gunicorn: {WORKERS} sync workers; {CLIENTS} concurrent clients, {SECONDS:.0f} s per scenario "
+            f"in {ROUNDS} interleaved rounds"
+        )
         for warm in (product_list, create_and_add, get_full_cart):
             warm(random.Random(0))
-        listing = run("list", product_list)
-        writes = run("create+add", create_and_add, requests_per_op=2)
-        reads = run("get 20-line cart", get_full_cart)
+        figures = run(
+            [
+                ("list", product_list, 1),
+                ("create+add", create_and_add, 2),
+                ("get 20-line cart", get_full_cart, 1),
+            ]
+        )
+        listing, writes, reads = figures["list"], figures["create+add"], figures["get 20-line cart"]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -251,6 +288,7 @@ def main() -> None:
         return 1
 
     queries_per_request({"list": list_page, "create+add": create_add, "get 20-line cart": get_cart})
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print("ratios (issue 11):")
     print(f"  create+add ops/s / list req/s           = {writes['rate'] / listing['rate']:.2f}   (wanted >= 0.50)")
     print(f"  p50 get 20-line cart / p50 list request = {reads['p50'] / listing['p50']:.2f}   (wanted <= 2.00)")

@@ -37,14 +37,13 @@ def _deliver_inline(alias: str, delivery_ids: Sequence[int]) -> None:
 
 
 def _queue(alias: str, delivery_ids: Sequence[int]) -> None:
-    from celery import current_app
-
+    from commerce.celery import app  # ours, configured from settings; Celery is loaded only to queue
     from commerce.eventbus.delivery import BATCH_SIZE
 
     for start in range(0, len(delivery_ids), BATCH_SIZE):
         chunk = list(delivery_ids[start : start + BATCH_SIZE])
         try:
-            current_app.send_task(DELIVER_TASK, args=(alias, chunk), retry=False)
+            app.send_task(DELIVER_TASK, args=(alias, chunk), retry=False)
         except Exception:
             logger.exception("Could not queue %d deliveries on %s; the sweep will", len(chunk), alias)
             return

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.db import connections
 from django.db.models import QuerySet
 
 from commerce.database import database_for
@@ -70,13 +71,17 @@ class CartState:
 
 def state_of(cart: Cart, lines: list[CartLine] | None = None) -> CartState:
     rows = lines if lines is not None else list(cart.lines.all())
+    return _state(cart, tuple(LineState(id=line.pk, sku=line.sku, quantity=line.quantity) for line in rows))
+
+
+def _state(cart: Cart, lines: tuple[LineState, ...]) -> CartState:
     return CartState(
         id=cart.id,
         customer_id=cart.customer_id,
         status=cart.status,
         currency=cart.currency,
         version=cart.version,
-        lines=tuple(LineState(id=line.pk, sku=line.sku, quantity=line.quantity) for line in rows),
+        lines=lines,
         voucher_codes=tuple(cart.voucher_codes or ()),
         country=cart.country,
         shipping_method=cart.shipping_method,
@@ -95,13 +100,42 @@ def cart_lines() -> QuerySet[CartLine]:
     return CartLine.objects.using(database_for("cart"))
 
 
+# The cart and its lines in one query: one row per line (the cart's columns repeated), or one row
+# with NULL line columns for an empty cart.
+_CART_WITH_LINES = """
+    SELECT {cart_columns}, line.id AS line_id, line.sku AS line_sku, line.quantity AS line_quantity
+    FROM {cart_table} cart LEFT JOIN {line_table} line ON line.cart_id = cart.id
+    WHERE {where} ORDER BY line.id"""
+
+
+def _cart_with_lines(where: str, params: list[object]) -> CartState | None:
+    """The cart matching ``where`` (on ``cart.``'s columns) and its lines, in one query, or None."""
+    connection = connections[database_for("cart")]
+    quote = connection.ops.quote_name
+    sql = _CART_WITH_LINES.format(
+        cart_columns=", ".join(f"cart.{quote(field.column)}" for field in Cart._meta.concrete_fields),
+        cart_table=quote(Cart._meta.db_table),
+        line_table=quote(CartLine._meta.db_table),
+        where=where,
+    )
+    rows = list(Cart.objects.raw(sql, params).using(database_for("cart")))
+    if not rows:
+        return None
+    lines = [
+        LineState(id=row.line_id, sku=row.line_sku, quantity=row.line_quantity)
+        for row in rows
+        if row.line_id is not None
+    ]
+    return _state(rows[0], tuple(lines))
+
+
 def load_cart(cart_id: object) -> CartState | None:
-    """The stored cart and its lines (two queries), or None."""
+    """The stored cart and its lines (one query), or None."""
     parsed = domain.parse_cart_id(cart_id)
     if parsed is None:
         return None
-    cart = carts().filter(pk=parsed).prefetch_related("lines").first()
-    return state_of(cart) if cart is not None else None
+    connection = connections[database_for("cart")]
+    return _cart_with_lines("cart.id = %s", [Cart._meta.pk.get_db_prep_value(parsed, connection)])
 
 
 def visible_to(state: CartState | None, customer_id: int | None) -> bool:
@@ -124,8 +158,8 @@ def cart_for(cart_id: object, customer_id: int | None) -> CartState:
 
 
 def open_cart_of(customer_id: int) -> CartState | None:
-    cart = carts().filter(customer_id=customer_id, status=CartStatus.OPEN).prefetch_related("lines").first()
-    return state_of(cart) if cart is not None else None
+    """The customer's open cart and its lines (one query), or None."""
+    return _cart_with_lines("cart.customer_id = %s AND cart.status = %s", [customer_id, CartStatus.OPEN.value])
 
 
 # --- The priced view -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from contexts.catalogue.exceptions import (
     ProductNotFound,
     UnknownSku,
 )
+from contexts.catalogue.models import path_ids
 
 __all__ = [
     "CatalogueError",
@@ -90,16 +91,18 @@ def get_variants(*, skus: Sequence[str]) -> dict[str, VariantInfo]:
     One query whatever the number of SKUs.
     """
     return {
-        variant.sku: VariantInfo(
-            sku=variant.sku,
-            product_id=variant.product_id,
-            product_slug=variant.product.slug,
-            product_name=variant.product.name,
-            variant_name=variant.name,
-            category_ids=variant.product.category.ancestor_ids(),
-            published=variant.product.is_published,
+        sku: VariantInfo(
+            sku=sku,
+            product_id=product_id,
+            product_slug=slug,
+            product_name=product_name,
+            variant_name=variant_name,
+            category_ids=path_ids(category_path),
+            published=published,
         )
-        for variant in selectors.variants_by_sku(skus)
+        for sku, product_id, slug, product_name, variant_name, category_path, published in selectors.variants_by_sku(
+            skus
+        )
     }
 
 

@@ -40,10 +40,10 @@ def _refresh_after_commit(product_ids: list[int]) -> None:
 
 
 def _queue_batches(product_ids: list[int], size: int) -> None:
-    from celery import current_app
+    from commerce.celery import app  # the shop's Celery app; loaded only when something is queued
 
     for start in range(0, len(product_ids), size):
-        current_app.send_task(REFRESH_BATCH_TASK, args=(product_ids[start : start + size],))
+        app.send_task(REFRESH_BATCH_TASK, args=(product_ids[start : start + size],))
 
 
 @subscriber(pricing_events.PriceChanged, batch=True)

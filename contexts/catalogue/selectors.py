@@ -162,5 +162,18 @@ def listing_version() -> tuple[int, datetime | None]:
     return row if row is not None else (0, None)
 
 
-def variants_by_sku(skus: Iterable[str]) -> QuerySet[Variant]:
-    return Variant.objects.filter(sku__in=list(skus)).select_related("product", "product__category")
+VARIANT_INFO_COLUMNS = (
+    "sku",
+    "product_id",
+    "product__slug",
+    "product__name",
+    "name",
+    "product__category__path",
+    "product__is_published",
+)
+
+
+def variants_by_sku(skus: Iterable[str]) -> QuerySet:
+    """The columns of ``VARIANT_INFO_COLUMNS`` of each variant with one of these SKUs, as tuples
+    (no model instances: a cart asks this on every request)."""
+    return Variant.objects.filter(sku__in=list(skus)).order_by().values_list(*VARIANT_INFO_COLUMNS)

@@ -477,3 +477,27 @@ class TaxRate(models.Model):
         errors = self.term_errors()
         if errors:
             raise ValidationError(errors)
+
+
+# The tables whose rows are the rules a quote reads besides prices and vouchers: a write to any of
+# them (whatever issues it: a service, the admin, a bulk update, a TRUNCATE) changes the rules token
+# through database triggers (migration 0003).
+RULE_TABLES = (
+    "pricing_promotion",
+    "pricing_taxrate",
+    "pricing_shippingzone",
+    "pricing_shippingmethod",
+    "pricing_shippingrate",
+)
+
+
+class RulesVersion(models.Model):
+    """One row whose ``token`` is replaced by a random one, in the same transaction, by every write
+    to ``RULE_TABLES``: a process may keep those rules in memory for as long as it reads the same
+    token (see ``selectors.RulesCache``). Written by the triggers only."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token

@@ -4,35 +4,94 @@ Query budget (asserted in tests): prices for any number of SKUs are one query, l
 more; a quote adds one for the destination's tax rates, one for the shipping rate when a method is
 asked for, one for vouchers when codes are given and one for a customer's own redemptions when a
 voucher limits uses per customer.
+
+A quote's promotions, tax rates and shipping rate are kept in memory (``RulesCache``) for as long as
+the rules token read with the prices stays the same: triggers change it with every write to those
+tables, so a warm quote costs the prices query (and the voucher ones) only.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db.models import Count, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from contexts.pricing import checks, domain
 from contexts.pricing.conf import pricing_settings
 from contexts.pricing.exceptions import InvalidPricingInput, InvalidQuantity, ShippingUnavailable, UnknownSku
-from contexts.pricing.models import Price, Promotion, ShippingRate, TaxRate, Voucher, VoucherRedemption
+from contexts.pricing.models import (
+    Price,
+    Promotion,
+    RulesVersion,
+    ShippingRate,
+    TaxRate,
+    Voucher,
+    VoucherRedemption,
+)
+
+T = TypeVar("T")
 
 
 def prices_by_sku(skus: Sequence[str], currency: str) -> dict[str, Price]:
-    """One query, whatever the number of SKUs."""
+    """One query, whatever the number of SKUs. Each price carries ``rules_token`` (see ``RulesCache``)."""
     wanted = sorted({sku for sku in skus if isinstance(sku, str)})
     if not wanted:
         return {}
-    rows = Price.objects.filter(currency=currency, sku__in=wanted).order_by()
+    table = RulesVersion._meta.db_table
+    rows = (
+        Price.objects.filter(currency=currency, sku__in=wanted)
+        .annotate(rules_token=RawSQL(f"SELECT token FROM {table} WHERE id = 1", ()))
+        .order_by()
+    )
     return {price.sku: price for price in rows}
 
 
-def live_promotions(currency: str, now: datetime) -> list[domain.PromotionRule]:
-    """Promotions running at ``now`` that can apply in ``currency`` (one query)."""
-    rows = Promotion.objects.live_at(now).filter(Q(currency__isnull=True) | Q(currency=currency)).order_by()
-    return sorted((promotion.rule() for promotion in rows), key=lambda rule: (-rule.priority, rule.id))
+class RulesCache:
+    """Promotions, tax rates and shipping rates as read under one rules token, in this process.
+
+    The token changes (database triggers) in the transaction of every write to those tables, and is
+    read in the same query as a quote's prices: while it is the same, what was read under it is still
+    what the tables hold. No token (another database, or none written yet): nothing is kept.
+    """
+
+    _token: str | None = None
+    _entries: dict[tuple, object] = {}
+
+    @classmethod
+    def get(cls, token: str | None, key: tuple, load: Callable[[], T]) -> T:
+        if token is None:
+            return load()
+        if token != cls._token:
+            cls._token, cls._entries = token, {}
+        entries = cls._entries
+        if key not in entries:
+            entries[key] = load()
+        return entries[key]  # type: ignore[return-value]
+
+
+def _running(starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> bool:
+    """``Promotion.objects.live_at(now)``'s time window, for promotions kept in memory."""
+    return (starts_at is None or starts_at <= now) and (ends_at is None or ends_at > now)
+
+
+def live_promotions(currency: str, now: datetime, *, rules_token: str | None = None) -> list[domain.PromotionRule]:
+    """Promotions running at ``now`` that can apply in ``currency`` (one query, none while the rules
+    under ``rules_token`` are in memory)."""
+    if rules_token is None:
+        rows = Promotion.objects.live_at(now).filter(Q(currency__isnull=True) | Q(currency=currency)).order_by()
+        return sorted((promotion.rule() for promotion in rows), key=lambda rule: (-rule.priority, rule.id))
+
+    def load() -> list[tuple[domain.PromotionRule, datetime | None, datetime | None]]:
+        rows = Promotion.objects.filter(Q(currency__isnull=True) | Q(currency=currency), is_active=True).order_by()
+        timed = [(promotion.rule(), promotion.starts_at, promotion.ends_at) for promotion in rows]
+        return sorted(timed, key=lambda item: (-item[0].priority, item[0].id))
+
+    active = RulesCache.get(rules_token, ("promotions", currency), load)
+    return [rule for rule, starts_at, ends_at in active if _running(starts_at, ends_at, now)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,23 +251,32 @@ def check_quote_request(
     )
 
 
-def tax_rates(country: str) -> dict[str, Decimal]:
-    """The tax rate of each configured class in ``country`` (one query)."""
-    return dict(TaxRate.objects.filter(country=country).order_by().values_list("tax_class", "rate"))
+def tax_rates(country: str, *, rules_token: str | None = None) -> dict[str, Decimal]:
+    """The tax rate of each configured class in ``country`` (one query, none while in memory)."""
+
+    def load() -> dict[str, Decimal]:
+        return dict(TaxRate.objects.filter(country=country).order_by().values_list("tax_class", "rate"))
+
+    return dict(RulesCache.get(rules_token, ("tax", country), load))
 
 
-def shipping_rate(*, method: str, country: str, currency: str) -> ShippingRate:
-    """The rate of an active ``method`` for the zone covering ``country`` in ``currency`` (one query).
+def shipping_rate(*, method: str, country: str, currency: str, rules_token: str | None = None) -> ShippingRate:
+    """The rate of an active ``method`` for the zone covering ``country`` in ``currency`` (one query,
+    none while in memory; the rate is then shared: read it, never change it).
 
     :raises ShippingUnavailable: no such active method, or it has no rate there in that currency.
     """
-    rate = (
-        _rates_for(country=country, currency=currency)
-        .filter(method__code=method)
-        .select_related("method")
-        .order_by("pk")
-        .first()
-    )
+
+    def load() -> ShippingRate | None:
+        return (
+            _rates_for(country=country, currency=currency)
+            .filter(method__code=method)
+            .select_related("method")
+            .order_by("pk")
+            .first()
+        )
+
+    rate = RulesCache.get(rules_token, ("shipping", method, country, currency), load)
     if rate is None:
         raise ShippingUnavailable(method=method, country=country, currency=currency)
     return rate
@@ -241,10 +309,13 @@ def quote_basket(request: QuoteRequest, *, now: datetime | None = None) -> Quote
     unknown = tuple(dict.fromkeys(line.sku for line in lines if line.sku not in prices))
     if unknown:
         raise UnknownSku(skus=unknown, currency=currency)
+    token = next(iter(prices.values())).rules_token if prices else None
     rate = None
     if request.ship and request.shipping_method is not None:
-        rate = shipping_rate(method=request.shipping_method, country=request.country, currency=currency)
-    rules = live_promotions(currency, now)
+        rate = shipping_rate(
+            method=request.shipping_method, country=request.country, currency=currency, rules_token=token
+        )
+    rules = live_promotions(currency, now, rules_token=token)
     basket_lines = [
         domain.BasketLine(
             sku=line.sku,
@@ -262,7 +333,7 @@ def quote_basket(request: QuoteRequest, *, now: datetime | None = None) -> Quote
         now=now,
     )
     basket = domain.price_basket(lines=basket_lines, promotions=rules, vouchers=accepted, currency=currency)
-    rates = tax_rates(request.country)
+    rates = tax_rates(request.country, rules_token=token)
     tax_classes = tuple(prices[line.sku].tax_class for line in lines)
     shipping = None
     if rate is not None:

@@ -3,7 +3,8 @@ test knows it is *exactly there* before it SIGKILLs it (no sleeps as synchronisa
 
 A subprocess started with ``RESILIENCE_BLOCK_AT=<kind>:<name>`` and ``RESILIENCE_FAULTS_DIR=<dir>``
 blocks the first time (across every process sharing the directory) it reaches the point: it writes
-``<dir>/reached`` with its pid, then waits forever; the test reads the pid and kills that process.
+``<dir>/reached`` with its pid, then waits; the test reads the pid and kills that process (or, to
+change the world around it first, lets it go on by writing ``<dir>/release``).
 Later processes with the same setting pass the point: the file exists, the fault was spent.
 
 Kinds of points:
@@ -23,6 +24,7 @@ from pathlib import Path
 BLOCK_AT = "RESILIENCE_BLOCK_AT"
 FAULTS_DIR = "RESILIENCE_FAULTS_DIR"
 REACHED = "reached"
+RELEASE = "release"
 
 
 def install() -> None:
@@ -40,7 +42,8 @@ def install() -> None:
 
 
 def block_here() -> None:
-    """Tell the test this process is at the point (once for all processes), then wait to be killed."""
+    """Tell the test this process is at the point (once for all processes), then wait to be killed
+    (or let go: the test writes ``<dir>/release``)."""
     directory = Path(os.environ[FAULTS_DIR])
     try:
         descriptor = os.open(directory / REACHED, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -48,8 +51,8 @@ def block_here() -> None:
         return  # spent by an earlier process: this one goes on
     os.write(descriptor, str(os.getpid()).encode())
     os.close(descriptor)
-    while True:  # until SIGKILL
-        time.sleep(3600)
+    while not (directory / RELEASE).exists():  # until SIGKILL, or let go
+        time.sleep(0.05)
 
 
 def _block_after_saga_step(step: str) -> None:

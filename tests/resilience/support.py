@@ -33,6 +33,10 @@ WEB_PORT = 8230
 PROXY_PORT = 8231
 REDIS_PORT = 8239
 
+# The saga's lease and the request's Idempotency-Key lock run out in seconds here, not minutes, so
+# that the retry and the recovery job may take over a checkout whose process died.
+QUICK_TAKEOVER = {"ORDERS_SAGA_LEASE_SECONDS": "3", "ORDERS_IDEMPOTENCY_LOCK_SECONDS": "3"}
+
 
 def wait_for(
     condition: Callable[[], object], *, timeout: float, what: str, log: Path | None = None, raising: bool = True
@@ -110,9 +114,15 @@ class Processes:
         wait_for(lambda: reached.exists() and reached.read_text(), timeout=timeout, what="the fault point", log=log)
         return int(reached.read_text())
 
+    def release_fault(self, directory: Path | None = None) -> None:
+        """Let the process blocked at the fault point go on."""
+        (directory or self.faults).joinpath(faults.RELEASE).write_text("go")
+
     # --- the shop's processes ------------------------------------------------------------------
 
-    def gunicorn(self, *, workers: int = 1, **env: str) -> "Web":
+    def gunicorn(self, *, workers: int = 1, ready: bool = True, **env: str) -> "Web":
+        """gunicorn serving the shop on ``WEB_PORT``; with ``ready=False`` the caller waits for it
+        (``wait_for(web.answers, …)``), so that it boots while other processes do."""
         process, log = self.spawn(
             "gunicorn",
             [sys.executable, "-m", "gunicorn", "-c", "python:commerce.gunicorn_conf", "tests.resilience.faulty_wsgi"],
@@ -124,10 +134,19 @@ class Processes:
             **env,
         )
         web = Web(process, log, f"http://127.0.0.1:{WEB_PORT}")
-        wait_for(web.answers, timeout=180, what="gunicorn to answer /health/live", log=log)
+        if ready:
+            web.wait_until_ready()
         return web
 
-    def celery_worker(self, name: str = "worker", **env: str) -> tuple[subprocess.Popen, Path]:
+    def celery_workers(self, *names: str, **env: str) -> list[tuple[subprocess.Popen, Path]]:
+        """Real ``celery worker`` processes (solo pool) on the test's broker, booting side by side,
+        returned once each says it is ready."""
+        started = [self.celery_worker(name, ready=False, **env) for name in names]
+        for (process, log), name in zip(started, names, strict=True):
+            self._wait_for_worker(process, log, name)
+        return started
+
+    def celery_worker(self, name: str = "worker", *, ready: bool = True, **env: str) -> tuple[subprocess.Popen, Path]:
         """A real ``celery worker`` (solo pool) on the test's broker, once it says it is ready."""
         process, log = self.spawn(
             name,
@@ -136,7 +155,12 @@ class Processes:
              "-n", f"{name}-{os.getpid()}@%h"],
             **env,
         )  # fmt: skip
+        if ready:
+            self._wait_for_worker(process, log, name)
+        return process, log
 
+    @staticmethod
+    def _wait_for_worker(process: subprocess.Popen, log: Path, name: str) -> None:
         def answers() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"the Celery worker exited with {process.returncode}\n{tail(log)}")
@@ -144,8 +168,7 @@ class Processes:
             # app, whose broker is not the test's private one)
             return log.exists() and " ready." in log.read_text(errors="replace")
 
-        wait_for(answers, timeout=120, what=f"the Celery worker {name} to answer a ping", log=log)
-        return process, log
+        wait_for(answers, timeout=120, what=f"the Celery worker {name} to say it is ready", log=log)
 
     def publish_probe(self, key: str) -> None:
         """Publish a probe event from a process of its own (with this test's dispatch settings)."""
@@ -170,6 +193,9 @@ class Processes:
 class Web:
     def __init__(self, process: subprocess.Popen, log: Path, base: str) -> None:
         self.process, self.log, self.base = process, log, base
+
+    def wait_until_ready(self) -> None:
+        wait_for(self.answers, timeout=180, what="gunicorn to answer /health/live", log=self.log)
 
     def answers(self) -> bool:
         if self.process.poll() is not None:
@@ -364,3 +390,15 @@ def sweep_until_delivered(processes: Processes, *, timeout: float = 90) -> None:
             wait_for(lambda: not undelivered_count(), timeout=10, what="", raising=False)
         else:
             time.sleep(0.2)
+
+
+def retry_until_answered(web, body, key: str, *, timeout: float = 90):
+    """Retry as a client does: again after each ``Retry-After`` while the first attempt is in progress."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, headers, answer = web.request("POST", "/api/v1/checkout", body, headers={"Idempotency-Key": key})
+        if not (status == 409 and answer.get("code") == "request_in_progress"):
+            return status, headers, answer
+        assert "Retry-After" in headers, headers
+        assert time.monotonic() < deadline, f"still in progress after {timeout}s: {answer}"
+        time.sleep(min(float(headers["Retry-After"]), 1.0))

@@ -36,8 +36,9 @@ def confirmations(order_id: str) -> int:
 
 def test_orders_placed_while_the_broker_is_down_flow_once_it_is_back(shop, celery_processes, private_redis):
     processes = celery_processes
+    web = processes.gunicorn(ready=False)
     processes.celery_worker()
-    web = processes.gunicorn()
+    web.wait_until_ready()
     before = place_order(web)
     wait_for(lambda: confirmations(before), timeout=60, what="the first order's confirmation")
 

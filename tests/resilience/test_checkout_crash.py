@@ -5,21 +5,26 @@ its money taken once, or failed with the stock, the voucher and the money given 
 
 import os
 import signal
+import sys
 import time
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from contexts.orders.models import GatewayCharge, GatewayRefund, Order, SagaStep
 from tests.checkout.conftest import available, build_shop, checkout_body, new_cart, voucher_uses
-from tests.resilience.support import wait_for
+from tests.resilience.support import QUICK_TAKEOVER, retry_until_answered, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The saga's lease and the request's Idempotency-Key lock run out in seconds here, not minutes, so
-# that the retry and the recovery job may take over a checkout whose process died.
-QUICK_TAKEOVER = {"ORDERS_SAGA_LEASE_SECONDS": "3", "ORDERS_IDEMPOTENCY_LOCK_SECONDS": "3"}
 RECOVERY = ["recover_checkouts", "--older-than", "0"]
+# The recovery job in a process of its own with the fault point installed.
+RECOVERY_WITH_FAULTS = (
+    "import tests.resilience.faulty_celery\n"
+    "from django.core.management import call_command\n"
+    "call_command('recover_checkouts', '--older-than', '0')\n"
+)
 
 
 @pytest.fixture
@@ -42,23 +47,21 @@ def kill_checkout_after(processes, step: str, key: str):
     return web, body
 
 
-def retry_until_answered(web, body, key: str, *, timeout: float = 90):
-    """Retry as a client does: again after each ``Retry-After`` while the first attempt is in progress."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status, headers, answer = web.request("POST", "/api/v1/checkout", body, headers={"Idempotency-Key": key})
-        if not (status == 409 and answer.get("code") == "request_in_progress"):
-            return status, headers, answer
-        assert "Retry-After" in headers, headers
-        assert time.monotonic() < deadline, f"still in progress after {timeout}s: {answer}"
-        time.sleep(min(float(headers["Retry-After"]), 1.0))
+def wait_for_the_lease_to_run_out() -> None:
+    """The dead runner's lease (3 s here) has to run out before anyone may take its saga over."""
+    wait_for(
+        lambda: Order.objects.filter(saga_state="running", saga_lease_until__lt=timezone.now()).exists(),
+        timeout=30,
+        what="the dead runner's lease to run out",
+    )
 
 
 def run_recovery_until_healed(processes, *, timeout: float = 60) -> None:
+    wait_for_the_lease_to_run_out()
     deadline = time.monotonic() + timeout
     while "Healed 1 checkout" not in (output := processes.manage(*RECOVERY)):
         assert time.monotonic() < deadline, f"the recovery job healed nothing within {timeout}s: {output}"
-        time.sleep(0.5)  # the dead runner's lease (3 s) has to run out first
+        time.sleep(0.5)
 
 
 def test_a_web_worker_killed_after_the_capture_is_finished_by_the_retry_and_charges_once(shop, processes):
@@ -103,4 +106,37 @@ def test_a_web_worker_killed_before_the_money_is_compensated_by_the_recovery_job
     # the client's retry gets the order's outcome, never a second order or a second charge
     status, _, answer = retry_until_answered(web, body, key)
     assert status == 409 and answer["code"] == "checkout_failed" and answer["order_id"] == str(order.pk)
+    assert Order.objects.count() == 1 and GatewayCharge.objects.count() == 1
+
+
+def test_the_recovery_job_killed_while_it_heals_a_checkout_is_healed_by_its_next_run(shop, processes):
+    key = uuid.uuid4().hex
+    web, body = kill_checkout_after(processes, "capture_payment", key)
+    order = Order.objects.get()
+    # the dead web worker's lease runs out; then a recovery run takes the saga over and is killed in
+    # its turn, right after it committed the stock reservation
+    wait_for_the_lease_to_run_out()
+    second_fault = processes.scratch / "recovery-faults"
+    second_fault.mkdir()
+    recovery, log = processes.spawn(
+        "recovery",
+        [sys.executable, "-c", RECOVERY_WITH_FAULTS],
+        RESILIENCE_BLOCK_AT="saga:commit_reservation",
+        RESILIENCE_FAULTS_DIR=str(second_fault),
+    )
+    assert processes.wait_for_fault(directory=second_fault, log=log) == recovery.pid
+    os.kill(recovery.pid, signal.SIGKILL)
+    recovery.wait(timeout=30)
+    order.refresh_from_db()
+    assert order.status == "pending" and available("TEE-M") == 8  # the stock is committed, the order not yet
+
+    run_recovery_until_healed(processes)
+
+    order.refresh_from_db()
+    assert (order.status, order.saga_state) == ("confirmed", "completed")
+    charge = GatewayCharge.objects.get()
+    assert charge.captured == order.total and charge.refunded == 0
+    assert available("TEE-M") == 8 and voucher_uses() == 1
+    status, _, answer = retry_until_answered(web, body, key)
+    assert status == 201 and answer["id"] == str(order.pk) and answer["status"] == "confirmed"
     assert Order.objects.count() == 1 and GatewayCharge.objects.count() == 1

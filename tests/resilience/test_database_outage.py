@@ -4,12 +4,14 @@ deployed persistent connections) keeps serving: every API request gets a clear 5
 error shape with ``Retry-After`` — no stack trace, no HTML — readiness says the database is down, and
 once the proxy lets connections through again the same server processes answer as before."""
 
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.checkout.conftest import build_shop
-from tests.resilience.support import PROXY_PORT, subprocess_database_url
+from contexts.orders.models import GatewayCharge, Order
+from tests.checkout.conftest import available, build_shop, checkout_body, new_cart
+from tests.resilience.support import PROXY_PORT, QUICK_TAKEOVER, retry_until_answered, subprocess_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,3 +65,33 @@ def test_a_database_outage_answers_503_and_the_same_server_recovers(shop, proces
     status, _, again = web.request("GET", f"/api/v1/carts/{cart['id']}")
     assert status == 200 and again["id"] == cart["id"]
     assert workers_of(web.process.pid) == workers, "gunicorn had to restart a worker"
+
+
+def test_a_database_outage_in_the_middle_of_a_checkout_is_healed_by_the_retry(shop, processes, database_proxy):
+    """The database goes away right after the money was captured: the checkout answers 503, and the
+    client's retry with the same Idempotency-Key, once the database is back, gets the order
+    confirmed — the money captured once, the stock taken once."""
+    cart_id = new_cart({"TEE-M": 2})
+    web = processes.gunicorn(
+        DATABASE_URL=subprocess_database_url(port=PROXY_PORT),
+        DATABASE_CONN_MAX_AGE="60",
+        RESILIENCE_BLOCK_AT="saga:capture_payment",
+        **QUICK_TAKEOVER,
+    )
+    key, body = uuid.uuid4().hex, checkout_body(cart_id)
+    first = web.request_in_background("POST", "/api/v1/checkout", body, {"Idempotency-Key": key})
+    processes.wait_for_fault(log=web.log)
+    database_proxy.refuse()
+    processes.release_fault()
+    first["thread"].join(timeout=60)
+    assert_unavailable(first["response"])
+
+    database_proxy.restore()
+    status, _, answer = retry_until_answered(web, body, key)
+
+    assert status == 201 and answer["status"] == "confirmed", answer
+    order = Order.objects.get()
+    assert str(order.pk) == answer["id"] and order.saga_state == "completed"
+    charge = GatewayCharge.objects.get()
+    assert charge.captured == order.total and charge.refunded == 0
+    assert available("TEE-M") == 8

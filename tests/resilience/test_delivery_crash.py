@@ -32,14 +32,16 @@ SUBSCRIPTION = "probe_sink.count_when_pinged"
 )
 def test_a_worker_killed_mid_delivery_is_healed_by_the_sweep_exactly_once(celery_processes, point, counted_when_killed):
     processes = celery_processes
-    first, first_log = processes.celery_worker("first", RESILIENCE_BLOCK_AT=f"{point}:{SUBSCRIPTION}")
+    # two workers, both with the fault point: whichever takes the delivery blocks there and is
+    # killed; the other survives to take the redelivery
+    workers = processes.celery_workers("first", "second", RESILIENCE_BLOCK_AT=f"{point}:{SUBSCRIPTION}")
     key = f"crash-{uuid.uuid4().hex[:12]}"
 
     processes.publish_probe(key)
-    pid = processes.wait_for_fault(log=first_log)
-    assert pid == first.pid
+    pid = processes.wait_for_fault(log=workers[0][1])
+    (killed,) = [process for process, _ in workers if process.pid == pid]
     os.kill(pid, signal.SIGKILL)
-    first.wait(timeout=30)
+    killed.wait(timeout=30)
 
     message = OutboxMessage.objects.get(event_type="probe.Pinged", payload__key=key)
     delivery = Delivery.objects.get(message=message, subscription=SUBSCRIPTION)
@@ -47,7 +49,6 @@ def test_a_worker_killed_mid_delivery_is_healed_by_the_sweep_exactly_once(celery
     assert ProbeCounter.objects.filter(key=f"{key}:count", count__gte=1).count() == counted_when_killed
     assert attempts_of(key, "count") == 1  # the handler ran once before the crash
 
-    processes.celery_worker("second")
     sweep_until_delivered(processes)
 
     assert ProbeCounter.objects.get(key=f"{key}:count").count == 1  # applied once, not twice

@@ -15,7 +15,7 @@ from contexts.cart.conf import cart_settings
 from contexts.cart.exceptions import CartClosed, CartNotAnonymous, CartNotFound, InvalidCartInput
 from contexts.cart.models import CartStatus
 from contexts.cart.selectors import CartState
-from contexts.cart.services._writes import set_line
+from contexts.cart.services._writes import LineWrite, set_line
 from contexts.catalogue import api as catalogue_api
 
 
@@ -31,9 +31,8 @@ def create_cart(*, customer_id: int | None, currency: object = None) -> tuple[Ca
         existing = selectors.open_cart_of(customer_id)
         if existing is not None:
             return existing, False
-    try:
-        with atomic_in("cart"):
-            cart = selectors.carts().create(customer_id=customer_id, currency=currency)
+    try:  # one INSERT: atomic on its own, no transaction to open around it
+        cart = selectors.carts().create(customer_id=customer_id, currency=currency)
     except IntegrityError:  # the same customer opened one in parallel: answer that one
         existing = selectors.open_cart_of(customer_id) if customer_id is not None else None
         if existing is None:
@@ -207,7 +206,7 @@ def _merge_lines(source: CartState, target: CartState) -> None:
         if existing is None and count >= conf.max_lines:
             continue
         total = min((existing.quantity if existing else 0) + line.quantity, conf.max_line_quantity)
-        set_line(target.id, existing, line.sku, total)
+        set_line(target.id, LineWrite(line=existing, sku=line.sku, quantity=total))
         count += existing is None
 
 

@@ -12,7 +12,7 @@ from contexts.cart.exceptions import (
     UnknownSku,
 )
 from contexts.cart.selectors import CartState
-from contexts.cart.services._writes import Change, commit, ensure_open, set_line
+from contexts.cart.services._writes import Change, LineWrite, commit, ensure_open
 from contexts.catalogue import api as catalogue_api
 from contexts.inventory import api as inventory_api
 
@@ -64,7 +64,7 @@ def add_line(*, cart_id: object, customer_id: int | None, sku: object, quantity:
     if sku not in {line.sku for line in view.lines if line.purchasable}:
         raise UnknownSku(sku=sku)  # the catalogue has it, but it has no price in the cart's currency
 
-    def write(current: CartState) -> dict[str, int]:
+    def write(current: CartState) -> LineWrite:
         existing = current.line_for(sku)
         total = (existing.quantity if existing else 0) + quantity
         if total > conf.max_line_quantity:
@@ -72,9 +72,9 @@ def add_line(*, cart_id: object, customer_id: int | None, sku: object, quantity:
         if existing is None and len(current.lines) >= conf.max_lines:
             raise CartFull(max_lines=conf.max_lines)
         _check_stock(sku, total, available)
-        return set_line(current.id, existing, sku, total)
+        return LineWrite(line=existing, sku=sku, quantity=total)
 
-    return commit(state, Change(lines=write), view)
+    return commit(state, Change(line=write), view)
 
 
 def _line_id(line_id: object) -> int:
@@ -100,15 +100,15 @@ def set_line_quantity(*, cart_id: object, customer_id: int | None, line_id: obje
         _check_stock(line.sku, quantity, available)
     view = selectors.priced(state.with_quantity(line.sku, quantity))
 
-    def write(current: CartState) -> dict[str, int]:
+    def write(current: CartState) -> LineWrite:
         existing = current.line_by_id(line_id)
         if existing is None:
             raise LineNotFound()
         if available is not None:
             _check_stock(existing.sku, quantity, available)
-        return set_line(current.id, existing, existing.sku, quantity)
+        return LineWrite(line=existing, sku=existing.sku, quantity=quantity)
 
-    return commit(state, Change(lines=write), view)
+    return commit(state, Change(line=write), view)
 
 
 def remove_line(*, cart_id: object, customer_id: int | None, line_id: object) -> domain.Cart:
@@ -121,10 +121,10 @@ def remove_line(*, cart_id: object, customer_id: int | None, line_id: object) ->
         raise LineNotFound()
     view = selectors.priced(state.with_quantity(line.sku, 0))
 
-    def write(current: CartState) -> dict[str, int]:
+    def write(current: CartState) -> LineWrite:
         existing = current.line_by_id(line_id)
         if existing is None:
             raise LineNotFound()
-        return set_line(current.id, existing, existing.sku, 0)
+        return LineWrite(line=existing, sku=existing.sku, quantity=0)
 
-    return commit(state, Change(lines=write), view)
+    return commit(state, Change(line=write), view)

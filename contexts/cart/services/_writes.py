@@ -11,21 +11,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 
-from commerce.database import atomic_in
+from commerce.database import atomic_in, database_for
 from contexts.cart import domain, selectors
 from contexts.cart.exceptions import CartClosed, CartNotFound
-from contexts.cart.models import CartStatus
+from contexts.cart.models import Cart, CartLine, CartStatus
 from contexts.cart.selectors import CartState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineWrite:
+    """One line to write: ``line`` (None for a new one) set to ``quantity`` (0 deletes it)."""
+
+    line: selectors.LineState | None
+    sku: str
+    quantity: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
     """Writes to apply to a cart at a given state. Each callable receives that state."""
 
-    lines: Callable[[CartState], dict[str, int]] | None = None  # line writes; returns ids of created lines by SKU
+    line: Callable[[CartState], LineWrite] | None = None  # the line to write, judged against that state
     fields: Callable[[CartState], dict[str, Any]] | None = None  # cart columns to set
 
 
@@ -39,15 +49,9 @@ def ensure_open(state: CartState) -> None:
 def commit(state: CartState, change: Change, view: domain.Cart | None = None) -> domain.Cart:
     """Apply ``change``; answer ``view`` (the cart priced as it will be) when nothing raced, else re-read."""
     now = timezone.now()
-    with atomic_in("cart"):
-        fields = change.fields(state) if change.fields else {}
-        claimed = (
-            selectors.carts()
-            .filter(pk=state.id, version=state.version, status=CartStatus.OPEN)
-            .update(version=F("version") + 1, updated_at=now, **fields)
-        )
-        if claimed:
-            created = change.lines(state) if change.lines else {}
+    fields = change.fields(state) if change.fields else {}
+    write = change.line(state) if change.line else None
+    claimed, created = _claim(state, fields, write, now)
     if claimed and view is not None:
         lines = tuple(replace(line, id=created[line.sku]) if line.sku in created else line for line in view.lines)
         return replace(view, lines=lines, updated_at=now)
@@ -55,10 +59,64 @@ def commit(state: CartState, change: Change, view: domain.Cart | None = None) ->
         with atomic_in("cart"):
             current = lock(state.id)
             fields = change.fields(current) if change.fields else {}
-            if change.lines:
-                change.lines(current)
+            if change.line:
+                set_line(current.id, change.line(current))
             selectors.carts().filter(pk=state.id).update(version=F("version") + 1, updated_at=now, **fields)
     return selectors.priced(selectors.load_cart(state.id))  # type: ignore[arg-type]
+
+
+def _claim(state: CartState, fields: dict[str, Any], write: LineWrite | None, now: Any) -> tuple[bool, dict[str, int]]:
+    """Bump the cart from ``state.version`` and apply the writes, all or nothing; False when the cart
+    moved on meanwhile (nothing written). Returns the id of a created line by SKU.
+
+    One statement, no transaction to open: the conditional UPDATE alone, or on PostgreSQL the UPDATE
+    and the line write in one data-modifying WITH query.
+    """
+    claim = selectors.carts().filter(pk=state.id, version=state.version, status=CartStatus.OPEN)
+    if write is not None and write.line is None and write.quantity <= 0:
+        write = None  # no line to create: only the version to claim
+    if write is None:
+        return bool(claim.update(version=F("version") + 1, updated_at=now, **fields)), {}
+    connection = connections[database_for("cart")]
+    if connection.vendor != "postgresql" or fields:
+        with atomic_in("cart"):
+            if not claim.update(version=F("version") + 1, updated_at=now, **fields):
+                return False, {}
+            return True, set_line(state.id, write)
+    row = _claim_and_write_line(connection, state, write, now)
+    if row is None:
+        return False, {}
+    return True, ({write.sku: row} if write.line is None else {})
+
+
+def _claim_and_write_line(connection: Any, state: CartState, write: LineWrite, now: Any) -> int | None:
+    """PostgreSQL: claim the cart's version and write the line in one statement; the line's id, or None
+    when the cart was not at ``state.version`` (nothing written)."""
+    quote = connection.ops.quote_name
+    cart_table, line_table = quote(Cart._meta.db_table), quote(CartLine._meta.db_table)
+    claim = (
+        f"WITH claimed AS (UPDATE {cart_table} SET version = version + 1, updated_at = %s "
+        f"WHERE id = %s AND version = %s AND status = %s RETURNING id) "
+    )
+    params: list[Any] = [now, state.id, state.version, CartStatus.OPEN.value]
+    if write.line is None:
+        sql = (
+            f"INSERT INTO {line_table} (cart_id, sku, quantity, added_at) "
+            f"SELECT id, %s, %s, %s FROM claimed RETURNING id"
+        )
+        params += [write.sku, write.quantity, now]
+    elif write.quantity > 0:
+        sql = (
+            f"UPDATE {line_table} SET quantity = %s WHERE id = %s AND cart_id IN (SELECT id FROM claimed) RETURNING id"
+        )
+        params += [write.quantity, write.line.id]
+    else:
+        sql = f"DELETE FROM {line_table} WHERE id = %s AND cart_id IN (SELECT id FROM claimed) RETURNING id"
+        params += [write.line.id]
+    with connection.cursor() as cursor:
+        cursor.execute(claim + sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def lock(cart_id: Any) -> CartState:
@@ -75,8 +133,9 @@ def lock(cart_id: Any) -> CartState:
     return state
 
 
-def set_line(cart_id: Any, line: selectors.LineState | None, sku: str, quantity: int) -> dict[str, int]:
+def set_line(cart_id: Any, write: LineWrite) -> dict[str, int]:
     """Write one line: create, change or (quantity 0) delete it. Returns the id of a created line by SKU."""
+    line, sku, quantity = write.line, write.sku, write.quantity
     if line is not None and line.id is not None:
         if quantity > 0:
             selectors.cart_lines().filter(pk=line.id).update(quantity=quantity)

@@ -1,0 +1,74 @@
+"""A web worker loads what it serves, not the Celery app or the API docs' stack (issue 15, memory).
+
+Each check runs in a fresh interpreter: what a gunicorn worker imports when it loads ``commerce.wsgi``.
+"""
+
+import json
+import subprocess
+import sys
+
+from tests.ops.support import ROOT, clean_environment
+
+PROBE = """
+import json, sys
+import commerce.wsgi
+from django.urls import get_resolver
+get_resolver().url_patterns  # the whole URLconf, as the first request loads it
+{extra}
+print(json.dumps({{name: name in sys.modules for name in sys.argv[1:]}}))
+"""
+
+
+def _loaded(tmp_path, *modules: str, extra: str = "", **env: str) -> dict[str, bool]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(extra=extra), *modules],
+        cwd=ROOT,
+        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path), **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_an_inline_worker_loads_neither_the_celery_app_nor_the_docs_stack(tmp_path):
+    loaded = _loaded(tmp_path, "commerce.celery", "drf_spectacular.views", EVENTBUS_DISPATCH="inline")
+    assert loaded == {"commerce.celery": False, "drf_spectacular.views": False}
+
+
+def test_the_docs_stack_is_loaded_by_the_first_schema_request(tmp_path):
+    extra = (
+        "from django.test import Client\n"
+        "response = Client().get('/api/schema')\n"
+        "assert response.status_code == 200 and b'/api/v1/products' in response.content, response.status_code\n"
+    )
+    assert _loaded(tmp_path, "drf_spectacular.views", extra=extra) == {"drf_spectacular.views": True}
+
+
+def test_with_celery_dispatch_the_app_is_ours_from_the_start(tmp_path):
+    extra = "from celery import current_app\nassert current_app.main == 'commerce', current_app.main\n"
+    loaded = _loaded(
+        tmp_path, "commerce.celery", extra=extra, EVENTBUS_DISPATCH="celery", CELERY_BROKER_URL="redis://127.0.0.1:9/0"
+    )
+    assert loaded == {"commerce.celery": True}
+
+
+def test_celery_finds_the_app_by_the_package_name(tmp_path):
+    script = (
+        "from celery.app.utils import find_app\n"
+        "import commerce\n"
+        "app = find_app('commerce')\n"
+        "assert app is commerce.celery_app and app.main == 'commerce', app\n"
+        "import django; django.setup(); app.loader.import_default_modules()\n"
+        "assert 'eventbus.deliver_events' in app.tasks and 'catalogue.refresh_listing_batch' in app.tasks\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
