@@ -98,7 +98,12 @@ def is_dto_type(annotation: object) -> bool:
 
 
 def public_api_functions(context: str) -> list[tuple[str, object]]:
+    """The functions a context publishes: its api's ``__all__`` when it declares one (an api that is a
+    package re-exports functions defined in its private modules), otherwise the api module's own."""
     module = importlib.import_module(f"contexts.{context}.api")
+    if hasattr(module, "__all__"):
+        members = [(name, getattr(module, name)) for name in module.__all__]
+        return [(name, member) for name, member in members if inspect.isfunction(member)]
     return [
         (name, function)
         for name, function in inspect.getmembers(module, inspect.isfunction)
@@ -120,6 +125,12 @@ def test_public_api_functions_are_keyword_only_typed_and_return_dtos(context, na
     assert "return" in hints, f"{context}.api.{name} has no return annotation"
     assert is_dto_type(hints["return"]), f"{context}.api.{name} returns {hints['return']!r}, not a DTO"
     assert function.__doc__, f"{context}.api.{name} has no docstring"
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_every_context_publishes_functions_the_api_check_can_see(context):
+    """An api split into a package must not hide its functions from the check above."""
+    assert public_api_functions(context), f"no public function found in contexts.{context}.api"
 
 
 def test_the_dto_check_refuses_model_instances_and_querysets():

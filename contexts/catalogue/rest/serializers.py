@@ -53,7 +53,9 @@ class ListingQueryInput(serializers.Serializer):
     """Query string of ``GET /products``. Parameters it does not know (``page``, ``page_size``) pass by."""
 
     q = serializers.CharField(required=False, allow_blank=True, trim_whitespace=True)
-    category = serializers.SlugField(required=False, max_length=120)
+    category = serializers.SlugField(
+        required=False, allow_blank=True, max_length=120, help_text="Empty: every category."
+    )
     min_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2, min_value=Decimal(0))
     max_price = serializers.DecimalField(required=False, max_digits=12, decimal_places=2, min_value=Decimal(0))
     in_stock = serializers.ChoiceField(

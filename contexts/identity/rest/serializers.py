@@ -84,7 +84,9 @@ class RegisterInput(StrictSerializer):
 
 class ProfileOutput(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    email = serializers.EmailField(read_only=True)
+    # The address as registration took it (commerce.rest.EmailField), not ``format: email``: that refuses
+    # some addresses Django and the API take (a name over 64 characters, a label such as ``xn--e``).
+    email = serializers.CharField(read_only=True, help_text="The account's email address, in lower case.")
     first_name = serializers.CharField(read_only=True)
     last_name = serializers.CharField(read_only=True)
 
