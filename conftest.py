@@ -12,7 +12,9 @@ from django.db import connection
 
 # --- No test leaves files behind -----------------------------------------------------------------
 # Scratch files of a test run (the probe's attempt counters, a test worker's log) go to one temporary
-# directory, removed when the session ends; anything new in ``var/`` after the run fails it.
+# directory, removed when the session ends; anything new in ``var/`` after the run fails it. Under
+# pytest-xdist each test process makes its own (the controller's environment, which the test processes
+# inherit, names the controller's): probe keys and the Celery worker's log would otherwise collide.
 
 _SCRATCH_ENV = "PROBE_ATTEMPTS_DIR"
 
@@ -24,7 +26,7 @@ def _var_files() -> set[Path]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not os.environ.get(_SCRATCH_ENV):
+    if not os.environ.get(_SCRATCH_ENV) or hasattr(config, "workerinput"):
         os.environ[_SCRATCH_ENV] = tempfile.mkdtemp(prefix="commerce-test-scratch-")
         config._commerce_scratch = os.environ[_SCRATCH_ENV]
 

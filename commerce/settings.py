@@ -168,11 +168,6 @@ if DATABASE_SPLIT:
         CONTEXT_DATABASES[_context] = _context
 DATABASE_ROUTERS = ["commerce.database.ContextRouter"]
 
-# Celery workers started by the test-suite point at the test databases pytest-django created.
-if env_bool("COMMERCE_USE_TEST_DATABASES"):
-    for _config in DATABASES.values():
-        _config["NAME"] = _config.get("TEST", {}).get("NAME") or f"test_{_config['NAME']}"
-
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity and passwords ----------------------------------------------------------------------

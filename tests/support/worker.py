@@ -1,6 +1,7 @@
 """A real Celery worker for the tests of the celery dispatch mode, and a wait for its deliveries."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -24,20 +25,23 @@ def _purge_queue() -> None:
 
 @contextmanager
 def running_worker() -> Iterator[subprocess.Popen]:
-    """Start ``celery worker`` pointed at the test databases and stop it afterwards."""
+    """Start ``celery worker`` pointed at the test databases and stop it afterwards.
+
+    Under pytest-xdist every test process runs one, on a queue of its own (``tests/settings.py``)."""
     for alias in connections:
         connections[alias].close()  # SQLite test files and PostgreSQL test databases are committed
     _purge_queue()
     env = {**os.environ, "COMMERCE_USE_TEST_DATABASES": "1", "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
     log_path = Path(os.environ["PROBE_ATTEMPTS_DIR"]) / "test-celery-worker.log"  # removed with the session
     log = open(log_path, "w")  # noqa: SIM115
+    name = f"test-{os.getpid()}@{socket.gethostname()}"
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "commerce", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        _wait_for_worker(process, log_path)
+        _wait_for_worker(process, name, log_path)
         yield process
     finally:
         process.terminate()
@@ -48,14 +52,15 @@ def running_worker() -> Iterator[subprocess.Popen]:
         log.close()
 
 
-def _wait_for_worker(process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+def _wait_for_worker(process: subprocess.Popen, name: str, log_path: Path, timeout: float = 60.0) -> None:
+    """Until this worker answers a ping: another test process's worker may share the broker."""
     from commerce.celery import app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"The Celery worker exited with {process.returncode}:\n{_tail(log_path)}")
-        if app.control.ping(timeout=1.0):
+        if app.control.ping(destination=[name], timeout=1.0):
             return
     raise RuntimeError(f"The Celery worker did not answer within a minute:\n{_tail(log_path)}")
 
