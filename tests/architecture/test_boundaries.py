@@ -111,11 +111,17 @@ def public_api_functions(context: str) -> list[tuple[str, object]]:
     ]
 
 
-def all_api_functions() -> list[tuple[str, str, object]]:
-    return [(context, name, function) for context in CONTEXTS for name, function in public_api_functions(context)]
+def all_api_functions() -> list:
+    """Each as ``context.name``: a function's repr holds its address, which differs between parallel test
+    processes (pytest-xdist), and they must all collect the same test ids."""
+    return [
+        pytest.param(context, name, function, id=f"{context}.{name}")
+        for context in CONTEXTS
+        for name, function in public_api_functions(context)
+    ]
 
 
-@pytest.mark.parametrize(("context", "name", "function"), all_api_functions(), ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(("context", "name", "function"), all_api_functions())
 def test_public_api_functions_are_keyword_only_typed_and_return_dtos(context, name, function):
     hints = typing.get_type_hints(function)
     signature = inspect.signature(function)
