@@ -67,6 +67,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if marker is None or "databases" in marker.kwargs:
             continue
         item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "databases": "__all__"}), append=False)
+    _one_at_a_time_under_xdist(items)
+
+
+def _one_at_a_time_under_xdist(items: list[pytest.Item]) -> None:
+    """The ``postgres`` tests open many connections at once (16 threads, each on up to six databases in
+    split mode), sized to fit PostgreSQL's default 100 with one test process. Under pytest-xdist they all
+    go to one test process (``--dist loadgroup``, in pyproject.toml), so two of them never run together
+    and refuse each other's clients; the other test processes hold only a few connections each."""
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.xdist_group("postgres-parallel-connections"))
 
 
 def on_postgresql() -> bool:
