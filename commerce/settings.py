@@ -70,7 +70,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the installed package, never a CDN
     "django_prometheus",
-    "django_celery_beat",
+    # Celery beat's schedule tables and admin pages exist where Celery runs the periodic jobs. Inline, the
+    # embedded scheduler runs them from code (pausing one in those pages would do nothing), and leaving the
+    # app out keeps Celery itself, which its models import, out of every web worker (~9 MB each).
+    *(["django_celery_beat"] if os.environ.get("EVENTBUS_DISPATCH", "inline") == "celery" else []),
     "commerce",  # the kernel's management commands (ensure_superuser)
     "commerce.eventbus",
     "axes",
