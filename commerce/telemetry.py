@@ -95,11 +95,13 @@ def _exporters() -> list:
 
             exporters.append(ConsoleSpanExporter())
         elif name == "otlp":
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            # OTLP over gRPC: the HTTP exporter needs ``requests``, and Django REST framework imports
+            # ``requests`` whenever it is installed (``rest_framework.compat``), ~5 MB in every web worker.
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
             # The exporter retries and logs each failed attempt; ours says it once (see _Quiet).
-            logging.getLogger("opentelemetry.exporter.otlp.proto.http").setLevel(logging.CRITICAL)
-            logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter").setLevel(logging.CRITICAL)
+            logging.getLogger("opentelemetry.exporter.otlp.proto.grpc").setLevel(logging.CRITICAL)
+            logging.getLogger("opentelemetry.exporter.otlp.proto.grpc.exporter").setLevel(logging.CRITICAL)
             exporters.append(_Quiet(OTLPSpanExporter(), name))
         else:
             logger.warning("OTEL_TRACES_EXPORTER=%s is not supported here (console, otlp or none)", name)
