@@ -1,7 +1,7 @@
 """Tracing with OpenTelemetry: off by default, switched on by the standard ``OTEL_*`` variables.
 
 ``OTEL_TRACES_EXPORTER=console`` prints spans; ``otlp`` sends them to ``OTEL_EXPORTER_OTLP_ENDPOINT``
-(OTLP over HTTP, ``http://localhost:4318`` by default; ``OTEL_EXPORTER_OTLP_*`` and
+(OTLP over gRPC, ``http://localhost:4317`` by default; ``OTEL_EXPORTER_OTLP_*`` and
 ``OTEL_SERVICE_NAME`` as the OpenTelemetry specification defines them). Unset or ``none``: no
 provider, nothing is instrumented, nothing is exported.
 
