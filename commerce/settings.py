@@ -66,7 +66,6 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the installed package, never a CDN
     "django_prometheus",
@@ -278,7 +277,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["commerce.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "commerce.pagination.StandardPagination",
     "PAGE_SIZE": 24,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": [],  # each list view parses its own query string with a serializer
     "DEFAULT_SCHEMA_CLASS": "commerce.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "commerce.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
