@@ -1,7 +1,7 @@
 """Tracing with OpenTelemetry: off by default, switched on by the standard ``OTEL_*`` variables.
 
 ``OTEL_TRACES_EXPORTER=console`` prints spans; ``otlp`` sends them to ``OTEL_EXPORTER_OTLP_ENDPOINT``
-(OTLP over HTTP, ``http://localhost:4318`` by default; ``OTEL_EXPORTER_OTLP_*`` and
+(OTLP over gRPC, ``http://localhost:4317`` by default; ``OTEL_EXPORTER_OTLP_*`` and
 ``OTEL_SERVICE_NAME`` as the OpenTelemetry specification defines them). Unset or ``none``: no
 provider, nothing is instrumented, nothing is exported.
 
@@ -95,11 +95,13 @@ def _exporters() -> list:
 
             exporters.append(ConsoleSpanExporter())
         elif name == "otlp":
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            # OTLP over gRPC: the HTTP exporter needs ``requests``, and Django REST framework imports
+            # ``requests`` whenever it is installed (``rest_framework.compat``), ~5 MB in every web worker.
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
             # The exporter retries and logs each failed attempt; ours says it once (see _Quiet).
-            logging.getLogger("opentelemetry.exporter.otlp.proto.http").setLevel(logging.CRITICAL)
-            logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter").setLevel(logging.CRITICAL)
+            logging.getLogger("opentelemetry.exporter.otlp.proto.grpc").setLevel(logging.CRITICAL)
+            logging.getLogger("opentelemetry.exporter.otlp.proto.grpc.exporter").setLevel(logging.CRITICAL)
             exporters.append(_Quiet(OTLPSpanExporter(), name))
         else:
             logger.warning("OTEL_TRACES_EXPORTER=%s is not supported here (console, otlp or none)", name)

@@ -2,26 +2,40 @@
 
 Starts the shop under gunicorn (2 sync workers) on PostgreSQL with a generated catalogue of
 ``BENCH_PRODUCTS`` products (default 2 000), and in the same run a minimal DRF list and detail over a
-one-table copy of the same products (``bench/floor/``, never part of the product); drives both with
-ApacheBench (``ab``, Debian's ``apache2-utils``) at ``BENCH_CONCURRENCY`` (16) concurrent clients,
-``BENCH_REQUESTS`` (2 000) requests per scenario, and prints one table: req/s, p50/p99 latency,
-database queries per request (counted in process with the same URL) and the ratio to the floor, for
-a list page, a category page, a search, a deep page and a detail; then the shop's worker RSS after
-warm-up and after every request of the run. Run it on a database of its own::
+one-table copy of the same products (``bench/http/floor/``, never part of the product); drives both
+with ApacheBench (``ab``, Debian's ``apache2-utils``) at ``BENCH_CONCURRENCY`` (16) concurrent clients
+and prints one table: req/s, p50/p99 latency, database queries per request (counted in process with the
+same URL) and the ratio to the floor, for a list page, a category page, a search, a deep page and a
+detail; then the shop's worker RSS after warm-up and after every request of the run. Run it on a
+database of its own::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/commerce_http .venv/bin/python bench/http
+
+Fair by construction, because the machine is shared and noisy:
+
+- **Interleaved rounds.** ``BENCH_ROUNDS`` (5) rounds; in each, every scenario runs ``BENCH_REQUESTS``
+  (1 000) requests against the floor and against the shop back to back, the order alternating from round
+  to round, so both see the same background load. The table shows the medians over the rounds, and the
+  ratio is the median of the per-round ratios (its range in brackets).
+- **Both servers as deployed.** They run from ``.venv-runtime`` (gitignored), a virtualenv with only the
+  runtime dependencies of ``pyproject.toml`` at ``requirements.lock``'s versions, which is what the
+  container installs (``Dockerfile``): no pytest, schemathesis or Playwright and what they drag in (DRF
+  imports ``pygments`` and ``requests`` whenever they are installed). Built on first use, rebuilt when the
+  lock or ``pyproject.toml`` changes.
 
 (a directory with ``__main__.py`` rather than ``bench/http.py``: a module named ``http`` beside the other
 bench scripts would shadow the standard library's ``http`` for every one of them.)
 
-Its catalogue tables are emptied first. The machine is shared and noisy: read the ratios.
+Its catalogue tables are emptied first.
 """
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,15 +49,39 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "2000"))
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 SHOP_PORT = int(os.environ.get("BENCH_SHOP_PORT", "8131"))
 FLOOR_PORT = int(os.environ.get("BENCH_FLOOR_PORT", "8132"))
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+RUNTIME_VENV = ROOT / ".venv-runtime"
 
 
 def fail(message: str) -> None:
     sys.exit(message)
+
+
+def runtime_venv() -> Path:
+    """``.venv-runtime``: the runtime dependencies only, at the lock's versions (as the Dockerfile installs
+    them); built on first use and again when ``pyproject.toml`` or ``requirements.lock`` changes."""
+    import tomllib
+
+    stamp = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + (ROOT / "requirements.lock").read_bytes())
+    marker = RUNTIME_VENV / ".installed"
+    if marker.exists() and marker.read_text() == stamp.hexdigest():
+        return RUNTIME_VENV
+    print(f"==> building {RUNTIME_VENV} (runtime dependencies at requirements.lock's versions)", flush=True)
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(RUNTIME_VENV)], check=True)
+    installed = subprocess.run(
+        [str(RUNTIME_VENV / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(ROOT / "requirements.lock"), *dependencies],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if installed.returncode != 0:
+        fail(f"pip could not build {RUNTIME_VENV}:\n{installed.stdout}{installed.stderr}")
+    marker.write_text(stamp.hexdigest())
+    return RUNTIME_VENV
 
 
 def prepare() -> dict[str, tuple[str, str]]:
@@ -91,6 +129,7 @@ def prepare() -> dict[str, tuple[str, str]]:
         cursor.execute("CREATE INDEX bench_floor_name ON bench_floor_product (name, id)")
         cursor.execute("CREATE INDEX bench_floor_category ON bench_floor_product (category_slug, name, id)")
         cursor.execute("ANALYZE bench_floor_product")
+        cursor.execute(f"ANALYZE {ListingEntry._meta.db_table}")  # both tables with fresh statistics
     listed = ListingEntry.objects.filter(price_amount__isnull=False)
     slug = listed.order_by("name").values_list("slug", flat=True)[PRODUCTS // 3]
     category = listed.values_list("category_slug", flat=True).order_by("category_slug").first()
@@ -158,10 +197,10 @@ def _floor_queries_main(paths: list[str]) -> None:
     print(json.dumps(counts))
 
 
-def start(name: str, app: str, port: int, *, chdir: Path, env: dict[str, str]) -> subprocess.Popen:
+def start(name: str, app: str, port: int, *, venv: Path, chdir: Path, env: dict[str, str]) -> subprocess.Popen:
     process = subprocess.Popen(
         [
-            GUNICORN,
+            str(venv / "bin/gunicorn"),
             app,
             "--workers",
             "2",
@@ -227,15 +266,22 @@ def main() -> None:
     scenarios = prepare()
     ours_q = shop_queries([shop for shop, _ in scenarios.values()])
     floor_q = floor_queries([floor for _, floor in scenarios.values()])
+    venv = runtime_venv()
     env = {**os.environ, "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "EVENTBUS_DISPATCH": "inline"}
-    shop = start("shop", "commerce.wsgi:application", SHOP_PORT, chdir=ROOT, env=env)
+    shop = start(
+        "shop", "commerce.wsgi:application", SHOP_PORT, venv=venv, chdir=ROOT, env={**env, "PYTHONPATH": str(ROOT)}
+    )
     floor = start(
         "floor",
         "floor.wsgi:application",
         FLOOR_PORT,
+        venv=venv,
         chdir=HERE,
         env={**env, "DJANGO_SETTINGS_MODULE": "floor.settings", "PYTHONPATH": str(HERE)},
     )
+    runs: dict[str, dict[str, list[tuple[float, float, float]]]] = {
+        label: {"shop": [], "floor": []} for label in scenarios
+    }
     try:
         wait_ready(f"http://127.0.0.1:{SHOP_PORT}/api/v1/products", shop)
         wait_ready(f"http://127.0.0.1:{FLOOR_PORT}/products", floor)
@@ -243,15 +289,16 @@ def main() -> None:
             ab(f"http://127.0.0.1:{SHOP_PORT}{shop_path}", 200)
             ab(f"http://127.0.0.1:{FLOOR_PORT}{floor_path}", 200)
         warm_rss = worker_rss_mib(shop)
-        rows = []
+        urls = {"shop": f"http://127.0.0.1:{SHOP_PORT}", "floor": f"http://127.0.0.1:{FLOOR_PORT}"}
         total = 0
-        for (label, (shop_path, floor_path)), ours_queries, floor_queries_ in zip(
-            scenarios.items(), ours_q, floor_q, strict=True
-        ):
-            floor_rate, floor_p50, floor_p99 = ab(f"http://127.0.0.1:{FLOOR_PORT}{floor_path}", REQUESTS)
-            rate, p50, p99 = ab(f"http://127.0.0.1:{SHOP_PORT}{shop_path}", REQUESTS)
-            total += REQUESTS
-            rows.append((label, rate, p50, p99, ours_queries, floor_rate, floor_p50, floor_p99, floor_queries_))
+        for round_ in range(ROUNDS):
+            order = ("floor", "shop") if round_ % 2 == 0 else ("shop", "floor")
+            for label, (shop_path, floor_path) in scenarios.items():
+                for system in order:
+                    path = shop_path if system == "shop" else floor_path
+                    runs[label][system].append(ab(urls[system] + path, REQUESTS))
+                total += REQUESTS
+            print(f"round {round_ + 1}/{ROUNDS} done", file=sys.stderr, flush=True)
         final_rss = worker_rss_mib(shop)
         floor_rss = worker_rss_mib(floor)
     finally:
@@ -259,23 +306,28 @@ def main() -> None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
     print(
-        f"{PRODUCTS} products, gunicorn 2 sync workers each, PostgreSQL, ab -c {CONCURRENCY} -n {REQUESTS} per scenario"
+        f"{PRODUCTS} products; gunicorn, 2 sync workers each, from {venv.name} (runtime dependencies only); "
+        f"PostgreSQL; ab -c {CONCURRENCY}; {ROUNDS} interleaved rounds of {REQUESTS} requests per scenario and "
+        "system; medians over the rounds"
     )
     print(
         f"{'request':18} | {'shop req/s':>10} | {'p50/p99 ms':>10} | {'queries':>7} | "
-        f"{'floor req/s':>11} | {'p50/p99 ms':>10} | {'queries':>7} | {'ratio':>5}"
+        f"{'floor req/s':>11} | {'p50/p99 ms':>10} | {'queries':>7} | {'ratio (range)':>17}"
     )
-    print("-" * 100)
-    for label, rate, p50, p99, queries, floor_rate, floor_p50, floor_p99, floor_queries_ in rows:
+    print("-" * 112)
+    for (label, systems), ours_queries, floor_queries_ in zip(runs.items(), ours_q, floor_q, strict=True):
+        ratios = [ours[0] / theirs[0] for ours, theirs in zip(systems["shop"], systems["floor"], strict=True)]
+        shop_rate, shop_p50, shop_p99 = (statistics.median(column) for column in zip(*systems["shop"], strict=True))
+        floor_rate, floor_p50, floor_p99 = (statistics.median(column) for column in zip(*systems["floor"], strict=True))
         print(
-            f"{label:18} | {rate:10.0f} | {f'{p50:.0f}/{p99:.0f}':>10} | {queries:7.1f} | "
+            f"{label:18} | {shop_rate:10.0f} | {f'{shop_p50:.0f}/{shop_p99:.0f}':>10} | {ours_queries:7.1f} | "
             f"{floor_rate:11.0f} | {f'{floor_p50:.0f}/{floor_p99:.0f}':>10} | {floor_queries_:7.1f} | "
-            f"{rate / floor_rate:5.2f}"
+            f"{statistics.median(ratios):5.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
         )
     print(
-        f"shop worker RSS (MiB): after warm-up {', '.join(f'{m:.0f}' for m in warm_rss)}; "
-        f"after {total} more requests {', '.join(f'{m:.0f}' for m in final_rss)}; "
-        f"floor workers {', '.join(f'{m:.0f}' for m in floor_rss)}"
+        f"shop worker RSS (MiB): after warm-up {', '.join(f'{m:.1f}' for m in warm_rss)}; "
+        f"after {total} more requests {', '.join(f'{m:.1f}' for m in final_rss)}; "
+        f"floor workers {', '.join(f'{m:.1f}' for m in floor_rss)}"
     )
 
 

@@ -166,6 +166,13 @@ class ListingEntry(models.Model):
         verbose_name_plural = "listing entries"
         indexes = [
             models.Index(fields=("name",), name="catalogue_listing_name"),
+            # The default listing's order (name, then id, over the products priced in the default currency):
+            # deep pages find their rows by walking this index alone (see rest.pagination).
+            models.Index(
+                fields=("name", "product"),
+                name="catalogue_listing_order",
+                condition=models.Q(price_amount__isnull=False),
+            ),
             GinIndex(fields=("search_vector",), name="catalogue_listing_search"),
         ]
 

@@ -1,15 +1,17 @@
 """Reads inside the catalogue context. QuerySets stay here; ``api`` maps them to DTOs."""
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connections
 from django.db.models import CharField, F, FilteredRelation, Q, QuerySet, Value
+from django.utils import timezone
 
 from commerce.database import database_for
 from contexts.catalogue.conf import catalogue_settings
@@ -141,25 +143,44 @@ class ProductDocument:
     refreshed_at: datetime
 
 
+# The two reads behind every catalogue request, the detail's document and the listing's version, are
+# plain parameterised SQL rather than querysets: building and compiling the queryset took four times as
+# long as PostgreSQL took to answer it (0.83 ms against 0.15 ms for a detail; issue 15). The columns are
+# named here once; SQLite returns JSON as text and datetimes naive (in UTC), so ``_aware`` and
+# ``_json`` decode what the ORM would have.
+
+
+def _fetch_one(model: type, columns: str, where: str, params: list) -> tuple | None:
+    connection = connections[database_for("catalogue")]
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE {where}", params)  # names from code, values as parameters
+        return cursor.fetchone()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return timezone.make_aware(value, UTC) if value is not None and timezone.is_naive(value) else value
+
+
+def _json(value: dict | str) -> dict:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def product_document(slug: str) -> ProductDocument | None:
     """The listed product's ready detail document: one indexed query (the slug is unique)."""
-    row = (
-        ListingEntry.objects.filter(slug=slug)
-        .values_list("slug", "name", "category_slug", "document", "refreshed_at")
-        .first()
-    )
+    row = _fetch_one(ListingEntry, "slug, name, category_slug, document, refreshed_at", "slug = %s", [slug])
     if row is None:
         return None
     slug, name, category_slug, document, refreshed_at = row
     return ProductDocument(
-        slug=slug, name=name, category_slug=category_slug, document=document, refreshed_at=refreshed_at
+        slug=slug, name=name, category_slug=category_slug, document=_json(document), refreshed_at=_aware(refreshed_at)
     )
 
 
 def listing_version() -> tuple[int, datetime | None]:
     """The listing read model's version and when it last moved (one query)."""
-    row = ListingVersion.objects.filter(pk=1).values_list("version", "changed_at").first()
-    return row if row is not None else (0, None)
+    row = _fetch_one(ListingVersion, "version, changed_at", "id = %s", [1])
+    return (row[0], _aware(row[1])) if row is not None else (0, None)
 
 
 VARIANT_INFO_COLUMNS = (

@@ -79,8 +79,26 @@ def test_a_product_unpublished_between_two_requests_is_not_found_never_a_304(api
 def test_a_page_past_the_end_is_still_a_404(api_client, mug):
     etag = api_client.get("/api/v1/products")["ETag"]
     assert api_client.get("/api/v1/products?page=9").status_code == 404
-    assert api_client.get("/api/v1/products?page=9", HTTP_IF_NONE_MATCH="garbage").status_code == 404
-    assert etag
+    # RFC 9110 13.2.1: preconditions are ignored when the answer without them would not be a 2xx, so a
+    # client that sends the listing's current tag (or *) for a page that does not exist still learns it.
+    for header in ("garbage", etag, "*"):
+        response = api_client.get("/api/v1/products?page=9", HTTP_IF_NONE_MATCH=header)
+        assert response.status_code == 404, header
+        assert response.json()["code"] == "not_found"
+
+
+def test_an_unknown_category_is_refused_whatever_the_client_holds(api_client, mug):
+    etag = api_client.get("/api/v1/products")["ETag"]
+    for header in (etag, "*"):
+        response = api_client.get("/api/v1/products?category=no-such-category", HTTP_IF_NONE_MATCH=header)
+        assert response.status_code == 400, header
+        assert "category" in response.json()["errors"]
+
+
+def test_a_304_for_a_listing_page_reads_no_page_of_products(api_client, mug, catalogue_queries):
+    etag = api_client.get("/api/v1/products")["ETag"]
+    with catalogue_queries(1):  # the listing's version; the count is cached against it
+        assert api_client.get("/api/v1/products", HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
 def test_the_detail_document_follows_stock_and_the_currency_asked(api_client, mug, set_price, set_stock):

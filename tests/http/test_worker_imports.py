@@ -32,9 +32,35 @@ def _loaded(tmp_path, *modules: str, extra: str = "", **env: str) -> dict[str, b
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_an_inline_worker_loads_neither_the_celery_app_nor_the_docs_stack(tmp_path):
-    loaded = _loaded(tmp_path, "commerce.celery", "drf_spectacular.views", EVENTBUS_DISPATCH="inline")
-    assert loaded == {"commerce.celery": False, "drf_spectacular.views": False}
+def test_an_inline_worker_loads_nothing_it_does_not_serve(tmp_path):
+    """Inline, nothing in a web worker sends to or schedules with Celery: neither the app, nor Celery itself
+    (django-celery-beat's models import it; ~9 MB a worker); nor the docs' stack until someone asks for it;
+    nor django-filter, which no view uses."""
+    modules = ("commerce.celery", "celery", "django_celery_beat", "drf_spectacular.views", "django_filters")
+    loaded = _loaded(tmp_path, *modules, EVENTBUS_DISPATCH="inline")
+    assert loaded == dict.fromkeys(modules, False)
+
+
+def test_celery_beat_and_its_admin_pages_exist_only_where_celery_runs_the_periodic_jobs(tmp_path):
+    """Inline, the embedded scheduler runs the jobs declared in code: pausing one in beat's admin pages would
+    do nothing, so they are not there. With Celery dispatch, beat's tables and pages are."""
+    probe = "from django.apps import apps\nprint('BEAT', apps.is_installed('django_celery_beat'))\n"
+    assert "BEAT False" in _run_after_setup(tmp_path, probe, EVENTBUS_DISPATCH="inline")
+    celery = {"EVENTBUS_DISPATCH": "celery", "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"}
+    assert "BEAT True" in _run_after_setup(tmp_path, probe, **celery)
+
+
+def _run_after_setup(tmp_path, script: str, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + script],
+        cwd=ROOT,
+        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path), **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 def test_the_docs_stack_is_loaded_by_the_first_schema_request(tmp_path):

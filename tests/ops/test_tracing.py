@@ -149,6 +149,54 @@ def test_json_log_lines_carry_the_trace_and_span_ids_when_tracing_is_on(spans, c
     assert "trace_id" not in json.loads(JsonFormatter().format(outside))
 
 
+def test_spans_reach_an_otlp_collector_over_grpc(tmp_path):
+    """``OTEL_TRACES_EXPORTER=otlp`` sends to a collector's OTLP/gRPC endpoint (4317): here a real gRPC server
+    implementing the collector's trace service receives the request's span."""
+    from concurrent import futures
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    received: list[str] = []
+
+    class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):  # the protocol names it so
+            for resource_spans in request.resource_spans:
+                for scope_spans in resource_spans.scope_spans:
+                    received.extend(span.name for span in scope_spans.spans)
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        script = (
+            "import django; django.setup()\n"
+            "from django.test import Client\n"
+            "from commerce import telemetry\n"
+            "assert telemetry.configure()\n"
+            "assert Client().get('/health/live').status_code == 200\n"
+            "assert telemetry._state['provider'].force_flush(10000)\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=clean_environment(
+                OTEL_TRACES_EXPORTER="otlp",
+                OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+                COMMERCE_VAR_DIR=str(tmp_path),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.stop(grace=None)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert any("health" in name or name.startswith("GET") for name in received), received
+
+
 def test_a_collector_that_is_down_costs_one_warning_and_the_shop_keeps_serving(tmp_path):
     """OTLP to a port nobody listens on: requests answer, spans are dropped, one warning is logged."""
     script = (

@@ -85,13 +85,16 @@ class ProductListView(PublicView, GenericAPIView):
     def get(self, request: Request) -> HttpResponseBase:
         parameters = _parameters(s.ListingQueryInput, request)
         version, modified_at = selectors.listing_version()
+        query = selectors.ListingQuery(**parameters)
+        # Refusals first (an unknown category, a page past the end): a 304 stands only for a 200. Both are
+        # decided from lookups cached against the version, so a 304 still reads no page of products.
+        entries = selectors.listing(query, version=version)
+        self.paginator.known_count = selectors.listing_count(query, entries, version=version)
+        self.paginator.ensure_page_exists(request)
         etag = f'W/"listing-{version}"'
         not_modified = _not_modified(request, etag=etag, modified_at=modified_at)
         if not_modified is not None:
             return not_modified
-        query = selectors.ListingQuery(**parameters)
-        entries = selectors.listing(query, version=version)
-        self.paginator.known_count = selectors.listing_count(query, entries, version=version)
         page = self.paginate_queryset(entries)
         response = self.get_paginated_response([s.summary_json(entry) for entry in page])
         return _with_cache_headers(response, etag=etag, modified_at=modified_at)
