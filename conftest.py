@@ -72,9 +72,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _one_at_a_time_under_xdist(items: list[pytest.Item]) -> None:
     """The ``postgres`` tests open many connections at once (16 threads, each on up to six databases in
-    split mode), sized to fit PostgreSQL's default 100 with one test process. Under pytest-xdist they all
-    go to one test process (``--dist loadgroup``, in pyproject.toml), so two of them never run together
-    and refuse each other's clients; the other test processes hold only a few connections each."""
+    split mode), sized to fit PostgreSQL's default 100 with one test process. Under pytest-xdist with
+    ``--dist loadgroup`` (as bin/test and .ci/run run it) they all go to one test process, so two of them
+    never run together and refuse each other's clients; the other test processes hold only a few
+    connections each."""
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.xdist_group("postgres-parallel-connections"))
