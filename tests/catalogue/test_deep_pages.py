@@ -15,11 +15,7 @@ from contexts.catalogue.conf import catalogue_settings
 from contexts.catalogue.models import Category, ListingEntry, Product
 from contexts.catalogue.rest import pagination
 
-# One test process runs this file, in its order (pytest-xdist's loadgroup): run alone on a fresh database,
-# test_on_postgresql_a_deep_page_walks_the_ordering_index_instead_of_sorting_the_listing fails (PostgreSQL
-# joins the page back to a compact 1 500-row table by a hash join over a Seq Scan); after the file's other
-# tests it passes, as in a run in one process. Until that test stands alone, it keeps that order.
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("catalogue-deep-pages")]
+pytestmark = pytest.mark.django_db
 
 PRODUCTS = 1_500
 
