@@ -1,6 +1,7 @@
 """Deep listing pages are read through the listing's ordering index, not by sorting the whole listing
 (issue 15: ``?page=400`` must not cost much more than the first page)."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -89,5 +90,9 @@ def test_on_postgresql_a_deep_page_walks_the_ordering_index_instead_of_sorting_t
     with connections[database_for("catalogue")].cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "catalogue_listing_order" in plan, plan
-    assert "Seq Scan" not in plan, plan
+    # The skipped rows are walked in the index alone; nothing sorts more than the page's own 24 rows (with a
+    # plain OFFSET, a Sort of all 1 500 rows feeds the Limit). How the 24 rows are then fetched is the
+    # planner's choice (on a table this small, a hash join may beat 24 key lookups).
+    assert "Index Only Scan using catalogue_listing_order" in plan, plan
+    sorted_rows = [int(rows) for rows in re.findall(r"Sort\s+\(cost=\S+ rows=(\d+)", plan)]
+    assert all(rows <= 24 for rows in sorted_rows), plan
