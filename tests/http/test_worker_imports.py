@@ -11,17 +11,16 @@ from tests.ops.support import ROOT, clean_environment
 
 PROBE = """
 import json, sys
-import commerce.wsgi
-from django.urls import get_resolver
-get_resolver().url_patterns  # the whole URLconf, as the first request loads it
+import commerce.wsgi  # loads the whole URLconf, as a gunicorn worker does at start-up
 {extra}
 print(json.dumps({{name: name in sys.modules for name in sys.argv[1:]}}))
 """
 
 
-def _loaded(tmp_path, *modules: str, extra: str = "", **env: str) -> dict[str, bool]:
+def _python(tmp_path, script: str, *args: str, **env: str) -> str:
+    """Standard output of ``script`` run in a fresh interpreter on the shop's own settings."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(extra=extra), *modules],
+        [sys.executable, "-c", script, *args],
         cwd=ROOT,
         env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path), **env),
         capture_output=True,
@@ -29,7 +28,12 @@ def _loaded(tmp_path, *modules: str, extra: str = "", **env: str) -> dict[str, b
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return result.stdout
+
+
+def _loaded(tmp_path, *modules: str, extra: str = "", **env: str) -> dict[str, bool]:
+    output = _python(tmp_path, PROBE.format(extra=extra), *modules, **env)
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def test_an_inline_worker_loads_nothing_it_does_not_serve(tmp_path):
@@ -44,23 +48,12 @@ def test_an_inline_worker_loads_nothing_it_does_not_serve(tmp_path):
 def test_celery_beat_and_its_admin_pages_exist_only_where_celery_runs_the_periodic_jobs(tmp_path):
     """Inline, the embedded scheduler runs the jobs declared in code: pausing one in beat's admin pages would
     do nothing, so they are not there. With Celery dispatch, beat's tables and pages are."""
-    probe = "from django.apps import apps\nprint('BEAT', apps.is_installed('django_celery_beat'))\n"
-    assert "BEAT False" in _run_after_setup(tmp_path, probe, EVENTBUS_DISPATCH="inline")
-    celery = {"EVENTBUS_DISPATCH": "celery", "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"}
-    assert "BEAT True" in _run_after_setup(tmp_path, probe, **celery)
-
-
-def _run_after_setup(tmp_path, script: str, **env: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()\n" + script],
-        cwd=ROOT,
-        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path), **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    probe = (
+        "import django; django.setup()\nfrom django.apps import apps\nprint(apps.is_installed('django_celery_beat'))\n"
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["False"]
+    celery = {"EVENTBUS_DISPATCH": "celery", "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"}
+    assert _python(tmp_path, probe, **celery).split() == ["True"]
 
 
 def test_the_docs_stack_is_loaded_by_the_first_schema_request(tmp_path):
@@ -89,12 +82,4 @@ def test_celery_finds_the_app_by_the_package_name(tmp_path):
         "import django; django.setup(); app.loader.import_default_modules()\n"
         "assert 'eventbus.deliver_events' in app.tasks and 'catalogue.refresh_listing_batch' in app.tasks\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    _python(tmp_path, script)
