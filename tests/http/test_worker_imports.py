@@ -83,3 +83,45 @@ def test_celery_finds_the_app_by_the_package_name(tmp_path):
         "assert 'eventbus.deliver_events' in app.tasks and 'catalogue.refresh_listing_batch' in app.tasks\n"
     )
     _python(tmp_path, script)
+
+
+ADMIN_MODULES = (
+    "contexts.catalogue.admin",
+    "contexts.orders.admin",
+    "django.contrib.auth.admin",
+    "rest_framework_simplejwt.token_blacklist.admin",
+)
+
+
+def test_a_web_worker_loads_the_admin_when_the_admin_is_first_asked_for(tmp_path):
+    """Customers' requests never touch the staff screens: their modules (the ``admin.py`` of each
+    context and installed app) load with the first request under /admin/, which then works as ever."""
+    assert _loaded(tmp_path, *ADMIN_MODULES) == dict.fromkeys(ADMIN_MODULES, False)
+    extra = (
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "call_command('collectstatic', interactive=False, verbosity=0)\n"
+        "from django.contrib.auth import get_user_model\n"
+        "get_user_model().objects.create_superuser('root@example.com', 'a long passphrase 1')\n"
+        "from django.test import Client\n"
+        "client = Client()\n"
+        "assert client.get('/admin/login/').status_code == 200\n"
+        "client.force_login(get_user_model().objects.get())\n"
+        "index = client.get('/admin/')\n"
+        "assert index.status_code == 200 and b'/admin/catalogue/product/' in index.content, index.status_code\n"
+        "assert client.get('/admin/catalogue/product/').status_code == 200\n"
+    )
+    assert _loaded(tmp_path, *ADMIN_MODULES, extra=extra) == dict.fromkeys(ADMIN_MODULES, True)
+
+
+def test_everywhere_else_the_admin_is_discovered_at_start_up_so_checks_see_every_model_admin(tmp_path):
+    """``manage.py check`` validates each registered ModelAdmin: the commands, the tests and the
+    development server load the admin modules when Django starts, as Django's own admin app does."""
+    probe = (
+        "import django; django.setup()\n"
+        "from django.contrib import admin\n"
+        "from contexts.catalogue.models import Product\n"
+        "from contexts.orders.models import Order\n"
+        "print(admin.site.is_registered(Product), admin.site.is_registered(Order))\n"
+    )
+    assert _python(tmp_path, probe).split() == ["True", "True"]
