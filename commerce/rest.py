@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from commerce import openapi  # registers StrictSerializer's schema extension
+from commerce import openapi
 from commerce.money import Money
 
 
@@ -28,7 +28,7 @@ class EmailField(serializers.EmailField):
     """An email address in a request: a JSON string, surrounding spaces trimmed, of the plain form the
     schema states (``openapi.EMAIL_ADDRESS``) and accepted by Django's ``EmailValidator`` as well."""
 
-    states_email_pattern = True  # read by ``openapi.AutoSchema``
+    states_email_pattern = True  # read by ``openapi.schema.AutoSchema``
     default_error_messages = {"not_a_string": "Must be a string."}
 
     def __init__(self, **kwargs: Any) -> None:

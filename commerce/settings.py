@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "commerce.pagination.StandardPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_FILTER_BACKENDS": [],  # each list view parses its own query string with a serializer
-    "DEFAULT_SCHEMA_CLASS": "commerce.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "commerce.openapi.schema.AutoSchema",
     "EXCEPTION_HANDLER": "commerce.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": os.environ.get("THROTTLE_AUTH_TOKEN", "10/min"),
@@ -300,6 +300,7 @@ SIMPLE_JWT = {
 }
 
 SPECTACULAR_SETTINGS = {
+    "DEFAULT_GENERATOR_CLASS": "commerce.openapi.schema.SchemaGenerator",  # applies the views' extend_schema
     "TITLE": "Commerce API",
     "DESCRIPTION": "The public contract of the commerce backend (see API.md).",
     "VERSION": "1.0.0",
@@ -311,8 +312,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "commerce.openapi.document_error_responses",
-        "commerce.openapi.document_links",
+        "commerce.openapi.schema.document_error_responses",
+        "commerce.openapi.schema.document_links",
     ],
 }
 

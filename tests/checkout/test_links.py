@@ -117,12 +117,13 @@ def test_a_link_to_an_operation_the_schema_does_not_have_fails_the_schema_not_th
 
 def document_links_with(schema, link):
     from commerce import openapi
+    from commerce.openapi.schema import document_links
 
     saved = dict(openapi._LINKS)
     try:
         openapi._LINKS.clear()
         openapi.declare_links(link)
-        return openapi.document_links(schema, None, None, True)
+        return document_links(schema, None, None, True)
     finally:
         openapi._LINKS.clear()
         openapi._LINKS.update(saved)

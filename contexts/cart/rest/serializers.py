@@ -8,7 +8,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from commerce.money import Money
@@ -19,7 +18,7 @@ from contexts.cart.conf import cart_settings
 from contexts.cart.services._delivery import MAX_METHOD_LENGTH
 
 
-class _AsGiven(serializers.Field):
+class AsGiven(serializers.Field):
     """A JSON value passed on untouched, for the cart context to judge. ``schema`` (a function, read
     when the schema is built, so that settings count) documents what the context accepts."""
 
@@ -32,17 +31,6 @@ class _AsGiven(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
-
-
-class AsGivenSchema(OpenApiSerializerFieldExtension):
-    target_class = _AsGiven
-    match_subclasses = True
-
-    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        schema = dict(self.target.schema())
-        if self.target.allow_null:
-            schema["nullable"] = True
-        return schema
 
 
 # Text without control characters (Unicode category Cc) and with a character other than a space
@@ -68,31 +56,31 @@ def country_schema() -> dict[str, Any]:
 
 
 class CartCreateInput(StrictSerializer):
-    currency = _AsGiven(
+    currency = AsGiven(
         schema=_currency, required=False, help_text="ISO 4217, any case; the shop's default currency when omitted."
     )
 
 
 class LineInput(StrictSerializer):
-    sku = _AsGiven(schema=_code(max_length=domain.MAX_SKU_LENGTH))
-    quantity = _AsGiven(schema=_quantity(minimum=1), help_text="1 to the per-line maximum (default 99).")
+    sku = AsGiven(schema=_code(max_length=domain.MAX_SKU_LENGTH))
+    quantity = AsGiven(schema=_quantity(minimum=1), help_text="1 to the per-line maximum (default 99).")
 
 
 class QuantityInput(StrictSerializer):
     partial_on_patch = False  # PATCH /carts/{id}/lines/{line_id} needs the quantity
 
-    quantity = _AsGiven(schema=_quantity(minimum=0), help_text="0 removes the line.")
+    quantity = AsGiven(schema=_quantity(minimum=0), help_text="0 removes the line.")
 
 
 class VoucherInput(StrictSerializer):
-    code = _AsGiven(schema=_code(max_length=domain.MAX_VOUCHER_CODE_LENGTH))
+    code = AsGiven(schema=_code(max_length=domain.MAX_VOUCHER_CODE_LENGTH))
 
 
 class DeliveryInput(StrictSerializer):
-    country = _AsGiven(
+    country = AsGiven(
         schema=country_schema, required=False, allow_null=True, help_text="ISO 3166-1 alpha-2, e.g. DE; null clears it."
     )
-    shipping_method = _AsGiven(
+    shipping_method = AsGiven(
         schema=_code(max_length=MAX_METHOD_LENGTH),
         required=False,
         allow_null=True,

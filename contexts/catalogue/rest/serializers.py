@@ -3,11 +3,9 @@
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from commerce.money import Money
-from commerce.openapi import any_case_pattern
 from commerce.rest import MoneyField
 from contexts.catalogue.conf import catalogue_settings
 
@@ -34,19 +32,6 @@ class CurrencyQueryField(serializers.CharField):
         if value and value not in currencies:
             self.fail("unknown_currency", currencies=", ".join(currencies))
         return value
-
-
-class CurrencyQueryFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = CurrencyQueryField
-
-    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        currencies = catalogue_settings().currencies
-        return {
-            "type": "string",
-            "pattern": any_case_pattern(currencies),
-            "description": f"ISO 4217 code, one of {', '.join(currencies)} (any case); "
-            "the shop's default currency when empty or left out.",
-        }
 
 
 class ListingQueryInput(serializers.Serializer):

@@ -8,9 +8,6 @@ from typing import Any
 
 from django.core.validators import RegexValidator
 from django_countries import countries
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import build_basic_type
-from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
 from commerce.rest import EmailField, StrictSerializer
@@ -47,16 +44,6 @@ class CountryCodeField(TextField):
 
 
 COUNTRY_CODES = frozenset(code for code, _ in countries)
-
-
-class CountryCodeFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = CountryCodeField
-
-    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        schema = build_basic_type(OpenApiTypes.STR)
-        schema["enum"] = sorted(COUNTRY_CODES)
-        schema["description"] = "ISO 3166-1 alpha-2 country code, e.g. DE."
-        return schema
 
 
 def password_field() -> TextField:

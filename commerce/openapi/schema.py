@@ -18,39 +18,29 @@ drf-spectacular leaves out: a text field that trims whitespace and may not be bl
 non-space character (``pattern: [^<spaces>]``, the characters ``str.strip()`` removes, spelled out:
 ``"   "`` and ``"\\x85"`` are refused like ``""``), and a nested list of
 objects (``many=True``) carries its ``allow_empty``/``min_length``/``max_length`` as
-``minItems``/``maxItems``.
+``minItems``/``maxItems``. A view whose DELETE takes a body says so (``delete_takes_a_body``), and
+its body is documented as a POST's would be.
+
+``SchemaGenerator`` (``SPECTACULAR_SETTINGS["DEFAULT_GENERATOR_CLASS"]``) first loads each context's
+``rest/openapi.py`` (its drf-spectacular extensions) and applies the views' ``extend_schema``
+(``commerce.openapi``): both wait until a schema is generated, so a worker that only serves requests
+never loads this module nor drf-spectacular's generator.
 """
 
 import copy
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import threading
 from typing import Any
 
+from django.utils.module_loading import autodiscover_modules
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+from commerce.openapi import EMAIL_PATTERN, NOT_BLANK_PATTERN, declared_links, take_pending_annotations
+
 PAGE_PARAMETERS = ("page", "page_size")
-
-# The characters Python's ``str.strip()``/``str.isspace()`` treat as white space, which is what DRF's
-# ``trim_whitespace`` and the contexts' ``.strip()`` remove. Spelled out, never as ``\s``: a schema's
-# pattern is ECMA-262, whose ``\s`` has U+FEFF but not U+001C-U+001F nor U+0085, and every validator or
-# generator reads ``\s`` its own way (schemathesis sent ``line1: "\x85"`` as valid for ``\S``).
-# ``tests/http/test_openapi_schema.py`` checks the class against ``str.isspace()`` code point by code point.
-SPACE_CHARACTERS = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_BLANK_PATTERN = f"[^{SPACE_CHARACTERS}]"
-
-# An email address as the shop takes it (``commerce.rest.EmailField``, which also runs Django's
-# ``EmailValidator``, a superset): an ASCII dot-atom before the ``@``; after it a host name of labels
-# (letters, digits, inner hyphens, at most 63 characters) ending in a top-level domain of letters (or
-# ``xn--`` punycode). No quoted names, IP literals or bare hosts such as ``localhost``: the schema's
-# ``format: email`` alone admitted ``0@0.a``, which Django refuses (a one-letter TLD).
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_TLD = r"(?:[A-Za-z][A-Za-z-]{0,61}[A-Za-z]|[Xx][Nn]--[A-Za-z0-9]{1,59})"
-EMAIL_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*\.{_TLD}"
-EMAIL_PATTERN = f"^[{SPACE_CHARACTERS}]*{EMAIL_ADDRESS}[{SPACE_CHARACTERS}]*$"  # surrounding spaces are trimmed
 
 ERROR_SCHEMA = "Error"
 _ERROR_COMPONENT = {
@@ -118,33 +108,6 @@ def _bound_page_parameters(operation: dict[str, Any]) -> bool:
     return found
 
 
-@dataclass(frozen=True, kw_only=True)
-class Link:
-    """An OpenAPI link: what a ``source`` operation's ``status`` answer gives the ``target`` operation.
-
-    ``parameters`` and ``request_body`` hold runtime expressions (``$response.body#/id``). Clients and
-    schemathesis' stateful phase (``bin/fuzz``) follow them instead of guessing how operations relate.
-    """
-
-    source: str  # operationId
-    status: str
-    name: str
-    target: str  # operationId
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    request_body: Mapping[str, Any] | None = None
-    description: str = ""
-
-
-_LINKS: dict[tuple[str, str, str], Link] = {}
-
-
-def declare_links(*links: Link) -> None:
-    """Each context's ``rest`` package declares the links from its operations (to any context's
-    operation, by ``operationId``): ``document_links`` puts them in the schema."""
-    for link in links:
-        _LINKS[(link.source, link.status, link.name)] = link
-
-
 def document_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``: the declared links, on their source answers.
 
@@ -157,7 +120,7 @@ def document_links(result: dict[str, Any], generator: Any, request: Any, public:
         for method, operation in item.items()
         if method in _METHODS and "operationId" in operation
     }
-    for link in _LINKS.values():
+    for link in declared_links():
         missing = [operation_id for operation_id in (link.source, link.target) if operation_id not in operations]
         if missing:
             raise ValueError(f"OpenAPI link {link.name}: no operation {', '.join(missing)} in the schema")
@@ -191,28 +154,23 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
         return None  # the serializer's own name, as without this extension
 
 
-def any_case_pattern(words: Iterable[str]) -> str:
-    """A regular expression matching exactly one of ``words`` in any case, in the subset of syntax an
-    OpenAPI schema can carry (no inline flags): ``["EUR"]`` → ``^(?:[Ee][Uu][Rr])$``."""
-    spelled = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word) for word in words)
-    return f"^(?:{'|'.join(spelled)})$"
-
-
-def country_code_pattern() -> str:
-    """An ISO 3166-1 alpha-2 code in any case, surrounding spaces allowed (what an input that strips and
-    upper-cases accepts)."""
-    from django_countries import countries
-
-    codes = any_case_pattern(sorted(code for code, _ in countries))  # ^(?:...)$
-    return f"^[{SPACE_CHARACTERS}]*{codes[1:-1]}[{SPACE_CHARACTERS}]*$"
-
-
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema, with the bounds DRF enforces that it does not state (module docstring).
 
     A serializer with ``partial_on_patch = False`` is documented whole on a PATCH (drf-spectacular
     assumes every PATCH body is partial): for a PATCH that needs its fields, such as a line's quantity.
+    A view with ``delete_takes_a_body = True`` gets its DELETE body documented (drf-spectacular documents
+    bodies for POST, PUT and PATCH only): ``DELETE /me`` takes the password (API.md).
     """
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        if self.method != "DELETE" or not getattr(self.view, "delete_takes_a_body", False):
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
 
     def resolve_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> Any:
         if getattr(serializer, "partial", False) and getattr(serializer, "partial_on_patch", True) is False:
@@ -243,3 +201,22 @@ class AutoSchema(SpectacularAutoSchema):
                 schema["minItems"] = max(schema.get("minItems", 0), least)
             if field.max_length is not None:
                 schema["maxItems"] = min(schema.get("maxItems", field.max_length), field.max_length)
+
+
+_PREPARE_LOCK = threading.Lock()
+
+
+def prepare() -> None:
+    """Load the contexts' schema extensions and apply the views' annotations noted since last time."""
+    with _PREPARE_LOCK:
+        autodiscover_modules("rest.openapi")
+        for method, annotations in take_pending_annotations():
+            extend_schema(**annotations)(method)
+
+
+class SchemaGenerator(SpectacularSchemaGenerator):
+    """drf-spectacular's generator, once what the schema needs is in place (``prepare``)."""
+
+    def get_schema(self, request: Any = None, public: bool = False) -> Any:
+        prepare()
+        return super().get_schema(request=request, public=public)
