@@ -40,7 +40,7 @@ def test_an_inline_worker_loads_nothing_it_does_not_serve(tmp_path):
     """Inline, nothing in a web worker sends to or schedules with Celery: neither the app, nor Celery itself
     (django-celery-beat's models import it; ~9 MB a worker); nor the docs' stack until someone asks for it,
     schema generator included (the views' ``extend_schema`` is applied when the schema is generated);
-    nor django-filter, which no view uses."""
+    nor django-filter, which no view uses; nor OpenTelemetry while tracing is off."""
     modules = (
         "commerce.celery",
         "celery",
@@ -51,9 +51,19 @@ def test_an_inline_worker_loads_nothing_it_does_not_serve(tmp_path):
         "commerce.openapi.schema",
         "rest_framework.test",
         "django_filters",
+        "opentelemetry.trace",
+        "opentelemetry.propagate",
     )
     loaded = _loaded(tmp_path, *modules, EVENTBUS_DISPATCH="inline")
     assert loaded == dict.fromkeys(modules, False)
+
+
+def test_with_tracing_on_a_worker_loads_opentelemetry_and_traces(tmp_path):
+    extra = "from commerce import telemetry\nassert telemetry.tracer().start_span('probe').is_recording()\n"
+    loaded = _loaded(
+        tmp_path, "opentelemetry.trace", "opentelemetry.sdk.trace", extra=extra, OTEL_TRACES_EXPORTER="console"
+    )
+    assert loaded == {"opentelemetry.trace": True, "opentelemetry.sdk.trace": True}
 
 
 def test_celery_beat_and_its_admin_pages_exist_only_where_celery_runs_the_periodic_jobs(tmp_path):
