@@ -56,7 +56,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 BUSINESS_CONTEXTS = ("pricing", "inventory", "catalogue", "cart", "orders", "identity")
 
 INSTALLED_APPS = [
-    "commerce.admin_site.AdminConfig",  # Django's admin; a web worker loads its screens on first use
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

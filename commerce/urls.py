@@ -4,9 +4,9 @@ imports no context."""
 import functools
 from collections.abc import Callable
 
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponseBase
-from django.urls import URLResolver, include, path, re_path
-from django.urls.resolvers import RoutePattern
+from django.urls import include, path, re_path
 from django.utils.module_loading import import_string
 
 from commerce import api_index, health, monitoring
@@ -37,8 +37,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    # By dotted string, imported on first use (not by ``include``): see commerce.admin_site.AdminConfig.
-    URLResolver(RoutePattern("admin/", is_endpoint=False), "commerce.admin_urls", app_name="admin", namespace="admin"),
+    path("admin/", admin.site.urls),
     path("api/v1", api_index.index, name="api-index"),  # also /api/v1/ (OptionalTrailingSlashMiddleware)
     path("api/v1/", include(api_v1)),
     path("api/schema", _on_first_use("drf_spectacular.views.SpectacularAPIView"), name="schema"),

@@ -4,10 +4,6 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
-
-from commerce.admin_site import AdminConfig
-
-AdminConfig.discover_at_start_up = False  # the staff screens load with the first request under /admin/
 application = get_wsgi_application()
 
 # Tracing, when OTEL_TRACES_EXPORTER asks for it: in each gunicorn worker (the application is loaded
