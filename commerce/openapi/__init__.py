@@ -109,9 +109,14 @@ def extend_schema(**annotations: Any) -> Callable[[ViewMethod], ViewMethod]:
     return note
 
 
-def take_pending_annotations() -> list[tuple[Callable[..., Any], dict[str, Any]]]:
-    """The annotations noted since the last call (``commerce.openapi.schema`` applies them once each)."""
+def apply_pending_annotations(apply: Callable[[Callable[..., Any], dict[str, Any]], None]) -> None:
+    """``apply(method, annotations)`` to each annotation noted and not yet applied, in the order noted.
+
+    Each is forgotten only once applied: one that raises stays, with those after it, and raises again at
+    the next generation instead of leaving a schema quietly without them.
+    """
     with _PENDING_LOCK:
-        pending = list(_PENDING_ANNOTATIONS)
-        _PENDING_ANNOTATIONS.clear()
-    return pending
+        while _PENDING_ANNOTATIONS:
+            method, annotations = _PENDING_ANNOTATIONS[0]
+            apply(method, annotations)
+            del _PENDING_ANNOTATIONS[0]

@@ -28,9 +28,9 @@ never loads this module nor drf-spectacular's generator.
 """
 
 import copy
-import threading
 from typing import Any
 
+from django.urls import get_resolver
 from django.utils.module_loading import autodiscover_modules
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
@@ -38,7 +38,7 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from commerce.openapi import EMAIL_PATTERN, NOT_BLANK_PATTERN, declared_links, take_pending_annotations
+from commerce.openapi import EMAIL_PATTERN, NOT_BLANK_PATTERN, apply_pending_annotations, declared_links
 
 PAGE_PARAMETERS = ("page", "page_size")
 
@@ -203,20 +203,17 @@ class AutoSchema(SpectacularAutoSchema):
                 schema["maxItems"] = min(schema.get("maxItems", field.max_length), field.max_length)
 
 
-_PREPARE_LOCK = threading.Lock()
-
-
-def prepare() -> None:
-    """Load the contexts' schema extensions and apply the views' annotations noted since last time."""
-    with _PREPARE_LOCK:
-        autodiscover_modules("rest.openapi")
-        for method, annotations in take_pending_annotations():
-            extend_schema(**annotations)(method)
+def prepare(urlconf: str | None = None) -> None:
+    """Put in place what the schema is made of: the URLconf (importing the views, which is when they note
+    their ``extend_schema``), each context's schema extensions, then the annotations noted so far."""
+    get_resolver(urlconf).url_patterns  # noqa: B018 (the property imports every urls and views module)
+    autodiscover_modules("rest.openapi")
+    apply_pending_annotations(lambda method, annotations: extend_schema(**annotations)(method))
 
 
 class SchemaGenerator(SpectacularSchemaGenerator):
     """drf-spectacular's generator, once what the schema needs is in place (``prepare``)."""
 
     def get_schema(self, request: Any = None, public: bool = False) -> Any:
-        prepare()
+        prepare(self.urlconf)
         return super().get_schema(request=request, public=public)

@@ -1,7 +1,10 @@
 """The OpenAPI schema tells the truth (what schemathesis checks every answer against, bin/fuzz):
 the error answers of every operation, the pagination bounds, strict bodies; and it is valid."""
 
+import json
 import re
+import subprocess
+import sys
 
 import jsonschema_rs
 import pytest
@@ -11,6 +14,7 @@ from rest_framework.test import APIClient
 from commerce.openapi import NOT_BLANK_PATTERN
 from contexts.identity.models import Address, User
 from tests.factories import PASSWORD
+from tests.ops.support import ROOT, clean_environment
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -67,6 +71,32 @@ def test_a_strict_body_refuses_unknown_fields_in_the_schema_too(schema):
 
 def test_the_schema_is_valid_without_a_warning(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_a_process_whose_first_act_is_generating_the_schema_gets_the_views_annotations(tmp_path):
+    """The views' ``extend_schema`` (``commerce.openapi``) is noted when their modules load, which the
+    generator itself may be the first to cause: a fresh process, no URL resolved before, no checks run."""
+    path = tmp_path / "schema.json"
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        f"call_command('spectacular', '--fail-on-warn', '--format', 'openapi-json', '--file', {str(path)!r}, skip_checks=True)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    fresh = json.loads(path.read_text())
+    close_account = fresh["paths"]["/api/v1/me"]["delete"]
+    assert close_account["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/CloseAccountInputRequest"
+    )
+    assert "invalid_credentials" in close_account["responses"]["403"]["description"]
 
 
 def test_the_error_schema_admits_the_nested_field_errors_the_api_gives(schema):
@@ -213,3 +243,39 @@ def test_an_empty_category_lists_every_product_as_the_schema_admits(schema, api_
     everything = api_client.get("/api/v1/products")
     blank = api_client.get("/api/v1/products?category=")
     assert blank.status_code == 200 and blank.json() == everything.json()
+
+
+def test_an_annotation_that_fails_to_apply_is_kept_with_those_after_it_and_fails_again():
+    from commerce import openapi
+    from commerce.openapi.schema import prepare
+
+    prepare()  # the views' own annotations are applied first; only this test's are pending below
+
+    @openapi.extend_schema(summary="first")
+    def first(self, request): ...
+
+    @openapi.extend_schema(summary="second")
+    def second(self, request): ...
+
+    def refuse_first(method, annotations):
+        if method is first:
+            raise TypeError("bad argument")
+        applied.append(method)
+
+    applied = []
+    for _ in range(2):
+        with pytest.raises(TypeError):
+            openapi.apply_pending_annotations(refuse_first)
+    assert applied == []
+
+    openapi.apply_pending_annotations(lambda method, annotations: applied.append(method))
+    assert applied == [first, second]
+    openapi.apply_pending_annotations(lambda method, annotations: applied.append(method))
+    assert applied == [first, second], "each is applied once"
+
+
+def test_extend_schema_is_for_view_methods():
+    from commerce import openapi
+
+    with pytest.raises(TypeError):
+        openapi.extend_schema(summary="a class")(type("View", (), {}))
