@@ -40,7 +40,8 @@ def test_an_inline_worker_loads_nothing_it_does_not_serve(tmp_path):
     """Inline, nothing in a web worker sends to or schedules with Celery: neither the app, nor Celery itself
     (django-celery-beat's models import it; ~9 MB a worker); nor the docs' stack until someone asks for it,
     schema generator included (the views' ``extend_schema`` is applied when the schema is generated);
-    nor django-filter, which no view uses; nor OpenTelemetry while tracing is off."""
+    nor django-filter, which no view uses; nor OpenTelemetry while tracing is off; nor Django's test
+    package, which simplejwt's import of ``setting_changed`` would bring (``commerce.startup``)."""
     modules = (
         "commerce.celery",
         "celery",
@@ -53,6 +54,8 @@ def test_an_inline_worker_loads_nothing_it_does_not_serve(tmp_path):
         "django_filters",
         "opentelemetry.trace",
         "opentelemetry.propagate",
+        "django.test",
+        "unittest",
     )
     loaded = _loaded(tmp_path, *modules, EVENTBUS_DISPATCH="inline")
     assert loaded == dict.fromkeys(modules, False)
@@ -75,6 +78,23 @@ def test_celery_beat_and_its_admin_pages_exist_only_where_celery_runs_the_period
     assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["False"]
     celery = {"EVENTBUS_DISPATCH": "celery", "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"}
     assert _python(tmp_path, probe, **celery).split() == ["True"]
+
+
+def test_django_test_loaded_later_in_a_worker_shares_the_signals_simplejwt_listens_to(tmp_path):
+    """Whatever imports ``django.test`` after start-up (the docs' stack does) gets the whole package and the
+    very signal simplejwt connected to: a changed setting still reaches simplejwt's settings."""
+    extra = (
+        "from datetime import timedelta\n"
+        "from django.core.signals import setting_changed\n"
+        "from django.test import Client, override_settings, signals\n"
+        "from rest_framework_simplejwt import settings as jwt\n"
+        "assert signals.setting_changed is setting_changed\n"
+        "with override_settings(SIMPLE_JWT={'ACCESS_TOKEN_LIFETIME': timedelta(seconds=7)}):\n"
+        "    assert jwt.api_settings.ACCESS_TOKEN_LIFETIME == timedelta(seconds=7), jwt.api_settings.ACCESS_TOKEN_LIFETIME\n"
+        "assert jwt.api_settings.ACCESS_TOKEN_LIFETIME != timedelta(seconds=7)\n"
+        "assert Client().get('/health/live').status_code == 200\n"
+    )
+    assert _loaded(tmp_path, "django.test.client", extra=extra) == {"django.test.client": True}
 
 
 def test_the_docs_stack_is_loaded_by_the_first_schema_request(tmp_path):
