@@ -173,6 +173,13 @@ class ListingEntry(models.Model):
                 name="catalogue_listing_order",
                 condition=models.Q(price_amount__isnull=False),
             ),
+            # A category without subcategories in the default order: its page walks this index, as the whole
+            # listing walks the one above (``selectors.listing``; a parent category filters by path).
+            models.Index(
+                fields=("category", "name", "product"),
+                name="catalogue_listing_in_category",
+                condition=models.Q(price_amount__isnull=False),
+            ),
             GinIndex(fields=("search_vector",), name="catalogue_listing_search"),
         ]
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import CharField, F, FilteredRelation, Q, QuerySet, Value
+from django.db.models import CharField, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from commerce.database import database_for
@@ -52,16 +52,36 @@ SUMMARY_FIELDS = ("slug", "name", "category_slug", "price", "price_currency", "i
 CACHE_SECONDS = 600  # cached lookups are keyed by the read model's version: a change makes new keys
 
 
-def _category_path(slug: str, version: int | None) -> str | None:
-    """The category's materialized path, cached against the listing's version (a move changes it)."""
-    if version is None:
-        return Category.objects.filter(slug=slug).values_list("path", flat=True).first()
-    key = f"catalogue:category-path:{version}:{slug}"
-    path = cache.get(key)
-    if path is None:
-        path = Category.objects.filter(slug=slug).values_list("path", flat=True).first() or ""
-        cache.set(key, path, CACHE_SECONDS)
-    return path or None
+@dataclass(frozen=True, slots=True)
+class _CategoryScope:
+    """What a category filter reads: the category's id when it has no subcategories (its page walks the
+    ``catalogue_listing_in_category`` index), otherwise its materialized path (its subtree's prefix)."""
+
+    path: str
+    leaf_id: int | None
+
+
+def _category_scope(slug: str, version: int | None) -> _CategoryScope | None:
+    """The category's scope, cached against the listing's version: a product put in a new subcategory, or a
+    category moved with its products, changes the version (a subcategory without products changes no page)."""
+    key = f"catalogue:category-scope:{version}:{slug}"
+    cached = cache.get(key) if version is not None else None
+    if cached is None:
+        children = Category.objects.filter(parent_id=OuterRef("pk"))
+        found = (
+            Category.objects.filter(slug=slug)
+            .annotate(has_children=Exists(children))
+            .values_list("id", "path", "has_children")
+            .first()
+        )
+        if found is None:
+            cached = ()
+        else:
+            category_id, path, has_children = found
+            cached = (path, None if has_children else category_id)
+        if version is not None:
+            cache.set(key, cached, CACHE_SECONDS)
+    return _CategoryScope(*cached) if cached else None
 
 
 def listing_count(query: ListingQuery, entries: QuerySet, *, version: int) -> int:
@@ -91,10 +111,10 @@ def listing(query: ListingQuery, *, version: int | None = None) -> QuerySet:
         errors["ordering"] = [f"Unknown ordering; one of {', '.join(ORDERINGS)}."]
     if query.min_price is not None and query.max_price is not None and query.min_price > query.max_price:
         errors["min_price"] = ["min_price is above max_price."]
-    category_path = None
+    category = None
     if query.category is not None:
-        category_path = _category_path(query.category, version)
-        if category_path is None:
+        category = _category_scope(query.category, version)
+        if category is None:
             errors["category"] = ["Unknown category."]
     if errors:
         raise InvalidQuery(errors)
@@ -109,8 +129,10 @@ def listing(query: ListingQuery, *, version: int | None = None) -> QuerySet:
             .annotate(price=F("price_in_currency__amount"))
             .filter(price__isnull=False)
         )
-    if category_path is not None:
-        entries = entries.filter(category_path__startswith=category_path)
+    if category is not None and category.leaf_id is not None:
+        entries = entries.filter(category_id=category.leaf_id)
+    elif category is not None:
+        entries = entries.filter(category_path__startswith=category.path)
     if query.min_price is not None:
         entries = entries.filter(price__gte=query.min_price)
     if query.max_price is not None:

@@ -71,3 +71,20 @@ def test_categories_endpoint_lists_slug_name_and_parent_slug(api_client):
         {"slug": "apparel", "name": "Apparel", "parent": None},
         {"slug": "shirts", "name": "Shirts", "parent": "apparel"},
     ]
+
+
+def test_a_category_page_follows_a_new_subcategory_with_products(api_client, set_price):
+    """A category's page holds its subcategories' products, also when the subcategory came after the page was
+    first read (the lookup behind the filter is cached against the listing's version)."""
+    set_price("ROSE-1-1", "4.00")
+    set_price("SPADE-1-1", "9.00")
+    garden = CategoryFactory(name="Garden")
+    ProductFactory(slug="spade-1", category=garden)
+    assert [p["slug"] for p in api_client.get("/api/v1/products?category=garden").json()["results"]] == ["spade-1"]
+
+    roses = CategoryFactory(name="Roses", parent=garden)
+    ProductFactory(slug="rose-1", category=roses)
+
+    page = api_client.get("/api/v1/products?category=garden&ordering=price").json()
+    assert [p["slug"] for p in page["results"]] == ["rose-1", "spade-1"]
+    assert [p["slug"] for p in api_client.get("/api/v1/products?category=roses").json()["results"]] == ["rose-1"]

@@ -96,3 +96,19 @@ def test_on_postgresql_a_deep_page_walks_the_ordering_index_instead_of_sorting_t
     assert "Index Only Scan using catalogue_listing_order" in plan, plan
     sorted_rows = [int(rows) for rows in re.findall(r"Sort\s+\(cost=\S+ rows=(\d+)", plan)]
     assert all(rows <= 24 for rows in sorted_rows), plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_category_without_subcategories_is_read_in_order_from_its_own_index(
+    listing_rows, postgresql_only
+):
+    """The most common browse: a leaf category's page, as cheap as the whole listing's (no sort, no filter
+    walking the other categories' rows)."""
+    with connections[database_for("catalogue")].cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {ListingEntry._meta.db_table}")
+    entries = selectors.listing(selectors.ListingQuery(category="things"), version=None)
+    sql, params = entries[:24].query.sql_with_params()
+    with connections[database_for("catalogue")].cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "catalogue_listing_in_category" in plan and "Sort" not in plan, plan
