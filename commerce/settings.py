@@ -344,6 +344,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "commerce.beat:PeriodicJobsScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queueing a delivery tries the broker once: kombu's default is to reconnect for up to the connection
+# timeout (~6 s, three attempts), which a request would wait through for each event it publishes while the
+# broker is down. What could not be queued waits in the outbox for the sweep. (Workers reconnect by
+# their own policy, ``broker_connection_max_retries``; this one applies where a connection is taken to
+# publish.)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
 
 # --- Email ---------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

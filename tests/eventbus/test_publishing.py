@@ -129,3 +129,74 @@ def test_a_handler_module_imported_twice_keeps_its_subscriptions(scratch_subscri
     before = set(scratch_subscriptions._SUBSCRIPTIONS)
     importlib.reload(handlers)
     assert set(scratch_subscriptions._SUBSCRIPTIONS) == before
+
+
+class _RefusingBroker:
+    """A broker address that takes each connection and drops it at once, counting the attempts."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.attempts = 0
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            self.attempts += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_a_publisher_tries_once_and_leaves_the_delivery_to_the_sweep(settings):
+    """Each queueing attempt costs the publisher one connection attempt, never kombu's default round of
+    reconnections (~6 s, three attempts), which a checkout would wait through for each of its events."""
+    import subprocess
+    import sys
+
+    from commerce.eventbus.models import Delivery, OutboxMessage
+    from tests.ops.support import ROOT, clean_environment
+
+    broker = _RefusingBroker()
+    script = (
+        "import django; django.setup()\n"
+        "from decimal import Decimal\n"
+        "from contexts.pricing import api\n"
+        "api.set_base_price(sku='BROKER-DOWN-2', currency='EUR', amount=Decimal('5.00'))\n"
+        "api.set_base_price(sku='BROKER-DOWN-2', currency='EUR', amount=Decimal('6.00'))\n"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=clean_environment(
+                DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+                COMMERCE_USE_TEST_DATABASES="1",
+                EVENTBUS_DISPATCH="celery",
+                CELERY_BROKER_URL=f"redis://127.0.0.1:{broker.port}/0",
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        broker.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert broker.attempts == 2, broker.attempts  # one per publish
+    assert result.stderr.count("Could not queue") == 2
+
+    alias = settings.CONTEXT_DATABASES["pricing"]
+    messages = OutboxMessage.objects.using(alias).filter(event_type="pricing.PriceChanged")
+    assert messages.count() == 2
+    assert set(Delivery.objects.using(alias).filter(message__in=messages).values_list("status", flat=True)) == {
+        "pending"
+    }
