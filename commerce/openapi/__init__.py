@@ -102,6 +102,10 @@ def extend_schema(**annotations: Any) -> Callable[[ViewMethod], ViewMethod]:
     def note(method: ViewMethod) -> ViewMethod:
         if not inspect.isfunction(method):
             raise TypeError(f"commerce.openapi.extend_schema decorates view methods, not {method!r}")
+        # drf-spectacular records its schema class in the method's ``kwargs``. Created now, that dict is the
+        # one a decorator wrapping the method later copies (``method_decorator``, ``functools.wraps``), so the
+        # annotation applied at generation reaches the method the view exposes.
+        method.__dict__.setdefault("kwargs", {})
         with _PENDING_LOCK:
             _PENDING_ANNOTATIONS.append((method, annotations))
         return method

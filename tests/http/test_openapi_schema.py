@@ -279,3 +279,22 @@ def test_extend_schema_is_for_view_methods():
 
     with pytest.raises(TypeError):
         openapi.extend_schema(summary="a class")(type("View", (), {}))
+
+
+def test_an_annotation_reaches_a_method_wrapped_by_another_decorator_after_it():
+    """``method_decorator(never_cache)`` above ``extend_schema`` copies the method's attributes when the
+    class is built, before the annotation is applied: the copy still gets it."""
+    from django.utils.decorators import method_decorator
+    from django.views.decorators.cache import never_cache
+    from rest_framework.views import APIView
+
+    from commerce import openapi
+    from commerce.openapi.schema import prepare
+
+    class WrappedView(APIView):
+        @method_decorator(never_cache)
+        @openapi.extend_schema(summary="wrapped", responses={204: None})
+        def get(self, request): ...
+
+    prepare()
+    assert "schema" in WrappedView.get.kwargs
