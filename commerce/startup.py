@@ -16,7 +16,10 @@ def load_test_signals_alone() -> None:
     takes it from ``django.core.signals`` for this very reason). Here the module is loaded from its own
     file under its own name, so simplejwt's import finds it ready. Should anything import
     ``django.test`` later (the API docs' stack does), the package loads whole and uses this same
-    module: one module, the same signals, whichever import comes first.
+    module: one module, the same signals, whichever import comes first. (``from django.test import
+    signals`` and ``from django.test.signals import ...`` work as ever; only the attribute path
+    ``django.test.signals`` stays unbound on the package, which no code in the shop or its libraries uses.)
+    ``tests/http/test_worker_imports.py`` says when simplejwt stops needing this.
     """
     name = "django.test.signals"
     if name in sys.modules or "django.test" in sys.modules:

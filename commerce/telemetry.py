@@ -57,7 +57,8 @@ def _exporter_names() -> list[str]:
 
 
 def tracing_installed() -> bool:
-    """Whether this process traces: ``install`` ran in it (``configure``, or a test's provider)."""
+    """Whether this process traces: ``install`` ran in it (``configure``, or a test's provider). A global
+    provider set by other means (``opentelemetry-instrument``) is not ours and is not followed."""
     return _state["provider"] is not None
 
 

@@ -97,6 +97,16 @@ def test_django_test_loaded_later_in_a_worker_shares_the_signals_simplejwt_liste
     assert _loaded(tmp_path, "django.test.client", extra=extra) == {"django.test.client": True}
 
 
+def test_simplejwt_still_imports_django_test_signals_or_commerce_startup_can_go():
+    """``commerce.startup.load_test_signals_alone`` exists because simplejwt imports ``setting_changed`` from
+    ``django.test.signals``; once a release takes it from ``django.core.signals`` (as DRF does), delete it."""
+    import inspect
+
+    import rest_framework_simplejwt.settings
+
+    assert "django.test.signals" in inspect.getsource(rest_framework_simplejwt.settings)
+
+
 def test_the_docs_stack_is_loaded_by_the_first_schema_request(tmp_path):
     extra = (
         "from django.test import Client\n"
