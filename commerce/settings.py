@@ -348,7 +348,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # timeout (~6 s, three attempts), which a request would wait through for each event it publishes while the
 # broker is down. What could not be queued waits in the outbox for the sweep. (Workers reconnect by
 # their own policy, ``broker_connection_max_retries``; this one applies where a connection is taken to
-# publish.)
+# publish. A broker that accepts connections and never answers is not bounded by it: no socket timeouts
+# are set, since the workers' connections share these options.)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
 
 # --- Email ---------------------------------------------------------------------------------------
