@@ -88,3 +88,19 @@ def test_a_category_page_follows_a_new_subcategory_with_products(api_client, set
     page = api_client.get("/api/v1/products?category=garden&ordering=price").json()
     assert [p["slug"] for p in page["results"]] == ["rose-1", "spade-1"]
     assert [p["slug"] for p in api_client.get("/api/v1/products?category=roses").json()["results"]] == ["rose-1"]
+
+
+def test_a_category_page_follows_a_category_moved_under_it(api_client, set_price):
+    set_price("ROSE-2-1", "4.00")
+    set_price("SPADE-2-1", "9.00")
+    garden = CategoryFactory(name="Garden")
+    flowers = CategoryFactory(name="Flowers")
+    ProductFactory(slug="spade-2", category=garden)
+    ProductFactory(slug="rose-2", category=flowers)
+    assert [p["slug"] for p in api_client.get("/api/v1/products?category=garden").json()["results"]] == ["spade-2"]
+
+    flowers.parent = garden
+    categories.save_category(flowers)
+
+    page = api_client.get("/api/v1/products?category=garden&ordering=price").json()
+    assert [p["slug"] for p in page["results"]] == ["rose-2", "spade-2"]
