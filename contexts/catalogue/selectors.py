@@ -63,10 +63,11 @@ class _CategoryScope:
 
 def _category_scope(slug: str, version: int | None) -> _CategoryScope | None:
     """The category's scope, cached against the listing's version: a product put in a new subcategory, or a
-    category moved with its products, changes the version (a subcategory without products changes no page)."""
+    category moved or renamed, changes the version (a subcategory without products changes no page). An
+    unknown slug is not cached: the category may be created the next moment, which changes no version."""
     key = f"catalogue:category-scope:{version}:{slug}"
     cached = cache.get(key) if version is not None else None
-    if cached is None:
+    if not cached:
         children = Category.objects.filter(parent_id=OuterRef("pk"))
         found = (
             Category.objects.filter(slug=slug)
@@ -75,13 +76,12 @@ def _category_scope(slug: str, version: int | None) -> _CategoryScope | None:
             .first()
         )
         if found is None:
-            cached = ()
-        else:
-            category_id, path, has_children = found
-            cached = (path, None if has_children else category_id)
+            return None
+        category_id, path, has_children = found
+        cached = (path, None if has_children else category_id)
         if version is not None:
             cache.set(key, cached, CACHE_SECONDS)
-    return _CategoryScope(*cached) if cached else None
+    return _CategoryScope(*cached)
 
 
 def listing_count(query: ListingQuery, entries: QuerySet, *, version: int) -> int:

@@ -104,3 +104,30 @@ def test_a_category_page_follows_a_category_moved_under_it(api_client, set_price
 
     page = api_client.get("/api/v1/products?category=garden&ordering=price").json()
     assert [p["slug"] for p in page["results"]] == ["rose-2", "spade-2"]
+
+
+def test_a_category_asked_for_before_it_existed_is_found_once_it_does(api_client, set_price):
+    set_price("SEED-1-1", "2.00")
+    ProductFactory(slug="seed-1", category=CategoryFactory(name="Garden"))  # a listing version to cache against
+    api_client.get("/api/v1/products")
+    assert api_client.get("/api/v1/products?category=bulbs").status_code == 400
+
+    categories.create_category(name="Bulbs")
+
+    response = api_client.get("/api/v1/products?category=bulbs")
+    assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_a_renamed_category_answers_to_its_new_slug_at_once_and_no_longer_to_the_old(api_client, set_price):
+    """Also a parent whose products are all in its subcategories (no listing row carries its slug)."""
+    set_price("TULIP-1-1", "3.00")
+    garden = CategoryFactory(name="Garden")
+    ProductFactory(slug="tulip-1", category=CategoryFactory(name="Tulips", parent=garden))
+    assert api_client.get("/api/v1/products?category=garden").json()["count"] == 1
+    assert api_client.get("/api/v1/products?category=outdoor").status_code == 400
+
+    garden.slug = "outdoor"
+    categories.save_category(garden)
+
+    assert [p["slug"] for p in api_client.get("/api/v1/products?category=outdoor").json()["results"]] == ["tulip-1"]
+    assert api_client.get("/api/v1/products?category=garden").status_code == 400

@@ -98,13 +98,12 @@ def save_category(category: Category) -> Category:
             _set_path(category)
             _move_subtree(old.path, category.path)
         moved = old.parent_id != category.parent_id
-        renamed = (
-            ListingEntry.objects.filter(category_id=category.pk)
-            .exclude(category_slug=category.slug)
-            .update(category_slug=category.slug)
+        renamed = old.slug != category.slug
+        ListingEntry.objects.filter(category_id=category.pk).exclude(category_slug=category.slug).update(
+            category_slug=category.slug
         )
         if moved or renamed:
-            listing.bump_version()  # listing pages filtered by it change
+            listing.bump_version()  # listing pages filtered by it (and lookups of its slug) change
     return category
 
 
