@@ -3,8 +3,6 @@ the error answers of every operation, the pagination bounds, strict bodies; and 
 
 import json
 import re
-import subprocess
-import sys
 
 import jsonschema_rs
 import pytest
@@ -14,7 +12,7 @@ from rest_framework.test import APIClient
 from commerce.openapi import NOT_BLANK_PATTERN
 from contexts.identity.models import Address, User
 from tests.factories import PASSWORD
-from tests.ops.support import ROOT, clean_environment
+from tests.ops.support import run_python
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -82,15 +80,7 @@ def test_a_process_whose_first_act_is_generating_the_schema_gets_the_views_annot
         "from django.core.management import call_command\n"
         f"call_command('spectacular', '--fail-on-warn', '--format', 'openapi-json', '--file', {str(path)!r}, skip_checks=True)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_python(script, timeout=300, COMMERCE_VAR_DIR=str(tmp_path))
     fresh = json.loads(path.read_text())
     close_account = fresh["paths"]["/api/v1/me"]["delete"]
     assert close_account["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(

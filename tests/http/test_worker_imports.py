@@ -4,10 +4,8 @@ Each check runs in a fresh interpreter: what a gunicorn worker imports when it l
 """
 
 import json
-import subprocess
-import sys
 
-from tests.ops.support import ROOT, clean_environment
+from tests.ops.support import run_python
 
 PROBE = """
 import json, sys
@@ -19,15 +17,7 @@ print(json.dumps({{name: name in sys.modules for name in sys.argv[1:]}}))
 
 def _python(tmp_path, script: str, *args: str, **env: str) -> str:
     """Standard output of ``script`` run in a fresh interpreter on the shop's own settings."""
-    result = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        cwd=ROOT,
-        env=clean_environment(COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path), **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python(script, *args, COMMERCE_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path), **env)
     return result.stdout
 
 

@@ -9,8 +9,6 @@ often as it needs.
 """
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
@@ -18,7 +16,7 @@ import pytest
 from contexts.catalogue.services import products
 from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.pricing import api as pricing_api
-from tests.ops.support import ROOT, clean_environment
+from tests.ops.support import run_python
 
 REQUESTS = 4000
 
@@ -48,19 +46,13 @@ def test_request_garbage_does_not_pile_up_in_a_worker(settings, settle_events):
     ProductFactory(slug="mug", name="Mug", category=CategoryFactory(name="Kitchen"),
                    variants=[products.VariantSpec(sku="MUG-1", name="Default", attributes={})])  # fmt: skip
     settle_events()
-    result = subprocess.run(
-        [sys.executable, "-c", f"REQUESTS = {REQUESTS}\n{SCRIPT}"],
-        cwd=ROOT,
-        env=clean_environment(
-            DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
-            COMMERCE_USE_TEST_DATABASES="1",
-            LOG_LEVEL="WARNING",
-        ),
-        capture_output=True,
-        text=True,
+    result = run_python(
+        f"REQUESTS = {REQUESTS}\n{SCRIPT}",
         timeout=300,
+        DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+        COMMERCE_USE_TEST_DATABASES="1",
+        LOG_LEVEL="WARNING",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["frozen"] > 100_000  # what loading the shop created, the URLconf included
     # Left for the collector after the last request: less than one object a request (unfrozen, ~3 a request

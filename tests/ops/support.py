@@ -1,4 +1,5 @@
-"""Helpers for the operations tests: collected static files, a real gunicorn on a free port."""
+"""Helpers for the operations tests: a script in a fresh interpreter, collected static files, a real gunicorn
+on a free port."""
 
 import os
 import shutil
@@ -28,6 +29,21 @@ def clean_environment(**env: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
     environment.update({"DJANGO_SETTINGS_MODULE": "commerce.settings", **env})
     return environment
+
+
+def run_python(script: str, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """``script`` run in a fresh interpreter from the project's root, on ``clean_environment(**env)``; a script
+    that fails fails the test with the end of its standard error."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def collect_static(static_root: Path) -> None:

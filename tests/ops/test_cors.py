@@ -1,13 +1,11 @@
 """CORS for browser storefronts on other origins (issue 14 point 2)."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from django.test import Client
 
-from tests.ops.support import ROOT, clean_environment
+from tests.ops.support import run_python
 
 STOREFRONT = "https://shop.example.com"
 
@@ -73,11 +71,7 @@ def cors_settings(**env: str) -> dict:
         "import django, json; django.setup(); from django.conf import settings; "
         "print(json.dumps({'origins': settings.CORS_ALLOWED_ORIGINS, 'regexes': settings.CORS_ALLOWED_ORIGIN_REGEXES}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=clean_environment(**env), capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return json.loads(run_python(code, timeout=60, **env).stdout)
 
 
 def test_production_allows_no_origin_unless_configured():
