@@ -3,15 +3,17 @@
 ``CONTEXT_DATABASES`` maps a context's app label to a database alias. In the embedded default every
 context maps to ``default``; in split mode each has its own, and this router makes sure a model is
 read, written and migrated only where its context lives, and that no relation crosses two aliases.
-The event bus's tables live in every alias, since each context's outbox and inbox must commit with
-its own data; they are always used with an explicit alias.
+The kernel's per-context tables (the event bus's, the Idempotency-Key records) live in every alias,
+since each context's outbox, inbox and stored answers must commit with its own data; they are always
+used with an explicit alias.
 """
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
 
-EVENTBUS_APP = "eventbus"
+# Kernel apps whose tables exist in every context's database, used with an explicit alias.
+PER_CONTEXT_APPS = frozenset({"eventbus", "idempotency"})
 
 
 def database_for(context: str) -> str:
@@ -33,13 +35,13 @@ def context_aliases() -> tuple[str, ...]:
 class ContextRouter:
     def _alias(self, model: type[Model]) -> str | None:
         label = model._meta.app_label
-        if label == EVENTBUS_APP:
+        if label in PER_CONTEXT_APPS:
             return None
         return database_for(label)
 
     def db_for_read(self, model: type[Model], **hints: object) -> str | None:
         instance = hints.get("instance")
-        if model._meta.app_label == EVENTBUS_APP and instance is not None:
+        if model._meta.app_label in PER_CONTEXT_APPS and instance is not None:
             return instance._state.db
         return self._alias(model)
 
@@ -50,6 +52,6 @@ class ContextRouter:
         return obj1._state.db == obj2._state.db if obj1._state.db and obj2._state.db else None
 
     def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: object) -> bool:
-        if app_label == EVENTBUS_APP:
+        if app_label in PER_CONTEXT_APPS:
             return db in context_aliases()
         return database_for(app_label) == db

@@ -108,7 +108,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(error_body(exc.code, exc.detail, **exc.extra()), status=exc.http_status)
+        if getattr(exc, "retry_after", None):  # e.g. request_in_progress: when to try again
+            headers["Retry-After"] = str(exc.retry_after)
+        return Response(error_body(exc.code, exc.detail, **exc.extra()), status=exc.http_status, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("request_too_large", "The request body is too large."), status=413)
     if isinstance(exc, Http404):

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     *(["django_celery_beat"] if os.environ.get("EVENTBUS_DISPATCH", "inline") == "celery" else []),
     "commerce",  # the kernel's management commands (ensure_superuser)
     "commerce.eventbus",
+    "commerce.idempotency",
     "axes",
     *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
 ]

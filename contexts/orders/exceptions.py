@@ -147,27 +147,6 @@ class ReturnAlreadyReceived(OrdersError):
     http_status = 409
 
 
-class IdempotencyKeyRequired(OrdersError):
-    """The Idempotency-Key header is required."""
-
-    code = "idempotency_key_required"
-    http_status = 400
-
-
-class IdempotencyKeyInvalid(OrdersError):
-    """The Idempotency-Key header must be 1 to 255 visible characters."""
-
-    code = "invalid"
-    http_status = 400
-
-
-class IdempotencyKeyReused(OrdersError):
-    """This Idempotency-Key was already used with a different request."""
-
-    code = "idempotency_key_reused"
-    http_status = 422
-
-
 class RequestInProgress(OrdersError):
     """A request with this Idempotency-Key is still running; retry shortly."""
 

@@ -40,7 +40,11 @@ class Order(models.Model):
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     cart_id = models.UUIDField(null=True, blank=True, db_index=True)
     checkout_key = models.CharField(
-        max_length=64, unique=True, null=True, blank=True, help_text="Digest of the caller and Idempotency-Key."
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The Idempotency-Key claim the order was created under (claim:<uuid>).",
     )
     email = models.CharField(max_length=254, blank=True)
     currency = models.CharField(max_length=3)
@@ -270,29 +274,6 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.amount} ({self.reason})"
-
-
-class IdempotencyRecord(models.Model):
-    """The first answer to a request made with an ``Idempotency-Key``, replayed for the same key.
-
-    Written in its own short transactions, never inside the saga's, so a handled error is recorded
-    and a crash leaves a ``running`` record whose lock expires.
-    """
-
-    scope = models.CharField(max_length=100, help_text="Who made the request: a customer, or a guest's client.")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="Digest of method, path and body.")
-    locked_until = models.DateTimeField(null=True, blank=True)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=("scope", "key"), name="orders_idempotency_scope_key")]
-
-    def __str__(self) -> str:
-        return f"{self.scope}:{self.key}"
 
 
 class GatewayCharge(models.Model):

@@ -1,41 +1,31 @@
 """The orders context's REST endpoints: one call into the context each.
 
-``POST /checkout`` is wrapped by the Idempotency-Key store: the key is claimed before the saga runs
-and completed with the answer after, in their own transactions, so the stored answer survives
-whatever the saga rolled back. Keys are scoped to the caller: a signed-in customer, or for a guest
-the cart they check out (the cart id is a guest's bearer secret, so a guest's stored answer can
-only be replayed by someone holding that cart). ``401`` and ``429`` happen before the view runs and
-are never stored; neither is an unexpected error, which leaves the key free for the retry.
+``POST /checkout`` is idempotent by its ``Idempotency-Key`` (``commerce.idempotency``): the key is
+claimed before the checkout runs and completed with the answer after, in their own transactions, so
+the stored answer survives whatever the saga rolled back. Keys are scoped to the caller: a signed-in
+customer, or for a guest the cart they check out (the cart id is a guest's bearer secret, so a
+guest's stored answer can only be replayed by someone holding that cart). ``401`` and ``429`` happen
+before the view runs and are never stored; neither is an unexpected error, which leaves the key to
+the retry.
 """
 
-from typing import Any
 from uuid import UUID
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from commerce.errors import DomainError, error_body
+from commerce.idempotency.keys import HEADER_PARAMETER, Claim
 from commerce.openapi import Link, declare_links, extend_schema
 from commerce.pagination import StandardPagination
 from contexts.orders import api, services
 from contexts.orders.conf import orders_settings
-from contexts.orders.exceptions import OrderNotFound, RequestInProgress
+from contexts.orders.exceptions import OrderNotFound
 from contexts.orders.rest import serializers as s
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    # What services.clean_idempotency_key accepts: printable, no surrounding spaces.
-    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~](?:[ -~]*[!-~])?$"},
-    OpenApiParameter.HEADER,
-    required=True,
-    description="1 to 255 printable characters without surrounding spaces, unique per checkout.",
-)
-
 
 PAGE_PARAMETERS = [
     OpenApiParameter("page", int, OpenApiParameter.QUERY, required=False),
@@ -55,10 +45,18 @@ def _visible_order(request: Request, order_id: UUID) -> api.Order:
     return order
 
 
-def _in_progress(exc: RequestInProgress) -> Response:
-    return Response(
-        error_body(exc.code, exc.detail), status=exc.http_status, headers={"Retry-After": str(exc.retry_after)}
-    )
+class _GuestCart(serializers.Serializer):
+    cart_id = serializers.UUIDField()
+
+
+def _checkout_caller(request: Request) -> str:
+    """Whose Idempotency-Key it is: the signed-in customer's, or for a guest the cart's."""
+    customer_id = _customer_id(request)
+    if customer_id:
+        return f"customer:{customer_id}"
+    cart = _GuestCart(data=request.data)
+    cart.is_valid(raise_exception=True)
+    return f"guest:{cart.validated_data['cart_id']}"
 
 
 class CheckoutThrottle(SimpleRateThrottle):
@@ -88,10 +86,13 @@ class CheckoutView(APIView):
 
     @extend_schema(
         request=s.CheckoutInput,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[HEADER_PARAMETER],
         responses={
             201: s.OrderOutput,
-            400: OpenApiResponse(description="cart_empty, shipping_method_required, idempotency_key_required, invalid"),
+            400: OpenApiResponse(
+                description="cart_empty, shipping_method_required, idempotency_key_required, invalid (the body, "
+                "or an Idempotency-Key the header's schema refuses)"
+            ),
             402: OpenApiResponse(description="payment_declined"),
             404: OpenApiResponse(description="not_found: no such cart, or another customer's"),
             409: OpenApiResponse(
@@ -102,48 +103,26 @@ class CheckoutView(APIView):
         },
         tags=["orders"],
     )
-    def post(self, request: Request) -> Response:
-        key = services.clean_idempotency_key(request.headers.get("Idempotency-Key"))
+    @services.idempotency_keys.idempotent(scope=_checkout_caller)
+    def post(self, request: Request, *, idempotency: Claim) -> Response:
         data = s.CheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         customer_id = _customer_id(request)
-        email = values.get("email") or (request.user.email if customer_id else None)
-        scope = f"customer:{customer_id}" if customer_id else f"guest:{values['cart_id']}"
-        fingerprint = services.request_fingerprint(method="POST", path="checkout", body=request.data)
-        try:
-            stored = services.claim_idempotency_key(scope=scope, key=key, fingerprint=fingerprint)
-        except RequestInProgress as exc:
-            return _in_progress(exc)
-        if stored is not None:
-            return Response(stored.body, status=stored.status, headers={"Idempotent-Replayed": "true"})
-        try:
-            address = values.get("shipping_address")
-            order_id = services.checkout(
-                services.CheckoutRequest(
-                    cart_id=values["cart_id"],
-                    customer_id=customer_id,
-                    email=email,
-                    shipping_address=services.AddressInput(**address) if address else None,
-                    address_id=values.get("address_id"),
-                    shipping_method=values.get("shipping_method"),
-                    payment_token=values["payment"]["token"],
-                    idempotency_scope=scope,
-                    idempotency_key=key,
-                )
+        address = values.get("shipping_address")
+        order_id = services.checkout(
+            services.CheckoutRequest(
+                cart_id=values["cart_id"],
+                customer_id=customer_id,
+                email=values.get("email") or (request.user.email if customer_id else None),
+                shipping_address=services.AddressInput(**address) if address else None,
+                address_id=values.get("address_id"),
+                shipping_method=values.get("shipping_method"),
+                payment_token=values["payment"]["token"],
+                idempotency_claim=idempotency.id,
             )
-            body: Any = s.OrderOutput(api.get_order(order_id=order_id)).data
-            code = status.HTTP_201_CREATED
-        except RequestInProgress as exc:  # the saga is still held by another runner: retry later
-            services.release_idempotency_key(scope=scope, key=key)
-            return _in_progress(exc)
-        except DomainError as exc:
-            body, code = error_body(exc.code, exc.detail, **exc.extra()), exc.http_status
-        except BaseException:
-            services.release_idempotency_key(scope=scope, key=key)
-            raise
-        services.complete_idempotency_key(scope=scope, key=key, status=code, body=body)
-        return Response(body, status=code)
+        )
+        return Response(s.OrderOutput(api.get_order(order_id=order_id)).data, status=status.HTTP_201_CREATED)
 
 
 class _CustomerOrders:

@@ -1,15 +1,7 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
 from contexts.orders.services._checkout import AddressInput, CheckoutRequest, checkout, register_address_book
-from contexts.orders.services._idempotency import (
-    StoredResponse,
-    claim_idempotency_key,
-    clean_idempotency_key,
-    complete_idempotency_key,
-    prune_idempotency_records,
-    release_idempotency_key,
-    request_fingerprint,
-)
+from contexts.orders.services._idempotency import idempotency_keys, prune_idempotency_records
 from contexts.orders.services._lifecycle import (
     cancel_order,
     finish_interrupted_operations,
@@ -29,15 +21,12 @@ __all__ = [
     "CheckoutRequest",
     "MoneyDifference",
     "MoneyPosition",
-    "StoredResponse",
     "anonymise_customer_orders",
     "cancel_order",
     "checkout",
-    "claim_idempotency_key",
-    "clean_idempotency_key",
-    "complete_idempotency_key",
     "finish_interrupted_operations",
     "heal",
+    "idempotency_keys",
     "locked_order",
     "mark_delivered",
     "money_position",
@@ -47,8 +36,6 @@ __all__ = [
     "record_shipment",
     "recover_stuck_checkouts",
     "register_address_book",
-    "release_idempotency_key",
-    "request_fingerprint",
     "request_return",
     "ship_order",
     "transition",

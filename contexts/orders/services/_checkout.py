@@ -6,7 +6,6 @@ valid): such a request leaves nothing behind. From the moment the order exists, 
 order: ``confirmed``, or ``failed`` with every step compensated.
 """
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from uuid import UUID
@@ -53,8 +52,10 @@ class CheckoutRequest:
     shipping_address: AddressInput | None
     shipping_method: str | None
     payment_token: str
-    idempotency_scope: str
-    idempotency_key: str
+    # The Idempotency-Key claim this checkout runs under (``commerce.idempotency``): its order is
+    # found by it, so a retry under the same claim heals that order, and a key used again after its
+    # record was pruned (a new claim) starts a new checkout instead of answering the old order.
+    idempotency_claim: UUID
     address_id: int | None = None
 
 
@@ -81,14 +82,14 @@ def _shipping_address(request: CheckoutRequest) -> AddressInput:
     return found
 
 
-def checkout_key(scope: str, key: str) -> str:
-    return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+def checkout_key(claim: UUID) -> str:
+    return f"claim:{claim}"
 
 
 def checkout(request: CheckoutRequest) -> UUID:
     """Place an order from the cart; returns the confirmed order's id.
 
-    A retry of a request whose process died (same caller and Idempotency-Key) finds the order it
+    A retry of a request whose process died (the same Idempotency-Key claim) finds the order it
     created and heals its saga instead of starting another.
 
     :raises CartNotFound: (cart's) unknown cart or another customer's.
@@ -99,7 +100,7 @@ def checkout(request: CheckoutRequest) -> UUID:
     :raises CheckoutFailed: (and its kinds: insufficient_stock, payment_declined, payment_error, …)
         the order exists and ended ``failed``: no stock held, no voucher used, no money taken.
     """
-    key = checkout_key(request.idempotency_scope, request.idempotency_key)
+    key = checkout_key(request.idempotency_claim)
     existing = Order.objects.using(db()).filter(checkout_key=key).first()
     if existing is not None:
         return _outcome(existing.pk, resume=True)

@@ -7,7 +7,8 @@ from commerce.database import atomic_in, database_for
 from contexts.orders import domain
 from contexts.orders.conf import orders_settings
 from contexts.orders.exceptions import InvalidTransition
-from contexts.orders.models import IdempotencyRecord, Order, OrderNumberCounter, OrderStatusChange, Return
+from contexts.orders.models import Order, OrderNumberCounter, OrderStatusChange, Return
+from contexts.orders.services._idempotency import idempotency_keys
 
 COUNTER = "orders"
 
@@ -82,5 +83,5 @@ def anonymise_customer_orders(*, customer_id: int) -> int:
         orders = Order.objects.using(db()).filter(customer_id=customer_id, anonymised_at__isnull=True)
         Return.objects.using(db()).filter(order__in=orders).update(reason="")  # free text: may name the person
         count = orders.update(**ANONYMOUS, anonymised_at=timezone.now())
-        IdempotencyRecord.objects.using(db()).filter(scope=f"customer:{customer_id}").delete()
+        idempotency_keys.forget(scope=f"customer:{customer_id}")
     return count
