@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from commerce.errors import DomainError
+from commerce.idempotency import keys as idempotency
 
 
 class OrdersError(DomainError):
@@ -147,12 +148,7 @@ class ReturnAlreadyReceived(OrdersError):
     http_status = 409
 
 
-class RequestInProgress(OrdersError):
-    """A request with this Idempotency-Key is still running; retry shortly."""
+class RequestInProgress(OrdersError, idempotency.RequestInProgress):
+    """This checkout is still running (another request or the recovery job holds it); retry shortly.
 
-    code = "request_in_progress"
-    http_status = 409
-
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail)
+    The Idempotency-Key store's own ``request_in_progress``: the retry takes the key's claim over."""
