@@ -248,7 +248,7 @@ CORS_ALLOW_HEADERS = (
     "idempotency-key",
     "x-request-id",
 )
-CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Location")
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Location", "Idempotent-Replayed")
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 

@@ -182,3 +182,17 @@ def test_a_key_is_taken_exactly_when_the_schema_admits_it(api_client, shop, key)
         assert response.json()["code"] == "invalid"
         assert list(response.json()["errors"]) == ["Idempotency-Key"]
         assert not Order.objects.exists() and not orders_records().exists()
+
+
+def test_a_browser_storefront_on_another_origin_can_read_that_an_answer_is_a_replay(api_client, shop, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://shop.example.com"]
+    body = checkout_body(new_cart({"MUG": 1}))
+    post_checkout(api_client, body, key="k")
+
+    again = api_client.post(
+        "/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY="k", HTTP_ORIGIN="https://shop.example.com"
+    )
+
+    assert again.headers["Idempotent-Replayed"] == "true"
+    exposed = {header.strip().lower() for header in again.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"idempotent-replayed", "retry-after"} <= exposed
