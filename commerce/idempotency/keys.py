@@ -37,9 +37,11 @@ KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"
 MIN_RETENTION_HOURS = 24
 KEY_RULE = f"1 to {MAX_KEY_LENGTH} printable ASCII characters (space to `~`), not starting or ending with a space"
 
+# What the schema declares of the header; ``clean_key`` takes exactly what it admits.
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN}
 HEADER_PARAMETER = OpenApiParameter(
     HEADER,
-    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
+    KEY_SCHEMA,
     OpenApiParameter.HEADER,
     required=True,
     description=(

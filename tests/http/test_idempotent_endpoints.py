@@ -127,3 +127,29 @@ def test_after_an_unexpected_error_the_retry_gets_the_same_claim_and_does_the_wo
     assert retried.status_code == 201
     assert printer.claims[0] == printer.claims[-1], "the retry finds what the first attempt started by its claim"
     assert printer.printed == [(str(printer.claims[0].id), "fragile")]
+
+
+def test_a_key_is_taken_exactly_when_the_declared_schema_admits_it_character_by_character():
+    """The server's check and the schema's pattern (read as ECMA-262, as schemathesis and clients do)
+    agree on every character below U+0800 and on a few beyond, alone, inside a key and at its ends."""
+    import jsonschema_rs
+    from rest_framework.exceptions import ValidationError
+
+    from commerce.idempotency.keys import KEY_SCHEMA, clean_key
+
+    validator = jsonschema_rs.validator_for(KEY_SCHEMA)
+
+    def taken(key: str) -> bool:
+        try:
+            return clean_key(key) == key
+        except ValidationError:
+            return False
+
+    characters = [chr(code) for code in [*range(1, 0x800), 0x2028, 0x3000, 0xFEFF, 0x1F600]]
+    disagreements = [
+        ascii(key)
+        for character in characters
+        for key in (character, f"a{character}b", f"{character}ab", f"ab{character}")
+        if validator.is_valid(key) is not taken(key)
+    ]
+    assert disagreements == []
