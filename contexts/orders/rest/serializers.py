@@ -47,6 +47,12 @@ class CheckoutPaymentInput(StrictSerializer):
     token = StrictCharField(max_length=64)
 
 
+class GuestCartInput(serializers.Serializer):
+    """The cart a guest checks out, read first: it scopes the guest's Idempotency-Key."""
+
+    cart_id = serializers.UUIDField()
+
+
 class CheckoutInput(StrictSerializer):
     cart_id = serializers.UUIDField()
     email = EmailField(required=False, max_length=254)

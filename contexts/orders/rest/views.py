@@ -12,7 +12,7 @@ the retry.
 from uuid import UUID
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,16 +45,12 @@ def _visible_order(request: Request, order_id: UUID) -> api.Order:
     return order
 
 
-class _GuestCart(serializers.Serializer):
-    cart_id = serializers.UUIDField()
-
-
 def _checkout_caller(request: Request) -> str:
     """Whose Idempotency-Key it is: the signed-in customer's, or for a guest the cart's."""
     customer_id = _customer_id(request)
     if customer_id:
         return f"customer:{customer_id}"
-    cart = _GuestCart(data=request.data)
+    cart = s.GuestCartInput(data=request.data)
     cart.is_valid(raise_exception=True)
     return f"guest:{cart.validated_data['cart_id']}"
 
