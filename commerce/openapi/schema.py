@@ -49,9 +49,20 @@ _ERROR_COMPONENT = {
         "detail": {"type": "string"},
         "errors": {
             "type": "object",
-            "additionalProperties": {"oneOf": [{"type": "array"}, {"type": "object"}]},
-            "description": 'Field validation errors, for `code: "invalid"`: a list of messages per field, or '
-            "for a nested object or list, its own errors in the same shape.",
+            # Every array says what it holds (``items``): a generated client (openapi-python-client) cannot
+            # type an array without them, and dropped every error answer that referred to this component.
+            "additionalProperties": {
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "items": {"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": True}]},
+                    },
+                    {"type": "object", "additionalProperties": True},
+                ]
+            },
+            "description": 'Field validation errors, for `code: "invalid"`: a list of messages per field; for a '
+            "nested object its own errors in the same shape; for a nested list of objects, one such object per "
+            "item (empty where the item is valid).",
         },
     },
     "required": ["code", "detail"],
