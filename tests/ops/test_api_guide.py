@@ -79,3 +79,34 @@ def test_every_error_code_the_api_answers_is_in_the_guide_with_its_status():
         "docs/API.md's 'Error codes' table lacks these codes, or their HTTP status, "
         "(add a row | `code` | status | when |): " + "; ".join(sorted(set(missing)))
     )
+
+
+def test_every_code_the_kernel_gives_drf_s_own_errors_is_in_the_guide():
+    """DRF raises its own exceptions (a malformed JSON body, a missing token, a method not served);
+    the kernel's handler answers each with a code the guide lists, with its status: ``parse_error``, DRF's
+    name for a body it cannot read, is the guide's ``bad_request``."""
+    from rest_framework import exceptions as drf
+    from rest_framework.test import APIRequestFactory
+
+    from commerce.errors import api_exception_handler
+
+    documented = documented_codes()
+    raised = [
+        drf.ParseError(),
+        drf.NotAuthenticated(),
+        drf.PermissionDenied(),
+        drf.NotFound(),
+        drf.MethodNotAllowed("PUT"),
+        drf.NotAcceptable(),
+        drf.UnsupportedMediaType("text/plain"),
+        drf.Throttled(wait=3),
+        drf.ValidationError({"email": ["This field is required."]}),
+    ]
+    context = {"request": APIRequestFactory().get("/api/v1/products"), "view": None}
+    answered = {}
+    for exc in raised:
+        response = api_exception_handler(exc, context)
+        answered[type(exc).__name__] = (response.data["code"], response.status_code)
+    missing = {name: answer for name, answer in answered.items() if str(answer[1]) not in documented.get(answer[0], "")}
+    assert not missing, f"codes docs/API.md does not list with that status: {missing}"
+    assert answered["ParseError"] == ("bad_request", 400)
