@@ -61,6 +61,11 @@ _STATUS_CODES = {
 }
 
 
+# DRF's own codes the contract names otherwise (docs/API.md "Error codes"): a body DRF cannot parse
+# (malformed JSON, nested too deep) is ``bad_request``.
+_DRF_CODES = {"parse_error": "bad_request"}
+
+
 def code_for_status(status: int) -> str:
     return _STATUS_CODES.get(status, "error")
 
@@ -133,6 +138,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("invalid", _first_message(errors), errors=errors), status=400, headers=headers)
     detail = exc.detail
     code = exc.get_codes() if isinstance(exc.get_codes(), str) else code_for_status(exc.status_code)
+    code = _DRF_CODES.get(code, code)
     if isinstance(detail, dict):
         code = str(detail.get("code", code))
         message = str(detail.get("detail", "")) or code.replace("_", " ")

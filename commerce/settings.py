@@ -301,7 +301,7 @@ SIMPLE_JWT = {
 }
 
 SPECTACULAR_SETTINGS = {
-    "DEFAULT_GENERATOR_CLASS": "commerce.openapi.schema.SchemaGenerator",  # applies the views' extend_schema
+    "DEFAULT_GENERATOR_CLASS": "commerce.openapi.schema.SchemaGenerator",  # loads the contexts' extensions
     "TITLE": "Commerce API",
     "DESCRIPTION": "The public contract of the commerce backend (see API.md).",
     "VERSION": "1.0.0",

@@ -5,9 +5,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
 
-from commerce import startup
-
-startup.load_test_signals_alone()  # the test client and unittest stay out of the worker
 application = get_wsgi_application()
 
 # Tracing, when OTEL_TRACES_EXPORTER asks for it: in each gunicorn worker (the application is loaded

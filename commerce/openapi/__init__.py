@@ -1,18 +1,19 @@
 """What the contexts' REST modules declare about the API, loaded with them: patterns their inputs
-share with the schema, the links between operations, and ``extend_schema``.
+share with the schema and the links between operations.
 
-Generating the schema is ``commerce.openapi.schema``'s job, loaded with the API docs' stack (the
-first request for /api/schema, or ``manage.py spectacular``). Nothing here imports drf-spectacular's
-generator: it brings ``rest_framework.test`` and ``django.test`` along (~1 MB more in every web
-worker that only serves requests, which is most of them).
+Views annotate their methods with drf-spectacular's own ``extend_schema`` (``drf_spectacular.utils``).
+The schema class and the post-processing hooks are ``commerce.openapi.schema``'s.
 """
 
-import inspect
 import re
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
+
+# Only so that a view written against the former deferred wrapper still imports while branches merge:
+# views import ``extend_schema`` from ``drf_spectacular.utils`` (tests/http/test_openapi_schema.py says
+# which do not).
+from drf_spectacular.utils import extend_schema  # noqa: F401
 
 # The characters Python's ``str.strip()``/``str.isspace()`` treat as white space, which is what DRF's
 # ``trim_whitespace`` and the contexts' ``.strip()`` remove. Spelled out, never as ``\s``: a schema's
@@ -80,47 +81,3 @@ def declare_links(*links: Link) -> None:
 
 def declared_links() -> list[Link]:
     return list(_LINKS.values())
-
-
-# --- Annotations applied when the schema is generated ---------------------------------------------
-ViewMethod = TypeVar("ViewMethod", bound=Callable[..., Any])
-
-_PENDING_ANNOTATIONS: list[tuple[Callable[..., Any], dict[str, Any]]] = []
-_PENDING_LOCK = threading.Lock()
-
-
-def extend_schema(**annotations: Any) -> Callable[[ViewMethod], ViewMethod]:
-    """drf-spectacular's ``extend_schema`` for a view method, with the same arguments, applied by
-    ``commerce.openapi.schema`` just before it generates the schema.
-
-    drf-spectacular's own decorator derives a schema class from ``DEFAULT_SCHEMA_CLASS`` as the view
-    module is imported, which imports its generator (and with it ``django.test``) into every worker.
-    This one notes the arguments instead; they are applied in the order written, so stacked decorators
-    mean what they mean with drf-spectacular's (the one nearest the method first).
-    """
-
-    def note(method: ViewMethod) -> ViewMethod:
-        if not inspect.isfunction(method):
-            raise TypeError(f"commerce.openapi.extend_schema decorates view methods, not {method!r}")
-        # drf-spectacular records its schema class in the method's ``kwargs``. Created now, that dict is the
-        # one a decorator wrapping the method later copies (``method_decorator``, ``functools.wraps``), so the
-        # annotation applied at generation reaches the method the view exposes.
-        method.__dict__.setdefault("kwargs", {})
-        with _PENDING_LOCK:
-            _PENDING_ANNOTATIONS.append((method, annotations))
-        return method
-
-    return note
-
-
-def apply_pending_annotations(apply: Callable[[Callable[..., Any], dict[str, Any]], None]) -> None:
-    """``apply(method, annotations)`` to each annotation noted and not yet applied, in the order noted.
-
-    Each is forgotten only once applied: one that raises stays, with those after it, and raises again at
-    the next generation instead of leaving a schema quietly without them.
-    """
-    with _PENDING_LOCK:
-        while _PENDING_ANNOTATIONS:
-            method, annotations = _PENDING_ANNOTATIONS[0]
-            apply(method, annotations)
-            del _PENDING_ANNOTATIONS[0]

@@ -21,24 +21,21 @@ objects (``many=True``) carries its ``allow_empty``/``min_length``/``max_length`
 ``minItems``/``maxItems``. A view whose DELETE takes a body says so (``delete_takes_a_body``), and
 its body is documented as a POST's would be.
 
-``SchemaGenerator`` (``SPECTACULAR_SETTINGS["DEFAULT_GENERATOR_CLASS"]``) first loads each context's
-``rest/openapi.py`` (its drf-spectacular extensions) and applies the views' ``extend_schema``
-(``commerce.openapi``): both wait until a schema is generated, so a worker that only serves requests
-never loads this module nor drf-spectacular's generator.
+The views annotate their methods with drf-spectacular's own ``extend_schema``, which loads this module
+(the ``DEFAULT_SCHEMA_CLASS``) with them. ``SchemaGenerator`` (``SPECTACULAR_SETTINGS["DEFAULT_GENERATOR_CLASS"]``)
+first loads each context's ``rest/openapi.py``, its drf-spectacular extensions, which only generating reads.
 """
 
 import copy
 from typing import Any
 
-from django.urls import get_resolver
 from django.utils.module_loading import autodiscover_modules
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.generators import SchemaGenerator as SpectacularSchemaGenerator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from commerce.openapi import EMAIL_PATTERN, NOT_BLANK_PATTERN, apply_pending_annotations, declared_links
+from commerce.openapi import EMAIL_PATTERN, NOT_BLANK_PATTERN, declared_links
 
 PAGE_PARAMETERS = ("page", "page_size")
 
@@ -52,9 +49,20 @@ _ERROR_COMPONENT = {
         "detail": {"type": "string"},
         "errors": {
             "type": "object",
-            "additionalProperties": {"oneOf": [{"type": "array"}, {"type": "object"}]},
-            "description": 'Field validation errors, for `code: "invalid"`: a list of messages per field, or '
-            "for a nested object or list, its own errors in the same shape.",
+            # Every array says what it holds (``items``): a generated client (openapi-python-client) cannot
+            # type an array without them, and dropped every error answer that referred to this component.
+            "additionalProperties": {
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "items": {"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": True}]},
+                    },
+                    {"type": "object", "additionalProperties": True},
+                ]
+            },
+            "description": 'Field validation errors, for `code: "invalid"`: a list of messages per field; for a '
+            "nested object its own errors in the same shape; for a nested list of objects, one such object per "
+            "item (empty where the item is valid).",
         },
     },
     "required": ["code", "detail"],
@@ -203,17 +211,9 @@ class AutoSchema(SpectacularAutoSchema):
                 schema["maxItems"] = min(schema.get("maxItems", field.max_length), field.max_length)
 
 
-def prepare(urlconf: str | None = None) -> None:
-    """Put in place what the schema is made of: the URLconf (importing the views, which is when they note
-    their ``extend_schema``), each context's schema extensions, then the annotations noted so far."""
-    get_resolver(urlconf).url_patterns  # noqa: B018 (the property imports every urls and views module)
-    autodiscover_modules("rest.openapi")
-    apply_pending_annotations(lambda method, annotations: extend_schema(**annotations)(method))
-
-
 class SchemaGenerator(SpectacularSchemaGenerator):
-    """drf-spectacular's generator, once what the schema needs is in place (``prepare``)."""
+    """drf-spectacular's generator, once each context's schema extensions (``rest/openapi.py``) are loaded."""
 
     def get_schema(self, request: Any = None, public: bool = False) -> Any:
-        prepare(self.urlconf)
+        autodiscover_modules("rest.openapi")
         return super().get_schema(request=request, public=public)

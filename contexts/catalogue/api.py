@@ -66,7 +66,7 @@ class VariantDetail:
     name: str
     attributes: dict[str, str]
     price: PriceInfo
-    available: int
+    available: int | None  # exact at or under inventory's low-stock threshold; None above it (in stock)
     in_stock: bool
 
 
@@ -166,7 +166,8 @@ def get_product_detail(*, slug: str, currency: str | None = None) -> ProductDeta
                     amount=Decimal(amount), base_amount=Decimal(base_amount), currency=currency, on_sale=on_sale
                 ),
                 available=available,
-                in_stock=available > 0,
+                # a document written before ``in_stock`` was stored beside ``available`` has an exact figure
+                in_stock=variant.get("in_stock", available is not None and available > 0),
             )
         )
     if not details:  # listed only in the currencies it has a price in

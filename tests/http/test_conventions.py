@@ -46,7 +46,7 @@ def test_a_wrong_method_answers_json_405(client):
 def test_malformed_json_is_a_400_in_the_contract_shape(client):
     response = client.post("/api/v1/auth/register", data="{not json", content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["code"] == "parse_error"
+    assert response.json()["code"] == "bad_request"
     assert not User.objects.exists()
 
 
@@ -130,7 +130,7 @@ def test_readiness_fails_when_the_configured_broker_is_down(client, settings):
 def test_a_deeply_nested_json_body_is_a_400_not_a_500(client, body):
     response = client.post("/api/v1/auth/register", data=body, content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["code"] == "parse_error"
+    assert response.json()["code"] == "bad_request"
 
 
 @pytest.mark.parametrize(

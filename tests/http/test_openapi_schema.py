@@ -72,8 +72,8 @@ def test_the_schema_is_valid_without_a_warning(tmp_path):
 
 
 def test_a_process_whose_first_act_is_generating_the_schema_gets_the_views_annotations(tmp_path):
-    """The views' ``extend_schema`` (``commerce.openapi``) is noted when their modules load, which the
-    generator itself may be the first to cause: a fresh process, no URL resolved before, no checks run."""
+    """The views' ``extend_schema`` applies when their modules load, and each context's schema extensions
+    (``rest/openapi.py``) when the generator starts: a fresh process, no URL resolved before, no checks run."""
     path = tmp_path / "schema.json"
     script = (
         "import django; django.setup()\n"
@@ -235,56 +235,18 @@ def test_an_empty_category_lists_every_product_as_the_schema_admits(schema, api_
     assert blank.status_code == 200 and blank.json() == everything.json()
 
 
-def test_an_annotation_that_fails_to_apply_is_kept_with_those_after_it_and_fails_again():
-    from commerce import openapi
-    from commerce.openapi.schema import prepare
+def test_views_annotate_with_drf_spectacular_s_own_extend_schema():
+    """``commerce.openapi.extend_schema`` is drf-spectacular's, re-exported only while branches written
+    against the former deferred wrapper merge: each view imports it from ``drf_spectacular.utils``."""
+    import ast
+    from pathlib import Path
 
-    prepare()  # the views' own annotations are applied first; only this test's are pending below
+    from django.conf import settings
 
-    @openapi.extend_schema(summary="first")
-    def first(self, request): ...
-
-    @openapi.extend_schema(summary="second")
-    def second(self, request): ...
-
-    def refuse_first(method, annotations):
-        if method is first:
-            raise TypeError("bad argument")
-        applied.append(method)
-
-    applied = []
-    for _ in range(2):
-        with pytest.raises(TypeError):
-            openapi.apply_pending_annotations(refuse_first)
-    assert applied == []
-
-    openapi.apply_pending_annotations(lambda method, annotations: applied.append(method))
-    assert applied == [first, second]
-    openapi.apply_pending_annotations(lambda method, annotations: applied.append(method))
-    assert applied == [first, second], "each is applied once"
-
-
-def test_extend_schema_is_for_view_methods():
-    from commerce import openapi
-
-    with pytest.raises(TypeError):
-        openapi.extend_schema(summary="a class")(type("View", (), {}))
-
-
-def test_an_annotation_reaches_a_method_wrapped_by_another_decorator_after_it():
-    """``method_decorator(never_cache)`` above ``extend_schema`` copies the method's attributes when the
-    class is built, before the annotation is applied: the copy still gets it."""
-    from django.utils.decorators import method_decorator
-    from django.views.decorators.cache import never_cache
-    from rest_framework.views import APIView
-
-    from commerce import openapi
-    from commerce.openapi.schema import prepare
-
-    class WrappedView(APIView):
-        @method_decorator(never_cache)
-        @openapi.extend_schema(summary="wrapped", responses={204: None})
-        def get(self, request): ...
-
-    prepare()
-    assert "schema" in WrappedView.get.kwargs
+    offenders = []
+    for path in sorted(Path(settings.BASE_DIR, "contexts").glob("*/rest/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = {alias.name for alias in node.names} if isinstance(node, ast.ImportFrom) else set()
+            if node.__class__ is ast.ImportFrom and node.module == "commerce.openapi" and "extend_schema" in names:
+                offenders.append(str(path.relative_to(settings.BASE_DIR)))
+    assert offenders == [], "import extend_schema from drf_spectacular.utils"

@@ -5,14 +5,14 @@ The caller is the authenticated customer, or nobody (an anonymous cart's id is i
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.openapi import Link, declare_links, extend_schema
+from commerce.openapi import Link, declare_links
 from contexts.cart import api
 from contexts.cart.rest import serializers as s
 

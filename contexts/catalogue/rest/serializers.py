@@ -133,7 +133,10 @@ class VariantOutput(serializers.Serializer):
     base_price = MoneyField()
     on_sale = serializers.BooleanField()
     in_stock = serializers.BooleanField()
-    available = serializers.IntegerField()
+    available = serializers.IntegerField(
+        allow_null=True,
+        help_text="Units available, exact at or under the low-stock threshold; null above it, where in_stock is true.",
+    )
 
 
 class ProductDetailOutput(serializers.Serializer):

@@ -6,14 +6,14 @@ from typing import Any
 from django.http import HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.openapi import Link, declare_links, extend_schema
+from commerce.openapi import Link, declare_links
 from contexts.catalogue import api, selectors
 from contexts.catalogue.conf import catalogue_settings
 from contexts.catalogue.rest import serializers as s

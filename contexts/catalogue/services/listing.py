@@ -154,6 +154,7 @@ class _Figures:
     stamp: datetime
     prices: dict[str, dict[str, pricing_api.SkuPrice]]  # currency → sku → price
     availability: dict[str, int]  # sku → available quantity
+    exact_up_to: int  # inventory announces every change of a figure up to this (its low-stock threshold)
 
 
 def _read_figures(ids: Sequence[int]) -> _Figures:
@@ -176,7 +177,8 @@ def _read_figures(ids: Sequence[int]) -> _Figures:
         for currency in conf.currencies
     }
     availability = inventory_api.get_availability(skus=tuple(category_ids)) if category_ids else {}
-    return _Figures(stamp, prices, {sku: item.available for sku, item in availability.items()})
+    exact_up_to = inventory_api.levels_announced_exactly_up_to()
+    return _Figures(stamp, prices, {sku: item.available for sku, item in availability.items()}, exact_up_to)
 
 
 def _lowest(figures: _Figures, skus: Sequence[str], currency: str) -> LowestPrice | None:
@@ -278,7 +280,7 @@ def _document(source: _Source, figures: _Figures, currencies: Sequence[str]) -> 
                 "sku": sku,
                 "name": name,
                 "attributes": text_attributes(attributes),
-                "available": figures.availability.get(sku, 0),
+                **_stock_shown(figures.availability.get(sku, 0), figures.exact_up_to),
                 "prices": prices,
             }
         )
@@ -288,6 +290,14 @@ def _document(source: _Source, figures: _Figures, currencies: Sequence[str]) -> 
         "images": list(source.images),
         "variants": variants,
     }
+
+
+def _stock_shown(available: int, exact_up_to: int) -> dict:
+    """What a variant shows of its stock: ``in_stock`` always; ``available`` only where the listing knows
+    it exactly (at or under inventory's low-stock threshold, where every change is announced), else ``None``.
+    Above it the listing hears of a change only every ``INVENTORY_LEVEL_EVENT_STEP`` units, so a count
+    would be a figure the shop may no longer have."""
+    return {"available": available if available <= exact_up_to else None, "in_stock": available > 0}
 
 
 def bump_version() -> None:

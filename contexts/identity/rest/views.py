@@ -1,7 +1,7 @@
 """The identity context's REST endpoints: one call into the context each."""
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import GenericAPIView
@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from commerce.openapi import Link, declare_links, extend_schema
+from commerce.openapi import Link, declare_links
 from contexts.identity import selectors, services
 from contexts.identity.exceptions import AddressNotFound
 from contexts.identity.rest import serializers as s

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contexts.inventory import models, selectors, services
+from contexts.inventory.conf import inventory_settings
 from contexts.inventory.exceptions import InvalidWarehouse
 
 # --- DTOs ----------------------------------------------------------------------------------------
@@ -205,6 +206,17 @@ def adjust_stock(*, sku: str, warehouse_code: str, delta: int, reason: str, refe
             sku=sku, warehouse_code=warehouse_code, delta=delta, reason=reason, reference=reference, actor=actor
         )
     )
+
+
+def levels_announced_exactly_up_to() -> int:
+    """The availability at or under which every change of a SKU's figure publishes ``StockLevelChanged``
+    (the low-stock threshold, ``INVENTORY_LOW_STOCK_THRESHOLD``).
+
+    A read model that follows the events knows a figure up to it exactly. Above it, customer-driven changes
+    are announced only when availability crosses a multiple of ``INVENTORY_LEVEL_EVENT_STEP``: the figure
+    last heard may be off by up to that step, so it is not one to show a customer as a count.
+    """
+    return inventory_settings().low_stock_threshold
 
 
 def get_availability(*, skus: Sequence[str]) -> dict[str, Availability]:

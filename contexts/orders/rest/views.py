@@ -11,7 +11,7 @@ the retry.
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -20,7 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from commerce.idempotency.keys import HEADER_PARAMETER, Claim
-from commerce.openapi import Link, declare_links, extend_schema
+from commerce.openapi import Link, declare_links
 from commerce.pagination import StandardPagination
 from contexts.orders import api, services
 from contexts.orders.conf import orders_settings
