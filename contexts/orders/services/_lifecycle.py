@@ -8,15 +8,18 @@ crash is finished by running it again: the recovery job does that for claims lef
 """
 
 import contextlib
+import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import atomic_in
 from commerce.eventbus import publish
 from contexts.inventory import api as inventory_api
@@ -39,6 +42,9 @@ from contexts.pricing import api as pricing_api
 
 CANCELLING = "cancelling"
 SHIPPING = "shipping"
+RECEIVING = "receiving"  # a return (claimed on the return, not the order)
+
+logger = logging.getLogger(__name__)
 
 
 def _orders():
@@ -430,7 +436,12 @@ def _shared_quantities(order: Order) -> dict[str, int]:
 
 def finish_interrupted_operations(*, older_than: timedelta | None = None) -> int:
     """Run again cancellations, shipments and return receipts a crash left half done (each step is
-    idempotent, so finishing is running them again)."""
+    idempotent, so finishing is running them again); returns how many were finished.
+
+    Each order is finished on its own: one whose recovery fails (another context down, a bug) is
+    logged with its id, counted (``commerce_orders_recoveries_total{outcome="failed"}``) and left for
+    the next run, and the orders behind it go on.
+    """
     conf = orders_settings()
     cutoff = timezone.now() - (older_than if older_than is not None else timedelta(seconds=conf.saga_timeout_seconds))
     done = 0
@@ -439,16 +450,28 @@ def finish_interrupted_operations(*, older_than: timedelta | None = None) -> int
         .filter(operation__in=[CANCELLING, SHIPPING], operation_since__lt=cutoff)
         .values_list("pk", "operation")
     )[: conf.recovery_batch_size]:
-        if operation == CANCELLING:
-            _finish_cancel(order_id, actor="recovery")
-        else:
-            _finish_shipping(order_id, actor="recovery")
-        done += 1
-    for return_id in (
+        finish = _finish_cancel if operation == CANCELLING else _finish_shipping
+        done += _recovered(operation, order_id, partial(finish, order_id, actor="recovery"))
+    for return_id, order_id in (
         Return.objects.using(db())
         .filter(status=Return.Status.RECEIVING, receiving_since__lt=cutoff)
-        .values_list("pk", flat=True)[: conf.recovery_batch_size]
+        .values_list("pk", "order_id")[: conf.recovery_batch_size]
     ):
-        receive_return(return_id=return_id, actor="recovery")
-        done += 1
+        done += _recovered(RECEIVING, order_id, partial(receive_return, return_id=return_id, actor="recovery"))
     return done
+
+
+def _recovered(operation: str, order_id: UUID, finish: Callable[[], object]) -> bool:
+    """Finish one interrupted operation; a failure is logged and counted, never raised."""
+    try:
+        finish()
+    except ReturnAlreadyReceived:  # someone finished it meanwhile
+        return False
+    except Exception:
+        logger.exception(
+            "Could not finish the interrupted %s of order %s; the next run tries again", operation, order_id
+        )
+        metrics.order_operation_recovered("failed")
+        return False
+    metrics.order_operation_recovered("finished")
+    return True
