@@ -3,17 +3,18 @@
 Other contexts import this module and ``events`` and nothing else of this context.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from contexts.orders import selectors, services
+from contexts.orders import domain, selectors, services
 from contexts.orders.exceptions import InvalidOrderInput, OrderNotFound, OrdersError, ReturnNotFound
 from contexts.orders.models import Order as OrderRow
 
 __all__ = [
+    "PLACED",
     "Address",
     "AddressBook",
     "HistoryEntry",
@@ -35,6 +36,10 @@ __all__ = [
     "register_address_book",
 ]
 
+
+PLACED: frozenset[str] = domain.PLACED
+"""The statuses of an order the customer placed: ``confirmed`` and after (not a checkout still
+running, nor a failed attempt)."""
 
 # --- DTOs ----------------------------------------------------------------------------------------
 
@@ -215,18 +220,21 @@ def get_order(*, order_id: UUID, customer_id: int | None = None) -> Order:
     return _order(row)
 
 
-def list_customer_orders(*, customer_id: int, offset: int = 0, limit: int | None = None) -> tuple[Order, ...]:
-    """The orders the customer placed or tried to place, newest first, with lines, payment,
-    shipments and status history (all of them for the data export; a page with ``offset``/``limit``).
+def list_customer_orders(
+    *, customer_id: int, statuses: Iterable[str] | None = None, offset: int = 0, limit: int | None = None
+) -> tuple[Order, ...]:
+    """The customer's orders, newest first, with lines, payment, shipments and status history: those in
+    one of ``statuses`` (``PLACED``: the orders the customer placed), or every one, failed attempts
+    included, when ``statuses`` is ``None`` (the data export); a page with ``offset``/``limit``.
     A fixed number of queries, whatever the count."""
-    rows = selectors.customer_orders(customer_id)
+    rows = selectors.with_details(selectors.customer_orders(customer_id, statuses))
     rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
     return tuple(_order(row) for row in rows)
 
 
-def count_customer_orders(*, customer_id: int) -> int:
-    """How many orders ``list_customer_orders`` has for this customer."""
-    return selectors.orders().filter(customer_id=customer_id).count()
+def count_customer_orders(*, customer_id: int, statuses: Iterable[str] | None = None) -> int:
+    """How many orders ``list_customer_orders`` has for this customer (and these ``statuses``)."""
+    return selectors.customer_orders(customer_id, statuses).count()
 
 
 def get_return(*, return_id: UUID) -> Return:

@@ -52,6 +52,9 @@ return) and move on to ``shipped``/``delivered`` only as the carrier reports the
 CANCELLABLE = frozenset({S.CONFIRMED})
 RETURNABLE = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED, S.PARTIALLY_RETURNED})
 SHIPPABLE = frozenset({S.CONFIRMED, S.PARTIALLY_SHIPPED})
+PLACED = frozenset(TRANSITIONS) - {S.PENDING, S.FAILED}
+"""Orders the customer placed: ``confirmed`` and every status after it (a checkout still running, or
+one that failed, is an attempt; the customer's order list shows those only when asked)."""
 
 
 def can_transition(current: str, target: str) -> bool:

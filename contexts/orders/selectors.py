@@ -1,5 +1,7 @@
 """Reads inside the orders context."""
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from commerce.database import database_for
@@ -14,9 +16,12 @@ def with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
     return queryset.select_related("payment").prefetch_related("lines", "history", "shipments")
 
 
-def customer_orders(customer_id: int) -> QuerySet[Order]:
-    """The customer's orders, newest first, whatever their status."""
-    return with_details(orders().filter(customer_id=customer_id)).order_by("-created_at", "-number")
+def customer_orders(customer_id: int, statuses: Iterable[str] | None = None) -> QuerySet[Order]:
+    """The customer's orders, newest first: in one of ``statuses``, or whatever their status."""
+    rows = orders().filter(customer_id=customer_id)
+    if statuses is not None:
+        rows = rows.filter(status__in=sorted(statuses))
+    return rows.order_by("-created_at", "-number")
 
 
 def order_by_id(order_id) -> Order | None:

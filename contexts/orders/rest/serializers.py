@@ -9,6 +9,7 @@ from rest_framework import serializers
 from commerce.money import Money
 from commerce.openapi import country_code_pattern
 from commerce.rest import EmailField, StrictSerializer
+from contexts.orders.domain import OrderStatus
 
 # --- Input ---------------------------------------------------------------------------------------
 
@@ -64,6 +65,16 @@ class OrderReturnLineInput(StrictSerializer):
 class OrderReturnInput(StrictSerializer):
     lines = serializers.ListField(child=OrderReturnLineInput(), allow_empty=False, min_length=1, max_length=500)
     reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class OrderListQuery(serializers.Serializer):
+    """``GET /orders``'s filter: without it, the orders the customer placed."""
+
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices,
+        required=False,
+        help_text="Only orders in this status (e.g. `failed` for checkout attempts that failed).",
+    )
 
 
 # --- Output --------------------------------------------------------------------------------------
