@@ -24,6 +24,7 @@ __all__ = [
     "OrderNotFound",
     "OrdersError",
     "PaymentSummary",
+    "Refund",
     "Return",
     "ReturnNotFound",
     "ShipmentSummary",
@@ -32,6 +33,8 @@ __all__ = [
     "get_order",
     "get_return",
     "list_customer_orders",
+    "list_customer_refunds",
+    "list_customer_returns",
     "list_returns",
     "register_address_book",
 ]
@@ -199,6 +202,31 @@ def _return(row) -> Return:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refund:
+    """Money that went back to the customer through the payment gateway."""
+
+    id: UUID
+    order_id: UUID
+    return_id: UUID | None  # the return it paid for; None for a cancellation's
+    amount: Decimal
+    currency: str
+    reason: str  # "cancellation" | "return" | "compensation" (a checkout that failed after the capture)
+    at: datetime
+
+
+def _refund(row) -> Refund:
+    return Refund(
+        id=row.id,
+        order_id=row.order_id,
+        return_id=row.ret_id,
+        amount=row.amount,
+        currency=row.order.currency,
+        reason=row.reason,
+        at=row.created_at,
+    )
+
+
 def _payment_or_none(row: OrderRow):  # the reverse one-to-one raises when absent
     try:
         return row.payment
@@ -248,6 +276,16 @@ def get_return(*, return_id: UUID) -> Return:
 def list_returns(*, order_id: UUID) -> tuple[Return, ...]:
     """The order's returns, newest first."""
     return tuple(_return(row) for row in selectors.returns_of(order_id))
+
+
+def list_customer_returns(*, customer_id: int) -> tuple[Return, ...]:
+    """Every return of the customer's orders, newest first (for the data export)."""
+    return tuple(_return(row) for row in selectors.customer_returns(customer_id))
+
+
+def list_customer_refunds(*, customer_id: int) -> tuple[Refund, ...]:
+    """The money sent back to the customer, refund by refund, oldest first (for the data export)."""
+    return tuple(_refund(row) for row in selectors.customer_refunds(customer_id))
 
 
 # --- Personal data -------------------------------------------------------------------------------

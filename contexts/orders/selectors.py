@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from commerce.database import database_for
-from contexts.orders.models import Order, Return
+from contexts.orders.models import Order, Refund, Return
 
 
 def orders() -> QuerySet[Order]:
@@ -38,3 +38,17 @@ def return_by_id(return_id):
 
 def returns_of(order_id):
     return returns().filter(order_id=order_id).order_by("-created_at")
+
+
+def customer_returns(customer_id: int) -> QuerySet[Return]:
+    return returns().filter(order__customer_id=customer_id).order_by("-created_at")
+
+
+def customer_refunds(customer_id: int) -> QuerySet[Refund]:
+    """Money that went back to the customer: completed refunds of something, oldest first."""
+    return (
+        Refund.objects.using(database_for("orders"))
+        .filter(order__customer_id=customer_id, completed=True, amount__gt=0)
+        .select_related("order")
+        .order_by("created_at", "id")
+    )
