@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "commerce.eventbus",
     "axes",
     *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
+    "contexts.wiring.WiringConfig",  # last: what one context lends another (identity's address book to orders)
 ]
 
 MIDDLEWARE = [

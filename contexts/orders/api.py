@@ -59,15 +59,8 @@ class OrderLine:
     line_total: Decimal
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Address:
-    full_name: str
-    line1: str
-    line2: str
-    city: str
-    postal_code: str
-    country: str
-    phone: str
+Address = domain.Address
+"""A shipping address (``full_name``, ``line1``, ``line2``, ``city``, ``postal_code``, ``country``, ``phone``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,15 +138,7 @@ def _order(row: OrderRow) -> Order:
         tax_total=row.tax_total,
         total=row.total,
         vouchers=tuple(item["code"] for item in row.vouchers),
-        shipping_address=Address(
-            full_name=row.ship_full_name,
-            line1=row.ship_line1,
-            line2=row.ship_line2,
-            city=row.ship_city,
-            postal_code=row.ship_postal_code,
-            country=row.ship_country,
-            phone=row.ship_phone,
-        ),
+        shipping_address=row.shipping_address,
         payment=None
         if payment is None
         else PaymentSummary(
@@ -313,18 +298,4 @@ def register_address_book(*, resolver: AddressBook) -> None:
     registered, a checkout with ``address_id`` is refused (400, ``errors.address_id``).
     """
 
-    def lookup(customer_id: int, address_id: int) -> services.AddressInput | None:
-        found = resolver(customer_id, address_id)
-        if found is None:
-            return None
-        return services.AddressInput(
-            full_name=found.full_name,
-            line1=found.line1,
-            line2=found.line2,
-            city=found.city,
-            postal_code=found.postal_code,
-            country=found.country,
-            phone=found.phone,
-        )
-
-    services.register_address_book(lookup)
+    services.register_address_book(resolver)

@@ -66,6 +66,21 @@ def round_money(amount: Decimal, places: int = 2) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    """A shipping address, as checkout takes it (typed in, or lent from identity's address book) and
+    as the order keeps it. The one address type of this context; ``events.AddressSnapshot`` is the
+    published event's own copy, since events import nothing of their context."""
+
+    full_name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+    phone: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaidLine:
     """What was bought and paid for one SKU of an order."""
 

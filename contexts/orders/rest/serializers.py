@@ -1,5 +1,6 @@
 """Input and output shapes of the orders context's REST API."""
 
+import dataclasses
 from typing import Any
 
 from django_countries import countries
@@ -137,16 +138,7 @@ class OrderOutput(serializers.Serializer):
         return _money(order.total, order.currency)
 
     def get_shipping_address(self, order) -> dict[str, str]:
-        a = order.shipping_address
-        return {
-            "full_name": a.full_name,
-            "line1": a.line1,
-            "line2": a.line2,
-            "city": a.city,
-            "postal_code": a.postal_code,
-            "country": a.country,
-            "phone": a.phone,
-        }
+        return dataclasses.asdict(order.shipping_address)
 
     def get_payment(self, order) -> dict[str, Any] | None:
         p = order.payment

@@ -124,7 +124,7 @@ class CheckoutView(APIView):
                     cart_id=values["cart_id"],
                     customer_id=customer_id,
                     email=email,
-                    shipping_address=services.AddressInput(**address) if address else None,
+                    shipping_address=api.Address(**address) if address else None,
                     address_id=values.get("address_id"),
                     shipping_method=values.get("shipping_method"),
                     payment_token=values["payment"]["token"],
