@@ -57,3 +57,14 @@ def test_checkout_resolves_a_saved_address_through_identity_once_started():
 
     assert (found.full_name, found.city, found.country) == ("Ann Lee", "Berlin", "DE")
     assert book(customer.pk + 1, saved.pk) is None  # another customer's address is no address
+
+
+def test_the_wiring_imports_only_the_contexts_published_apis():
+    tree = ast.parse((ROOT / "contexts" / "wiring.py").read_text())
+    imported = {
+        f"{node.module}.{alias.name}" if node.module.startswith("contexts") else node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported - {"django.apps"} == {"contexts.identity.api", "contexts.orders.api"}
