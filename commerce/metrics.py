@@ -54,6 +54,11 @@ SAGA_STEP_SECONDS = Histogram(
 )
 RESERVATIONS = Counter("commerce_inventory_reservations", "Stock reservations, by outcome.", ["outcome"])
 CART_OPERATIONS = Counter("commerce_cart_operations", "Cart operations, by operation.", ["operation"])
+ORDER_RECOVERIES = Counter(
+    "commerce_orders_recoveries",
+    "Interrupted after-sale operations (cancel, ship, receive a return) the recovery job ran again, by outcome.",
+    ["outcome"],
+)
 
 
 def delivery_outcomes(database: str, outcomes: Iterable[str]) -> None:
@@ -79,6 +84,12 @@ def cart_operation(operation: str) -> None:
     """A cart changed: ``create``, ``add_line``, ``set_line_quantity``, ``remove_line``, ``add_voucher``,
     ``remove_voucher``, ``set_delivery``, ``assign``, ``close``."""
     CART_OPERATIONS.labels(operation=operation).inc()
+
+
+def order_operation_recovered(outcome: str) -> None:
+    """The recovery job ran an interrupted cancel, shipment or return receipt again: ``finished`` or
+    ``failed`` (logged with the order's id, tried again on the next run)."""
+    ORDER_RECOVERIES.labels(outcome=outcome).inc()
 
 
 @contextmanager

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "commerce.idempotency",
     "axes",
     *[f"contexts.{name}" for name in BUSINESS_CONTEXTS],
+    "contexts.wiring.WiringConfig",  # last: what one context lends another (identity's address book to orders)
 ]
 
 MIDDLEWARE = [

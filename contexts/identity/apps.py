@@ -8,13 +8,6 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers this context's event subscriptions, and lends orders the customers' address book
-        # (orders sits below identity, so checkout cannot call identity for an ``address_id``).
-        from contexts.identity import api, handlers  # noqa: F401
-        from contexts.orders import api as orders_api
-
-        orders_api.register_address_book(
-            resolver=lambda customer_id, address_id: api.saved_address_for_checkout(
-                customer_id=customer_id, address_id=address_id
-            )
-        )
+        """Registers this context's event subscriptions, and nothing else (the address book identity
+        lends orders is wired in ``contexts/wiring.py``)."""
+        from contexts.identity import handlers  # noqa: F401

@@ -6,7 +6,7 @@
 | orders.OrderPlaced            | `order_confirmation`  | the event (also remembered as the order contact) |
 | inventory.ShipmentDispatched  | `order_dispatched`    | the order contact remembered from OrderPlaced   |
 | orders.OrderCancelled         | `order_cancelled`     | the event                                       |
-| orders.RefundIssued           | `refund_issued`       | the event                                       |
+| orders.RefundIssued           | `refund_issued`       | the event (a return's; a cancellation's refund is told in `order_cancelled`) |
 
 Everything a message needs comes in the events: no handler calls another context, so notifications
 can be lifted out as a service of their own. Guest orders are told at the order's email.
@@ -125,6 +125,8 @@ def tell_customer_when_order_cancelled(event: orders_events.OrderCancelled) -> N
 
 @subscriber(orders_events.RefundIssued)
 def tell_customer_when_refund_issued(event: orders_events.RefundIssued) -> None:
+    if event.reason == "cancellation":
+        return  # one fact, one mail: ``order_cancelled`` says what goes back
     record_notification(
         Message(
             event_id=event.event_id,

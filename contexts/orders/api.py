@@ -3,17 +3,18 @@
 Other contexts import this module and ``events`` and nothing else of this context.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from contexts.orders import selectors, services
+from contexts.orders import domain, selectors, services
 from contexts.orders.exceptions import InvalidOrderInput, OrderNotFound, OrdersError, ReturnNotFound
 from contexts.orders.models import Order as OrderRow
 
 __all__ = [
+    "PLACED",
     "Address",
     "AddressBook",
     "HistoryEntry",
@@ -23,6 +24,7 @@ __all__ = [
     "OrderNotFound",
     "OrdersError",
     "PaymentSummary",
+    "Refund",
     "Return",
     "ReturnNotFound",
     "ShipmentSummary",
@@ -31,10 +33,16 @@ __all__ = [
     "get_order",
     "get_return",
     "list_customer_orders",
+    "list_customer_refunds",
+    "list_customer_returns",
     "list_returns",
     "register_address_book",
 ]
 
+
+PLACED: frozenset[str] = domain.PLACED
+"""The statuses of an order the customer placed: ``confirmed`` and after (not a checkout still
+running, nor a failed attempt)."""
 
 # --- DTOs ----------------------------------------------------------------------------------------
 
@@ -51,15 +59,8 @@ class OrderLine:
     line_total: Decimal
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Address:
-    full_name: str
-    line1: str
-    line2: str
-    city: str
-    postal_code: str
-    country: str
-    phone: str
+Address = domain.Address
+"""A shipping address (``full_name``, ``line1``, ``line2``, ``city``, ``postal_code``, ``country``, ``phone``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,15 +138,7 @@ def _order(row: OrderRow) -> Order:
         tax_total=row.tax_total,
         total=row.total,
         vouchers=tuple(item["code"] for item in row.vouchers),
-        shipping_address=Address(
-            full_name=row.ship_full_name,
-            line1=row.ship_line1,
-            line2=row.ship_line2,
-            city=row.ship_city,
-            postal_code=row.ship_postal_code,
-            country=row.ship_country,
-            phone=row.ship_phone,
-        ),
+        shipping_address=row.shipping_address,
         payment=None
         if payment is None
         else PaymentSummary(
@@ -194,6 +187,31 @@ def _return(row) -> Return:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refund:
+    """Money that went back to the customer through the payment gateway."""
+
+    id: UUID
+    order_id: UUID
+    return_id: UUID | None  # the return it paid for; None for a cancellation's
+    amount: Decimal
+    currency: str
+    reason: str  # "cancellation" | "return" | "compensation" (a checkout that failed after the capture)
+    at: datetime
+
+
+def _refund(row) -> Refund:
+    return Refund(
+        id=row.id,
+        order_id=row.order_id,
+        return_id=row.ret_id,
+        amount=row.amount,
+        currency=row.order.currency,
+        reason=row.reason,
+        at=row.created_at,
+    )
+
+
 def _payment_or_none(row: OrderRow):  # the reverse one-to-one raises when absent
     try:
         return row.payment
@@ -215,18 +233,21 @@ def get_order(*, order_id: UUID, customer_id: int | None = None) -> Order:
     return _order(row)
 
 
-def list_customer_orders(*, customer_id: int, offset: int = 0, limit: int | None = None) -> tuple[Order, ...]:
-    """The orders the customer placed or tried to place, newest first, with lines, payment,
-    shipments and status history (all of them for the data export; a page with ``offset``/``limit``).
+def list_customer_orders(
+    *, customer_id: int, statuses: Iterable[str] | None = None, offset: int = 0, limit: int | None = None
+) -> tuple[Order, ...]:
+    """The customer's orders, newest first, with lines, payment, shipments and status history: those in
+    one of ``statuses`` (``PLACED``: the orders the customer placed), or every one, failed attempts
+    included, when ``statuses`` is ``None`` (the data export); a page with ``offset``/``limit``.
     A fixed number of queries, whatever the count."""
-    rows = selectors.customer_orders(customer_id)
+    rows = selectors.with_details(selectors.customer_orders(customer_id, statuses))
     rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
     return tuple(_order(row) for row in rows)
 
 
-def count_customer_orders(*, customer_id: int) -> int:
-    """How many orders ``list_customer_orders`` has for this customer."""
-    return selectors.orders().filter(customer_id=customer_id).count()
+def count_customer_orders(*, customer_id: int, statuses: Iterable[str] | None = None) -> int:
+    """How many orders ``list_customer_orders`` has for this customer (and these ``statuses``)."""
+    return selectors.customer_orders(customer_id, statuses).count()
 
 
 def get_return(*, return_id: UUID) -> Return:
@@ -240,6 +261,16 @@ def get_return(*, return_id: UUID) -> Return:
 def list_returns(*, order_id: UUID) -> tuple[Return, ...]:
     """The order's returns, newest first."""
     return tuple(_return(row) for row in selectors.returns_of(order_id))
+
+
+def list_customer_returns(*, customer_id: int) -> tuple[Return, ...]:
+    """Every return of the customer's orders, newest first (for the data export)."""
+    return tuple(_return(row) for row in selectors.customer_returns(customer_id))
+
+
+def list_customer_refunds(*, customer_id: int) -> tuple[Refund, ...]:
+    """The money sent back to the customer, refund by refund, oldest first (for the data export)."""
+    return tuple(_refund(row) for row in selectors.customer_refunds(customer_id))
 
 
 # --- Personal data -------------------------------------------------------------------------------
@@ -267,18 +298,4 @@ def register_address_book(*, resolver: AddressBook) -> None:
     registered, a checkout with ``address_id`` is refused (400, ``errors.address_id``).
     """
 
-    def lookup(customer_id: int, address_id: int) -> services.AddressInput | None:
-        found = resolver(customer_id, address_id)
-        if found is None:
-            return None
-        return services.AddressInput(
-            full_name=found.full_name,
-            line1=found.line1,
-            line2=found.line2,
-            city=found.city,
-            postal_code=found.postal_code,
-            country=found.country,
-            phone=found.phone,
-        )
-
-    services.register_address_book(lookup)
+    services.register_address_book(resolver)

@@ -4,10 +4,14 @@ No ORM here; services apply these rules to rows.
 
 Refund rule (returns): a line's *paid* amount is what the customer paid for it, discounts (its
 promotions and its share of vouchers and basket promotions, already spread to the cent by pricing)
-and tax included. Returning ``n`` of its ``q`` units refunds ``share(returned_before + n) -
-share(returned_before)`` where ``share(k) = round_half_up(paid × k / q)``: partial returns add up to
-exactly the line's paid amount, never a cent more. Shipping is refunded only with the return that
-brings back everything that was bought (or on cancellation, which refunds all that was captured).
+and tax included. Of a line of ``q`` units, the first ``k`` units returned are worth
+``share(k) = round_half_up(paid × k / q)``; returning ``n`` more after ``k`` refunds ``share(k + n) -
+share(k)``, and the return that brings back the line's last unit refunds what remains of it
+(``paid - share(k)``): the refunds of a line add up to exactly its paid amount, never a cent more,
+whatever the sequence of partial returns. Shipping is refunded only with the return that brings back
+everything that was bought (or on cancellation, which refunds all that was captured). The services
+work the shares out one return of an order at a time, in the order they are received, each from
+what the returns before it left.
 """
 
 from collections.abc import Iterable, Mapping
@@ -48,6 +52,9 @@ return) and move on to ``shipped``/``delivered`` only as the carrier reports the
 CANCELLABLE = frozenset({S.CONFIRMED})
 RETURNABLE = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED, S.PARTIALLY_RETURNED})
 SHIPPABLE = frozenset({S.CONFIRMED, S.PARTIALLY_SHIPPED})
+PLACED = frozenset(TRANSITIONS) - {S.PENDING, S.FAILED}
+"""Orders the customer placed: ``confirmed`` and every status after it (a checkout still running, or
+one that failed, is an attempt; the customer's order list shows those only when asked)."""
 
 
 def can_transition(current: str, target: str) -> bool:
@@ -56,6 +63,21 @@ def can_transition(current: str, target: str) -> bool:
 
 def round_money(amount: Decimal, places: int = 2) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    """A shipping address, as checkout takes it (typed in, or lent from identity's address book) and
+    as the order keeps it. The one address type of this context; ``events.AddressSnapshot`` is the
+    published event's own copy, since events import nothing of their context."""
+
+    full_name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+    phone: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +101,15 @@ def _share(total: Decimal, part: int, whole: int, places: int) -> Decimal:
     return round_money(total * part / whole, places)
 
 
+def _line_refund(total: Decimal, *, quantity: int, before: int, now: int, places: int) -> Decimal:
+    """What ``now`` more units of a line are worth after ``before`` came back: the rounded share, or
+    for the line's last units what remains of ``total``."""
+    already = _share(total, before, quantity, places)
+    if before + now == quantity:
+        return total - already
+    return _share(total, before + now, quantity, places) - already
+
+
 def refund_for_return(
     *,
     lines: Iterable[PaidLine],
@@ -88,21 +119,25 @@ def refund_for_return(
     shipping_tax: Decimal,
     places: int = 2,
 ) -> RefundShare:
-    """The refund owed for ``returning`` units, given what came back before (see the module's rule)."""
+    """The refund owed for ``returning`` units, given what came back before (see the module's rule).
+
+    :raises ValueError: more units of a line would be back than were bought.
+    """
+    lines = tuple(lines)
     amount = Decimal(0)
     tax = Decimal(0)
-    everything_back = True
     for line in lines:
         before = returned_before.get(line.sku, 0)
         now = returning.get(line.sku, 0)
-        after = before + now
-        if after > line.quantity:
-            raise ValueError(f"{line.sku}: {after} returned of {line.quantity} bought")
-        amount += _share(line.paid, after, line.quantity, places) - _share(line.paid, before, line.quantity, places)
-        tax += _share(line.tax, after, line.quantity, places) - _share(line.tax, before, line.quantity, places)
-        everything_back = everything_back and after == line.quantity
-    shipping = Decimal(0)
+        if before + now > line.quantity:
+            raise ValueError(f"{line.sku}: {before + now} returned of {line.quantity} bought")
+        amount += _line_refund(line.paid, quantity=line.quantity, before=before, now=now, places=places)
+        tax += _line_refund(line.tax, quantity=line.quantity, before=before, now=now, places=places)
+    everything_back = all(
+        returned_before.get(line.sku, 0) + returning.get(line.sku, 0) == line.quantity for line in lines
+    )
     already_all_back = all(returned_before.get(line.sku, 0) == line.quantity for line in lines)
+    shipping = Decimal(0)
     if everything_back and not already_all_back:
         shipping = shipping_paid
         tax += shipping_tax

@@ -14,7 +14,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from contexts.orders.domain import OrderStatus
+from contexts.orders.domain import Address, OrderStatus
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -100,6 +100,18 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def shipping_address(self) -> Address:
+        return Address(
+            full_name=self.ship_full_name,
+            line1=self.ship_line1,
+            line2=self.ship_line2,
+            city=self.ship_city,
+            postal_code=self.ship_postal_code,
+            country=self.ship_country,
+            phone=self.ship_phone,
+        )
 
 
 class OrderLine(models.Model):

@@ -73,6 +73,29 @@ def test_export_holds_nothing_of_another_customer(ann):
     assert other.email not in text and "Elsewhere 9" not in text
 
 
+def test_export_holds_each_orders_returns_and_refunds(ann):
+    from decimal import Decimal
+
+    from contexts.orders.models import Refund, Return, ReturnLine
+
+    order = Order.objects.get(customer_id=ann.customer.pk)
+    ret = Return.objects.create(order=order, status="received", reason="too small", received_at=timezone.now())
+    ReturnLine.objects.create(ret=ret, sku="TEE-BLUE-M", quantity=1)
+    Refund.objects.create(
+        order=order, ret=ret, idempotency_key="return:1", amount=Decimal("13.50"), reason="return", completed=True
+    )
+    Refund.objects.create(order=order, idempotency_key="return:2", amount=Decimal("1.00"), reason="return")  # not sent
+
+    (exported,) = ann.get("/api/v1/me/export").json()["orders"]
+
+    (returned,) = exported["returns"]
+    assert returned["status"] == "received" and returned["reason"] == "too small"
+    assert returned["lines"] == [{"sku": "TEE-BLUE-M", "quantity": 1}]
+    (refund,) = exported["refunds"]  # only money that went back
+    assert (refund["amount"], refund["currency"], refund["reason"]) == ("13.50", "EUR", "return")
+    assert refund["return_id"] == str(ret.pk) and refund["at"]
+
+
 def test_export_needs_a_token(api_client):
     assert api_client.get("/api/v1/me/export").status_code == 401
 

@@ -10,6 +10,7 @@ in whatever happens to the steps after it; no other context is called while that
 
 import dataclasses
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -83,7 +84,7 @@ def export_personal_data(*, user_id: int) -> dict[str, Any]:
             }
             for a in addresses
         ],
-        "orders": _plain(orders_api.list_customer_orders(customer_id=user_id)),
+        "orders": _orders(user_id),
         "notifications": [
             {
                 "id": n.pk,
@@ -99,6 +100,25 @@ def export_personal_data(*, user_id: int) -> dict[str, Any]:
             for n in notifications
         ],
     }
+
+
+def _orders(user_id: int) -> list[dict[str, Any]]:
+    """Each order with its returns (lines, status) and the refunds that went back for it."""
+    returns: dict[UUID, list] = defaultdict(list)
+    for ret in orders_api.list_customer_returns(customer_id=user_id):
+        returns[ret.order_id].append(
+            {
+                **_plain(ret),
+                "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in ret.lines],
+            }
+        )
+    refunds: dict[UUID, list] = defaultdict(list)
+    for refund in orders_api.list_customer_refunds(customer_id=user_id):
+        refunds[refund.order_id].append(_plain(refund))
+    return [
+        {**_plain(order), "returns": returns[order.id], "refunds": refunds[order.id]}
+        for order in orders_api.list_customer_orders(customer_id=user_id)
+    ]
 
 
 # --- erasure -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Input and output shapes of the orders context's REST API."""
 
+import dataclasses
 from typing import Any
 
 from django_countries import countries
@@ -9,6 +10,7 @@ from rest_framework import serializers
 from commerce.money import Money
 from commerce.openapi import country_code_pattern
 from commerce.rest import EmailField, StrictSerializer
+from contexts.orders.domain import OrderStatus
 
 # --- Input ---------------------------------------------------------------------------------------
 
@@ -72,6 +74,16 @@ class OrderReturnInput(StrictSerializer):
     reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class OrderListQuery(serializers.Serializer):
+    """``GET /orders``'s filter: without it, the orders the customer placed."""
+
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices,
+        required=False,
+        help_text="Only orders in this status (e.g. `failed` for checkout attempts that failed).",
+    )
+
+
 # --- Output --------------------------------------------------------------------------------------
 
 
@@ -132,16 +144,7 @@ class OrderOutput(serializers.Serializer):
         return _money(order.total, order.currency)
 
     def get_shipping_address(self, order) -> dict[str, str]:
-        a = order.shipping_address
-        return {
-            "full_name": a.full_name,
-            "line1": a.line1,
-            "line2": a.line2,
-            "city": a.city,
-            "postal_code": a.postal_code,
-            "country": a.country,
-            "phone": a.phone,
-        }
+        return dataclasses.asdict(order.shipping_address)
 
     def get_payment(self, order) -> dict[str, Any] | None:
         p = order.payment

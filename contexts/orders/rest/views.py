@@ -111,7 +111,7 @@ class CheckoutView(APIView):
                 cart_id=values["cart_id"],
                 customer_id=customer_id,
                 email=values.get("email") or (request.user.email if customer_id else None),
-                shipping_address=services.AddressInput(**address) if address else None,
+                shipping_address=api.Address(**address) if address else None,
                 address_id=values.get("address_id"),
                 shipping_method=values.get("shipping_method"),
                 payment_token=values["payment"]["token"],
@@ -124,31 +124,45 @@ class CheckoutView(APIView):
 class _CustomerOrders:
     """A customer's orders as a lazy sequence, so the paginator asks the api for one page only."""
 
-    def __init__(self, customer_id: int) -> None:
+    def __init__(self, customer_id: int, statuses: frozenset[str]) -> None:
         self.customer_id = customer_id
+        self.statuses = statuses
 
     def count(self) -> int:
-        return api.count_customer_orders(customer_id=self.customer_id)
+        return api.count_customer_orders(customer_id=self.customer_id, statuses=self.statuses)
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, item: slice) -> tuple[api.Order, ...]:
         return api.list_customer_orders(
-            customer_id=self.customer_id, offset=item.start or 0, limit=item.stop - (item.start or 0)
+            customer_id=self.customer_id,
+            statuses=self.statuses,
+            offset=item.start or 0,
+            limit=item.stop - (item.start or 0),
         )
 
 
 class OrderListView(APIView):
+    """The caller's placed orders (``api.PLACED``: ``confirmed`` and after), or with ``?status=`` the
+    orders in that status (``failed`` shows the checkout attempts that failed)."""
+
     permission_classes = [IsAuthenticated]
     pagination_class = StandardPagination  # so the schema declares the paginated object it answers
 
     @extend_schema(
-        operation_id="orders_list", responses={200: s.OrderPageOutput}, parameters=PAGE_PARAMETERS, tags=["orders"]
+        operation_id="orders_list",
+        responses={200: s.OrderPageOutput, 400: OpenApiResponse(description="invalid: an unknown status")},
+        parameters=[*PAGE_PARAMETERS, s.OrderListQuery],
+        tags=["orders"],
     )
     def get(self, request: Request) -> Response:
+        query = s.OrderListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        status_ = query.validated_data.get("status")
+        statuses = frozenset({status_}) if status_ else api.PLACED
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(_CustomerOrders(request.user.pk), request, view=self)
+        page = paginator.paginate_queryset(_CustomerOrders(request.user.pk, statuses), request, view=self)
         return paginator.get_paginated_response(s.OrderOutput(page, many=True).data)
 
 

@@ -1,6 +1,6 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
-from contexts.orders.services._checkout import AddressInput, CheckoutRequest, checkout, register_address_book
+from contexts.orders.services._checkout import CheckoutRequest, checkout, register_address_book
 from contexts.orders.services._idempotency import idempotency_keys, prune_idempotency_records
 from contexts.orders.services._lifecycle import (
     cancel_order,
@@ -16,7 +16,6 @@ from contexts.orders.services._orders import anonymise_customer_orders, locked_o
 from contexts.orders.services._saga import CheckoutFailed, heal, recover_stuck_checkouts
 
 __all__ = [
-    "AddressInput",
     "CheckoutFailed",
     "CheckoutRequest",
     "MoneyDifference",

@@ -17,7 +17,7 @@ from commerce.database import atomic_in
 from commerce.errors import DomainError
 from contexts.cart import api as cart_api
 from contexts.catalogue import api as catalogue_api
-from contexts.orders.domain import OrderStatus
+from contexts.orders.domain import Address, OrderStatus
 from contexts.orders.exceptions import (
     CartAlreadyCheckedOut,
     CartEmpty,
@@ -34,22 +34,11 @@ from contexts.pricing import api as pricing_api
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AddressInput:
-    full_name: str
-    line1: str
-    line2: str
-    city: str
-    postal_code: str
-    country: str
-    phone: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckoutRequest:
     cart_id: UUID
     customer_id: int | None
     email: str | None
-    shipping_address: AddressInput | None
+    shipping_address: Address | None
     shipping_method: str | None
     payment_token: str
     # The Idempotency-Key claim this checkout runs under (``commerce.idempotency``): its order is
@@ -59,15 +48,17 @@ class CheckoutRequest:
     address_id: int | None = None
 
 
-AddressBook = Callable[[int, int], "AddressInput | None"]
+AddressBook = Callable[[int, int], Address | None]
 _address_book: list[AddressBook] = []
 
 
 def register_address_book(resolver: AddressBook) -> None:
+    """``resolver(customer_id, address_id)``: that customer's saved address, or ``None``. Lent by
+    identity (see ``contexts/wiring.py``)."""
     _address_book[:] = [resolver]
 
 
-def _shipping_address(request: CheckoutRequest) -> AddressInput:
+def _shipping_address(request: CheckoutRequest) -> Address:
     if request.address_id is None:
         if request.shipping_address is None:
             raise InvalidOrderInput(errors={"shipping_address": ["This field is required."]})

@@ -8,15 +8,18 @@ crash is finished by running it again: the recovery job does that for claims lef
 """
 
 import contextlib
+import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import atomic_in
 from commerce.eventbus import publish
 from contexts.inventory import api as inventory_api
@@ -39,6 +42,9 @@ from contexts.pricing import api as pricing_api
 
 CANCELLING = "cancelling"
 SHIPPING = "shipping"
+RECEIVING = "receiving"  # a return (claimed on the return, not the order)
+
+logger = logging.getLogger(__name__)
 
 
 def _orders():
@@ -79,24 +85,25 @@ def _refund(
     key: str,
     amount: Decimal,
     reason: str,
-    ret: Return | None = None,
-    shipping: Decimal = Decimal(0),
-    tax: Decimal = Decimal(0),
-    lines: tuple[events.ReturnedLine, ...] = (),
 ) -> Refund | None:
     """Send ``amount`` back through the gateway once per ``key``; record it and announce it."""
     if amount <= 0:
         return None
-    alias = db()
     with atomic_in("orders"):
-        refund, _ = Refund.objects.using(alias).get_or_create(
-            idempotency_key=key,
-            defaults={"order": order, "ret": ret, "amount": amount, "reason": reason, "shipping": shipping, "tax": tax},
+        refund, _ = Refund.objects.using(db()).get_or_create(
+            idempotency_key=key, defaults={"order": order, "amount": amount, "reason": reason}
         )
+    return _send_refund(order, refund)
+
+
+def _send_refund(order: Order, refund: Refund, *, lines: tuple[events.ReturnedLine, ...] = ()) -> Refund:
+    """Send a recorded refund through the gateway (keyed by its idempotency key, so once), then mark it
+    completed, add it to the payment and announce it, unless another runner did."""
     if refund.completed:
         return refund
+    alias = db()
     payment = Payment.objects.using(alias).get(order=order)
-    gateways.gateway().refund(idempotency_key=key, charge_id=payment.charge_id, amount=refund.amount)
+    gateways.gateway().refund(idempotency_key=refund.idempotency_key, charge_id=payment.charge_id, amount=refund.amount)
     with atomic_in("orders"):
         if not Refund.objects.using(alias).filter(pk=refund.pk, completed=False).update(completed=True):
             return refund  # another runner finished it
@@ -115,7 +122,7 @@ def _refund(
                 email=order.email,
                 currency=order.currency,
                 amount=refund.amount,
-                reason="return" if reason == Refund.Reason.RETURN else "cancellation",
+                reason="return" if refund.reason == Refund.Reason.RETURN else "cancellation",
                 lines=lines,
             )
         )
@@ -321,21 +328,15 @@ def receive_return(*, return_id: UUID, actor: str = "staff") -> Return:
     """Staff received the goods: stock back on hand, the returned lines' share of what was paid
     refunded (see ``domain``), the order ``returned`` or ``partially_returned``.
 
+    Receipts of one order take their shares one after another (``_take_return``), so two staff
+    receiving two returns of one order at once refund exactly what was paid between them, the
+    shipping with whichever came second.
+
     :raises ReturnNotFound:
     :raises ReturnAlreadyReceived:
     """
-    now = timezone.now()
     alias = db()
-    claimed = (
-        Return.objects.using(alias)
-        .filter(pk=return_id, status__in=[Return.Status.REQUESTED, Return.Status.RECEIVING])
-        .update(status=Return.Status.RECEIVING, receiving_since=now)
-    )
-    if not claimed:
-        if Return.objects.using(alias).filter(pk=return_id).exists():
-            raise ReturnAlreadyReceived()
-        raise ReturnNotFound()
-    ret = Return.objects.using(alias).select_related("order").get(pk=return_id)
+    ret, refund = _take_return(return_id)
     order = ret.order
     returning = {line.sku: line.quantity for line in ret.lines.all()}
     inventory_api.return_stock(
@@ -344,33 +345,8 @@ def receive_return(*, return_id: UUID, actor: str = "staff") -> Return:
         key=f"return:{ret.pk}",
         actor=actor,
     )
-    before = _returned_quantities(order, statuses=[Return.Status.RECEIVED])
-    share = domain.refund_for_return(
-        lines=[
-            domain.PaidLine(
-                sku=line.sku,
-                quantity=line.quantity,
-                paid=line.line_total + (Decimal(0) if order.prices_include_tax else line.tax),
-                tax=line.tax,
-            )
-            for line in order.lines.all()
-        ],
-        returned_before=before,
-        returning=returning,
-        shipping_paid=order.shipping_total + (Decimal(0) if order.prices_include_tax else order.shipping_tax),
-        shipping_tax=order.shipping_tax,
-    )
     returned_lines = tuple(events.ReturnedLine(sku=sku, quantity=qty) for sku, qty in sorted(returning.items()))
-    _refund(
-        order,
-        key=f"return:{ret.pk}",
-        amount=share.amount,
-        reason=Refund.Reason.RETURN,
-        ret=ret,
-        shipping=share.shipping,
-        tax=share.tax,
-        lines=returned_lines,
-    )
+    _send_refund(order, refund, lines=returned_lines)
     with atomic_in("orders"):
         row = _orders().select_for_update().get(pk=order.pk)
         if (
@@ -395,12 +371,77 @@ def receive_return(*, return_id: UUID, actor: str = "staff") -> Return:
     return Return.objects.using(alias).get(pk=ret.pk)
 
 
+def _take_return(return_id: UUID) -> tuple[Return, Refund]:
+    """Claim the return for receiving and fix its refund: its share of what the returns before it left.
+
+    The order's row is locked for this short transaction only, and no other context is called in it
+    (stock and money move after, each keyed by the return), so the receipts of one order take their
+    shares one after another. The share is recorded as the return's ``Refund`` (completed at once when
+    nothing is owed) before any money moves, so a receipt finished again after a crash refunds the same.
+    """
+    alias = db()
+    with atomic_in("orders"):
+        order_id = Return.objects.using(alias).filter(pk=return_id).values_list("order_id", flat=True).first()
+        if order_id is None:
+            raise ReturnNotFound()
+        order = _orders().select_for_update().get(pk=order_id)
+        claimed = (
+            Return.objects.using(alias)
+            .filter(pk=return_id, status__in=[Return.Status.REQUESTED, Return.Status.RECEIVING])
+            .update(status=Return.Status.RECEIVING, receiving_since=timezone.now())
+        )
+        if not claimed:
+            raise ReturnAlreadyReceived()
+        ret = Return.objects.using(alias).select_related("order").get(pk=return_id)
+        refund = Refund.objects.using(alias).filter(ret=ret).first()
+        if refund is None:
+            share = domain.refund_for_return(
+                lines=[
+                    domain.PaidLine(
+                        sku=line.sku,
+                        quantity=line.quantity,
+                        paid=line.line_total + (Decimal(0) if order.prices_include_tax else line.tax),
+                        tax=line.tax,
+                    )
+                    for line in order.lines.all()
+                ],
+                returned_before=_shared_quantities(order),
+                returning={line.sku: line.quantity for line in ret.lines.all()},
+                shipping_paid=order.shipping_total + (Decimal(0) if order.prices_include_tax else order.shipping_tax),
+                shipping_tax=order.shipping_tax,
+            )
+            refund = Refund.objects.using(alias).create(
+                order=order,
+                ret=ret,
+                idempotency_key=f"return:{ret.pk}",
+                amount=share.amount,
+                shipping=share.shipping,
+                tax=share.tax,
+                reason=Refund.Reason.RETURN,
+                completed=share.amount <= 0,
+            )
+    return ret, refund
+
+
+def _shared_quantities(order: Order) -> dict[str, int]:
+    """Units of returns whose refund is already worked out (received, or being received)."""
+    lines = ReturnLine.objects.using(db()).filter(
+        Q(ret__status=Return.Status.RECEIVED) | Q(ret__refund__isnull=False), ret__order=order
+    )
+    return {row["sku"]: row["total"] for row in lines.values("sku").annotate(total=Sum("quantity"))}
+
+
 # --- Recovery of interrupted operations ---------------------------------------------------------
 
 
 def finish_interrupted_operations(*, older_than: timedelta | None = None) -> int:
     """Run again cancellations, shipments and return receipts a crash left half done (each step is
-    idempotent, so finishing is running them again)."""
+    idempotent, so finishing is running them again); returns how many were finished.
+
+    Each order is finished on its own: one whose recovery fails (another context down, a bug) is
+    logged with its id, counted (``commerce_orders_recoveries_total{outcome="failed"}``) and left for
+    the next run, and the orders behind it go on.
+    """
     conf = orders_settings()
     cutoff = timezone.now() - (older_than if older_than is not None else timedelta(seconds=conf.saga_timeout_seconds))
     done = 0
@@ -409,16 +450,28 @@ def finish_interrupted_operations(*, older_than: timedelta | None = None) -> int
         .filter(operation__in=[CANCELLING, SHIPPING], operation_since__lt=cutoff)
         .values_list("pk", "operation")
     )[: conf.recovery_batch_size]:
-        if operation == CANCELLING:
-            _finish_cancel(order_id, actor="recovery")
-        else:
-            _finish_shipping(order_id, actor="recovery")
-        done += 1
-    for return_id in (
+        finish = _finish_cancel if operation == CANCELLING else _finish_shipping
+        done += _recovered(operation, order_id, partial(finish, order_id, actor="recovery"))
+    for return_id, order_id in (
         Return.objects.using(db())
         .filter(status=Return.Status.RECEIVING, receiving_since__lt=cutoff)
-        .values_list("pk", flat=True)[: conf.recovery_batch_size]
+        .values_list("pk", "order_id")[: conf.recovery_batch_size]
     ):
-        receive_return(return_id=return_id, actor="recovery")
-        done += 1
+        done += _recovered(RECEIVING, order_id, partial(receive_return, return_id=return_id, actor="recovery"))
     return done
+
+
+def _recovered(operation: str, order_id: UUID, finish: Callable[[], object]) -> bool:
+    """Finish one interrupted operation; a failure is logged and counted, never raised."""
+    try:
+        finish()
+    except ReturnAlreadyReceived:  # someone finished it meanwhile
+        return False
+    except Exception:
+        logger.exception(
+            "Could not finish the interrupted %s of order %s; the next run tries again", operation, order_id
+        )
+        metrics.order_operation_recovered("failed")
+        return False
+    metrics.order_operation_recovered("finished")
+    return True
