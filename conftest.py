@@ -29,6 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get(_SCRATCH_ENV) or hasattr(config, "workerinput"):
         os.environ[_SCRATCH_ENV] = tempfile.mkdtemp(prefix="commerce-test-scratch-")
         config._commerce_scratch = os.environ[_SCRATCH_ENV]
+    # Processes the tests start (a server, a Celery worker) write development mail there too, not to var/mail.
+    os.environ["EMAIL_FILE_PATH"] = os.path.join(os.environ[_SCRATCH_ENV], "mail")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

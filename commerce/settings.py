@@ -369,11 +369,30 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
 
 # --- Email ---------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+# Production sends through SMTP: EMAIL_HOST (localhost when unset, e.g. a relay beside the shop),
+# EMAIL_PORT, EMAIL_HOST_USER / EMAIL_HOST_PASSWORD, and EMAIL_USE_TLS (STARTTLS, port 587 by default)
+# or EMAIL_USE_SSL (implicit TLS, 465). In development with no EMAIL_HOST each message is written as a
+# file under var/mail/ (EMAIL_FILE_PATH) that a person can open; naming an EMAIL_HOST sends there instead.
+# EMAIL_BACKEND overrides either choice. Links in mail lead to the storefront at STOREFRONT_URL.
+_EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION or _EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend"
 )
+EMAIL_HOST = _EMAIL_HOST or "localhost"
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: STARTTLS (587) or TLS (465).")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; Django's default waits for ever on a silent server
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+STOREFRONT_URL = os.environ.get("STOREFRONT_URL", "")
 
 # --- Shop ----------------------------------------------------------------------------------------
 SHOP_CURRENCIES = tuple(env_list("SHOP_CURRENCIES", ["EUR", "USD", "GBP"]))

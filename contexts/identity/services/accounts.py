@@ -88,7 +88,7 @@ def request_password_reset(*, email: str) -> None:
     context = {
         "user": user,
         "shop_name": config.shop_name,
-        "reset_url": config.password_reset_url.format(uid=uid, token=token),
+        "reset_url": config.password_reset_url.format(uid=uid, token=token) if config.password_reset_url else "",
         "uid": uid,
         "token": token,
     }
