@@ -261,11 +261,24 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 # --- Cache ---------------------------------------------------------------------------------------
-CACHE_URL = os.environ.get("CACHE_URL", "")
-if CACHE_URL.startswith("redis://"):
+# What the cache holds must be one for every process: the throttles' counts (a limit of 10 logins a
+# minute must not become 10 per gunicorn worker) and the catalogue's listing pages. CACHE_URL picks it:
+# ``redis://…`` (every machine), ``file:///path`` (every process of one machine), ``locmem://`` (each
+# process its own: only where one process serves). Unset: files under var/cache, shared without Redis.
+CACHE_URL = os.environ.get("CACHE_URL") or f"file://{VAR_DIR / 'cache'}"
+if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
-else:
+elif CACHE_URL.startswith("file://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CACHE_URL.removeprefix("file://"),
+        }
+    }
+elif CACHE_URL.startswith("locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured("CACHE_URL must start with redis://, rediss://, file:// or locmem://.")
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
