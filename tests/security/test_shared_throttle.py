@@ -56,14 +56,8 @@ def wrong_login(base: str) -> tuple[int, dict]:
         return error.code, dict(error.headers)
 
 
-def test_guesses_spread_over_two_server_processes_meet_one_limit():
-    import redis
-
-    cache_url = shared_redis_url()
-    # Start from a clean count for this client: an earlier run's attempts must not decide this one.
-    client = redis.Redis.from_url(cache_url)
-    for key in client.scan_iter(match="*throttle_auth_token_*"):
-        client.delete(key)
+def guesses_over_two_servers(cache_url: str) -> list[tuple[int, dict]]:
+    """``LIMIT + 2`` wrong logins, taking turns between two servers (one worker each) on ``cache_url``."""
     environment = {
         "CACHE_URL": cache_url,
         "DATABASE_URL": suite_database_url(),
@@ -73,13 +67,21 @@ def test_guesses_spread_over_two_server_processes_meet_one_limit():
     }
     with (
         running_gunicorn(workers=1, **environment) as (_, first),
-        running_gunicorn(workers=1, **environment) as (
-            _,
-            second,
-        ),
+        running_gunicorn(workers=1, **environment) as (_, second),
     ):
         servers = [first, second]
-        answers = [wrong_login(servers[attempt % 2]) for attempt in range(LIMIT + 2)]
+        return [wrong_login(servers[attempt % 2]) for attempt in range(LIMIT + 2)]
+
+
+def test_guesses_spread_over_two_server_processes_meet_one_limit():
+    import redis
+
+    cache_url = shared_redis_url()
+    # Start from a clean count for this client: an earlier run's attempts must not decide this one.
+    client = redis.Redis.from_url(cache_url)
+    for key in client.scan_iter(match="*throttle_auth_token_*"):
+        client.delete(key)
+    answers = guesses_over_two_servers(cache_url)
 
     statuses = [status for status, _ in answers]
     # Each server saw only half the guesses; a per-process count would have let all of them through.
@@ -115,16 +117,5 @@ def test_without_a_cache_configured_two_processes_count_login_guesses_together(t
 
 def test_guesses_spread_over_two_servers_meet_one_limit_with_the_file_cache(tmp_path):
     """The same as with Redis, on a file cache two servers of one machine share (``CACHE_URL=file://…``)."""
-    environment = {
-        "CACHE_URL": f"file://{Path(tmp_path) / 'cache'}",
-        "DATABASE_URL": suite_database_url(),
-        "DATABASE_SPLIT": "",
-        "EVENTBUS_DISPATCH": "inline",
-        "THROTTLE_AUTH_TOKEN": f"{LIMIT}/min",
-    }
-    with (
-        running_gunicorn(workers=1, **environment) as (_, first),
-        running_gunicorn(workers=1, **environment) as (_, second),
-    ):
-        statuses = [wrong_login((first, second)[attempt % 2])[0] for attempt in range(LIMIT + 2)]
-    assert statuses == [401] * LIMIT + [429, 429], statuses
+    answers = guesses_over_two_servers(f"file://{Path(tmp_path) / 'cache'}")
+    assert [status for status, _ in answers] == [401] * LIMIT + [429, 429]
