@@ -29,7 +29,10 @@ class AccessTokenAuthentication(JWTAuthentication):
             user_id = int(validated_token[api_settings.USER_ID_CLAIM])
         except (KeyError, TypeError, ValueError):
             raise InvalidToken() from None
-        user = User.objects.filter(pk=user_id).first()
-        if user is None or not user.is_active or not tokens.is_current(validated_token, user):
+        try:
+            user = User.objects.get(pk=user_id)
+        except User.DoesNotExist:
+            raise RevokedToken() from None
+        if not user.is_active or not tokens.is_current(validated_token, user):
             raise RevokedToken()
         return user

@@ -190,3 +190,11 @@ def test_a_token_signed_with_another_key_under_the_published_key_id_is_refused(a
         claims, "a-shared-secret-as-long-as-hs256-wants-it", algorithm="HS256", headers={"kid": header["kid"]}
     )
     assert as_bearer(api_client, hs256).get("/api/v1/me").status_code == 401
+
+
+def test_checking_a_token_against_its_account_costs_one_read(api_client, customer, django_assert_num_queries):
+    """The generation is read with the user, by primary key, as simplejwt read the user before."""
+    pair = log_in(api_client, customer.email)
+    as_bearer(api_client, pair["access"])
+    with django_assert_num_queries(1):
+        assert api_client.get("/api/v1/me").status_code == 200
