@@ -184,8 +184,8 @@ AUTHENTICATION_BACKENDS = [
 # Admin login lock-out (django-axes): after AXES_FAILURE_LIMIT failed admin logins an account, and
 # separately an address, is locked out of the admin for AXES_COOLOFF_HOURS. Only the admin site: failed
 # logins elsewhere (the API's token endpoint, which has its own throttle) are neither checked
-# (AXES_ONLY_ADMIN_SITE) nor recorded (the handler). Staff see the lock-outs in the admin (Axes > Access attempts); a superuser lifts one
-# by deleting it (or ``manage.py axes_reset_username EMAIL``).
+# (AXES_ONLY_ADMIN_SITE) nor recorded (the handler). Staff see the lock-outs in the admin (Axes >
+# Access attempts); a superuser lifts one by deleting it (or ``manage.py axes_reset_username EMAIL``).
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_ONLY_ADMIN_SITE = True
 AXES_HANDLER = "commerce.security.AdminLoginsOnlyHandler"
