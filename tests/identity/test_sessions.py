@@ -198,3 +198,19 @@ def test_checking_a_token_against_its_account_costs_one_read(api_client, custome
     as_bearer(api_client, pair["access"])
     with django_assert_num_queries(1):
         assert api_client.get("/api/v1/me").status_code == 200
+
+
+def test_another_service_verifies_a_token_with_a_jwks_client_and_no_identity_call(api_client, customer):
+    """As a lifted-out service would: PyJWT's ``PyJWKClient`` fetches the key set from a running shop
+    (gunicorn, the same key as this process), picks the token's key and verifies it locally."""
+    from tests.ops.support import running_gunicorn
+
+    access = log_in(api_client, customer.email)["access"]
+    with running_gunicorn(workers=1) as (_, base):
+        keys = jwt.PyJWKClient(f"{base}/.well-known/jwks.json")
+        signing_key = keys.get_signing_key_from_jwt(access)
+    claims = jwt.decode(access, signing_key.key, algorithms=["RS256"])
+    assert claims["user_id"] == str(customer.pk)
+    forged = access[: access.rindex(".") + 1] + "A" * 342
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(forged, signing_key.key, algorithms=["RS256"])
