@@ -214,3 +214,24 @@ def test_another_service_verifies_a_token_with_a_jwks_client_and_no_identity_cal
     forged = access[: access.rindex(".") + 1] + "A" * 342
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(forged, signing_key.key, algorithms=["RS256"])
+
+
+def test_customer_service_logs_a_customer_out_everywhere_from_the_admin(api_client, customer, client):
+    """Someone else got into the account: staff end its tokens before the owner even resets the password."""
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from contexts.identity.models import User
+
+    pair = log_in(api_client, customer.email)
+    call_command("setup_roles", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    agent = User.objects.create_user("agent@example.com", "x-very-secret-1", is_staff=True)
+    agent.groups.add(Group.objects.get(name="customer_service"))
+    client.force_login(agent)
+    response = client.post(
+        "/admin/identity/user/", {"action": "log_out_everywhere", "_selected_action": [customer.pk]}, follow=True
+    )
+    assert "Logged out everywhere: 1." in response.content.decode()
+    assert as_bearer(api_client, pair["access"]).get("/api/v1/me").json()["code"] == "token_not_valid"
+    assert refresh(api_client, pair["refresh"]).status_code == 401
+    assert log_in(api_client, customer.email)["access"], "the owner logs in again with the password"
