@@ -29,6 +29,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get(_SCRATCH_ENV) or hasattr(config, "workerinput"):
         os.environ[_SCRATCH_ENV] = tempfile.mkdtemp(prefix="commerce-test-scratch-")
         config._commerce_scratch = os.environ[_SCRATCH_ENV]
+    # Processes the tests start (a server, a Celery worker) write development mail and keep their file cache
+    # there too, not in var/ (a test that wants another cache names its own CACHE_URL).
+    os.environ["EMAIL_FILE_PATH"] = os.path.join(os.environ[_SCRATCH_ENV], "mail")
+    if not os.environ.get("CACHE_URL"):
+        os.environ["CACHE_URL"] = "file://" + os.path.join(os.environ[_SCRATCH_ENV], "cache")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
 from django.http import HttpRequest
 
 
@@ -24,3 +25,24 @@ class AdminLockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+class AdminLoginsOnlyHandler(AxesDatabaseHandler):
+    """Axes' database handler, counting admin logins only (``AXES_HANDLER``).
+
+    ``AXES_ONLY_ADMIN_SITE`` makes Axes *check* the lock-out on admin requests only, but its handler still
+    *records* every failed login Django reports, the API's ``/auth/token`` included; an admin login
+    then counted those failures, so five wrong passwords at the API (a customer's typos, or anyone
+    naming a staff email) locked that account and that address out of the admin for an hour (issue
+    22). The API has its own throttle; here a login outside the admin is neither recorded nor counted.
+    """
+
+    def user_login_failed(self, sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any):
+        if request is not None and self.is_admin_request(request):
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+        return None
+
+    def user_logged_in(self, sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any):
+        if request is not None and self.is_admin_request(request):  # a success resets admin failures only there
+            return super().user_logged_in(sender, request, user, **kwargs)
+        return None

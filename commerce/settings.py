@@ -12,6 +12,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from commerce.jwt_keys import ALGORITHM as JWT_ALGORITHM
+from commerce.jwt_keys import signing_key_pair
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("COMMERCE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -180,12 +183,14 @@ AUTHENTICATION_BACKENDS = [
     "commerce.security.AdminLockoutBackend",  # first: refuses a locked-out admin login before any check
     "contexts.identity.backends.EmailBackend",
 ]
-# Admin login lock-out (django-axes): after AXES_FAILURE_LIMIT failures an account, and separately an
-# address, is locked for AXES_COOLOFF_HOURS. Only the admin site: the API's token endpoint has its
-# own throttle. Staff see the lock-outs in the admin (Axes > Access attempts); a superuser lifts one
-# by deleting it (or ``manage.py axes_reset_username EMAIL``).
+# Admin login lock-out (django-axes): after AXES_FAILURE_LIMIT failed admin logins an account, and
+# separately an address, is locked out of the admin for AXES_COOLOFF_HOURS. Only the admin site: failed
+# logins elsewhere (the API's token endpoint, which has its own throttle) are neither checked
+# (AXES_ONLY_ADMIN_SITE) nor recorded (the handler). Staff see the lock-outs in the admin (Axes >
+# Access attempts); a superuser lifts one by deleting it (or ``manage.py axes_reset_username EMAIL``).
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_ONLY_ADMIN_SITE = True
+AXES_HANDLER = "commerce.security.AdminLoginsOnlyHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(hours=env_int("AXES_COOLOFF_HOURS", 1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
@@ -258,16 +263,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 # --- Cache ---------------------------------------------------------------------------------------
-CACHE_URL = os.environ.get("CACHE_URL", "")
-if CACHE_URL.startswith("redis://"):
+# What the cache holds must be one for every process: the throttles' counts (a limit of 10 logins a
+# minute must not become 10 per gunicorn worker) and the catalogue's listing pages. CACHE_URL picks it:
+# ``redis://…`` (every machine), ``file:///path`` (every process of one machine), ``locmem://`` (each
+# process its own: only where one process serves). Unset: files under var/cache, shared without Redis.
+CACHE_URL = os.environ.get("CACHE_URL") or f"file://{VAR_DIR / 'cache'}"
+if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
-else:
+elif CACHE_URL.startswith("file://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CACHE_URL.removeprefix("file://"),
+        }
+    }
+elif CACHE_URL.startswith("locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured("CACHE_URL must start with redis://, rediss://, file:// or locmem://.")
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "contexts.identity.authentication.AccessTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -291,10 +309,21 @@ REST_FRAMEWORK = {
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
+# Access tokens are signed with an RSA key (RS256, commerce.jwt_keys): JWT_PRIVATE_KEY (the PEM) or
+# JWT_PRIVATE_KEY_FILE, required in production; in development one is generated once under var/.
+# Identity publishes the public key at /.well-known/jwks.json, so any service verifies a token alone.
+# Logging out everywhere, a password reset or closing the account ends every token issued before it,
+# access tokens included (identity's authentication checks the token against the account).
+JWT_DEVELOPMENT_KEY_FILE = VAR_DIR / "jwt-signing-key.pem"
+JWT_SIGNING_KEY, JWT_VERIFYING_KEY = signing_key_pair(production=PRODUCTION, development_path=JWT_DEVELOPMENT_KEY_FILE)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "ROTATE_REFRESH_TOKENS": False,
+    "ALGORITHM": JWT_ALGORITHM,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "VERIFYING_KEY": JWT_VERIFYING_KEY,
+    "AUTH_TOKEN_CLASSES": ("contexts.identity.tokens.AccessToken",),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
@@ -355,11 +384,30 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
 
 # --- Email ---------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+# Production sends through SMTP: EMAIL_HOST (localhost when unset, e.g. a relay beside the shop),
+# EMAIL_PORT, EMAIL_HOST_USER / EMAIL_HOST_PASSWORD, and EMAIL_USE_TLS (STARTTLS, port 587 by default)
+# or EMAIL_USE_SSL (implicit TLS, 465). In development with no EMAIL_HOST each message is written as a
+# file under var/mail/ (EMAIL_FILE_PATH) that a person can open; naming an EMAIL_HOST sends there instead.
+# EMAIL_BACKEND overrides either choice. Links in mail lead to the storefront at STOREFRONT_URL.
+_EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION or _EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend"
 )
+EMAIL_HOST = _EMAIL_HOST or "localhost"
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: STARTTLS (587) or TLS (465).")
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; Django's default waits for ever on a silent server
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+STOREFRONT_URL = os.environ.get("STOREFRONT_URL", "")
 
 # --- Shop ----------------------------------------------------------------------------------------
 SHOP_CURRENCIES = tuple(env_list("SHOP_CURRENCIES", ["EUR", "USD", "GBP"]))

@@ -40,6 +40,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1", api_index.index, name="api-index"),  # also /api/v1/ (OptionalTrailingSlashMiddleware)
     path("api/v1/", include(api_v1)),
+    # Where JWKS clients look by convention (RFC 8615); the same document as /api/v1/.well-known/jwks.json.
+    path(".well-known/jwks.json", _on_first_use("contexts.identity.rest.views.JwksView"), name="jwks"),
     path("api/schema", _on_first_use("drf_spectacular.views.SpectacularAPIView"), name="schema"),
     path(
         "api/docs", _on_first_use("drf_spectacular.views.SpectacularSwaggerView", url_name="schema"), name="swagger-ui"

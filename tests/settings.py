@@ -9,7 +9,15 @@ and so do the other processes the tests start against the test databases (gunico
 import os
 
 from commerce.settings import *  # noqa: F403
-from commerce.settings import CONTEXT_DATABASES, DATABASE_SPLIT, DATABASES, EVENTBUS, INSTALLED_APPS, env_bool
+from commerce.settings import (
+    CACHE_URL,
+    CONTEXT_DATABASES,
+    DATABASE_SPLIT,
+    DATABASES,
+    EVENTBUS,
+    INSTALLED_APPS,
+    env_bool,
+)
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe_sink"]
 CONTEXT_DATABASES = {
@@ -25,6 +33,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_H
 # first. tests/ops collects them and checks the production storage (hashed, compressed) on its own.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# Each test process counts throttles and caches listings in its own memory, emptied before every test
+# (conftest's ``_fresh_cache``): the shop's default, files shared by every process of the machine, would
+# let parallel test processes count each other's requests. (With a Redis CACHE_URL the suite uses it.)
+if not CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Processes the tests start, and pytest-xdist ---------------------------------------------------
 # A process started by a test (the Celery worker of tests/support/worker.py, a gunicorn, manage.py)

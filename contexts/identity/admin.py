@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from contexts.identity import services
 from contexts.identity.models import Address, Erasure, Notification, User
 from contexts.identity.services import notifications
 
@@ -31,6 +32,16 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "closed_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["log_out_everywhere"]
+
+    @admin.action(description="Log the selected accounts out everywhere (every token ends)", permissions=["change"])
+    def log_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """For an account someone else got into: every token issued to it stops working at once, access
+        tokens included, as when its owner logs out everywhere; its owner logs in again with the password."""
+        selected = list(queryset.values_list("pk", flat=True))
+        for user_id in selected:
+            services.end_every_session(user_id=user_id)
+        self.message_user(request, f"Logged out everywhere: {len(selected)}.", messages.SUCCESS)
 
     # Customer service may change customers, not make anyone staff, not edit staff, not set passwords
     # (the customer resets their own): only superusers manage staff and permissions.

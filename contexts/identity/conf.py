@@ -7,7 +7,7 @@ from django.conf import settings
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdentitySettings:
-    password_reset_url: str
+    password_reset_url: str  # empty: no page to link to (the mail spells out the API call instead)
     notification_max_attempts: int
     notification_backoff_seconds: float
     notification_sending_lease_seconds: float
@@ -18,13 +18,7 @@ def identity_settings() -> IdentitySettings:
     """Read on each call (cheap) so ``override_settings`` in tests takes effect."""
     return IdentitySettings(
         # Where the storefront shows its "choose a new password" form; {uid} and {token} are filled in.
-        password_reset_url=str(
-            getattr(
-                settings,
-                "IDENTITY_PASSWORD_RESET_URL",
-                "http://localhost:3000/reset-password?uid={uid}&token={token}",
-            )
-        ),
+        password_reset_url=_password_reset_url(),
         # A message the mail server keeps refusing is given up after this many attempts (visible in
         # the admin's notification log, where staff can resend it).
         notification_max_attempts=int(getattr(settings, "IDENTITY_NOTIFICATION_MAX_ATTEMPTS", 8)),
@@ -33,3 +27,13 @@ def identity_settings() -> IdentitySettings:
         notification_sending_lease_seconds=float(getattr(settings, "IDENTITY_NOTIFICATION_SENDING_LEASE_SECONDS", 600)),
         shop_name=str(getattr(settings, "SHOP_NAME", "Commerce")),
     )
+
+
+def _password_reset_url() -> str:
+    """``IDENTITY_PASSWORD_RESET_URL`` if set, else the storefront's ``/reset-password`` page (``STOREFRONT_URL``),
+    else none: an address made up here would send a customer to a page that does not exist."""
+    explicit = getattr(settings, "IDENTITY_PASSWORD_RESET_URL", "")
+    if explicit:
+        return str(explicit)
+    storefront = str(getattr(settings, "STOREFRONT_URL", "") or "").rstrip("/")
+    return f"{storefront}/reset-password?uid={{uid}}&token={{token}}" if storefront else ""

@@ -48,6 +48,15 @@ class InvalidResetToken(IdentityError):
         return {"errors": {"token": [self.detail]}}
 
 
+class InvalidRefreshToken(IdentityError):
+    """This is not a refresh token this shop issued to you."""
+
+    code = "invalid_token"
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": {"refresh": [self.detail]}}
+
+
 class AddressNotFound(IdentityError):
     """No such address."""
 
@@ -56,8 +65,12 @@ class AddressNotFound(IdentityError):
 
 
 class WrongPassword(IdentityError):
-    """The password is not correct: a failed re-authentication (403, like ``/auth/token``'s code), not a
-    malformed request: the body was well-formed, the caller just could not prove who they are."""
+    """The password is not correct.
+
+    A failed re-authentication (403, with ``/auth/token``'s code), not a malformed request: the body was
+    well-formed, the caller just could not prove who they are. (The first line of a ``DomainError``'s
+    docstring is its ``detail``: a sentence of its own.)
+    """
 
     code = "invalid_credentials"
     http_status = 403
@@ -67,8 +80,10 @@ class WrongPassword(IdentityError):
 
 
 class NotificationDeferred(IdentityError):
-    """The notification cannot be addressed yet (the order it is about is not known here yet); the bus
-    retries the event later."""
+    """The notification cannot be addressed yet; the event is retried later.
+
+    The order it is about is not known here yet (its ``OrderPlaced`` is still on its way).
+    """
 
     code = "notification_deferred"
     http_status = 503

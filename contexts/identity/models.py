@@ -43,6 +43,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Every token carries the generation it was issued in; raising it (log out everywhere, a password
+    # reset) ends every token issued before, access tokens included (contexts.identity.tokens). Read
+    # with the user on each authenticated request: the same one read by primary key as before.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

@@ -9,8 +9,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_check(**env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG"}}
-    environment.update({"DJANGO_SETTINGS_MODULE": "commerce.settings", **env})
+    """``manage.py check --deploy`` on ``env``; with a JWT signing key (the one this machine's development
+    settings made) unless ``env`` says otherwise, as production requires one."""
+    from django.conf import settings
+
+    hidden = {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE"}
+    environment = {k: v for k, v in os.environ.items() if k not in hidden}
+    environment.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "commerce.settings",
+            "JWT_PRIVATE_KEY_FILE": str(settings.JWT_DEVELOPMENT_KEY_FILE),
+            **env,
+        }
+    )
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

@@ -75,7 +75,14 @@ def cors_settings(**env: str) -> dict:
 
 
 def test_production_allows_no_origin_unless_configured():
-    production = {"COMMERCE_PROFILE": "production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "shop.example.com"}
+    from django.conf import settings
+
+    production = {
+        "COMMERCE_PROFILE": "production",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "shop.example.com",
+        "JWT_PRIVATE_KEY_FILE": str(settings.JWT_DEVELOPMENT_KEY_FILE),
+    }
 
     assert cors_settings(**production) == {"origins": [], "regexes": []}
     assert cors_settings(**production, CORS_ALLOWED_ORIGINS=f"{STOREFRONT}, https://m.example.com") == {

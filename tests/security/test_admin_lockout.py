@@ -82,3 +82,37 @@ def test_a_login_without_a_request_is_not_refused_by_the_lockout():
 
     customer = CustomerFactory()
     assert authenticate(email=customer.email, password=PASSWORD) == customer
+
+
+def api_login(email: str, password: str, address: str):
+    from rest_framework.test import APIClient
+
+    return APIClient(REMOTE_ADDR=address).post(
+        "/api/v1/auth/token", {"email": email, "password": password}, format="json"
+    )
+
+
+def test_failed_api_logins_do_not_lock_the_staff_member_out_of_the_admin(staff_member):
+    """Issue 22 bug 1: a customer's typos or anyone naming a staff email at the API counted towards the
+    admin lock-out, and the admin then answered 429 for an hour to that account and that address."""
+    from axes.models import AccessAttempt
+
+    answers = [
+        api_login(staff_member.email, "guess", address="198.51.100.40").status_code
+        for _ in range(settings.AXES_FAILURE_LIMIT + 1)
+    ]
+    assert answers == [401] * (settings.AXES_FAILURE_LIMIT + 1), "the API answers for itself (its throttle is 10/min)"
+    assert not AccessAttempt.objects.exists(), "the admin's lock-out records admin logins only"
+    assert logged_in(admin_login(staff_member.email, PASSWORD, address="198.51.100.40")), "same address, same account"
+    assert logged_in(admin_login(staff_member.email, PASSWORD, address="198.51.100.41"))
+
+
+def test_admin_failures_still_lock_after_api_failures(staff_member):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        api_login(staff_member.email, "guess", address="198.51.100.50")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        admin_login(staff_member.email, "guess", address="198.51.100.51")
+    assert admin_login(staff_member.email, PASSWORD, address="198.51.100.52").status_code == 429
+    assert api_login(staff_member.email, PASSWORD, address="198.51.100.52").status_code == 200, (
+        "the API is not the admin"
+    )

@@ -49,6 +49,31 @@ def test_the_production_profile_refuses_the_development_secret_key():
     assert "SECRET_KEY must be set to a real secret" in result.stderr
 
 
+def test_the_production_profile_refuses_to_start_without_a_jwt_signing_key():
+    """Production never signs with a key made on the spot: every server would sign with its own."""
+    result = run_check(
+        COMMERCE_PROFILE="production", SECRET_KEY="k" * 60, ALLOWED_HOSTS="x.example", JWT_PRIVATE_KEY_FILE=""
+    )
+    assert result.returncode != 0
+    assert "JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must hold" in result.stderr
+
+
+def test_the_production_profile_takes_the_key_itself_and_refuses_one_that_is_not_an_rsa_private_key():
+    from django.conf import settings
+
+    production = {
+        "COMMERCE_PROFILE": "production",
+        "SECRET_KEY": "k" + "Zq8!vL2#pT0z@rW7^mN4$bY9&hJ3*eD6(sF1)gA5_cV8+uI0=oP2~xR7",
+        "ALLOWED_HOSTS": "x.example",
+    }
+    pem = settings.JWT_DEVELOPMENT_KEY_FILE.read_text()
+    one_line = pem.strip().replace("\n", "\\n")  # as a one-line environment variable holds it
+    assert run_check(**production, JWT_PRIVATE_KEY_FILE="", JWT_PRIVATE_KEY=one_line).returncode == 0
+    refused = run_check(**production, JWT_PRIVATE_KEY_FILE="", JWT_PRIVATE_KEY=settings.JWT_VERIFYING_KEY)
+    assert refused.returncode != 0
+    assert "not an unencrypted PEM private key" in refused.stderr
+
+
 def test_no_secret_or_default_password_is_committed():
     found = []
     for path in tracked_files():

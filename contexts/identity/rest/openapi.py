@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
@@ -17,3 +18,9 @@ class CountryCodeFieldSchema(OpenApiSerializerFieldExtension):
         schema["enum"] = sorted(COUNTRY_CODES)
         schema["description"] = "ISO 3166-1 alpha-2 country code, e.g. DE."
         return schema
+
+
+class AccessTokenAuthenticationScheme(SimpleJWTScheme):
+    """Identity's authentication is simplejwt's with the account checked: the same bearer JWT (``jwtAuth``)."""
+
+    target_class = "contexts.identity.authentication.AccessTokenAuthentication"

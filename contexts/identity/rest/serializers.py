@@ -101,6 +101,40 @@ class AccessOutput(serializers.Serializer):
     access = serializers.CharField(read_only=True)
 
 
+class FlagField(serializers.BooleanField):
+    """A ``BooleanField`` that accepts only JSON ``true`` and ``false`` (DRF's also takes "yes", "on", 1…)."""
+
+    default_error_messages = {"not_a_boolean": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("not_a_boolean")
+        return data
+
+
+class LogoutInput(StrictSerializer):
+    refresh = TextField(max_length=4096, help_text="The refresh token to revoke (the one this device holds).")
+    everywhere = FlagField(
+        required=False,
+        default=False,
+        help_text="Also end every other token issued to you so far, access tokens included: every device is "
+        "logged out.",
+    )
+
+
+class JwkOutput(serializers.Serializer):
+    kty = serializers.CharField(read_only=True, help_text="RSA")
+    kid = serializers.CharField(read_only=True, help_text="The key id, as in the tokens' header (RFC 7638 thumbprint).")
+    use = serializers.CharField(read_only=True, help_text="sig")
+    alg = serializers.CharField(read_only=True, help_text="RS256")
+    n = serializers.CharField(read_only=True, help_text="The modulus, base64url.")
+    e = serializers.CharField(read_only=True, help_text="The public exponent, base64url.")
+
+
+class JwksOutput(serializers.Serializer):
+    keys = JwkOutput(many=True, read_only=True)
+
+
 class PasswordResetInput(StrictSerializer):
     email = TextField(max_length=254)
 

@@ -10,11 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from commerce.openapi import Link, declare_links
-from contexts.identity import selectors, services
+from contexts.identity import selectors, services, tokens
 from contexts.identity.exceptions import AddressNotFound
 from contexts.identity.rest import serializers as s
 
@@ -69,23 +67,61 @@ class TokenView(AnonymousAPIView):
         user = authenticate(request, email=data.validated_data["email"], password=data.validated_data["password"])
         if user is None:
             raise InvalidCredentials()
-        refresh = RefreshToken.for_user(user)
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+        pair = services.issue_tokens(user=user)
+        return Response({"access": pair.access, "refresh": pair.refresh})
 
 
 class TokenRefreshView(AnonymousAPIView):
-    @extend_schema(request=s.RefreshInput, responses={200: s.AccessOutput}, tags=["identity"])
+    @extend_schema(
+        request=s.RefreshInput,
+        responses={
+            200: s.AccessOutput,
+            401: OpenApiResponse(description="token_not_valid: expired, revoked (logged out), or its account closed"),
+        },
+        tags=["identity"],
+    )
     def post(self, request: Request) -> Response:
         data = s.RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            refresh = RefreshToken(data.validated_data["refresh"])  # checks the blacklist too
-        except TokenError:
-            raise InvalidToken() from None
-        user = selectors.customer_by_id(refresh.payload.get("user_id"))
-        if user is None or not user.is_active:  # a closed account's tokens die with it
+        access = services.refresh_access(refresh=data.validated_data["refresh"])
+        if access is None:
             raise InvalidToken()
-        return Response({"access": str(refresh.access_token)})
+        return Response({"access": access})
+
+
+class LogoutView(APIView):
+    """Log out: this device's refresh token is revoked; with ``everywhere``, every token issued to the caller
+    so far stops working, access tokens included (a lost phone, a shared computer)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=s.LogoutInput,
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                description="invalid_token: not a refresh token this shop issued to the caller (an access token, "
+                "another customer's); nothing is revoked. invalid: a malformed body"
+            ),
+            401: OpenApiResponse(description="not_authenticated or token_not_valid: log out with a valid access token"),
+        },
+        tags=["identity"],
+    )
+    def post(self, request: Request) -> Response:
+        data = s.LogoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.log_out(user_id=request.user.pk, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JwksView(AnonymousAPIView):
+    """The public keys access tokens are signed with (a JSON Web Key Set, RFC 7517): a service verifies a
+    token with them alone, choosing the key by the token's ``kid``. Cached for five minutes; a token with a
+    ``kid`` not in a cached set means the key changed: fetch the set again."""
+
+    @extend_schema(responses={200: s.JwksOutput}, tags=["identity"], operation_id="jwks_retrieve")
+    def get(self, request: Request) -> Response:
+        return Response(tokens.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 class PasswordResetView(AnonymousAPIView):

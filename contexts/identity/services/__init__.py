@@ -5,7 +5,6 @@ from contexts.identity.services.accounts import (
     confirm_password_reset,
     register_customer,
     request_password_reset,
-    revoke_refresh_tokens,
     update_profile,
 )
 from contexts.identity.services.addresses import AddressChanges, add_address, change_address, delete_address
@@ -16,17 +15,30 @@ from contexts.identity.services.personal_data import (
     resume_erasures,
     unfinished_erasures,
 )
+from contexts.identity.services.sessions import (
+    TokenPair,
+    end_every_session,
+    issue_tokens,
+    log_out,
+    refresh_access,
+    revoke_refresh_tokens,
+)
 
 __all__ = [
     "AddressChanges",
     "ProfileChanges",
+    "TokenPair",
     "add_address",
     "change_address",
     "close_account",
     "confirm_password_reset",
     "delete_address",
+    "end_every_session",
     "export_personal_data",
     "finish_erasure",
+    "issue_tokens",
+    "log_out",
+    "refresh_access",
     "register_customer",
     "request_password_reset",
     "resume_erasures",

@@ -7,18 +7,21 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from commerce.database import atomic_in, database_for
+from commerce.database import atomic_in
 from commerce.eventbus import publish
 from contexts.identity.conf import identity_settings
 from contexts.identity.events import CustomerRegistered
 from contexts.identity.exceptions import EmailAlreadyRegistered, InvalidResetToken, WeakPassword
 from contexts.identity.models import User, normalize_email
+from contexts.identity.services.sessions import (
+    end_every_session,
+    revoke_refresh_tokens,  # noqa: F401 (erasure imports it from here)
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ def request_password_reset(*, email: str) -> None:
     context = {
         "user": user,
         "shop_name": config.shop_name,
-        "reset_url": config.password_reset_url.format(uid=uid, token=token),
+        "reset_url": config.password_reset_url.format(uid=uid, token=token) if config.password_reset_url else "",
         "uid": uid,
         "token": token,
     }
@@ -125,16 +128,4 @@ def confirm_password_reset(*, uid: str, token: str, new_password: str) -> None:
             raise InvalidResetToken()
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        revoke_refresh_tokens(user_id=user.pk)
-
-
-def revoke_refresh_tokens(*, user_id: int) -> int:
-    """Blacklist every refresh token issued to this user; how many were newly revoked."""
-    using = database_for("identity")
-    with transaction.atomic(using=using):
-        outstanding = OutstandingToken.objects.using(using).filter(user_id=user_id, blacklistedtoken__isnull=True)
-        tokens = list(outstanding.values_list("pk", flat=True))
-        BlacklistedToken.objects.using(using).bulk_create(
-            [BlacklistedToken(token_id=pk) for pk in tokens], ignore_conflicts=True
-        )
-    return len(tokens)
+        end_every_session(user_id=user.pk)  # whoever knew the old password holds no token either

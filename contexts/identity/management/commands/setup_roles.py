@@ -20,8 +20,16 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     "merchandisers": {"catalogue": ALL, "pricing": ALL, "inventory": VIEW},
     # Stock, warehouses, reservations and shipments; ships orders (the orders admin's ship_orders and
     # mark_delivered need change on orders; cancel_orders needs orders.cancel_order, a custom permission
-    # only customer service gets); sees the rest of orders and products.
-    "warehouse": {"inventory": ALL, "orders": VIEW, "orders.order": EDIT, "orders.shipment": EDIT, "catalogue": VIEW},
+    # only customer service gets) and sees their lines and history, and the products. Named model by model:
+    # none of the money (payments, refunds, the gateway's ledger), nor what orders adds later unasked.
+    "warehouse": {
+        "inventory": ALL,
+        "orders.order": EDIT,
+        "orders.orderline": VIEW,
+        "orders.orderstatuschange": VIEW,
+        "orders.shipment": EDIT,
+        "catalogue": VIEW,
+    },
     # Orders, returns and refunds, carts, customers and what they were told; no pricing at all.
     # Customers are changed, never added or deleted here: closing an account is the erasure.
     "customer_service": {
