@@ -30,6 +30,7 @@ def add(client, cart_id, sku, quantity, expect=201):
 
 
 def stored(cart_id):
+    """Everything stored about a cart, to prove a refused request changed nothing."""
     row = Cart.objects.get(pk=cart_id)
     return (
         row.version,
