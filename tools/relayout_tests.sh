@@ -125,6 +125,11 @@ for path in tests/orders/*.py; do
   git ls-files -- 'tests/*.py' | xargs sed -i -E "s/\\btests\\.checkout\\.${name}\\b/tests.orders.${name}/g"
 done
 
+# Docstrings that named the old places.
+sed -i '1s/^"""Factories shared by the cross-context tests. Each context keeps its own in ``<context>\/tests``."""$/"""Factories of the identity context (customers), for every test folder that needs a customer."""/' \
+  tests/identity/factories.py
+sed -i '1s/^"""Helpers for the operations tests: a script/"""Helpers for tests that start processes: a script/' tests/support/processes.py
+
 # docs/testing.md says the layout is done.
 sed -i '/^Until `tools\/relayout_tests.sh` has run/,+1d' docs/testing.md
 
