@@ -211,9 +211,10 @@ PYTHON
 git add -u
 changed=$(git diff --cached --no-renames --name-only --diff-filter=AM HEAD -- '*.py')
 if [ -n "$changed" ]; then
-  .venv/bin/ruff check --fix -q $changed || true
+  # Only what the rewrite touches: import order and imports left unused; other findings are reported.
+  .venv/bin/ruff check --fix -q --select I,F401 $changed || true
   .venv/bin/ruff format -q $changed
-  .venv/bin/ruff check $changed
+  .venv/bin/ruff check -q $changed || echo "relayout_tests: ruff's findings above are not the rewrite's (fix them apart)" >&2
   git add -u
 fi
 
