@@ -1,5 +1,5 @@
 """A small shop for the cart tests: products in the catalogue, prices in pricing, stock in inventory,
-each set through its owning context's api or services."""
+each set through its owning context's api or services (``tests.support.shop``)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,34 +7,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
-from contexts.inventory import api as inventory_api
+from contexts.catalogue.tests.factories import CategoryFactory
 from contexts.pricing import api as pricing_api
-
-WAREHOUSE = "MAIN"
-
-
-def put_stock(sku: str, on_hand: int) -> None:
-    inventory_api.ensure_warehouse(code=WAREHOUSE)
-    inventory_api.set_stock_level(sku=sku, warehouse_code=WAREHOUSE, on_hand=on_hand, reference="test")
-
-
-def make_product(slug: str, name: str, skus: dict[str, tuple[str, str, int]], category=None, published=True):
-    """``skus`` maps a SKU to (variant name, EUR price, stock)."""
-    product = ProductFactory(
-        slug=slug,
-        name=name,
-        category=category or CategoryFactory(),
-        variants=[products.VariantSpec(sku=sku, name=variant) for sku, (variant, _, _) in skus.items()],
-        published=published,
-    )
-    for sku, (_, amount, stock) in skus.items():
-        if amount is not None:
-            pricing_api.set_base_price(sku=sku, currency="EUR", amount=Decimal(amount))
-        if stock:
-            put_stock(sku, stock)
-    return product
+from tests.support.shop import make_product
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from commerce.database import database_for
-from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
-
-WAREHOUSE = "MAIN"
+from tests.support.shop import put_stock
 
 
 @pytest.fixture
@@ -24,11 +22,7 @@ def set_price():
 
 @pytest.fixture
 def set_stock():
-    def set_stock(sku: str, on_hand: int, warehouse: str = WAREHOUSE) -> None:
-        inventory_api.ensure_warehouse(code=warehouse)
-        inventory_api.set_stock_level(sku=sku, warehouse_code=warehouse, on_hand=on_hand, reference="test")
-
-    return set_stock
+    return put_stock
 
 
 @pytest.fixture

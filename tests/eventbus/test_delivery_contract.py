@@ -6,7 +6,6 @@ different databases.
 """
 
 import uuid
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,10 +13,11 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from commerce.database import atomic_in, context_aliases, database_for
+from commerce.database import atomic_in, database_for
 from commerce.eventbus import publish
 from commerce.eventbus.dispatch import sweep
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
+from tests.eventbus.support import deliveries, retry_until_settled, sweep_due_now
 from tests.probe_sink.events import Pinged
 from tests.probe_sink.handlers import attempts_of
 from tests.probe_sink.models import ProbeCounter
@@ -32,10 +32,6 @@ def new_key() -> str:
 def count(key: str) -> int:
     counter = ProbeCounter.objects.filter(key=key).first()
     return counter.count if counter else 0
-
-
-def deliveries(**filters) -> list[Delivery]:
-    return [d for alias in context_aliases() for d in Delivery.objects.using(alias).filter(**filters)]
 
 
 def test_a_rolled_back_publish_delivers_nothing(settle_events):
@@ -165,28 +161,6 @@ def test_a_handler_that_publishes_passes_correlation_and_causation_on(settle_eve
         publish(ping)
     settle_events()
     assert ProbeCounter.objects.filter(key=f"{key}:trace:req-123:{ping.event_id}").exists()
-
-
-def sweep_due_now() -> None:
-    """Make every waiting retry due and sweep, as time passing and the periodic job would."""
-    for alias in context_aliases():
-        Delivery.objects.using(alias).filter(status__in=["pending", "failed"]).update(
-            next_attempt_at=timezone.now() - timedelta(seconds=1)
-        )
-    sweep()
-
-
-def retry_until_settled(settle_events) -> None:
-    """Drive retries until every delivery is delivered or dead: a worker retries on its own timer,
-    inline mode needs the sweep (the periodic job) to run."""
-    if settings.EVENTBUS["DISPATCH"] == "celery":
-        settle_events()
-        return
-    for _ in range(100):  # inline, the sweep delivers before it returns: no waiting needed
-        if not deliveries(status__in=["pending", "failed"]):
-            return
-        sweep_due_now()
-    raise AssertionError(f"deliveries still due after 100 sweeps: {deliveries(status__in=['pending', 'failed'])}")
 
 
 def test_a_bulk_publish_is_delivered_in_batches_and_one_failure_spares_the_rest(settle_events):

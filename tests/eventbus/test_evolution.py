@@ -126,7 +126,7 @@ def rewrite(message: OutboxMessage, *, version: int, payload: dict) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_event_stored_without_a_field_added_since_is_delivered(monkeypatch, settle_events):
-    from tests.eventbus.test_delivery_contract import sweep_due_now
+    from tests.eventbus.support import sweep_due_now
 
     key = uuid.uuid4().hex
     message = publish_undispatched(monkeypatch, Pinged(key=key))
@@ -141,7 +141,7 @@ def test_an_event_stored_without_a_field_added_since_is_delivered(monkeypatch, s
 
 @pytest.mark.django_db(transaction=True)
 def test_an_event_stored_at_version_1_is_upcast_and_delivered(monkeypatch, settle_events):
-    from tests.eventbus.test_delivery_contract import sweep_due_now
+    from tests.eventbus.support import sweep_due_now
 
     key = uuid.uuid4().hex
     message = publish_undispatched(monkeypatch, Renamed(key=key, title="new"))
@@ -179,7 +179,7 @@ def test_retry_deliveries_revives_an_event_an_older_release_dead_lettered(monkey
 
 @pytest.mark.django_db(transaction=True)
 def test_a_payload_that_does_not_fit_dead_letters_with_a_clear_error(monkeypatch, settle_events):
-    from tests.eventbus.test_delivery_contract import retry_until_settled, sweep_due_now
+    from tests.eventbus.support import retry_until_settled, sweep_due_now
 
     key = uuid.uuid4().hex
     message = publish_undispatched(monkeypatch, Pinged(key=key))

@@ -35,7 +35,3 @@ def published():
         return [row.payload for row in rows]
 
     return events
-
-
-def line(sku: str, quantity: int) -> api.ReservationLine:
-    return api.ReservationLine(sku=sku, quantity=quantity)

@@ -2,6 +2,7 @@
 
 import factory
 
+from contexts.inventory import api
 from contexts.inventory.models import Warehouse
 
 
@@ -14,3 +15,7 @@ class WarehouseFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"Warehouse {o.code}")
     priority = 0
     active = True
+
+
+def line(sku: str, quantity: int) -> api.ReservationLine:
+    return api.ReservationLine(sku=sku, quantity=quantity)

@@ -1,12 +1,14 @@
-"""The README's configuration table lists every environment variable the code reads, and nothing the
-code no longer reads (issue 14 point 7). The failure names each variable and where it is read."""
+"""The configuration table (docs/configuration.md, linked from the README) lists every environment
+variable the code reads, and nothing the code no longer reads (issue 14 point 7). The failure names each
+variable and where it is read."""
 
 import ast
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+CONFIGURATION = ROOT / "docs" / "configuration.md"
+SECTION = "## Environment variables"
 # Where the shop's code lives: the deployable, the contexts, the commands a user runs.
 PYTHON_SOURCES = [ROOT / "commerce", ROOT / "contexts", ROOT / "manage.py"]
 SHELL_SOURCES = [ROOT / "bin"]
@@ -84,8 +86,9 @@ def variables_read_by_the_code() -> dict[str, str]:
 
 
 def variables_in_the_table() -> set[str]:
-    text = README.read_text()
-    section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    text = CONFIGURATION.read_text()
+    assert f"\n{SECTION}\n" in text, f"{CONFIGURATION.relative_to(ROOT)} has no '{SECTION}' section"
+    section = text.split(f"\n{SECTION}\n", 1)[1].split("\n## ", 1)[0]
     names: set[str] = set()
     for line in section.splitlines():
         if line.startswith("|") and not line.startswith("|---"):
@@ -100,7 +103,7 @@ def test_the_configuration_table_lists_every_variable_the_code_reads():
 
     missing = sorted(set(read) - documented)
     assert not missing, (
-        "README.md's '## Configuration' table lacks environment variables the code reads:\n"
+        f"docs/configuration.md's '{SECTION}' table lacks environment variables the code reads:\n"
         + "\n".join(f"  {name}  (read at {read[name]})" for name in missing)
         + "\nAdd one row each: | `NAME` | default | meaning |"
     )
@@ -112,7 +115,7 @@ def test_the_configuration_table_lists_nothing_the_code_does_not_read():
 
     stale = sorted(documented - set(read))
     assert not stale, (
-        "README.md's '## Configuration' table documents variables no code reads (remove the rows, "
+        f"docs/configuration.md's '{SECTION}' table documents variables no code reads (remove the rows, "
         "or read them in commerce/, contexts/ or bin/ with os.environ / env_* / ${NAME:-…}): " + ", ".join(stale)
     )
 

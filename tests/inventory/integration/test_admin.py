@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from contexts.inventory import api
 from contexts.inventory.models import Reservation, StockLevel, StockMovement
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = pytest.mark.django_db
 

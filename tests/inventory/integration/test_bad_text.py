@@ -8,7 +8,7 @@ from commerce.errors import DomainError, api_exception_handler
 from commerce.eventbus.models import OutboxMessage
 from contexts.inventory import api
 from contexts.inventory.models import Reservation, Shipment, StockLevel, StockMovement, Warehouse
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.db import connections
 
 from contexts.inventory import api, selectors
 from contexts.inventory.models import Reservation, ReservationLine, StockLevel
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

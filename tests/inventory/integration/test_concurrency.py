@@ -12,7 +12,7 @@ from django.utils import timezone
 from commerce.database import database_for
 from contexts.inventory import api, selectors, services
 from contexts.inventory.models import StockLevel, StockMovement
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

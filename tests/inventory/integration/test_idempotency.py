@@ -4,7 +4,7 @@ import pytest
 
 from contexts.inventory import api, selectors
 from contexts.inventory.models import StockLevel, StockMovement
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from contexts.inventory import api
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from contexts.inventory import api, services
 from contexts.inventory.models import Reservation, StockLevel
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from contexts.inventory import api
 from contexts.inventory.models import StockLevel, StockMovement, Warehouse
-from tests.inventory.conftest import line
+from tests.inventory.factories import line
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contexts.pricing import domain
-from tests.pricing.unit.test_properties import lines, promotions, vouchers
+from tests.pricing.strategies import lines, promotions, vouchers
 
 rates = st.sampled_from(
     [Decimal(0), Decimal("5.5"), Decimal(7), Decimal(10), Decimal(19), Decimal(20), Decimal(25), Decimal(100)]

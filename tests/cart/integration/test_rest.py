@@ -3,48 +3,11 @@
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from contexts.cart.models import Cart, CartLine
-from tests.factories import CustomerFactory
+from contexts.cart.models import CartLine
+from tests.cart.factories import BASE, add, new_cart, signed_in, stored
 
 pytestmark = pytest.mark.django_db
-
-BASE = "/api/v1/carts"
-
-
-def signed_in(customer=None) -> APIClient:
-    customer = customer or CustomerFactory()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(customer).access_token}")
-    client.customer = customer
-    return client
-
-
-def new_cart(client: APIClient) -> dict:
-    response = client.post(BASE, {}, format="json")
-    assert response.status_code in (200, 201), response.content
-    return response.json()
-
-
-def add(client, cart_id, sku, quantity, expect=201):
-    response = client.post(f"{BASE}/{cart_id}/lines", {"sku": sku, "quantity": quantity}, format="json")
-    assert response.status_code == expect, response.content
-    return response.json()
-
-
-def stored(cart_id):
-    row = Cart.objects.get(pk=cart_id)
-    return (
-        row.version,
-        row.customer_id,
-        row.status,
-        row.voucher_codes,
-        row.country,
-        row.shipping_method,
-        sorted(CartLine.objects.filter(cart_id=cart_id).values_list("sku", "quantity")),
-    )
 
 
 def test_a_guest_fills_a_cart_applies_a_voucher_and_chooses_shipping_to_germany(shop, api_client):

@@ -7,7 +7,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from commerce.database import database_for
-from tests.cart.test_rest import BASE, add, new_cart
+from tests.cart.factories import BASE, add, new_cart
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from contexts.cart import api
 from contexts.cart.models import Cart, CartLine
-from tests.cart.conftest import make_product
+from tests.support.shop import make_product
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

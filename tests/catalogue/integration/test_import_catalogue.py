@@ -4,29 +4,17 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 from commerce.database import database_for
 from commerce.eventbus.models import OutboxMessage
-from contexts.catalogue.models import Category, ListingEntry, Product, ProductImage, Variant
+from contexts.catalogue.models import ListingEntry, Product, ProductImage
 from contexts.catalogue.services import importing
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
+from tests.catalogue.import_files import GOOD, HEADER, nothing_imported, refused, write_csv
 
 pytestmark = pytest.mark.django_db
-
-HEADER = "product_slug,product_name,category,description,sku,variant_name,attributes,price,currency,stock"
-GOOD = [
-    'blue-shirt,Blue Shirt,Apparel > Shirts,"Soft, cotton",BS-S,Small,colour=blue;size=S,19.99,EUR,MAIN:5;BACKUP:2',
-    'blue-shirt,Blue Shirt,Apparel > Shirts,"Soft, cotton",BS-M,Medium,colour=blue;size=M,21.00,EUR,MAIN:0',
-    "mug,Coffee Mug,Kitchen,Stoneware,MUG-1,Mug,,9.50,EUR,BACKUP:7",
-]
-
-
-def write_csv(tmp_path, rows, header=HEADER, name="catalogue.csv", encoding="utf-8"):
-    path = tmp_path / name
-    path.write_bytes(("\n".join([header, *rows]) + "\n").encode(encoding))
-    return path
 
 
 def run(path, *args):
@@ -35,20 +23,8 @@ def run(path, *args):
     return out.getvalue(), err.getvalue()
 
 
-def refused(path, *args) -> str:
-    err = io.StringIO()
-    with pytest.raises(CommandError) as failure:
-        call_command("import_catalogue", str(path), *args, stdout=io.StringIO(), stderr=err)
-    assert failure.value.returncode == 1
-    return err.getvalue()
-
-
 def outbox_count() -> int:
     return OutboxMessage.objects.using(database_for("catalogue")).filter(event_type__startswith="catalogue.").count()
-
-
-def nothing_imported() -> bool:
-    return not Product.objects.exists() and not Variant.objects.exists() and not Category.objects.exists()
 
 
 def test_import_creates_categories_products_variants_prices_stock_and_listing(tmp_path):

@@ -1,11 +1,9 @@
 """The importer judges prices and stock against pricing's and inventory's stored state before writing
 anything, then writes them with their bulk apis in a bounded number of queries."""
 
-import io
 from decimal import Decimal
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
@@ -18,10 +16,10 @@ from contexts.inventory import api as inventory_api
 from contexts.inventory import events as inventory_events
 from contexts.pricing import api as pricing_api
 from contexts.pricing import events as pricing_events
+from tests.catalogue.import_files import refused, write_csv
 
 pytestmark = pytest.mark.django_db
 
-HEADER = "product_slug,product_name,category,description,sku,variant_name,attributes,price,currency,stock"
 GOOD = [
     "blue-shirt,Blue Shirt,Apparel > Shirts,Cotton,BS-S,Small,size=S,19.99,EUR,MAIN:5;BACKUP:2",
     "blue-shirt,Blue Shirt,Apparel > Shirts,Cotton,BS-M,Medium,size=M,21.00,EUR,MAIN:0",
@@ -29,25 +27,11 @@ GOOD = [
 ]
 
 
-def write_csv(tmp_path, rows, name="catalogue.csv"):
-    path = tmp_path / name
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    return path
-
-
 def bulk_rows(count: int, *, start: int = 0) -> list[str]:
     return [
         f"p-{n},Product {n},Bulk > Things,Text,SKU-{n},Default,,{n % 50 + 1}.00,EUR,MAIN:{n % 4};BACKUP:1"
         for n in range(start, start + count)
     ]
-
-
-def refused(path, *args) -> str:
-    err = io.StringIO()
-    with pytest.raises(CommandError) as failure:
-        call_command("import_catalogue", str(path), *args, stdout=io.StringIO(), stderr=err)
-    assert failure.value.returncode == 1
-    return err.getvalue()
 
 
 def outbox(context: str) -> int:

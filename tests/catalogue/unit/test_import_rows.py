@@ -2,24 +2,8 @@
 
 from decimal import Decimal
 
-from contexts.catalogue.services.importing import COLUMNS, parse_row
-
-
-def cells(**overrides: str) -> dict[str, str]:
-    base = dict(
-        product_slug="blue-shirt",
-        product_name="Blue Shirt",
-        category=" Apparel >  Shirts ",
-        description="Soft",
-        sku="BS-M",
-        variant_name="Medium",
-        attributes="colour=blue; size=M",
-        price="19.90",
-        currency="eur",
-        stock="MAIN:5;BACKUP:0",
-    )
-    assert set(base) == set(COLUMNS)
-    return {**base, **overrides}
+from contexts.catalogue.services.importing import parse_row
+from tests.catalogue.import_files import cells
 
 
 def test_a_good_row_parses_into_typed_values():

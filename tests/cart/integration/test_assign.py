@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from contexts.cart import api
 from contexts.cart.models import Cart
-from tests.cart.test_rest import BASE, add, new_cart, signed_in, stored
+from tests.cart.factories import BASE, add, new_cart, signed_in, stored
 
 pytestmark = pytest.mark.django_db
 

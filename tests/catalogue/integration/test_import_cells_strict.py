@@ -6,8 +6,7 @@ from decimal import Decimal
 import pytest
 
 from contexts.catalogue.services.importing import COLUMNS, parse_row
-from tests.catalogue.test_import_catalogue import GOOD, nothing_imported, refused, write_csv
-from tests.catalogue.test_import_rows_unit import cells
+from tests.catalogue.import_files import GOOD, cells, nothing_imported, refused, write_csv
 
 TEXT_COLUMNS = ("product_slug", "product_name", "category", "description", "sku", "variant_name", "attributes")
 
