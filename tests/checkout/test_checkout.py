@@ -65,7 +65,7 @@ def test_a_guest_checks_out_and_gets_a_confirmed_order_priced_by_pricing(api_cli
     (placed,) = published("orders.OrderPlaced")
     assert placed["number"] == order["number"] and placed["total"] == "40.90"
     # the saga's log, step by step
-    assert list(SagaStep.objects.filter(order_id=order["id"]).values_list("name", "outcome")) == [
+    assert list(SagaStep.objects.filter(saga_id=order["id"]).values_list("name", "outcome")) == [
         ("create_order", "done"),
         ("reserve_stock", "done"),
         ("redeem_voucher", "done"),
@@ -222,7 +222,7 @@ def test_a_refused_payment_fails_the_order_and_gives_everything_back(api_client,
     order_id = response.json()["order_id"]
     assert_left_nothing_behind(order_id, stock={"TEE-M": 10})
     assert Order.objects.get(pk=order_id).payment.status in ("declined", "failed")
-    compensations = SagaStep.objects.filter(order_id=order_id, compensation=True).values_list("name", flat=True)
+    compensations = SagaStep.objects.filter(saga_id=order_id, compensation=True).values_list("name", flat=True)
     assert list(compensations) == ["refund_or_void_payment", "unredeem_voucher", "release_stock", "mark_failed"]
     assert cart_api.get_cart_for_checkout(cart_id=cart_id, customer_id=None).status == "open"
 
@@ -255,7 +255,7 @@ def test_a_checkout_costs_orders_a_fixed_number_of_queries_whatever_its_lines(ap
     one_line = orders_queries({"TEE-M": 2})
     three_lines = orders_queries({"TEE-M": 1, "TEE-L": 1, "MUG": 2})
     assert one_line == three_lines
-    assert three_lines <= 37, three_lines
+    assert three_lines <= 39, three_lines  # 37 before the saga had its own row: its insert and final update
 
 
 def test_an_unknown_cart_is_not_found_whatever_else_the_body_lacks(api_client, shop):

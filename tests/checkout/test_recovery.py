@@ -69,7 +69,7 @@ def test_a_crash_after_the_money_was_taken_is_finished_by_the_recovery_job(api_c
     call_command("recover_checkouts")
 
     order.refresh_from_db()
-    assert order.status == "confirmed" and order.saga_state == "completed"
+    assert order.status == "confirmed" and order.saga.state == "completed"
     assert available("TEE-M") == 8 and voucher_uses() == 1
     assert gateway_net() == order.total and GatewayCharge.objects.get().captured == order.total
     assert money_position().differences == ()
@@ -125,3 +125,30 @@ def test_a_timeout_whose_money_never_arrived_fails_cleanly(api_client, shop, mon
     order = Order.objects.get()
     assert order.payment.status == "voided"
     assert_left_nothing_behind(order.pk, stock={"MUG": 100})
+
+
+def test_a_crash_while_compensating_a_declined_card_heals_to_the_declined_answer_not_a_generic_one(
+    api_client, shop, monkeypatch
+):
+    from contexts.pricing import api as pricing_api
+
+    body = checkout_body(new_cart({"TEE-M": 2}, vouchers=("WELCOME10",)), token="tok_declined")
+
+    def crash(**kwargs):
+        raise Crash("giving the voucher back")
+
+    monkeypatch.setattr(pricing_api, "unredeem_voucher", crash)
+    with pytest.raises(Crash):
+        post_checkout(api_client, body, key="declined-then-crash")
+    monkeypatch.undo()
+    order = Order.objects.get()
+    expire_lease(order.pk)
+
+    assert recover_stuck_checkouts() == 1
+
+    assert_left_nothing_behind(order.pk, stock={"TEE-M": 10})
+    order.refresh_from_db()
+    assert order.history.last().note == "payment_declined"
+    retried = post_checkout(api_client, body, key="declined-then-crash")
+    assert retried.status_code == 402, retried.json()
+    assert retried.json()["code"] == "payment_declined" and retried.json()["order_id"] == str(order.pk)

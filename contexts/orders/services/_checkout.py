@@ -27,7 +27,7 @@ from contexts.orders.exceptions import (
     RequestInProgress,
     ShippingMethodRequired,
 )
-from contexts.orders.models import Order, OrderLine, OrderStatusChange, Payment, SagaStep
+from contexts.orders.models import CheckoutSaga, Order, OrderLine, OrderStatusChange, Payment, SagaStep
 from contexts.orders.services import _saga
 from contexts.orders.services import gateway as gateways
 from contexts.orders.services._orders import db, next_order_number
@@ -215,8 +215,9 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
                 currency=quote.currency,
             )
             OrderStatusChange.objects.using(db()).create(order=order, to_status=OrderStatus.PENDING, actor="checkout")
+            saga = CheckoutSaga.objects.using(db()).create(order=order, position="create_order")
             SagaStep.objects.using(db()).create(
-                order=order, name="create_order", outcome="done", started_at=order.created_at, duration_ms=0
+                saga=saga, name="create_order", outcome="done", started_at=order.created_at, duration_ms=0
             )
     except IntegrityError:
         # the same caller's same key created its order a moment ago (a retry racing the first)
