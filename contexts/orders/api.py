@@ -87,7 +87,7 @@ class HistoryEntry:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Order:
     id: UUID
-    number: str
+    number: str | None  # given when the order is confirmed
     status: str
     customer_id: int | None
     email: str

@@ -21,7 +21,7 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class OrderNumberCounter(models.Model):
-    """One row whose ``last`` is incremented in the transaction that creates an order.
+    """One row whose ``last`` is incremented in the transaction that confirms an order.
 
     The row lock is held only for that short transaction, and a rolled-back order gives its number
     back, so numbers are unique and without gaps among orders that exist.

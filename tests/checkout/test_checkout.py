@@ -308,3 +308,18 @@ def test_without_an_address_book_a_saved_address_is_refused(customer_client, sho
     response = post_checkout(customer_client, body)
     assert response.status_code == 400 and "address_id" in response.json()["errors"]
     assert not Order.objects.exists()
+
+
+def test_order_numbers_are_given_at_confirmation_so_failed_attempts_use_none(api_client, shop):
+    declined = post_checkout(api_client, checkout_body(new_cart({"MUG": 1}), token="tok_declined"))
+    failed_again = post_checkout(api_client, checkout_body(new_cart({"MUG": 1}), token="tok_error"))
+    assert (declined.status_code, failed_again.status_code) == (402, 502)
+
+    first = post_checkout(api_client, checkout_body(new_cart({"MUG": 1})))
+    second = post_checkout(api_client, checkout_body(new_cart({"TEE-M": 1})))
+
+    assert (first.json()["number"], second.json()["number"]) == ("100001", "100002")
+    failed = api_client.get(f"/api/v1/orders/{declined.json()['order_id']}").json()
+    assert failed["status"] == "failed" and failed["number"] is None
+    assert published("orders.OrderFailed")[0]["number"] is None
+    assert [payload["number"] for payload in published("orders.OrderPlaced")] == ["100001", "100002"]

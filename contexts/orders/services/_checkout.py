@@ -30,7 +30,7 @@ from contexts.orders.exceptions import (
 from contexts.orders.models import CheckoutSaga, Order, OrderLine, OrderStatusChange, Payment, SagaStep
 from contexts.orders.services import _saga
 from contexts.orders.services import gateway as gateways
-from contexts.orders.services._orders import db, next_order_number
+from contexts.orders.services._orders import db
 from contexts.pricing import api as pricing_api
 
 
@@ -167,7 +167,6 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
     try:
         with atomic_in("orders"):
             order = Order.objects.using(db()).create(
-                number=next_order_number(),
                 status=OrderStatus.PENDING,
                 customer_id=request.customer_id,
                 cart_id=cart.id,

@@ -17,7 +17,7 @@ from contexts.orders.exceptions import CheckoutVoucherInvalid, PaymentDeclined, 
 from contexts.orders.models import Order, Payment, Refund
 from contexts.orders.saga_runner import StepFailed
 from contexts.orders.services import gateway as gateways
-from contexts.orders.services._orders import db, transition
+from contexts.orders.services._orders import db, next_order_number, transition
 from contexts.pricing import api as pricing_api
 
 
@@ -113,11 +113,13 @@ def close_cart(order: Order) -> None:
 
 
 def confirm(order: Order) -> None:
+    """The order gets its number here, not when it is created: failed attempts use none."""
     with atomic_in("orders"):
         row = Order.objects.using(db()).select_for_update().get(pk=order.pk)
         if row.status == OrderStatus.CONFIRMED:
             return
-        transition(row, OrderStatus.CONFIRMED, actor="checkout")
+        row.number = next_order_number()
+        transition(row, OrderStatus.CONFIRMED, actor="checkout", also_save=("number",))
         publish(order_placed(row))
     metrics.checkout_finished("placed")  # once: a later run finds it confirmed and returns above
 

@@ -17,10 +17,11 @@ def db() -> str:
 
 
 def next_order_number() -> str:
-    """The next human order number; call inside the transaction that creates the order.
+    """The next human order number; call inside the transaction that confirms the order.
 
     An ``UPDATE … SET last = last + 1`` takes the counter row's lock until that transaction ends, so
     concurrent checkouts get distinct consecutive numbers, and a rolled-back one gives its number back.
+    Failed checkouts never take one (issue 22): numbers run without gaps among placed orders.
     """
     alias = db()
     updated = OrderNumberCounter.objects.using(alias).filter(name=COUNTER).update(last=F("last") + 1)
