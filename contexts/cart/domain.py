@@ -94,6 +94,7 @@ class CheckoutCart:
     country: str | None
     shipping_method: str | None
     order_id: UUID | None
+    checkout_order_id: UUID | None = None  # the order whose checkout holds the cart now
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

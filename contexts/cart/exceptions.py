@@ -30,6 +30,13 @@ class CartClosed(CartError):
     http_status = 409
 
 
+class CheckoutInProgress(CartError):
+    """This cart is being checked out: it cannot change, nor be checked out again, until that checkout ends."""
+
+    code = "checkout_in_progress"
+    http_status = 409
+
+
 class InvalidCartInput(CartError):
     """The input is not valid."""
 

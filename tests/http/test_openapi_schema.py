@@ -288,3 +288,18 @@ def test_an_annotation_reaches_a_method_wrapped_by_another_decorator_after_it():
 
     prepare()
     assert "schema" in WrappedView.get.kwargs
+
+
+def test_checkout_and_every_change_of_a_cart_document_checkout_in_progress(schema):
+    changes = [
+        ("/api/v1/carts/{cart_id}", "patch"),
+        ("/api/v1/carts/{cart_id}/lines", "post"),
+        ("/api/v1/carts/{cart_id}/lines/{line_id}", "patch"),
+        ("/api/v1/carts/{cart_id}/lines/{line_id}", "delete"),
+        ("/api/v1/carts/{cart_id}/vouchers", "post"),
+        ("/api/v1/carts/{cart_id}/vouchers/{code}", "delete"),
+        ("/api/v1/carts/{cart_id}/assign", "post"),
+        ("/api/v1/checkout", "post"),
+    ]
+    for path, method in changes:
+        assert "checkout_in_progress" in schema["paths"][path][method]["responses"]["409"]["description"], path

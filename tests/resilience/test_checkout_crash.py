@@ -102,7 +102,7 @@ def test_a_web_worker_killed_before_the_money_is_compensated_by_the_recovery_job
     assert (order.status, CheckoutSaga.objects.get(pk=order.pk).state) == ("failed", "compensated")
     assert available("TEE-M") == 10 and voucher_uses() == 0
     assert GatewayCharge.objects.get().status == "voided"
-    assert SagaStep.objects.filter(saga_id=order.pk, compensation=True, outcome="done").count() == 4
+    assert SagaStep.objects.filter(saga_id=order.pk, compensation=True, outcome="done").count() == 5
     # the client's retry gets the order's outcome, never a second order or a second charge
     status, _, answer = retry_until_answered(web, body, key)
     assert status == 409 and answer["code"] == "checkout_failed" and answer["order_id"] == str(order.pk)

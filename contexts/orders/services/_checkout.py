@@ -22,6 +22,7 @@ from contexts.orders.domain import OrderStatus
 from contexts.orders.exceptions import (
     CartAlreadyCheckedOut,
     CartEmpty,
+    CheckoutInProgress,
     CheckoutVoucherInvalid,
     InvalidOrderInput,
     RequestInProgress,
@@ -127,6 +128,8 @@ def _accepted(request: CheckoutRequest) -> tuple[CheckoutRequest, object, object
     request = replace(request, shipping_address=address)
     if cart.status != "open":
         raise CartAlreadyCheckedOut()
+    if cart.checkout_order_id is not None:  # the saga's claim decides; this spares an order in the common case
+        raise CheckoutInProgress()
     if not cart.lines:
         raise CartEmpty()
     method = request.shipping_method or cart.shipping_method

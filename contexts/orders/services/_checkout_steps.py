@@ -13,7 +13,13 @@ from contexts.cart import api as cart_api
 from contexts.inventory import api as inventory_api
 from contexts.orders import events
 from contexts.orders.domain import OrderStatus
-from contexts.orders.exceptions import CheckoutVoucherInvalid, PaymentDeclined, PaymentError
+from contexts.orders.exceptions import (
+    CartAlreadyCheckedOut,
+    CheckoutInProgress,
+    CheckoutVoucherInvalid,
+    PaymentDeclined,
+    PaymentError,
+)
 from contexts.orders.models import Order, Payment, Refund
 from contexts.orders.saga_runner import StepFailed
 from contexts.orders.services import gateway as gateways
@@ -103,12 +109,32 @@ def commit_reservation(order: Order) -> None:
         raise StepFailed(exc) from exc
 
 
+def claim_cart(order: Order) -> None:
+    """Hold the cart for this order before any stock or money moves: edits and other checkouts of it
+    are refused (``checkout_in_progress``) until it is closed or released."""
+    if order.cart_id is None:
+        return
+    try:
+        cart_api.claim_cart_for_checkout(cart_id=order.cart_id, order_id=order.pk)
+    except cart_api.CheckoutInProgress as exc:
+        raise StepFailed(CheckoutInProgress()) from exc
+    except (cart_api.CartClosed, cart_api.CartNotFound) as exc:
+        raise StepFailed(CartAlreadyCheckedOut(exc.detail)) from exc
+
+
+def release_cart(order: Order) -> None:
+    if order.cart_id is not None:
+        cart_api.release_cart_claim(cart_id=order.cart_id, order_id=order.pk)
+
+
 def close_cart(order: Order) -> None:
     if order.cart_id is None:
         return
     try:
         cart_api.close_cart(cart_id=order.cart_id, order_id=order.pk)
-    except cart_api.CartClosed as exc:  # another order checked this cart out first
+    except cart_api.CartNotFound:  # erased meanwhile with its customer's account: nothing to close
+        return
+    except cart_api.CartClosed as exc:  # cannot happen while this order holds the cart's claim
         raise StepFailed(exc) from exc
 
 

@@ -50,6 +50,7 @@ from contexts.orders.services import gateway as gateways
 from contexts.orders.services._checkout_steps import (
     authorize,
     capture,
+    claim_cart,
     close_cart,
     commit_reservation,
     confirm,
@@ -57,6 +58,7 @@ from contexts.orders.services._checkout_steps import (
     give_voucher_back,
     payment_of,
     redeem_vouchers,
+    release_cart,
     release_stock,
     reserve_stock,
 )
@@ -158,6 +160,15 @@ CHECKOUT: runner.Saga[Order] = runner.Saga(
             "mark_failed",
             does="create the order `pending` (priced by pricing's quote: lines, discounts, shipping, tax)",
             undoes="mark it `failed` with the failing step's error",
+        ),
+        Step(
+            "claim_cart",
+            "cart",
+            claim_cart,
+            release_cart,
+            "release_cart",
+            does="hold the cart for this order: edits and other checkouts of it get `409 checkout_in_progress`",
+            undoes="let go of the cart: it can change and be checked out again",
         ),
         Step(
             "reserve_stock",
