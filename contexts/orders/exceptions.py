@@ -55,6 +55,13 @@ class CartEmpty(OrdersError):
     http_status = 400
 
 
+class AccountClosed(OrdersError):
+    """This account is closed: it cannot place orders."""
+
+    code = "account_closed"
+    http_status = 403
+
+
 class CheckoutInProgress(OrdersError):
     """This cart is being checked out by another request; try again when that checkout has ended."""
 

@@ -88,6 +88,18 @@ class Order(models.Model):
         return self.number or f"order {str(self.id)[:8]}"
 
 
+class CustomerErasure(models.Model):
+    """Orders' own knowledge that a customer was erased, and the row order creation and erasure both
+    lock for that customer, so neither can miss the other (identity is above orders: orders cannot ask
+    it). Created on a customer's first checkout or erasure."""
+
+    customer_id = models.BigIntegerField(primary_key=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}{' (erased)' if self.erased_at else ''}"
+
+
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(default=0)

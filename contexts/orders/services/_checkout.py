@@ -20,6 +20,7 @@ from contexts.cart import api as cart_api
 from contexts.catalogue import api as catalogue_api
 from contexts.orders.domain import OrderStatus
 from contexts.orders.exceptions import (
+    AccountClosed,
     CartAlreadyCheckedOut,
     CartEmpty,
     CheckoutInProgress,
@@ -31,7 +32,7 @@ from contexts.orders.exceptions import (
 from contexts.orders.models import CheckoutSaga, Order, OrderLine, OrderStatusChange, Payment, SagaStep
 from contexts.orders.services import _saga
 from contexts.orders.services import gateway as gateways
-from contexts.orders.services._orders import db
+from contexts.orders.services._orders import db, lock_customer
 from contexts.pricing import api as pricing_api
 
 
@@ -169,6 +170,8 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
     address = request.shipping_address
     try:
         with atomic_in("orders"):
+            if request.customer_id is not None and lock_customer(request.customer_id).erased_at is not None:
+                raise AccountClosed()  # closed while this request was on its way
             order = Order.objects.using(db()).create(
                 status=OrderStatus.PENDING,
                 customer_id=request.customer_id,
