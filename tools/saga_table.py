@@ -9,12 +9,12 @@ Each copy sits between ``<!-- saga-table:begin -->`` and ``<!-- saga-table:end -
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
+from marked_block import write_block
+
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- saga-table:begin -->", "<!-- saga-table:end -->"
 COPIES = ("README.md", "docs/design.md")
 
 
@@ -50,13 +50,8 @@ def main() -> None:
     if not args.write:
         print(text)
         return
-    block = f"{BEGIN}\n{text}\n{END}"
     for name in COPIES:
-        path = ROOT / name
-        content = path.read_text()
-        if BEGIN not in content:
-            raise SystemExit(f"{name} has no {BEGIN} … {END} block to write into")
-        path.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, content, flags=re.S))
+        write_block(ROOT / name, "saga-table", text)
 
 
 if __name__ == "__main__":
