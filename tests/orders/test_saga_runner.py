@@ -26,6 +26,7 @@ class FakeJournal:
         self.events: list[tuple] = []
 
     def call(self, name, fn, *, compensation):
+        assert compensation is True or compensation is False
         try:
             fn()
         except Exception as exc:
@@ -64,6 +65,7 @@ class Shop:
 
     def undoer(self, name):
         def compensation(shop):
+            assert shop is self
             if f"undo {name}" in self.fail:
                 raise self.fail[f"undo {name}"]
             if name in self.effects:
@@ -254,13 +256,14 @@ def test_compensating_never_undoes_a_step_past_the_point_of_no_return():
 
 def test_a_saga_declaration_is_checked():
     shop = Shop()
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(ValueError, match="^step names must be unique$"):
         Saga(steps=(Step("a", "t", shop.doer("a")),) * 2, point_of_no_return="a", resume_after="a")
-    with pytest.raises(ValueError, match="name steps"):
+    unknown = "^point_of_no_return and resume_after must name steps of the saga$"
+    with pytest.raises(ValueError, match=unknown):
         saga_for(shop, no_return="z")
-    with pytest.raises(ValueError, match="name steps"):
+    with pytest.raises(ValueError, match=unknown):
         saga_for(shop, resume_after="z")
-    with pytest.raises(ValueError, match="only after"):
+    with pytest.raises(ValueError, match="^a saga cannot be resumed only after its point of no return$"):
         saga_for(shop, no_return="b", resume_after="c")
     saga = saga_for(shop, no_return="b", resume_after="b")
     assert saga.index("d") == 3 and saga.no_return_index == 1
@@ -287,3 +290,14 @@ def test_a_failed_step_past_the_point_of_no_return_is_never_compensated_even_if_
     saga = undo_if_failed(saga_for(shop, without_undo=()), "d")
     compensate(saga, shop, journal, completed=2, error="e")
     assert journal.ran() == ["undo unc", "undo unb", "undo una"]
+
+
+def test_a_step_failure_carries_its_error_its_code_and_its_message():
+    class Declined(Exception):
+        code = "payment_declined"
+
+    error = Declined("the card was declined")
+    failure = StepFailed(error)
+    assert failure.error is error and failure.code == "payment_declined"
+    assert str(failure) == "the card was declined"
+    assert StepFailed("plain").code is None

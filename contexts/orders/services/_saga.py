@@ -24,7 +24,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -322,12 +321,6 @@ def _position(saga: CheckoutSaga) -> int:
 
 
 # --- Running -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SagaOutcome:
-    order_id: UUID
-    status: str
 
 
 def run(order_id: UUID, *, holder: str | None = None) -> None:
