@@ -256,14 +256,14 @@ def test_compensating_never_undoes_a_step_past_the_point_of_no_return():
 
 def test_a_saga_declaration_is_checked():
     shop = Shop()
-    with pytest.raises(ValueError, match="^step names must be unique$"):
+    with pytest.raises(ValueError, match=r"^step names must be unique$"):
         Saga(steps=(Step("a", "t", shop.doer("a")),) * 2, point_of_no_return="a", resume_after="a")
-    unknown = "^point_of_no_return and resume_after must name steps of the saga$"
+    unknown = r"^point_of_no_return and resume_after must name steps of the saga$"
     with pytest.raises(ValueError, match=unknown):
         saga_for(shop, no_return="z")
     with pytest.raises(ValueError, match=unknown):
         saga_for(shop, resume_after="z")
-    with pytest.raises(ValueError, match="^a saga cannot be resumed only after its point of no return$"):
+    with pytest.raises(ValueError, match=r"^a saga cannot be resumed only after its point of no return$"):
         saga_for(shop, no_return="b", resume_after="c")
     saga = saga_for(shop, no_return="b", resume_after="b")
     assert saga.index("d") == 3 and saga.no_return_index == 1
