@@ -24,6 +24,7 @@ from contexts.cart.domain import (
     ShippingOption,
 )
 from contexts.cart.exceptions import (
+    CartChanged,
     CartClosed,
     CartError,
     CartFull,
@@ -46,6 +47,7 @@ UNSET: Any = services.UNSET
 __all__ = [
     "UNSET",
     "Cart",
+    "CartChanged",
     "CartClosed",
     "CartError",
     "CartFull",
@@ -110,18 +112,21 @@ def close_cart(*, cart_id: UUID, order_id: UUID) -> CheckoutCart:
     return closed
 
 
-def claim_cart_for_checkout(*, cart_id: UUID, order_id: UUID) -> CheckoutCart:
+def claim_cart_for_checkout(*, cart_id: UUID, order_id: UUID, version: int | None = None) -> CheckoutCart:
     """Hold the open cart for ``order_id``'s checkout, before any stock or money moves: until it is
     closed or released, the cart refuses changes and other checkouts (409 ``checkout_in_progress``).
 
     Idempotent for the same ``order_id`` (a conditional update: of two checkouts at once, one wins).
+    With ``version`` (the cart's as the order was priced from it), a cart changed since is refused:
+    the change would otherwise be accepted and missing from the order.
 
     :raises CartNotFound: no such cart.
     :raises CheckoutInProgress: another order's checkout holds the cart.
     :raises CartClosed: the cart was checked out by another order.
+    :raises CartChanged: ``version`` given and the cart changed since (409 ``cart_changed``).
     :raises InvalidCartInput: ``order_id`` is not a UUID.
     """
-    return selectors.checkout_view(services.claim_for_checkout(cart_id=cart_id, order_id=order_id))
+    return selectors.checkout_view(services.claim_for_checkout(cart_id=cart_id, order_id=order_id, version=version))
 
 
 def release_cart_claim(*, cart_id: UUID, order_id: UUID) -> None:

@@ -37,6 +37,13 @@ class CheckoutInProgress(CartError):
     http_status = 409
 
 
+class CartChanged(CartError):
+    """The cart changed after checkout read it; check it out again to buy it as it is now."""
+
+    code = "cart_changed"
+    http_status = 409
+
+
 class InvalidCartInput(CartError):
     """The input is not valid."""
 

@@ -287,4 +287,5 @@ def checkout_view(state: CartState) -> domain.CheckoutCart:
         shipping_method=state.shipping_method,
         order_id=state.order_id,
         checkout_order_id=state.checkout_order_id,
+        version=state.version,
     )

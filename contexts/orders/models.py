@@ -42,6 +42,9 @@ class Order(models.Model):
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True)
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     cart_id = models.UUIDField(null=True, blank=True, db_index=True)
+    cart_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The cart's version the order was priced from (its claim checks it)."
+    )
     checkout_key = models.CharField(
         max_length=64, unique=True, null=True, blank=True, help_text="Digest of the caller and Idempotency-Key."
     )

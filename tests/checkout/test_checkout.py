@@ -331,3 +331,28 @@ def test_order_numbers_are_given_at_confirmation_so_failed_attempts_use_none(api
     assert failed["status"] == "failed" and failed["number"] is None
     assert published("orders.OrderFailed")[0]["number"] is None
     assert [payload["number"] for payload in published("orders.OrderPlaced")] == ["100001", "100002"]
+
+
+def test_an_edit_made_after_checkout_read_the_cart_is_not_dropped_the_checkout_asks_again(
+    api_client, shop, monkeypatch
+):
+    cart_id = new_cart({"TEE-M": 1})
+    real_quote = pricing_api.quote
+
+    def quote_then_the_customer_adds_a_mug(**kwargs):  # an edit between the cart read and its claim
+        quoted = real_quote(**kwargs)
+        monkeypatch.setattr(pricing_api, "quote", real_quote)
+        assert (
+            api_client.post(f"/api/v1/carts/{cart_id}/lines", {"sku": "MUG", "quantity": 1}, format="json").status_code
+            == 201
+        )
+        return quoted
+
+    monkeypatch.setattr(pricing_api, "quote", quote_then_the_customer_adds_a_mug)
+    refused = post_checkout(api_client, checkout_body(cart_id))
+
+    assert refused.status_code == 409 and refused.json()["code"] == "cart_changed", refused.json()
+    assert_left_nothing_behind(Order.objects.get().pk, stock={"TEE-M": 10, "MUG": 100})
+    placed = post_checkout(api_client, checkout_body(cart_id))  # the cart as it is now, mug included
+    assert placed.status_code == 201, placed.json()
+    assert [(line["sku"], line["quantity"]) for line in placed.json()["lines"]] == [("TEE-M", 1), ("MUG", 1)]

@@ -12,7 +12,14 @@ from django.utils import timezone
 from commerce.database import atomic_in
 from contexts.cart import domain, selectors
 from contexts.cart.conf import cart_settings
-from contexts.cart.exceptions import CartClosed, CartNotAnonymous, CartNotFound, CheckoutInProgress, InvalidCartInput
+from contexts.cart.exceptions import (
+    CartChanged,
+    CartClosed,
+    CartNotAnonymous,
+    CartNotFound,
+    CheckoutInProgress,
+    InvalidCartInput,
+)
 from contexts.cart.models import CartStatus
 from contexts.cart.selectors import CartState
 from contexts.cart.services._writes import LineWrite, set_line
@@ -91,7 +98,7 @@ def close_cart(*, cart_id: object, order_id: object) -> CartState:
     return selectors.load_cart(parsed)  # type: ignore[return-value]
 
 
-def claim_for_checkout(*, cart_id: object, order_id: object) -> CartState:
+def claim_for_checkout(*, cart_id: object, order_id: object, version: int | None = None) -> CartState:
     """Hold the open cart for ``order_id``'s checkout: one conditional UPDATE (no read-then-write), so
     of two checkouts at once exactly one holds it. Idempotent for the same order. The version is
     bumped, so a change judged before the claim is judged again and refused.
@@ -99,20 +106,26 @@ def claim_for_checkout(*, cart_id: object, order_id: object) -> CartState:
     :raises CartNotFound: no such cart.
     :raises CheckoutInProgress: another order's checkout holds it.
     :raises CartClosed: checked out by another order.
+    :raises CartChanged: ``version`` given and the cart changed since (an edit the order would miss).
     """
     order_id = _order_id(order_id)
     parsed = domain.parse_cart_id(cart_id)
     if parsed is None:
         raise CartNotFound()
-    selectors.carts().filter(
-        Q(checkout_order_id__isnull=True) | Q(checkout_order_id=order_id), pk=parsed, status=CartStatus.OPEN
-    ).update(checkout_order_id=order_id, version=F("version") + 1, updated_at=timezone.now())
+    unclaimed = Q(checkout_order_id__isnull=True)
+    if version is not None:
+        unclaimed &= Q(version=version)
+    selectors.carts().filter(unclaimed | Q(checkout_order_id=order_id), pk=parsed, status=CartStatus.OPEN).update(
+        checkout_order_id=order_id, version=F("version") + 1, updated_at=timezone.now()
+    )
     cart = selectors.load_cart(parsed)
     if cart is None or cart.status == CartStatus.MERGED:
         raise CartNotFound()
     if cart.status == CartStatus.CHECKED_OUT:
         if cart.order_id != order_id:
             raise CartClosed("This cart was checked out by another order.")
+    elif cart.checkout_order_id is None:
+        raise CartChanged()
     elif cart.checkout_order_id != order_id:
         raise CheckoutInProgress()
     return cart

@@ -176,6 +176,7 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
                 status=OrderStatus.PENDING,
                 customer_id=request.customer_id,
                 cart_id=cart.id,
+                cart_version=cart.version,
                 checkout_key=key,
                 email=request.email,
                 currency=quote.currency,

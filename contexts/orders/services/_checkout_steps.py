@@ -115,9 +115,11 @@ def claim_cart(order: Order) -> None:
     if order.cart_id is None:
         return
     try:
-        cart_api.claim_cart_for_checkout(cart_id=order.cart_id, order_id=order.pk)
+        cart_api.claim_cart_for_checkout(cart_id=order.cart_id, order_id=order.pk, version=order.cart_version)
     except cart_api.CheckoutInProgress as exc:
         raise StepFailed(CheckoutInProgress()) from exc
+    except cart_api.CartChanged as exc:  # changed after it was priced: the order would miss the change
+        raise StepFailed(exc) from exc
     except (cart_api.CartClosed, cart_api.CartNotFound) as exc:
         raise StepFailed(CartAlreadyCheckedOut(exc.detail)) from exc
 
