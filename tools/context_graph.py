@@ -8,15 +8,14 @@ An edge ``a --> b`` means some module of context ``a`` imports ``b``'s api (``ap
 """
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import grimp
+from marked_block import write_block
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXTS = ("identity", "orders", "cart", "catalogue", "pricing", "inventory")
-BEGIN, END = "<!-- context-graph:begin -->", "<!-- context-graph:end -->"
 
 
 def edges() -> dict[tuple[str, str], set[str]]:
@@ -57,10 +56,7 @@ def main() -> None:
     if not args.write:
         print(diagram)
         return
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    block = f"{BEGIN}\n{diagram}\n{END}"
-    readme.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
+    write_block(ROOT / "README.md", "context-graph", diagram)
 
 
 if __name__ == "__main__":

@@ -344,7 +344,7 @@ def flash_verdict(data: dict, records: list, started) -> tuple[list[str], bool]:
     other = {f"{s}": n for s, n in statuses.items() if s not in (201,) and s < 500 and s != 409}
     confirmed = Order.objects.filter(lines__sku=flash, status="confirmed").distinct()
     sold = sum(OrderLine.objects.filter(order__in=confirmed, sku=flash).values_list("quantity", flat=True))
-    failed = Order.objects.filter(lines__sku=flash, status="failed", failure_code="insufficient_stock").count()
+    failed = Order.objects.filter(lines__sku=flash, status="failed", saga__failure_code="insufficient_stock").count()
     pending = Order.objects.filter(lines__sku=flash, status="pending").count()
     captures = GatewayCharge.objects.filter(status="captured", created_at__gte=started).count()
     confirmed_ids = {str(pk) for pk in confirmed.values_list("pk", flat=True)}

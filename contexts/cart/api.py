@@ -24,11 +24,13 @@ from contexts.cart.domain import (
     ShippingOption,
 )
 from contexts.cart.exceptions import (
+    CartChanged,
     CartClosed,
     CartError,
     CartFull,
     CartNotAnonymous,
     CartNotFound,
+    CheckoutInProgress,
     CountryRequired,
     InsufficientStock,
     InvalidCartInput,
@@ -45,6 +47,7 @@ UNSET: Any = services.UNSET
 __all__ = [
     "UNSET",
     "Cart",
+    "CartChanged",
     "CartClosed",
     "CartError",
     "CartFull",
@@ -52,6 +55,7 @@ __all__ = [
     "CartNotAnonymous",
     "CartNotFound",
     "CheckoutCart",
+    "CheckoutInProgress",
     "CheckoutLine",
     "CountryRequired",
     "InsufficientStock",
@@ -106,6 +110,32 @@ def close_cart(*, cart_id: UUID, order_id: UUID) -> CheckoutCart:
     closed = selectors.checkout_view(services.close_cart(cart_id=cart_id, order_id=order_id))
     metrics.cart_operation("close")
     return closed
+
+
+def claim_cart_for_checkout(*, cart_id: UUID, order_id: UUID, version: int | None = None) -> CheckoutCart:
+    """Hold the open cart for ``order_id``'s checkout, before any stock or money moves: until it is
+    closed or released, the cart refuses changes and other checkouts (409 ``checkout_in_progress``).
+
+    Idempotent for the same ``order_id`` (a conditional update: of two checkouts at once, one wins).
+    With ``version`` (the cart's as the order was priced from it), a cart changed since is refused:
+    the change would otherwise be accepted and missing from the order.
+
+    :raises CartNotFound: no such cart.
+    :raises CheckoutInProgress: another order's checkout holds the cart.
+    :raises CartClosed: the cart was checked out by another order.
+    :raises CartChanged: ``version`` given and the cart changed since (409 ``cart_changed``).
+    :raises InvalidCartInput: ``order_id`` is not a UUID.
+    """
+    return selectors.checkout_view(services.claim_for_checkout(cart_id=cart_id, order_id=order_id, version=version))
+
+
+def release_cart_claim(*, cart_id: UUID, order_id: UUID) -> None:
+    """Let go of the cart held for ``order_id`` (its checkout failed): it can change and be checked
+    out again. Idempotent; does nothing when another order holds the cart or it is closed.
+
+    :raises InvalidCartInput: ``order_id`` is not a UUID.
+    """
+    services.release_checkout_claim(cart_id=cart_id, order_id=order_id)
 
 
 def discard_customer_carts(*, customer_id: int) -> int:

@@ -94,6 +94,8 @@ class CheckoutCart:
     country: str | None
     shipping_method: str | None
     order_id: UUID | None
+    checkout_order_id: UUID | None = None  # the order whose checkout holds the cart now
+    version: int = 0  # bumped by every change: the claim checks the cart is still as it was read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,20 @@ class CartClosed(CartError):
     http_status = 409
 
 
+class CheckoutInProgress(CartError):
+    """This cart is being checked out: it cannot change, nor be checked out again, until that checkout ends."""
+
+    code = "checkout_in_progress"
+    http_status = 409
+
+
+class CartChanged(CartError):
+    """The cart changed after checkout read it; check it out again to buy it as it is now."""
+
+    code = "cart_changed"
+    http_status = 409
+
+
 class InvalidCartInput(CartError):
     """The input is not valid."""
 

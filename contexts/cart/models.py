@@ -28,6 +28,9 @@ class Cart(models.Model):
     country = models.CharField(max_length=2, null=True, blank=True)
     shipping_method = models.CharField(max_length=64, null=True, blank=True)
     order_id = models.UUIDField(null=True, blank=True)
+    # The order whose checkout holds the cart (orders' claim, taken before any stock or money moves):
+    # while set on an open cart, every change and any other checkout is refused (checkout_in_progress).
+    checkout_order_id = models.UUIDField(null=True, blank=True)
     merged_into = models.UUIDField(null=True, blank=True)
     # Bumped by every change: a write judged against one version commits only if the cart is still
     # at it, else it is judged again under the cart's row lock (no update is lost).

@@ -45,6 +45,7 @@ class CartState:
     order_id: UUID | None
     merged_into: UUID | None
     created_at: datetime
+    checkout_order_id: UUID | None = None  # the checkout holding the cart
     updated_at: datetime
 
     def line_for(self, sku: str) -> LineState | None:
@@ -87,6 +88,7 @@ def _state(cart: Cart, lines: tuple[LineState, ...]) -> CartState:
         shipping_method=cart.shipping_method,
         order_id=cart.order_id,
         merged_into=cart.merged_into,
+        checkout_order_id=cart.checkout_order_id,
         created_at=cart.created_at,
         updated_at=cart.updated_at,
     )
@@ -284,4 +286,6 @@ def checkout_view(state: CartState) -> domain.CheckoutCart:
         country=state.country,
         shipping_method=state.shipping_method,
         order_id=state.order_id,
+        checkout_order_id=state.checkout_order_id,
+        version=state.version,
     )

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from commerce.errors import DomainError
 from contexts.orders import services
 from contexts.orders.models import (
+    CheckoutSaga,
     GatewayCharge,
     Order,
     OrderLine,
@@ -23,7 +25,6 @@ from contexts.orders.models import (
     Refund,
     Return,
     ReturnLine,
-    SagaStep,
     Shipment,
 )
 from contexts.orders.services.gateway import GatewayFailure
@@ -60,10 +61,44 @@ class HistoryInline(ReadOnlyInline):
     verbose_name_plural = "status history"
 
 
-class SagaStepInline(ReadOnlyInline):
-    model = SagaStep
-    fields = ("started_at", "name", "compensation", "outcome", "duration_ms", "error")
-    verbose_name_plural = "checkout saga log"
+class CheckoutSagaInline(ReadOnlyInline):
+    """The order's checkout saga (its own row) with its log of steps and compensations under it."""
+
+    model = CheckoutSaga
+    fields = (
+        "state",
+        "position",
+        "attempts",
+        "lease_holder",
+        "lease_until",
+        "failure_code",
+        "failure_status",
+        "failure_detail",
+        "log",
+    )
+    verbose_name = verbose_name_plural = "checkout saga log: state, lease, failure and steps"
+
+    @admin.display(description="log")
+    def log(self, saga: CheckoutSaga) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
+            (
+                (
+                    step.started_at,
+                    "undo " if step.compensation else "",
+                    step.name,
+                    step.outcome,
+                    step.duration_ms,
+                    step.error,
+                )
+                for step in saga.steps.all()
+            ),
+        )
+        return format_html(
+            "<table><tr><th>started</th><th>step</th><th>outcome</th><th>duration</th><th>error</th></tr>{}</table>",
+            rows,
+        )
 
 
 class ShipmentInline(ReadOnlyInline):
@@ -110,7 +145,7 @@ def _actor(request: HttpRequest) -> str:
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("number", "status", "email", "total", "currency", "shipping_method", "created_at")
-    list_filter = ("status", "saga_state", "currency", "shipping_method", "created_at")
+    list_filter = ("status", "saga__state", "currency", "shipping_method", "created_at")
     search_fields = ("number", "email", "=id", "ship_full_name", "lines__sku")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
@@ -121,7 +156,7 @@ class OrderAdmin(admin.ModelAdmin):
         RefundInline,
         ReturnInline,
         HistoryInline,
-        SagaStepInline,
+        CheckoutSagaInline,
     )
     actions = ("ship_orders", "mark_delivered", "cancel_orders")
     fieldsets = (
@@ -162,10 +197,6 @@ class OrderAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "cart_id",
-                    "saga_state",
-                    "saga_attempts",
-                    "failure_code",
-                    "failure_detail",
                     "operation",
                     "anonymised_at",
                 )

@@ -88,7 +88,7 @@ class HistoryEntry:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Order:
     id: UUID
-    number: str
+    number: str | None  # given when the order is confirmed
     status: str
     customer_id: int | None
     email: str
@@ -280,6 +280,9 @@ def anonymise_customer_orders(*, customer_id: int) -> int:
     """Erase the customer's personal data from their orders: name, email, phone and address go;
     amounts, SKUs, names of products, statuses and the country (tax was charged by it) stay for
     accounting. Idempotent: returns how many orders were changed by this call (0 the second time).
+
+    Orders records the erasure itself: from then on a checkout for this customer is refused
+    (``account_closed``), and an order being created at that moment is anonymised with the others.
     """
     return services.anonymise_customer_orders(customer_id=customer_id)
 

@@ -83,7 +83,7 @@ class OrderFailed(Event):
     """Checkout did not complete and every step it took was compensated."""
 
     order_id: UUID
-    number: str
+    number: str | None  # None: numbers are given to confirmed orders only
     customer_id: int | None
     email: str
     reason: str  # the error code the customer saw, e.g. "payment_declined"

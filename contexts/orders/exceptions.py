@@ -56,6 +56,20 @@ class CartEmpty(OrdersError):
     http_status = 400
 
 
+class AccountClosed(OrdersError):
+    """This account is closed: it cannot place orders."""
+
+    code = "account_closed"
+    http_status = 403
+
+
+class CheckoutInProgress(OrdersError):
+    """This cart is being checked out by another request; try again when that checkout has ended."""
+
+    code = "checkout_in_progress"
+    http_status = 409
+
+
 class CartAlreadyCheckedOut(OrdersError):
     """This cart was already checked out."""
 

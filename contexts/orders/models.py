@@ -3,7 +3,8 @@
 An ``Order`` is a snapshot: names, SKUs, unit prices, discounts, tax rates, shipping method and
 address are copied at checkout and never read again from catalogue, pricing or identity. Its
 ``status`` changes only through ``domain.transition`` (services call it), and each change writes an
-``OrderStatusChange`` row. ``SagaStep`` rows are the checkout saga's log (steps and compensations).
+``OrderStatusChange`` row. Its checkout saga's state is a ``CheckoutSaga`` row (one per order) with
+its log, ``SagaStep`` rows (steps and compensations), under it.
 
 ``GatewayCharge`` and ``GatewayRefund`` are the built-in test gateway's own ledger: what a payment
 provider would hold on its side, looked up by the shop's idempotency keys.
@@ -20,7 +21,7 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class OrderNumberCounter(models.Model):
-    """One row whose ``last`` is incremented in the transaction that creates an order.
+    """One row whose ``last`` is incremented in the transaction that confirms an order.
 
     The row lock is held only for that short transaction, and a rolled-back order gives its number
     back, so numbers are unique and without gaps among orders that exist.
@@ -35,10 +36,15 @@ class OrderNumberCounter(models.Model):
 
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    number = models.CharField(max_length=20, unique=True)
+    number = models.CharField(
+        max_length=20, unique=True, null=True, blank=True, help_text="Given when the order is confirmed."
+    )
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True)
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     cart_id = models.UUIDField(null=True, blank=True, db_index=True)
+    cart_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The cart's version the order was priced from (its claim checks it)."
+    )
     checkout_key = models.CharField(
         max_length=64,
         unique=True,
@@ -66,18 +72,6 @@ class Order(models.Model):
     ship_country = models.CharField(max_length=2, blank=True)
     ship_phone = models.CharField(max_length=40, blank=True)
     payment_token = models.CharField(max_length=64, blank=True)
-    failure_code = models.CharField(max_length=40, blank=True, db_index=True)
-    failure_detail = models.TextField(blank=True)
-    failure_extra = models.JSONField(default=dict, blank=True, help_text="The error's extra fields, for replays.")
-    saga_state = models.CharField(
-        max_length=16,
-        default="running",
-        choices=[("running", "Running"), ("completed", "Completed"), ("compensated", "Compensated")],
-        db_index=True,
-    )
-    saga_attempts = models.PositiveIntegerField(default=0)
-    saga_lease_holder = models.CharField(max_length=40, blank=True)
-    saga_lease_until = models.DateTimeField(null=True, blank=True)
     operation = models.CharField(
         max_length=16,
         blank=True,
@@ -90,7 +84,6 @@ class Order(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-number")
-        indexes = [models.Index(fields=("saga_state", "updated_at"), name="orders_saga_state_updated")]
         # Shipping and cancelling both change an order, but only customer service cancels (a refund, the
         # stock released): the admin's cancel action asks for this permission, not ``change_order``.
         permissions = [("cancel_order", "Can cancel orders (refund the payment, release the stock)")]
@@ -99,7 +92,19 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number
+        return self.number or f"order {str(self.id)[:8]}"
+
+
+class CustomerErasure(models.Model):
+    """Orders' own knowledge that a customer was erased, and the row order creation and erasure both
+    lock for that customer, so neither can miss the other (identity is above orders: orders cannot ask
+    it). Created on a customer's first checkout or erasure."""
+
+    customer_id = models.BigIntegerField(primary_key=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}{' (erased)' if self.erased_at else ''}"
 
     @property
     def shipping_address(self) -> Address:
@@ -152,6 +157,41 @@ class OrderStatusChange(models.Model):
         return f"{self.from_status or '∅'} → {self.to_status}"
 
 
+class CheckoutSaga(models.Model):
+    """An order's checkout saga, apart from the order: where it is, who runs it, how it failed.
+
+    One row per order, created with it. ``position`` is the last forward step that completed (the
+    saga's table is in ``services/_saga.py``); the lease (holder and expiry, taken by a conditional
+    update) says who may run it now; the failure is recorded before any compensation runs, so a
+    saga healed after a crash ends with the error its failing step gave.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPENSATING = "compensating", "Compensating"
+        COMPLETED = "completed", "Completed"
+        COMPENSATED = "compensated", "Compensated"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, primary_key=True, related_name="saga")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    position = models.CharField(max_length=40, blank=True, help_text="The last forward step that completed.")
+    lease_holder = models.CharField(max_length=40, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times it was healed.")
+    failure_code = models.CharField(max_length=40, blank=True, db_index=True)
+    failure_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    failure_detail = models.TextField(blank=True)
+    failure_extra = models.JSONField(default=dict, blank=True, help_text="The error's extra fields, for replays.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=("state", "updated_at"), name="orders_saga_state_updated_at")]
+
+    def __str__(self) -> str:
+        return f"{self.state} at {self.position or 'start'}"
+
+
 class SagaStep(models.Model):
     """One step or compensation of an order's checkout saga, as it happened."""
 
@@ -160,7 +200,7 @@ class SagaStep(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="saga_steps")
+    saga = models.ForeignKey(CheckoutSaga, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=40)
     compensation = models.BooleanField(default=False)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
@@ -169,7 +209,7 @@ class SagaStep(models.Model):
     duration_ms = models.FloatField()
 
     class Meta:
-        ordering = ("order", "started_at", "id")
+        ordering = ("saga", "started_at", "id")
 
     def __str__(self) -> str:
         return f"{'undo ' if self.compensation else ''}{self.name}: {self.outcome}"

@@ -14,7 +14,7 @@ from contexts.cart import api as cart_api
 from contexts.catalogue.services import products
 from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.inventory import api as inventory_api
-from contexts.orders.models import GatewayCharge, Order
+from contexts.orders.models import CheckoutSaga, GatewayCharge, Order
 from contexts.pricing import api as pricing_api
 
 WAREHOUSE = "MAIN"
@@ -123,7 +123,7 @@ def published(event_type: str) -> list[dict]:
 def assert_left_nothing_behind(order_id, *, stock: dict[str, int], vouchers_used: int = 0) -> None:
     """A failed checkout: the order is ``failed``, no stock held, no voucher used, no money taken."""
     order = Order.objects.get(pk=order_id)
-    assert order.status == "failed" and order.saga_state == "compensated"
+    assert order.status == "failed" and order.saga.state == "compensated"
     for sku, quantity in stock.items():
         assert available(sku) == quantity, sku
     assert voucher_uses() == vouchers_used
@@ -135,4 +135,5 @@ def assert_left_nothing_behind(order_id, *, stock: dict[str, int], vouchers_used
 def expire_lease(order_id) -> None:
     """Let time pass: the runner's lease and the saga timeout are over."""
     past = timezone.now() - timedelta(hours=1)
-    Order.objects.filter(pk=order_id).update(saga_lease_until=past, updated_at=past, operation_since=past)
+    Order.objects.filter(pk=order_id).update(updated_at=past, operation_since=past)
+    CheckoutSaga.objects.filter(pk=order_id).update(lease_until=past, updated_at=past)

@@ -34,7 +34,7 @@ def crash_after(monkeypatch, step: str) -> None:
     monkeypatch.setattr(_saga, "checkpoint", checkpoint)
 
 
-BEFORE_MONEY = ["create_order", "reserve_stock", "redeem_voucher", "authorize_payment"]
+BEFORE_MONEY = ["create_order", "claim_cart", "reserve_stock", "redeem_voucher", "authorize_payment"]
 AFTER_MONEY = ["capture_payment", "commit_reservation", "close_cart"]
 
 
@@ -69,7 +69,7 @@ def test_a_crash_after_the_money_was_taken_is_finished_by_the_recovery_job(api_c
     call_command("recover_checkouts")
 
     order.refresh_from_db()
-    assert order.status == "confirmed" and order.saga_state == "completed"
+    assert order.status == "confirmed" and order.saga.state == "completed"
     assert available("TEE-M") == 8 and voucher_uses() == 1
     assert gateway_net() == order.total and GatewayCharge.objects.get().captured == order.total
     assert money_position().differences == ()
@@ -125,3 +125,67 @@ def test_a_timeout_whose_money_never_arrived_fails_cleanly(api_client, shop, mon
     order = Order.objects.get()
     assert order.payment.status == "voided"
     assert_left_nothing_behind(order.pk, stock={"MUG": 100})
+
+
+def test_a_crash_while_compensating_a_declined_card_heals_to_the_declined_answer_not_a_generic_one(
+    api_client, shop, monkeypatch
+):
+    from contexts.pricing import api as pricing_api
+
+    body = checkout_body(new_cart({"TEE-M": 2}, vouchers=("WELCOME10",)), token="tok_declined")
+
+    def crash(**kwargs):
+        raise Crash("giving the voucher back")
+
+    monkeypatch.setattr(pricing_api, "unredeem_voucher", crash)
+    with pytest.raises(Crash):
+        post_checkout(api_client, body, key="declined-then-crash")
+    monkeypatch.undo()
+    order = Order.objects.get()
+    expire_lease(order.pk)
+
+    assert recover_stuck_checkouts() == 1
+
+    assert_left_nothing_behind(order.pk, stock={"TEE-M": 10})
+    order.refresh_from_db()
+    assert order.history.last().note == "payment_declined"
+    retried = post_checkout(api_client, body, key="declined-then-crash")
+    assert retried.status_code == 402, retried.json()
+    assert retried.json()["code"] == "payment_declined" and retried.json()["order_id"] == str(order.pk)
+
+
+def test_while_a_checkout_runs_its_cart_refuses_edits_and_a_second_checkout_and_is_usable_again_when_it_fails(
+    api_client, customer_client, shop, monkeypatch
+):
+    cart_id = new_cart({"TEE-M": 2})
+    line_id = api_client.get(f"/api/v1/carts/{cart_id}").json()["lines"][0]["id"]
+    crash_after(monkeypatch, "reserve_stock")  # the first checkout is still running: its process died here
+    with pytest.raises(Crash):
+        post_checkout(api_client, checkout_body(cart_id))
+    monkeypatch.undo()
+    running = Order.objects.get()
+    cart = f"/api/v1/carts/{cart_id}"
+
+    edits = [
+        api_client.post(f"{cart}/lines", {"sku": "MUG", "quantity": 1}, format="json"),
+        api_client.patch(f"{cart}/lines/{line_id}", {"quantity": 5}, format="json"),
+        api_client.delete(f"{cart}/lines/{line_id}"),
+        api_client.post(f"{cart}/vouchers", {"code": "WELCOME10"}, format="json"),
+        api_client.patch(cart, {"country": "FR", "shipping_method": "standard"}, format="json"),
+        customer_client.post(f"{cart}/assign"),
+        post_checkout(api_client, checkout_body(cart_id)),  # another request, another key
+    ]
+
+    assert [(r.status_code, r.json()["code"]) for r in edits] == [(409, "checkout_in_progress")] * len(edits)
+    assert [(line["sku"], line["quantity"]) for line in api_client.get(cart).json()["lines"]] == [("TEE-M", 2)]
+    assert available("TEE-M") == 8 and available("MUG") == 100  # only the first checkout's reservation
+    assert GatewayCharge.objects.count() == 0
+
+    expire_lease(running.pk)
+    assert recover_stuck_checkouts() == 1
+    assert_left_nothing_behind(running.pk, stock={"TEE-M": 10})
+    added = api_client.post(f"{cart}/lines", {"sku": "MUG", "quantity": 1}, format="json")
+    assert added.status_code == 201, added.json()
+    placed = post_checkout(api_client, checkout_body(cart_id))
+    assert placed.status_code == 201, placed.json()
+    assert [(line["sku"], line["quantity"]) for line in placed.json()["lines"]] == [("TEE-M", 2), ("MUG", 1)]

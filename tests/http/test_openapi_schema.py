@@ -250,3 +250,18 @@ def test_views_annotate_with_drf_spectacular_s_own_extend_schema():
             if node.__class__ is ast.ImportFrom and node.module == "commerce.openapi" and "extend_schema" in names:
                 offenders.append(str(path.relative_to(settings.BASE_DIR)))
     assert offenders == [], "import extend_schema from drf_spectacular.utils"
+
+
+def test_checkout_and_every_change_of_a_cart_document_checkout_in_progress(schema):
+    changes = [
+        ("/api/v1/carts/{cart_id}", "patch"),
+        ("/api/v1/carts/{cart_id}/lines", "post"),
+        ("/api/v1/carts/{cart_id}/lines/{line_id}", "patch"),
+        ("/api/v1/carts/{cart_id}/lines/{line_id}", "delete"),
+        ("/api/v1/carts/{cart_id}/vouchers", "post"),
+        ("/api/v1/carts/{cart_id}/vouchers/{code}", "delete"),
+        ("/api/v1/carts/{cart_id}/assign", "post"),
+        ("/api/v1/checkout", "post"),
+    ]
+    for path, method in changes:
+        assert "checkout_in_progress" in schema["paths"][path][method]["responses"]["409"]["description"], path

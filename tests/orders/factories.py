@@ -33,7 +33,6 @@ class OrderFactory(factory.django.DjangoModelFactory):
     ship_postal_code = "10115"
     ship_country = "DE"
     ship_phone = "+49 30 1234567"
-    saga_state = "completed"
 
     @factory.post_generation
     def with_lines(obj, create, extracted, **kwargs):

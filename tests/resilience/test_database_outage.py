@@ -91,7 +91,7 @@ def test_a_database_outage_in_the_middle_of_a_checkout_is_healed_by_the_retry(sh
 
     assert status == 201 and answer["status"] == "confirmed", answer
     order = Order.objects.get()
-    assert str(order.pk) == answer["id"] and order.saga_state == "completed"
+    assert str(order.pk) == answer["id"] and order.saga.state == "completed"
     charge = GatewayCharge.objects.get()
     assert charge.captured == order.total and charge.refunded == 0
     assert available("TEE-M") == 8

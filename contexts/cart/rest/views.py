@@ -19,7 +19,10 @@ from contexts.cart.rest import serializers as s
 TAGS = ["cart"]
 NOT_FOUND = OpenApiResponse(description="not_found: unknown, malformed or another customer's cart")
 INVALID = OpenApiResponse(description="invalid, unknown_sku, voucher_invalid")
-CONFLICT = OpenApiResponse(description="cart_closed, insufficient_stock, shipping_unavailable")
+CONFLICT = OpenApiResponse(
+    description="cart_closed, checkout_in_progress (a checkout of this cart is running), insufficient_stock, "
+    "shipping_unavailable"
+)
 
 
 def caller(request: Request) -> int | None:

@@ -4,10 +4,12 @@ committed atomically on the cart's own database (see ``_writes``)."""
 from contexts.cart.services._carts import (
     assign_cart,
     checkout_cart,
+    claim_for_checkout,
     close_cart,
     create_cart,
     delete_abandoned_carts,
     discard_customer_carts,
+    release_checkout_claim,
 )
 from contexts.cart.services._delivery import UNSET, set_delivery, shipping_options
 from contexts.cart.services._lines import add_line, remove_line, set_line_quantity
@@ -19,10 +21,12 @@ __all__ = [
     "add_voucher",
     "assign_cart",
     "checkout_cart",
+    "claim_for_checkout",
     "close_cart",
     "create_cart",
     "delete_abandoned_carts",
     "discard_customer_carts",
+    "release_checkout_claim",
     "remove_line",
     "remove_voucher",
     "set_delivery",

@@ -12,7 +12,14 @@ from django.utils import timezone
 from commerce.database import atomic_in
 from contexts.cart import domain, selectors
 from contexts.cart.conf import cart_settings
-from contexts.cart.exceptions import CartClosed, CartNotAnonymous, CartNotFound, InvalidCartInput
+from contexts.cart.exceptions import (
+    CartChanged,
+    CartClosed,
+    CartNotAnonymous,
+    CartNotFound,
+    CheckoutInProgress,
+    InvalidCartInput,
+)
 from contexts.cart.models import CartStatus
 from contexts.cart.selectors import CartState
 from contexts.cart.services._writes import LineWrite, set_line
@@ -77,6 +84,8 @@ def close_cart(*, cart_id: object, order_id: object) -> CartState:
         if cart.status == CartStatus.CHECKED_OUT:
             if cart.order_id != order_id:
                 raise CartClosed("This cart was checked out by another order.")
+        elif cart.checkout_order_id not in (None, order_id):
+            raise CheckoutInProgress()
         else:
             now = timezone.now()
             selectors.carts().filter(pk=parsed).update(
@@ -87,6 +96,51 @@ def close_cart(*, cart_id: object, order_id: object) -> CartState:
                 version=F("version") + 1,
             )
     return selectors.load_cart(parsed)  # type: ignore[return-value]
+
+
+def claim_for_checkout(*, cart_id: object, order_id: object, version: int | None = None) -> CartState:
+    """Hold the open cart for ``order_id``'s checkout: one conditional UPDATE (no read-then-write), so
+    of two checkouts at once exactly one holds it. Idempotent for the same order. The version is
+    bumped, so a change judged before the claim is judged again and refused.
+
+    :raises CartNotFound: no such cart.
+    :raises CheckoutInProgress: another order's checkout holds it.
+    :raises CartClosed: checked out by another order.
+    :raises CartChanged: ``version`` given and the cart changed since (an edit the order would miss).
+    """
+    order_id = _order_id(order_id)
+    parsed = domain.parse_cart_id(cart_id)
+    if parsed is None:
+        raise CartNotFound()
+    unclaimed = Q(checkout_order_id__isnull=True)
+    if version is not None:
+        unclaimed &= Q(version=version)
+    selectors.carts().filter(unclaimed | Q(checkout_order_id=order_id), pk=parsed, status=CartStatus.OPEN).update(
+        checkout_order_id=order_id, version=F("version") + 1, updated_at=timezone.now()
+    )
+    cart = selectors.load_cart(parsed)
+    if cart is None or cart.status == CartStatus.MERGED:
+        raise CartNotFound()
+    if cart.status == CartStatus.CHECKED_OUT:
+        if cart.order_id != order_id:
+            raise CartClosed("This cart was checked out by another order.")
+    elif cart.checkout_order_id is None:
+        raise CartChanged()
+    elif cart.checkout_order_id != order_id:
+        raise CheckoutInProgress()
+    return cart
+
+
+def release_checkout_claim(*, cart_id: object, order_id: object) -> None:
+    """Let go of the cart held for ``order_id`` (its checkout failed): usable again. Idempotent, and
+    never releases another order's claim or a closed cart."""
+    order_id = _order_id(order_id)
+    parsed = domain.parse_cart_id(cart_id)
+    if parsed is None:
+        return
+    selectors.carts().filter(pk=parsed, status=CartStatus.OPEN, checkout_order_id=order_id).update(
+        checkout_order_id=None, version=F("version") + 1, updated_at=timezone.now()
+    )
 
 
 def discard_customer_carts(*, customer_id: int) -> int:
@@ -143,6 +197,8 @@ def assign_cart(*, cart_id: object, customer_id: int) -> CartState:
         raise CartNotFound()
     if source.status == CartStatus.CHECKED_OUT:
         raise CartClosed()
+    if source.checkout_order_id is not None:
+        raise CheckoutInProgress()
     target = selectors.open_cart_of(customer_id)
     if target is None:
         return _take_over(source, customer_id)
@@ -158,6 +214,8 @@ def assign_cart(*, cart_id: object, customer_id: int) -> CartState:
             raise CartNotFound() if src is None or src.customer_id not in (None, customer_id) else CartClosed()
         if dst is None or dst.status != CartStatus.OPEN:
             raise CartClosed("Your cart changed meanwhile; try again.")
+        if src.checkout_order_id is not None or dst.checkout_order_id is not None:
+            raise CheckoutInProgress()
         src_state = selectors.state_of(src, list(selectors.cart_lines().filter(cart_id=src.pk)))
         dst_state = selectors.state_of(dst, list(selectors.cart_lines().filter(cart_id=dst.pk)))
         _merge_lines(src_state, dst_state)
@@ -187,7 +245,7 @@ def _take_over(source: CartState, customer_id: int) -> CartState:
         with atomic_in("cart"):
             taken = (
                 selectors.carts()
-                .filter(pk=source.id, status=CartStatus.OPEN, customer_id__isnull=True)
+                .filter(pk=source.id, status=CartStatus.OPEN, customer_id__isnull=True, checkout_order_id__isnull=True)
                 .update(customer_id=customer_id, version=F("version") + 1, updated_at=timezone.now())
             )
     except IntegrityError:  # the customer opened a cart meanwhile: merge into it instead

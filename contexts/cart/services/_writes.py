@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from commerce.database import atomic_in, database_for
 from contexts.cart import domain, selectors
-from contexts.cart.exceptions import CartClosed, CartNotFound
+from contexts.cart.exceptions import CartClosed, CartNotFound, CheckoutInProgress
 from contexts.cart.models import Cart, CartLine, CartStatus
 from contexts.cart.selectors import CartState
 
@@ -40,10 +40,14 @@ class Change:
 
 
 def ensure_open(state: CartState) -> None:
+    """An open cart no checkout holds. A checkout's claim bumps the version, so a change judged
+    before it fails its conditional commit and is judged again here, under the row lock."""
     if state.status == CartStatus.CHECKED_OUT:
         raise CartClosed()
     if state.status != CartStatus.OPEN:
         raise CartNotFound()
+    if state.checkout_order_id is not None:
+        raise CheckoutInProgress()
 
 
 def commit(state: CartState, change: Change, view: domain.Cart | None = None) -> domain.Cart:
@@ -72,7 +76,9 @@ def _claim(state: CartState, fields: dict[str, Any], write: LineWrite | None, no
     One statement, no transaction to open: the conditional UPDATE alone, or on PostgreSQL the UPDATE
     and the line write in one data-modifying WITH query.
     """
-    claim = selectors.carts().filter(pk=state.id, version=state.version, status=CartStatus.OPEN)
+    claim = selectors.carts().filter(
+        pk=state.id, version=state.version, status=CartStatus.OPEN, checkout_order_id__isnull=True
+    )
     if write is not None and write.line is None and write.quantity <= 0:
         write = None  # no line to create: only the version to claim
     if write is None:

@@ -95,7 +95,9 @@ class OrderOutput(serializers.Serializer):
     """An ``orders.api.Order`` in API.md's shape."""
 
     id = serializers.UUIDField()
-    number = serializers.CharField()
+    number = serializers.CharField(
+        allow_null=True, help_text="Given when the order is confirmed; null before and for failed attempts."
+    )
     status = serializers.CharField()
     email = serializers.CharField()
     lines = serializers.SerializerMethodField()

@@ -92,7 +92,8 @@ class CheckoutView(APIView):
             402: OpenApiResponse(description="payment_declined"),
             404: OpenApiResponse(description="not_found: no such cart, or another customer's"),
             409: OpenApiResponse(
-                description="insufficient_stock, shipping_unavailable, voucher_invalid, request_in_progress"
+                description="insufficient_stock, shipping_unavailable, voucher_invalid, request_in_progress, "
+                "cart_closed, checkout_in_progress"
             ),
             422: OpenApiResponse(description="idempotency_key_reused"),
             502: OpenApiResponse(description="payment_error"),

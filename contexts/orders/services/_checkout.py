@@ -19,17 +19,19 @@ from contexts.cart import api as cart_api
 from contexts.catalogue import api as catalogue_api
 from contexts.orders.domain import Address, OrderStatus
 from contexts.orders.exceptions import (
+    AccountClosed,
     CartAlreadyCheckedOut,
     CartEmpty,
+    CheckoutInProgress,
     CheckoutVoucherInvalid,
     InvalidOrderInput,
     RequestInProgress,
     ShippingMethodRequired,
 )
-from contexts.orders.models import Order, OrderLine, OrderStatusChange, Payment, SagaStep
+from contexts.orders.models import CheckoutSaga, Order, OrderLine, OrderStatusChange, Payment, SagaStep
 from contexts.orders.services import _saga
 from contexts.orders.services import gateway as gateways
-from contexts.orders.services._orders import db, next_order_number
+from contexts.orders.services._orders import db, lock_customer
 from contexts.pricing import api as pricing_api
 
 
@@ -119,6 +121,8 @@ def _accepted(request: CheckoutRequest) -> tuple[CheckoutRequest, object, object
     request = replace(request, shipping_address=address)
     if cart.status != "open":
         raise CartAlreadyCheckedOut()
+    if cart.checkout_order_id is not None:  # the saga's claim decides; this spares an order in the common case
+        raise CheckoutInProgress()
     if not cart.lines:
         raise CartEmpty()
     method = request.shipping_method or cart.shipping_method
@@ -158,11 +162,13 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
     address = request.shipping_address
     try:
         with atomic_in("orders"):
+            if request.customer_id is not None and lock_customer(request.customer_id).erased_at is not None:
+                raise AccountClosed()  # closed while this request was on its way
             order = Order.objects.using(db()).create(
-                number=next_order_number(),
                 status=OrderStatus.PENDING,
                 customer_id=request.customer_id,
                 cart_id=cart.id,
+                cart_version=cart.version,
                 checkout_key=key,
                 email=request.email,
                 currency=quote.currency,
@@ -207,8 +213,9 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
                 currency=quote.currency,
             )
             OrderStatusChange.objects.using(db()).create(order=order, to_status=OrderStatus.PENDING, actor="checkout")
+            saga = CheckoutSaga.objects.using(db()).create(order=order, position="create_order")
             SagaStep.objects.using(db()).create(
-                order=order, name="create_order", outcome="done", started_at=order.created_at, duration_ms=0
+                saga=saga, name="create_order", outcome="done", started_at=order.created_at, duration_ms=0
             )
     except IntegrityError:
         # the same caller's same key created its order a moment ago (a retry racing the first)

@@ -7,7 +7,7 @@ from commerce.database import atomic_in, database_for
 from contexts.orders import domain
 from contexts.orders.conf import orders_settings
 from contexts.orders.exceptions import InvalidTransition
-from contexts.orders.models import Order, OrderNumberCounter, OrderStatusChange, Return
+from contexts.orders.models import CustomerErasure, Order, OrderNumberCounter, OrderStatusChange, Return
 from contexts.orders.services._idempotency import idempotency_keys
 
 COUNTER = "orders"
@@ -18,10 +18,11 @@ def db() -> str:
 
 
 def next_order_number() -> str:
-    """The next human order number; call inside the transaction that creates the order.
+    """The next human order number; call inside the transaction that confirms the order.
 
     An ``UPDATE … SET last = last + 1`` takes the counter row's lock until that transaction ends, so
     concurrent checkouts get distinct consecutive numbers, and a rolled-back one gives its number back.
+    Failed checkouts never take one (issue 22): numbers run without gaps among placed orders.
     """
     alias = db()
     updated = OrderNumberCounter.objects.using(alias).filter(name=COUNTER).update(last=F("last") + 1)
@@ -71,15 +72,30 @@ ANONYMOUS = {
 }
 
 
+def lock_customer(customer_id: int) -> CustomerErasure:
+    """The customer's erasure row, locked until the current transaction ends (created if missing).
+
+    Order creation and erasure both take it: an order created first is committed before the erasure
+    reads the customer's orders (and anonymised with them); one created after sees ``erased_at``.
+    """
+    rows = CustomerErasure.objects.using(db())
+    rows.bulk_create([CustomerErasure(customer_id=customer_id)], ignore_conflicts=True)
+    return rows.select_for_update().get(pk=customer_id)
+
+
 def anonymise_customer_orders(*, customer_id: int) -> int:
     """Strip name, email, phone and address (and return reasons, free text) from the customer's
-    orders; amounts and SKUs stay.
+    orders; amounts and SKUs stay. Records that the customer was erased: from then on no order can
+    be created for them.
 
     The country stays too (tax was charged by it, which accounting must be able to show). Stored
     checkout answers (which repeat those details) are deleted. Returns how many orders were changed
     now: 0 when run again.
     """
     with atomic_in("orders"):
+        erased = lock_customer(customer_id)
+        if erased.erased_at is None:
+            CustomerErasure.objects.using(db()).filter(pk=customer_id).update(erased_at=timezone.now())
         orders = Order.objects.using(db()).filter(customer_id=customer_id, anonymised_at__isnull=True)
         Return.objects.using(db()).filter(order__in=orders).update(reason="")  # free text: may name the person
         count = orders.update(**ANONYMOUS, anonymised_at=timezone.now())

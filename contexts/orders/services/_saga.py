@@ -1,36 +1,30 @@
-"""The checkout saga (DESIGN.md): orchestrated here, one local transaction per step in the context that
-owns it, each idempotent by the order id, each with its compensation.
+"""The checkout saga (DESIGN.md), declared as one table: ``CHECKOUT`` below, each step with its
+action and its compensation side by side, run by the generic runner in ``contexts/orders/saga_runner.py``.
 
-| step                | owner     | compensation                         |
-|---------------------|-----------|--------------------------------------|
-| create_order        | orders    | mark the order ``failed``            |
-| reserve_stock       | inventory | release_reservation                  |
-| redeem_voucher      | pricing   | unredeem_voucher                     |
-| authorize_payment   | gateway   | void                                 |
-| capture_payment     | gateway   | refund in full                       |
-| commit_reservation  | inventory | (release_reservation, as above)      |
-| close_cart          | cart      | —                                    |
-| confirm_order       | orders    | —                                    |
+Each step is one local transaction in the context that owns it, idempotent by the order id. No step
+runs while this context holds a transaction or a row lock: each orders write is its own short
+transaction, and other contexts are called between them. Every step and compensation is logged as a
+``SagaStep`` under the order's ``CheckoutSaga`` row (time, duration, outcome, error); the same row
+holds the saga's state, its position (the last step completed), its lease and its failure.
 
-No step runs while this context holds a transaction or a row lock: each orders write is its own
-short transaction, and other contexts are called between them. Every step and compensation is
-logged as a ``SagaStep`` (time, duration, outcome, error).
-
-Whoever runs a saga holds its *lease* (a holder id and an expiry on the order row, taken by a
+Whoever runs a saga holds its *lease* (a holder id and an expiry on the saga row, taken by a
 conditional update, not a lock): the request that started it, or later the recovery job once the
-lease has run out. The rule that heals a saga left behind is simple and safe: if the gateway holds
-captured money for the order, go forward (commit the stock, close the cart, confirm); if anything on
-that road fails, or no money was captured, go back (refund or void, give the voucher back, release
-the stock, mark ``failed``). So an order is either confirmed with its money, or failed with none.
+lease has run out. The point of no return is ``commit_reservation``: until it has completed, a step
+that fails undoes the completed ones, the most recent first; after it, the saga only goes forward.
+Healing a saga left behind runs the steps after its last completed one when the money was captured
+(the gateway's record by our key says so even when the log missed it); before that, it compensates
+the completed ones. A saga that crashed while compensating finishes compensating and ends with the
+error its failing step gave (a declined card stays ``payment_declined``). So an order is either
+confirmed with its money, or failed with none.
+
+``tools/saga_table.py`` writes the documentation's table from ``CHECKOUT``.
 """
 
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -41,24 +35,37 @@ from commerce import metrics
 from commerce.database import atomic_in
 from commerce.errors import DomainError
 from commerce.eventbus import publish
-from contexts.cart import api as cart_api
-from contexts.inventory import api as inventory_api
 from contexts.orders import events
+from contexts.orders import saga_runner as runner
 from contexts.orders.conf import orders_settings
 from contexts.orders.domain import OrderStatus
 from contexts.orders.exceptions import (
     CheckoutInterrupted,
-    CheckoutVoucherInvalid,
     OrdersError,
-    PaymentDeclined,
-    PaymentError,
 )
-from contexts.orders.models import Order, Payment, Refund, SagaStep
+from contexts.orders.models import CheckoutSaga, Order, Payment, SagaStep
+from contexts.orders.saga_runner import Step, StepFailed
 from contexts.orders.services import gateway as gateways
+from contexts.orders.services._checkout_steps import (
+    authorize,
+    capture,
+    claim_cart,
+    close_cart,
+    commit_reservation,
+    confirm,
+    give_money_back,
+    give_voucher_back,
+    payment_of,
+    redeem_vouchers,
+    release_cart,
+    release_stock,
+    reserve_stock,
+)
 from contexts.orders.services._orders import db, transition
-from contexts.pricing import api as pricing_api
 
 logger = logging.getLogger(__name__)
+
+State = CheckoutSaga.State
 
 
 def lease_seconds() -> int:
@@ -79,15 +86,6 @@ class CheckoutFailed(OrdersError):
         return self._extra
 
 
-class StepFailed(Exception):
-    """A forward step failed: the saga compensates and the order ends with this error."""
-
-    def __init__(self, error: DomainError) -> None:
-        self.error = error
-        self.code = error.code  # what the step's duration is recorded under
-        super().__init__(str(error))
-
-
 class LeaseLost(Exception):
     """Another runner took this saga over; this one stops without touching it."""
 
@@ -96,299 +94,51 @@ def checkpoint(order_id: UUID, step: str) -> None:
     """Called after every step; tests replace it to inject a crash exactly there."""
 
 
-# --- Lease and log -------------------------------------------------------------------------------
+# --- Lease ---------------------------------------------------------------------------------------
 
 
-_HELD: dict[tuple[UUID, str], float] = {}  # (order, holder) → monotonic time until which this process holds it
+def _sagas():
+    return CheckoutSaga.objects.using(db())
 
 
 def claim_lease(order_id: UUID, holder: str, *, seconds: int | None = None) -> bool:
     seconds = seconds or lease_seconds()
     now = timezone.now()
     claimed = (
-        Order.objects.using(db())
-        .filter(pk=order_id, saga_state="running")
-        .filter(Q(saga_lease_holder=holder) | Q(saga_lease_until__isnull=True) | Q(saga_lease_until__lt=now))
-        .update(saga_lease_holder=holder, saga_lease_until=now + timedelta(seconds=seconds), updated_at=now)
+        _sagas()
+        .filter(pk=order_id, state__in=(State.RUNNING, State.COMPENSATING))
+        .filter(Q(lease_holder=holder) | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_holder=holder, lease_until=now + timedelta(seconds=seconds), updated_at=now)
     )
-    if claimed:
-        _HELD[(order_id, holder)] = time.monotonic() + seconds
     return bool(claimed)
-
-
-def _renew(order_id: UUID, holder: str) -> None:
-    """Keep the lease before a step: nobody can take it before it ends, so it is renewed in the
-    database only once half of it is used (a checkout's steps then cost no extra write each)."""
-    if time.monotonic() < _HELD.get((order_id, holder), 0) - lease_seconds() / 2:
-        return
-    if not claim_lease(order_id, holder):
-        raise LeaseLost(str(order_id))
-
-
-def _let_go(order_id: UUID, holder: str) -> None:
-    _HELD.pop((order_id, holder), None)
-
-
-def _log(order_id: UUID, name: str, *, compensation: bool, outcome: str, error: str, started: float, at) -> None:
-    SagaStep.objects.using(db()).create(
-        order_id=order_id,
-        name=name,
-        compensation=compensation,
-        outcome=outcome,
-        error=error[:2000],
-        started_at=at,
-        duration_ms=round((time.perf_counter() - started) * 1000, 3),
-    )
-
-
-def _run_step(order: Order, holder: str, name: str, action: Callable[[], Any], *, compensation: bool = False) -> Any:
-    _renew(order.pk, holder)
-    at, started = timezone.now(), time.perf_counter()
-    try:
-        with metrics.saga_step(name):
-            result = action()
-    except StepFailed as failure:
-        _log(
-            order.pk,
-            name,
-            compensation=compensation,
-            outcome="failed",
-            error=str(failure.error),
-            started=started,
-            at=at,
-        )
-        raise
-    except Exception as exc:
-        _log(order.pk, name, compensation=compensation, outcome="failed", error=repr(exc), started=started, at=at)
-        raise
-    _log(order.pk, name, compensation=compensation, outcome="done", error="", started=started, at=at)
-    checkpoint(order.pk, name)
-    return result
 
 
 # --- The steps -----------------------------------------------------------------------------------
 
 
-def _reference(order: Order) -> str:
-    return str(order.pk)
+def _order_created(order: Order) -> None:
+    """Done by ``checkout()`` before the saga runs: the order, its lines, payment and saga rows in one
+    transaction of this context (the runner starts after it)."""
 
 
-def _payment_key(order: Order) -> str:
-    return f"order:{order.pk}"
-
-
-def _reserve_stock(order: Order) -> None:
-    lines = [inventory_api.ReservationLine(sku=line.sku, quantity=line.quantity) for line in order.lines.all()]
-    try:
-        inventory_api.reserve_stock(reference=_reference(order), lines=lines)
-    except inventory_api.InsufficientStock as exc:
-        raise StepFailed(exc) from exc
-
-
-def _redeem_vouchers(order: Order) -> None:
-    for voucher in order.vouchers:
-        try:
-            pricing_api.redeem_voucher(
-                code=voucher["code"],
-                order_id=order.pk,
-                customer_id=order.customer_id,
-                amount=Decimal(voucher["amount"]),
-                currency=order.currency,
-            )
-        except pricing_api.VoucherInvalid as exc:
-            raise StepFailed(
-                CheckoutVoucherInvalid(exc.detail, reason=exc.reason, voucher_code=voucher["code"])
-            ) from exc
-
-
-def _payment(order: Order) -> Payment:
-    return Payment.objects.using(db()).get(order=order)
-
-
-def _authorize(order: Order) -> None:
-    payment = _payment(order)
-    gateway = gateways.gateway()
-    try:
-        charge = gateway.authorize(
-            idempotency_key=payment.idempotency_key,
-            token=order.payment_token,
-            amount=payment.amount,
-            currency=payment.currency,
-        )
-    except gateways.GatewayDeclined as exc:
-        Payment.objects.using(db()).filter(pk=payment.pk).update(status=Payment.Status.DECLINED)
-        raise StepFailed(PaymentDeclined(order_id=order.pk)) from exc
-    except gateways.GatewayTimeout:
-        charge = gateway.find_charge(idempotency_key=payment.idempotency_key)
-        if charge is None or charge.status == "declined":
-            Payment.objects.using(db()).filter(pk=payment.pk).update(status=Payment.Status.FAILED)
-            raise StepFailed(PaymentError(order_id=order.pk)) from None
-    except gateways.GatewayFailure as exc:
-        Payment.objects.using(db()).filter(pk=payment.pk).update(status=Payment.Status.FAILED)
-        raise StepFailed(PaymentError(order_id=order.pk)) from exc
-    Payment.objects.using(db()).filter(pk=payment.pk).update(charge_id=charge.id)
-
-
-def _capture(order: Order) -> None:
-    payment = _payment(order)
-    gateway = gateways.gateway()
-    try:
-        charge = gateway.capture(charge_id=payment.charge_id, amount=payment.amount)
-    except gateways.GatewayTimeout:
-        # the answer was lost: the provider's record by our key says whether the money was taken
-        charge = gateway.find_charge(idempotency_key=payment.idempotency_key)
-        if charge is None or charge.status != "captured":
-            raise StepFailed(PaymentError(order_id=order.pk)) from None
-    except gateways.GatewayFailure as exc:
-        raise StepFailed(PaymentError(order_id=order.pk)) from exc
-    Payment.objects.using(db()).filter(pk=payment.pk).update(status=Payment.Status.CAPTURED, captured=charge.captured)
-
-
-def _commit_reservation(order: Order) -> None:
-    try:
-        inventory_api.commit_reservation(reference=_reference(order))
-    except (
-        inventory_api.ReservationExpired,
-        inventory_api.ReservationClosed,
-        inventory_api.ReservationNotFound,
-    ) as exc:
-        raise StepFailed(exc) from exc
-
-
-def _close_cart(order: Order) -> None:
-    if order.cart_id is None:
-        return
-    try:
-        cart_api.close_cart(cart_id=order.cart_id, order_id=order.pk)
-    except cart_api.CartClosed as exc:  # another order checked this cart out first
-        raise StepFailed(exc) from exc
-
-
-def _confirm(order: Order) -> None:
-    with atomic_in("orders"):
-        row = Order.objects.using(db()).select_for_update().get(pk=order.pk)
-        if row.status == OrderStatus.CONFIRMED:
-            return
-        row.saga_state = "completed"
-        row.saga_lease_holder = ""
-        row.saga_lease_until = None
-        transition(
-            row,
-            OrderStatus.CONFIRMED,
-            actor="checkout",
-            also_save=("saga_state", "saga_lease_holder", "saga_lease_until"),
-        )
-        publish(order_placed(row))
-    metrics.checkout_finished("placed")  # once: a later run finds it confirmed and returns above
-
-
-def order_placed(row: Order) -> events.OrderPlaced:
-    return events.OrderPlaced(
-        order_id=row.pk,
-        number=row.number,
-        customer_id=row.customer_id,
-        email=row.email,
-        currency=row.currency,
-        lines=tuple(
-            events.OrderLineSnapshot(
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-                tax_rate=line.tax_rate,
-                line_total=line.line_total,
-            )
-            for line in row.lines.all()
-        ),
-        vouchers=tuple(voucher["code"] for voucher in row.vouchers),
-        subtotal=row.subtotal,
-        discount_total=row.discount_total,
-        shipping_method=row.shipping_method,
-        shipping_total=row.shipping_total,
-        tax_total=row.tax_total,
-        total=row.total,
-        shipping_address=events.AddressSnapshot(
-            full_name=row.ship_full_name,
-            line1=row.ship_line1,
-            line2=row.ship_line2,
-            city=row.ship_city,
-            postal_code=row.ship_postal_code,
-            country=row.ship_country,
-            phone=row.ship_phone,
-        ),
+def _failure(order_id: UUID) -> CheckoutFailed:
+    saga = _sagas().get(pk=order_id)
+    return CheckoutFailed(
+        code=saga.failure_code,
+        status=saga.failure_status or 409,
+        detail=saga.failure_detail,
+        extra=dict(saga.failure_extra),
     )
 
 
-# --- Compensations -------------------------------------------------------------------------------
-
-
-def _give_money_back(order: Order) -> None:
-    """Void the hold or refund the capture, whatever the shop's own record says: the gateway's
-    record (found by our key) is the truth after a lost answer."""
-    payment = _payment(order)
-    gateway = gateways.gateway()
-    charge = gateway.find_charge(idempotency_key=payment.idempotency_key)
-    if charge is None or charge.status in ("declined", "voided"):
-        if payment.status in (Payment.Status.PENDING,):
-            Payment.objects.using(db()).filter(pk=payment.pk).update(status=Payment.Status.FAILED)
-        return
-    if charge.status == "authorized":
-        gateway.void(charge_id=charge.id)
-        Payment.objects.using(db()).filter(pk=payment.pk).update(status=Payment.Status.VOIDED, charge_id=charge.id)
-        return
-    owed = charge.captured - charge.refunded
-    key = f"order:{order.pk}:compensation"
-    if owed > 0 or Refund.objects.using(db()).filter(idempotency_key=key).exists():
-        if owed > 0:
-            gateway.refund(idempotency_key=key, charge_id=charge.id, amount=owed)
-        with atomic_in("orders"):
-            Refund.objects.using(db()).get_or_create(
-                idempotency_key=key,
-                defaults={"order": order, "amount": owed, "reason": Refund.Reason.COMPENSATION, "completed": True},
-            )
-            Payment.objects.using(db()).filter(pk=payment.pk).update(
-                status=Payment.Status.REFUNDED, charge_id=charge.id, captured=charge.captured, refunded=charge.captured
-            )
-
-
-def _give_voucher_back(order: Order) -> None:
-    if order.vouchers:
-        pricing_api.unredeem_voucher(order_id=order.pk)
-
-
-def _release_stock(order: Order) -> None:
-    try:
-        inventory_api.release_reservation(reference=_reference(order), reason="checkout failed")
-    except inventory_api.ReservationCommitted:
-        # committed by a step after which the saga failed (the cart was closed by another order, a
-        # step nobody planned for): this order is being failed, never confirmed, so its stock goes back
-        inventory_api.cancel_reservation(reference=_reference(order), reason="checkout failed")
-
-
-def _mark_failed(order: Order, error: DomainError) -> None:
+def _mark_failed(order: Order) -> None:
+    """Fail the order with the error its saga recorded when the failing step gave it."""
+    error = _failure(order.pk)
     with atomic_in("orders"):
         row = Order.objects.using(db()).select_for_update().get(pk=order.pk)
         if row.status == OrderStatus.FAILED:
             return
         transition(row, OrderStatus.FAILED, actor="checkout", note=error.code)
-        row.failure_code = error.code
-        row.failure_detail = error.detail
-        row.failure_extra = {"http_status": error.http_status, **error.extra()}
-        row.saga_state = "compensated"
-        row.saga_lease_holder = ""
-        row.saga_lease_until = None
-        row.save(
-            update_fields=[
-                "failure_code",
-                "failure_detail",
-                "failure_extra",
-                "saga_state",
-                "saga_lease_holder",
-                "saga_lease_until",
-                "updated_at",
-            ]
-        )
         publish(
             events.OrderFailed(
                 order_id=row.pk, number=row.number, customer_id=row.customer_id, email=row.email, reason=error.code
@@ -397,41 +147,180 @@ def _mark_failed(order: Order, error: DomainError) -> None:
     metrics.checkout_finished("failed", reason=error.code)
 
 
-def _compensate(order: Order, holder: str, error: DomainError) -> None:
-    _run_step(order, holder, "refund_or_void_payment", lambda: _give_money_back(order), compensation=True)
-    _run_step(order, holder, "unredeem_voucher", lambda: _give_voucher_back(order), compensation=True)
-    _run_step(order, holder, "release_stock", lambda: _release_stock(order), compensation=True)
-    _run_step(order, holder, "mark_failed", lambda: _mark_failed(order, error), compensation=True)
+# --- The table -----------------------------------------------------------------------------------
+
+CHECKOUT: runner.Saga[Order] = runner.Saga(
+    steps=(
+        Step(
+            "create_order",
+            "orders",
+            _order_created,
+            _mark_failed,
+            "mark_failed",
+            does="create the order `pending` (priced by pricing's quote: lines, discounts, shipping, tax)",
+            undoes="mark it `failed` with the failing step's error",
+        ),
+        Step(
+            "claim_cart",
+            "cart",
+            claim_cart,
+            release_cart,
+            "release_cart",
+            does="hold the cart for this order: edits and other checkouts of it get `409 checkout_in_progress`",
+            undoes="let go of the cart: it can change and be checked out again",
+        ),
+        Step(
+            "reserve_stock",
+            "inventory",
+            reserve_stock,
+            release_stock,
+            "release_stock",
+            does="reserve the stock (with a TTL)",
+            undoes="release the reservation",
+        ),
+        Step(
+            "redeem_voucher",
+            "pricing",
+            redeem_vouchers,
+            give_voucher_back,
+            "unredeem_voucher",
+            does="redeem the vouchers",
+            undoes="give the uses back",
+        ),
+        Step(
+            "authorize_payment",
+            "payment gateway",
+            authorize,
+            give_money_back,
+            "refund_or_void_payment",
+            undo_if_failed=True,
+            does="authorize the payment",
+            undoes="void it, or refund in full what was captured: the gateway's record by our key decides (also when this step failed: its answer may have been lost)",
+        ),
+        Step(
+            "capture_payment",
+            "payment gateway",
+            capture,
+            None,
+            does="capture the payment",
+            undoes="— (`refund_or_void_payment` above refunds it in full)",
+        ),
+        Step(
+            "commit_reservation",
+            "inventory",
+            commit_reservation,
+            None,
+            does="commit the reservation: **the point of no return**",
+            undoes="— (until it completes, `release_stock` gives the stock back)",
+        ),
+        Step("close_cart", "cart", close_cart, None, does="close the cart", undoes="—"),
+        Step(
+            "confirm_order",
+            "orders",
+            confirm,
+            None,
+            does="give the order its number, confirm it, publish `orders.OrderPlaced`",
+            undoes="—",
+        ),
+    ),
+    point_of_no_return="commit_reservation",
+    resume_after="capture_payment",
+)
+
+
+# --- The journal: what the runner's steps leave in this context -----------------------------------
+
+
+class _Journal:
+    """Persists one run of one order's saga: its log, position, failure and end; renews its lease.
+
+    Per run, never shared: the time until which this run holds the lease is kept here.
+    """
+
+    def __init__(self, order: Order, holder: str, *, position: int) -> None:
+        self.order = order
+        self.holder = holder
+        self.held_until = time.monotonic() + lease_seconds()
+        self.position = position
+
+    def _renew(self) -> None:
+        """Keep the lease before a step: nobody can take it before it ends, so it is renewed in the
+        database only once half of it is used (a checkout's steps then cost no extra write each)."""
+        if time.monotonic() < self.held_until - lease_seconds() / 2:
+            return
+        if not claim_lease(self.order.pk, self.holder):
+            raise LeaseLost(str(self.order.pk))
+        self.held_until = time.monotonic() + lease_seconds()
+
+    def call(self, name: str, fn: Callable[[], None], *, compensation: bool) -> None:
+        self._renew()
+        at, started = timezone.now(), time.perf_counter()
+        try:
+            with metrics.saga_step(name):
+                try:
+                    fn()
+                except DomainError as error:
+                    if compensation:
+                        raise
+                    raise StepFailed(error) from error  # a refusal nobody planned for: undo now
+        except StepFailed as failure:
+            self._log(name, compensation, "failed", str(failure.error), started, at)
+            raise
+        except Exception as exc:
+            self._log(name, compensation, "failed", repr(exc), started, at)
+            raise
+        self._log(name, compensation, "done", "", started, at)
+        checkpoint(self.order.pk, name)
+
+    def _log(self, name: str, compensation: bool, outcome: str, error: str, started: float, at) -> None:
+        SagaStep.objects.using(db()).create(
+            saga_id=self.order.pk,
+            name=name,
+            compensation=compensation,
+            outcome=outcome,
+            error=error[:2000],
+            started_at=at,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+    def _update(self, **fields) -> None:
+        _sagas().filter(pk=self.order.pk).update(**fields, updated_at=timezone.now())
+
+    def _position(self) -> str:
+        return CHECKOUT.steps[self.position].name if self.position >= 0 else ""
+
+    def advanced(self, position: int) -> None:
+        """Kept here, not written: the step's ``done`` row in the log already says it (one write per
+        step, not two); the saga row's ``position`` is written whenever its state changes."""
+        self.position = position
+
+    def failing(self, error: DomainError) -> None:
+        self._update(
+            state=State.COMPENSATING,
+            position=self._position(),
+            failure_code=error.code,
+            failure_status=error.http_status,
+            failure_detail=error.detail,
+            failure_extra=error.extra(),
+        )
+
+    def finished(self, state: str, error: DomainError | None) -> None:
+        self._update(state=state, position=self._position(), lease_holder="", lease_until=None)
+
+
+def _position(saga: CheckoutSaga) -> int:
+    """The last forward step completed: the saga row's, or the log's when it says more (the row is
+    written when the state changes, the log after every step)."""
+    done = set(
+        SagaStep.objects.using(db())
+        .filter(saga=saga, compensation=False, outcome="done")
+        .values_list("name", flat=True)
+    )
+    logged = max((CHECKOUT.index(name) for name in done if name in CHECKOUT.names), default=-1)
+    return max(logged, CHECKOUT.index(saga.position) if saga.position else -1)
 
 
 # --- Running -------------------------------------------------------------------------------------
-
-FORWARD: tuple[tuple[str, Callable[[Order], None]], ...] = (
-    ("reserve_stock", _reserve_stock),
-    ("redeem_voucher", _redeem_vouchers),
-    ("authorize_payment", _authorize),
-    ("capture_payment", _capture),
-    ("commit_reservation", _commit_reservation),
-    ("close_cart", _close_cart),
-    ("confirm_order", _confirm),
-)
-AFTER_CAPTURE = FORWARD[4:]
-
-
-@dataclass(frozen=True, slots=True)
-class SagaOutcome:
-    order_id: UUID
-    status: str
-
-
-def _forward(order: Order, holder: str, steps) -> None:
-    try:
-        for name, action in steps:
-            _run_step(order, holder, name, lambda action=action: action(order))
-    except StepFailed as failure:
-        _compensate(order, holder, failure.error)
-    except DomainError as error:  # a refusal nobody planned for: undo now rather than leave it to recovery
-        _compensate(order, holder, error)
 
 
 def run(order_id: UUID, *, holder: str | None = None) -> None:
@@ -440,49 +329,54 @@ def run(order_id: UUID, *, holder: str | None = None) -> None:
     if not claim_lease(order_id, holder):
         return
     order = Order.objects.using(db()).get(pk=order_id)
+    created = CHECKOUT.index("create_order")  # what ``checkout()`` did before the saga runs
     try:
-        _forward(order, holder, FORWARD)
+        runner.forward(CHECKOUT, order, _Journal(order, holder, position=created), position=created)
     except LeaseLost:
         logger.warning("checkout saga of order %s was taken over by another runner", order_id)
-    finally:
-        _let_go(order_id, holder)
 
 
 def heal(order_id: UUID, *, holder: str | None = None) -> bool:
     """Finish or compensate a saga left behind (a crash, a lost answer); False if another runner holds it.
 
-    Forward when the gateway holds captured money for the order, back otherwise (see the module doc).
+    Forward from its last completed step when the money was captured, back otherwise; a saga that
+    was compensating goes on compensating with the failure it recorded (see the module doc).
     """
     holder = holder or uuid.uuid4().hex
     if not claim_lease(order_id, holder):
         return False
     order = Order.objects.using(db()).get(pk=order_id)
-    Order.objects.using(db()).filter(pk=order_id).update(saga_attempts=order.saga_attempts + 1)
-    try:
-        charge = gateways.gateway().find_charge(idempotency_key=_payment(order).idempotency_key)
+    saga = _sagas().get(pk=order_id)
+    _sagas().filter(pk=order_id).update(attempts=saga.attempts + 1)
+    position = _position(saga)
+    captured = CHECKOUT.index("capture_payment")
+    if saga.state == State.RUNNING and position < captured:
+        charge = gateways.gateway().find_charge(idempotency_key=payment_of(order).idempotency_key)
         if charge is not None and charge.status == "captured" and charge.refunded == 0:
+            # the capture happened though its answer (or its log) was lost: the money decides
             Payment.objects.using(db()).filter(order=order).update(
                 status=Payment.Status.CAPTURED, captured=charge.captured, charge_id=charge.id
             )
-            _forward(order, holder, AFTER_CAPTURE)
-        else:
-            _compensate(order, holder, CheckoutInterrupted(order_id=order.pk))
+            position = captured
+    _sagas().filter(pk=order_id).update(position=CHECKOUT.steps[position].name if position >= 0 else "")
+    error = _failure(order_id) if saga.state == State.COMPENSATING else CheckoutInterrupted(order_id=order.pk)
+    journal = _Journal(order, holder, position=position)
+    try:
+        runner.heal(CHECKOUT, order, journal, state=saga.state, position=position, error=error)
     except LeaseLost:
         return False
-    finally:
-        _let_go(order_id, holder)
     return True
 
 
 def stuck_orders(*, older_than: timedelta | None = None, limit: int | None = None) -> list[UUID]:
-    """Sagas still running whose last sign of life is older than the timeout (and whose lease ran out)."""
+    """Sagas not finished whose last sign of life is older than the timeout (and whose lease ran out)."""
     conf = orders_settings()
     cutoff = timezone.now() - (older_than if older_than is not None else timedelta(seconds=conf.saga_timeout_seconds))
     now = timezone.now()
     return list(
-        Order.objects.using(db())
-        .filter(saga_state="running", updated_at__lt=cutoff)
-        .filter(Q(saga_lease_until__isnull=True) | Q(saga_lease_until__lt=now))
+        _sagas()
+        .filter(state__in=(State.RUNNING, State.COMPENSATING), updated_at__lt=cutoff)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .order_by("updated_at")
         .values_list("pk", flat=True)[: limit or conf.recovery_batch_size]
     )
@@ -500,6 +394,4 @@ def recover_stuck_checkouts(*, older_than: timedelta | None = None) -> int:
 
 
 def failure_of(order: Order) -> CheckoutFailed:
-    extra = dict(order.failure_extra)
-    status = int(extra.pop("http_status", 409))
-    return CheckoutFailed(code=order.failure_code, status=status, detail=order.failure_detail, extra=extra)
+    return _failure(order.pk)
