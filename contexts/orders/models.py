@@ -94,18 +94,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number or f"order {str(self.id)[:8]}"
 
-
-class CustomerErasure(models.Model):
-    """Orders' own knowledge that a customer was erased, and the row order creation and erasure both
-    lock for that customer, so neither can miss the other (identity is above orders: orders cannot ask
-    it). Created on a customer's first checkout or erasure."""
-
-    customer_id = models.BigIntegerField(primary_key=True)
-    erased_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"customer {self.customer_id}{' (erased)' if self.erased_at else ''}"
-
     @property
     def shipping_address(self) -> Address:
         return Address(
@@ -117,6 +105,18 @@ class CustomerErasure(models.Model):
             country=self.ship_country,
             phone=self.ship_phone,
         )
+
+
+class CustomerErasure(models.Model):
+    """Orders' own knowledge that a customer was erased, and the row order creation and erasure both
+    lock for that customer, so neither can miss the other (identity is above orders: orders cannot ask
+    it). Created on a customer's first checkout or erasure."""
+
+    customer_id = models.BigIntegerField(primary_key=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}{' (erased)' if self.erased_at else ''}"
 
 
 class OrderLine(models.Model):
