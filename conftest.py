@@ -3,6 +3,7 @@
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -73,6 +74,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "databases": "__all__"}), append=False)
     _one_at_a_time_under_xdist(items)
+    for item in items:
+        _classify(item)
 
 
 def _one_at_a_time_under_xdist(items: list[pytest.Item]) -> None:
@@ -84,6 +87,75 @@ def _one_at_a_time_under_xdist(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.xdist_group("postgres-parallel-connections"))
+
+
+# --- Which CI stages run a test (tools/ci_stages.py, docs/ci.md) ----------------------------------------
+# Each test runs where its result can differ. These markers say what a test uses, read from its markers,
+# its fixtures and its module, so a new test is classified without anyone listing it. A test may also
+# carry one by hand (``@pytest.mark.bus``) when it needs a stage the rules below cannot see.
+
+_DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+_COMMITTING_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+_DELIVERING_FIXTURES = {"settle_events", "celery_worker_process", "django_capture_on_commit_callbacks"}
+_SEVERAL_DATABASES_FIXTURES = {"context_connection", "postgresql_only"}
+
+
+def _contexts_used_by_module(module: object) -> set[str]:
+    """The packages (``contexts.<name>``, ``commerce.eventbus``) whose objects the test's module holds:
+    what it imports, and the models of the factories it imports."""
+    used = set()
+    for value in vars(module).values():
+        model = getattr(getattr(value, "_meta", None), "model", None)  # a factory_boy factory
+        for source in (value, model):
+            name = source.__name__ if isinstance(source, type(contextlib)) else getattr(source, "__module__", None)
+            if isinstance(name, str) and name.startswith(("contexts.", "commerce.eventbus")):
+                used.add(".".join(name.split(".")[:2]))
+    return used
+
+
+def _modules_of(item: pytest.Item) -> list[object]:
+    """The test's module and the modules of the fixtures it uses (a conftest's set-up may span contexts)."""
+    modules = [getattr(item, "module", None)]
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    for definitions in fixture_info.name2fixturedefs.values() if fixture_info else ():
+        function = getattr(definitions[-1], "func", None)
+        modules.append(sys.modules.get(getattr(function, "__module__", "")))
+    return [module for module in modules if module is not None]
+
+
+def _classify(item: pytest.Item) -> None:
+    """``database``: uses the database. ``transactional``: its transactions really commit.
+    ``bus``: can deliver an event (commits, settles or captures deliveries, or uses commerce.eventbus).
+    ``several_databases``: can reach more than one context's database (``bus``, ``postgres``, a
+    ``context_connection`` or ``postgresql_only`` test, or a module using two or more contexts).
+    ``browser``: drives Chromium. ``resilience``: starts real servers and workers (tests/resilience)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    database = marker is not None or bool(fixtures & _DATABASE_FIXTURES)
+    transactional = bool(fixtures & _COMMITTING_FIXTURES) or bool(marker and marker.kwargs.get("transaction"))
+    used = set()
+    for module in _modules_of(item):
+        used |= _contexts_used_by_module(module)
+    bus = transactional or bool(fixtures & _DELIVERING_FIXTURES) or "commerce.eventbus" in used
+    bus = bus or item.get_closest_marker("celery") is not None
+    several = bus or item.get_closest_marker("postgres") is not None or bool(fixtures & _SEVERAL_DATABASES_FIXTURES)
+    several = several or len(used - {"commerce.eventbus"}) >= 2
+    for name, applies in (
+        ("database", database),
+        ("transactional", transactional),
+        ("bus", bus and database),
+        ("several_databases", several and database),
+        ("browser", "chromium" in fixtures),
+        ("resilience", "resilience" in item.path.parts),
+    ):
+        if applies and item.get_closest_marker(name) is None:
+            item.add_marker(name)
 
 
 def on_postgresql() -> bool:

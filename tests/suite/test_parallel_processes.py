@@ -33,6 +33,7 @@ def seen_by_a_started_process(settings, **env: str) -> dict:
 
 
 @pytest.mark.django_db
+@pytest.mark.several_databases  # every context's database: in the split layout, six of them
 def test_a_process_a_test_starts_uses_the_databases_and_the_queue_of_its_test_process(settings):
     from commerce.celery import app
 
