@@ -13,7 +13,7 @@ from django.db import connections
 from commerce.database import database_for
 from commerce.errors import DomainError
 from contexts.identity.services import personal_data
-from contexts.orders import services
+from contexts.orders import api, services
 from contexts.orders.models import Order
 from contexts.orders.services import _checkout
 from tests.checkout.conftest import ADDRESS, build_shop, new_cart
@@ -27,11 +27,10 @@ def checkout_request(customer, cart_id) -> services.CheckoutRequest:
         cart_id=cart_id,
         customer_id=customer.pk,
         email=customer.email,
-        shipping_address=services.AddressInput(**ADDRESS),
+        shipping_address=api.Address(**ADDRESS),
         shipping_method="standard",
         payment_token="tok_ok",
-        idempotency_scope=f"customer:{customer.pk}",
-        idempotency_key=uuid.uuid4().hex,
+        idempotency_claim=uuid.uuid4(),
     )
 
 
