@@ -181,7 +181,7 @@ def api_client():
 
 @pytest.fixture
 def customer(db):
-    from tests.factories import CustomerFactory
+    from tests.identity.factories import CustomerFactory
 
     return CustomerFactory()
 

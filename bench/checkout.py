@@ -61,9 +61,9 @@ def setup_shop(prefix: str) -> tuple[list[str], str, str]:
     from decimal import Decimal
 
     from contexts.catalogue.services import products
-    from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
     from contexts.inventory import api as inventory_api
     from contexts.pricing import api as pricing_api
+    from tests.catalogue.factories import CategoryFactory, ProductFactory
 
     inventory_api.ensure_warehouse(code="BENCH")
     pricing_api.ensure_shipping_zone(name="Bench DE", countries=["DE"])

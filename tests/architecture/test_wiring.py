@@ -45,7 +45,7 @@ def test_a_contexts_ready_imports_its_handlers_and_nothing_else(context):
 def test_checkout_resolves_a_saved_address_through_identity_once_started():
     from contexts.identity.models import Address
     from contexts.orders.services import _checkout
-    from tests.factories import CustomerFactory
+    from tests.identity.factories import CustomerFactory
 
     customer = CustomerFactory()
     saved = Address.objects.create(

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from contexts.identity.models import User
 from contexts.orders.models import Order
 from contexts.pricing.models import Price
-from tests.checkout.conftest import build_shop, checkout_body, new_cart, post_checkout
+from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
 
 try:
     from playwright.sync_api import expect

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from contexts.catalogue.tests.factories import CategoryFactory
 from contexts.pricing import api as pricing_api
+from tests.catalogue.factories import CategoryFactory
 from tests.support.shop import make_product
 
 

@@ -4,7 +4,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from contexts.cart.models import Cart, CartLine
-from tests.factories import CustomerFactory
+from tests.identity.factories import CustomerFactory
 
 BASE = "/api/v1/carts"
 

@@ -10,8 +10,8 @@ import pytest
 from django.test import override_settings
 
 from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import ProductFactory
 from contexts.inventory import api as inventory_api
+from tests.catalogue.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -162,7 +162,7 @@ def test_with_the_broker_down_a_publisher_tries_once_and_leaves_the_delivery_to_
     reconnections (~6 s, three attempts), which a checkout would wait through for each of its events."""
 
     from commerce.eventbus.models import Delivery, OutboxMessage
-    from tests.ops.support import run_python
+    from tests.support.processes import run_python
 
     broker = _RefusingBroker()
     script = (

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from commerce.logging import CorrelationFilter, JsonFormatter
 from contexts.identity.models import User
-from tests.factories import PASSWORD
+from tests.identity.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -225,7 +225,7 @@ def test_following_next_with_a_clamped_page_size_walks_every_item_once(client, s
 def test_a_refresh_token_used_as_an_access_token_answers_the_contract_shape_only(client):
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from tests.factories import CustomerFactory
+    from tests.identity.factories import CustomerFactory
 
     refresh = RefreshToken.for_user(CustomerFactory())
     response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {refresh}")

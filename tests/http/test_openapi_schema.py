@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from commerce.openapi import NOT_BLANK_PATTERN
 from contexts.identity.models import Address, User
-from tests.factories import PASSWORD
-from tests.ops.support import run_python
+from tests.identity.factories import PASSWORD
+from tests.support.processes import run_python
 
 METHODS = ("get", "put", "post", "patch", "delete")
 

@@ -5,7 +5,7 @@ Each check runs in a fresh interpreter: what a gunicorn worker imports when it l
 
 import json
 
-from tests.ops.support import run_python
+from tests.support.processes import run_python
 
 PROBE = """
 import json, sys

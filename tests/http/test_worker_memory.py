@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 
 from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.pricing import api as pricing_api
-from tests.ops.support import run_python
+from tests.catalogue.factories import CategoryFactory, ProductFactory
+from tests.support.processes import run_python
 
 REQUESTS = 4000
 

@@ -1,4 +1,4 @@
-"""Factories shared by the cross-context tests. Each context keeps its own in ``<context>/tests``."""
+"""Factories of the identity context (customers), for every test folder that needs a customer."""
 
 import factory
 

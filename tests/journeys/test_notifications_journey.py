@@ -11,12 +11,12 @@ from django.urls import reverse
 
 from contexts.identity.models import Notification, User
 from contexts.orders.models import Order
-from tests.checkout.conftest import build_shop, checkout_body, new_cart, post_checkout
+from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
 
 
 @pytest.fixture(autouse=True)
 def identity_lends_its_address_book():
-    """What start-up does; again here because tests/checkout swap in a fake address book and clear it."""
+    """What start-up does; again here because tests/orders swap in a fake address book and clear it."""
     from django.apps import apps
 
     apps.get_app_config("identity").ready()
@@ -110,7 +110,7 @@ def test_customer_service_cancels_an_order_a_merchandiser_cannot_see_it(customer
 @pytest.mark.django_db
 def test_checkout_refuses_another_customers_saved_address(customer_client):
     from contexts.identity.models import Address
-    from tests.factories import CustomerFactory
+    from tests.identity.factories import CustomerFactory
 
     build_shop()
     other = CustomerFactory()

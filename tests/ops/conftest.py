@@ -1,6 +1,6 @@
 import pytest
 
-from tests.ops.support import collect_static
+from tests.support.processes import collect_static
 
 
 @pytest.fixture(scope="session")

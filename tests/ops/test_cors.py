@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.ops.support import run_python
+from tests.support.processes import run_python
 
 STOREFRONT = "https://shop.example.com"
 

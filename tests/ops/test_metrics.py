@@ -13,7 +13,7 @@ from django.test import Client
 
 from commerce import metrics
 from commerce.eventbus.models import Delivery
-from tests.ops.support import get, running_gunicorn
+from tests.support.processes import get, running_gunicorn
 
 TOKEN = "s3cret-scrape-token"
 
@@ -255,7 +255,7 @@ def test_a_checkout_through_the_api_shows_in_metrics_with_its_outcome_steps_rese
     token, api_client
 ):
     from contexts.inventory import api as inventory_api
-    from tests.checkout.conftest import build_shop, checkout_body, post_checkout
+    from tests.support.checkout import build_shop, checkout_body, post_checkout
 
     build_shop()
 
@@ -337,7 +337,7 @@ def per_process(directory, name: str, **labels: str) -> dict[int, float]:
 def test_checkouts_served_by_two_gunicorn_workers_add_up_in_every_scrape(tmp_path, settings):
     """Checkouts through the REST API of the run command's server with two workers: whichever worker
     answers the scrape, it shows every worker's checkouts, reservations, saga steps and cart operations."""
-    from tests.checkout.conftest import ADDRESS, build_shop
+    from tests.support.checkout import ADDRESS, build_shop
     from tests.support.http import request
 
     build_shop()

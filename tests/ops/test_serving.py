@@ -10,7 +10,7 @@ import time
 import pytest
 from django.test import Client, override_settings
 
-from tests.ops.support import get, running_gunicorn
+from tests.support.processes import get, running_gunicorn
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from tests.ops.support import ROOT, clean_environment
+from tests.support.processes import ROOT, clean_environment
 
 
 def ensure(email: str, password: str) -> str:

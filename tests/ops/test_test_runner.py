@@ -4,7 +4,7 @@ options, so every call of pytest in this project prints the reasons, whatever it
 import subprocess
 import sys
 
-from tests.ops.support import ROOT
+from tests.support.processes import ROOT
 
 SKIPPING = """
 import pytest

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from commerce import telemetry
 from commerce.eventbus.models import Delivery, OutboxMessage
-from tests.ops.support import run_python
+from tests.support.processes import run_python
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from commerce.eventbus.models import Delivery
 from contexts.identity.models import Notification
 from contexts.orders.models import Order
-from tests.checkout.conftest import build_shop, checkout_body, new_cart
 from tests.resilience.support import sweep_until_delivered, wait_for
+from tests.support.checkout import build_shop, checkout_body, new_cart
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
 

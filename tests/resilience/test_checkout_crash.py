@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from contexts.orders.models import CheckoutSaga, GatewayCharge, GatewayRefund, Order, SagaStep
-from tests.checkout.conftest import available, build_shop, checkout_body, new_cart, voucher_uses
 from tests.resilience.support import QUICK_TAKEOVER, retry_until_answered, wait_for
+from tests.support.checkout import available, build_shop, checkout_body, new_cart, voucher_uses
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

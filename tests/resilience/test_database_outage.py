@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from contexts.orders.models import GatewayCharge, Order
-from tests.checkout.conftest import available, build_shop, checkout_body, new_cart
 from tests.resilience.support import PROXY_PORT, QUICK_TAKEOVER, retry_until_answered, subprocess_database_url
+from tests.support.checkout import available, build_shop, checkout_body, new_cart
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

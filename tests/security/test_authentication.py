@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from tests.factories import PASSWORD, CustomerFactory
+from tests.identity.factories import PASSWORD, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

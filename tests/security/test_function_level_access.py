@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 
-from tests.factories import CustomerFactory
+from tests.identity.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_the_warehouse_ships_orders_but_cannot_cancel_them(staff_client, api_cli
     from django.urls import reverse
 
     from contexts.orders.models import Order
-    from tests.checkout.conftest import build_shop, checkout_body, new_cart, post_checkout
+    from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
 
     build_shop()
     placed = [post_checkout(api_client, checkout_body(new_cart({"MUG": 1}))).json()["id"] for _ in range(2)]

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.forms.models import model_to_dict
 from rest_framework.test import APIClient
 
-from tests.factories import PASSWORD, CustomerFactory
+from tests.identity.factories import PASSWORD, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 PRIVILEGED = {

@@ -16,7 +16,7 @@ import pytest
 from django.forms.models import model_to_dict
 from rest_framework.test import APIClient
 
-from tests.factories import CustomerFactory
+from tests.identity.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 METHODS = ("get", "put", "patch", "delete", "post")

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test.client import ClientHandler
 from rest_framework.test import APIClient
 
-from tests.factories import PASSWORD
+from tests.identity.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 MB = 1024 * 1024
@@ -69,7 +69,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading():
 
 
 def test_page_size_is_clamped_to_100():
-    from tests.factories import CustomerFactory
+    from tests.identity.factories import CustomerFactory
 
     customer = CustomerFactory()
     client = APIClient()

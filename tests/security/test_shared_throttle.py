@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.ops.support import run_python, running_gunicorn
+from tests.support.processes import run_python, running_gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LIMIT = 4

@@ -5,19 +5,16 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from commerce.database import database_for
 from commerce.eventbus.models import OutboxMessage
 from contexts.cart import api as cart_api
-from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.inventory import api as inventory_api
 from contexts.orders.models import CheckoutSaga, GatewayCharge, Order
 from contexts.pricing import api as pricing_api
+from tests.support.shop import make_product
 
-WAREHOUSE = "MAIN"
 ADDRESS = {
     "full_name": "Ada Lovelace",
     "line1": "Unter den Linden 1",
@@ -27,25 +24,6 @@ ADDRESS = {
     "country": "DE",
     "phone": "+49 30 1234567",
 }
-
-
-def put_stock(sku: str, on_hand: int) -> None:
-    inventory_api.ensure_warehouse(code=WAREHOUSE)
-    inventory_api.set_stock_level(sku=sku, warehouse_code=WAREHOUSE, on_hand=on_hand, reference="test")
-
-
-def make_product(slug: str, name: str, skus: dict[str, tuple[str, str, int]]) -> None:
-    """``skus`` maps a SKU to (variant name, EUR price, stock)."""
-    ProductFactory(
-        slug=slug,
-        name=name,
-        category=CategoryFactory(),
-        variants=[products.VariantSpec(sku=sku, name=variant) for sku, (variant, _, _) in skus.items()],
-    )
-    for sku, (_, amount, stock) in skus.items():
-        pricing_api.set_base_price(sku=sku, currency="EUR", amount=Decimal(amount))
-        if stock:
-            put_stock(sku, stock)
 
 
 def build_shop() -> None:
@@ -65,11 +43,6 @@ def build_shop() -> None:
     pricing_api.create_voucher(
         code="WELCOME10", kind="percentage", value=Decimal("10"), currency="EUR", min_spend=Decimal("20.00")
     )
-
-
-@pytest.fixture
-def shop(db):
-    build_shop()
 
 
 def new_cart(lines: dict[str, int], *, customer_id: int | None = None, vouchers: tuple[str, ...] = ()) -> uuid.UUID:

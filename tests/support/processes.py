@@ -1,4 +1,4 @@
-"""Helpers for the operations tests: a script in a fresh interpreter, collected static files, a real gunicorn
+"""Helpers for tests that start processes: a script in a fresh interpreter, collected static files, a real gunicorn
 on a free port."""
 
 import os

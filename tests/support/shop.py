@@ -4,9 +4,9 @@ its price in pricing, its stock in inventory. Shared by the cart, catalogue and 
 from decimal import Decimal
 
 from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 WAREHOUSE = "MAIN"
 

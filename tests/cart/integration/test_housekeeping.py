@@ -14,7 +14,7 @@ from django.utils import timezone
 from commerce.periodic import jobs
 from contexts.cart import api, services
 from contexts.cart.models import Cart, CartLine
-from tests.factories import CustomerFactory
+from tests.identity.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

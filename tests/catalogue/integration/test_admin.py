@@ -7,7 +7,7 @@ from commerce.database import database_for
 from commerce.eventbus.models import OutboxMessage
 from contexts.catalogue.models import Category, ListingEntry, Product
 from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from contexts.catalogue.domain import validate_attributes
 from contexts.catalogue.exceptions import CatalogueError
 from contexts.catalogue.models import Category, Product, Variant
 from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory
+from tests.catalogue.factories import CategoryFactory
 
 BAD = [[1, 2], "x", 5, None, [], "", {"size": 5}, {"size": {"a": "b"}}, {"": "x"}, {"a": "b\x00c"}, {"a\x00": "b"}]
 BAD += [{"k" * 65: "v"}, {"k": "v" * 201}, {"k": None}]

@@ -6,7 +6,7 @@ import pytest
 
 from contexts.catalogue import api as catalogue_api
 from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

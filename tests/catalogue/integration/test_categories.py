@@ -2,7 +2,7 @@ import pytest
 
 from contexts.catalogue.models import Category
 from contexts.catalogue.services import categories
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from contexts.catalogue.services import listing, products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from commerce.database import database_for
 from contexts.catalogue import tasks
 from contexts.catalogue.models import ListingEntry, ListingPrice, ListingRefresh, Product
 from contexts.catalogue.services import importing, listing, products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 _real_prices_for = pricing_api.prices_for
 

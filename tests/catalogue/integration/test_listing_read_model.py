@@ -14,9 +14,9 @@ from commerce.eventbus.models import OutboxMessage
 from contexts.catalogue import tasks
 from contexts.catalogue.models import ListingEntry, ListingPrice, Product
 from contexts.catalogue.services import products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
 from contexts.inventory import api as inventory_api
 from contexts.pricing import api as pricing_api
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 
 def catalogue_events(name: str) -> list[dict]:

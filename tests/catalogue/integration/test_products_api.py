@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from contexts.catalogue.models import Product
 from contexts.catalogue.services import listing, products
-from contexts.catalogue.tests.factories import CategoryFactory, ProductFactory
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

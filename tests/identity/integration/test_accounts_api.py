@@ -7,7 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from contexts.identity.models import Address, User
-from tests.factories import PASSWORD, CustomerFactory
+from tests.identity.factories import PASSWORD, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 
 from contexts.identity.models import Address, Notification
-from tests.factories import CustomerFactory
+from tests.identity.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 
 from contexts.identity.models import User
-from tests.factories import PASSWORD
+from tests.identity.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

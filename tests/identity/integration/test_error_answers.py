@@ -4,7 +4,7 @@ sentence a person can read, never a cut-off docstring or a library's own code (i
 import pytest
 
 from contexts.identity.models import User
-from tests.factories import PASSWORD
+from tests.identity.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

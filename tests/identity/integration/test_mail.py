@@ -19,9 +19,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from django.conf import settings as django_settings
 from django.core import mail
 
-from tests.factories import PASSWORD
-from tests.identity.test_accounts_api import NEW_PASSWORD, reset_link
-from tests.ops.support import ROOT, clean_environment, free_port, run_python
+from tests.identity.factories import PASSWORD
+from tests.identity.integration.test_accounts_api import NEW_PASSWORD, reset_link
+from tests.support.processes import ROOT, clean_environment, free_port, run_python
 
 USER, SECRET = "shop-mailer", "mailer-secret-42"
 SEND_ONE = (

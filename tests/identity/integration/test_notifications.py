@@ -15,8 +15,8 @@ from commerce.eventbus.models import Delivery
 from contexts.identity import handlers, tasks
 from contexts.identity.models import Notification, OrderContact
 from contexts.identity.services import notifications
-from tests.factories import PASSWORD, CustomerFactory
 from tests.identity import events
+from tests.identity.factories import PASSWORD, CustomerFactory
 
 INLINE = settings.EVENTBUS["DISPATCH"] == "inline"
 Status = Notification.Status
@@ -207,7 +207,7 @@ class ExplodingBackend:
 def test_a_send_the_mail_server_refuses_is_retried_with_backoff_then_given_up(
     django_capture_on_commit_callbacks, settings
 ):
-    settings.EMAIL_BACKEND = "tests.identity.test_notifications.ExplodingBackend"
+    settings.EMAIL_BACKEND = "tests.identity.integration.test_notifications.ExplodingBackend"
     settings.IDENTITY_NOTIFICATION_MAX_ATTEMPTS = 2
     placed = events.order_placed(email="ann@example.com", customer_id=None)
     apply(handlers.send_confirmation_when_order_placed, placed, django_capture_on_commit_callbacks)

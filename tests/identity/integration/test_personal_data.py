@@ -14,7 +14,7 @@ from contexts.identity.models import Address, Erasure, Notification, OrderContac
 from contexts.identity.services import personal_data
 from contexts.orders import api as orders_api
 from contexts.orders.models import Order
-from tests.factories import PASSWORD, CustomerFactory
+from tests.identity.factories import PASSWORD, CustomerFactory
 from tests.orders.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 
 from contexts.identity.models import Address
-from tests.factories import PASSWORD, CustomerFactory
-from tests.identity.test_accounts_api import NEW_PASSWORD, reset_link
+from tests.identity.factories import PASSWORD, CustomerFactory
+from tests.identity.integration.test_accounts_api import NEW_PASSWORD, reset_link
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +203,7 @@ def test_checking_a_token_against_its_account_costs_one_read(api_client, custome
 def test_another_service_verifies_a_token_with_a_jwks_client_and_no_identity_call(api_client, customer):
     """As a lifted-out service would: PyJWT's ``PyJWKClient`` fetches the key set from a running shop
     (gunicorn, the same key as this process), picks the token's key and verifies it locally."""
-    from tests.ops.support import running_gunicorn
+    from tests.support.processes import running_gunicorn
 
     access = log_in(api_client, customer.email)["access"]
     with running_gunicorn(workers=1) as (_, base):

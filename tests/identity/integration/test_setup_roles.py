@@ -14,7 +14,7 @@ from contexts.inventory import api as inventory_api
 from contexts.inventory.models import StockLevel
 from contexts.pricing import api as pricing_api
 from contexts.pricing.models import Price
-from tests.factories import CustomerFactory
+from tests.identity.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

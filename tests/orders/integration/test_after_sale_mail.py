@@ -9,7 +9,7 @@ import pytest
 
 from contexts.identity.models import Notification
 from contexts.orders import services
-from tests.checkout.conftest import build_shop, checkout_body, new_cart, post_checkout
+from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

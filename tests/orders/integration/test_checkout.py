@@ -11,7 +11,7 @@ import pytest
 from contexts.cart import api as cart_api
 from contexts.orders.models import GatewayCharge, Order, SagaStep
 from contexts.pricing import api as pricing_api
-from tests.checkout.conftest import (
+from tests.support.checkout import (
     assert_left_nothing_behind,
     available,
     checkout_body,
@@ -105,7 +105,7 @@ def test_a_customer_checks_out_with_the_account_email_and_sees_the_order_in_thei
 
 
 def test_someone_elses_order_is_not_found(customer_client, api_client, shop):
-    from tests.factories import CustomerFactory
+    from tests.identity.factories import CustomerFactory
 
     other = CustomerFactory()
     cart_id = new_cart({"MUG": 1}, customer_id=other.pk)

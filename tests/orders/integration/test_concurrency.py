@@ -19,7 +19,7 @@ from contexts.inventory.models import StockLevel
 from contexts.orders import services
 from contexts.orders.models import GatewayCharge, GatewayRefund, Order
 from contexts.orders.services import _saga
-from tests.checkout.conftest import build_shop, checkout_body, gateway_net, make_product, new_cart
+from tests.support.checkout import build_shop, checkout_body, gateway_net, make_product, new_cart
 from tests.support.http import request
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -16,8 +16,8 @@ from contexts.identity.services import personal_data
 from contexts.orders import api, services
 from contexts.orders.models import Order
 from contexts.orders.services import _checkout
-from tests.checkout.conftest import ADDRESS, build_shop, new_cart
-from tests.factories import PASSWORD, CustomerFactory
+from tests.identity.factories import PASSWORD, CustomerFactory
+from tests.support.checkout import ADDRESS, build_shop, new_cart
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from commerce.periodic import jobs
 from contexts.cart import api as cart_api
 from contexts.orders import services
 from contexts.orders.models import GatewayCharge, Order
-from tests.checkout.conftest import available, checkout_body, new_cart, post_checkout
+from tests.support.checkout import available, checkout_body, new_cart, post_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_keys_are_scoped_to_the_caller(shop):
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from tests.factories import CustomerFactory
+    from tests.identity.factories import CustomerFactory
 
     clients = []
     for customer in (CustomerFactory(), CustomerFactory()):

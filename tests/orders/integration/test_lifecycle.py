@@ -10,7 +10,7 @@ from django.urls import reverse
 from contexts.inventory import api as inventory_api
 from contexts.orders.models import GatewayCharge, Order, Refund, Return
 from contexts.orders.services import money_position
-from tests.checkout.conftest import (
+from tests.support.checkout import (
     available,
     checkout_body,
     gateway_net,

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from contexts.identity.models import Address
-from tests.checkout.conftest import ADDRESS
+from tests.support.checkout import ADDRESS
 
 pytestmark = pytest.mark.django_db
 

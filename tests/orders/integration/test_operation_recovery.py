@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from contexts.inventory import api as inventory_api
 from contexts.orders import services
 from contexts.orders.models import Order, Return
-from tests.checkout.conftest import checkout_body, gateway_net, new_cart, post_checkout
+from tests.support.checkout import checkout_body, gateway_net, new_cart, post_checkout
 
 pytestmark = pytest.mark.django_db
 

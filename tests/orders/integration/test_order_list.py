@@ -4,8 +4,8 @@ checkout attempt only with ``?status=failed`` (API.md), and ``?status=<status>``
 import pytest
 
 from contexts.orders.models import Order
-from tests.checkout.conftest import checkout_body, new_cart, post_checkout
 from tests.orders.factories import OrderFactory
+from tests.support.checkout import checkout_body, new_cart, post_checkout
 
 pytestmark = pytest.mark.django_db
 

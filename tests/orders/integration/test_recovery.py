@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from contexts.orders.models import GatewayCharge, Order
 from contexts.orders.services import _saga, money_position, recover_stuck_checkouts
-from tests.checkout.conftest import (
+from tests.support.checkout import (
     assert_left_nothing_behind,
     available,
     checkout_body,

@@ -17,7 +17,7 @@ from django.db import connections
 
 from contexts.orders import domain, services
 from contexts.orders.models import GatewayCharge, Order, Refund
-from tests.checkout.conftest import build_shop, checkout_body, make_product, new_cart, post_checkout
+from tests.support.checkout import build_shop, checkout_body, make_product, new_cart, post_checkout
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
