@@ -37,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_TABLE = ROOT / ".ci" / "stages-044be09.tsv"
+RETIRED_TABLE = ROOT / ".ci" / "retired-tests.tsv"  # tests removed with the code they tested, and why
 PG_URL = os.environ.get("CI_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/commerce_ci")
 REDIS_URL = os.environ.get("CI_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The one slow test whose result depends on none of the modes (it reads requirements.lock and asks
@@ -294,9 +295,29 @@ def _name(test_id: str) -> str:
     return test_id.split("::", 1)[-1]
 
 
-def dropped(before: dict[str, list[str]], after: dict[str, list[str]]) -> tuple[list[str], dict[str, str]]:
-    """The problems (a test that ran before and runs nowhere now, a new test that runs nowhere) and the
-    moves seen: a test gone from its file matches the one new test of the same name elsewhere."""
+def read_retired(path: Path) -> dict[str, str]:
+    """Tests removed on purpose, with why: ``test id<TAB>reason`` a line (``#`` lines are comments)."""
+    retired = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                test_id, _, reason = line.partition("\t")
+                retired[test_id] = reason
+    return retired
+
+
+def _file(test_id: str) -> str:
+    return test_id.split("::", 1)[0].rsplit("/", 1)[-1]
+
+
+def dropped(
+    before: dict[str, list[str]], after: dict[str, list[str]], retired: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The problems (a test that ran before and runs nowhere now, a new test that runs nowhere, a test
+    said to be retired that is still there) and the moves seen: a test gone from its file matches the one
+    new test of the same name elsewhere, or, when several share the name, the one in a file of the same
+    name. A retired test (removed with the code it tested, listed with its reason) is not a problem."""
+    retired = retired or {}
     problems: list[str] = []
     new_ids = [test_id for test_id in after if test_id not in before]
     by_name: dict[str, list[str]] = {}
@@ -309,9 +330,15 @@ def dropped(before: dict[str, list[str]], after: dict[str, list[str]]) -> tuple[
         now = after.get(test_id)
         if now is None:
             candidates = by_name.get(_name(test_id), [])
+            if len(candidates) > 1:
+                candidates = [c for c in candidates if _file(c) == _file(test_id)]
             if len(candidates) == 1:
                 moved[test_id] = candidates[0]
                 now = after[candidates[0]]
+        if test_id in retired:
+            if now is not None:
+                problems.append(f"{test_id}: listed as retired but still collected")
+            continue
         if now is None:
             problems.append(f"{test_id}: ran in {','.join(stages)} before, is not collected now (removed or renamed?)")
         elif not now:
@@ -328,9 +355,12 @@ def check(before_path: Path, out: Path | None) -> int:
     after = {test_id: now.get(test_id, []) for test_id in sorted(everything | set(now))}
     if out is not None:
         write_table(after, out)
-    problems, moved = dropped(before, after)
+    retired = read_retired(RETIRED_TABLE)
+    problems, moved = dropped(before, after, retired)
     counts = {stage.name: sum(stage.name in stages for stages in after.values()) for stage in STAGES}
-    print(f"{len(after)} tests now, {len(before)} before ({len(moved)} moved to another file)")
+    print(f"{len(after)} tests now, {len(before)} before ({len(moved)} moved to another file, {len(retired)} retired)")
+    for test_id, reason in retired.items():
+        print("RETIRED", test_id, "-", reason)
     print("tests per stage:", ", ".join(f"{name} {count}" for name, count in counts.items()))
     for problem in problems:
         print("DROPPED", problem)

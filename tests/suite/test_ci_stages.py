@@ -85,3 +85,44 @@ def test_every_stage_is_one_sentence_and_its_selection_is_understood_by_the_coll
         selection = ci_stages._selection(stage)
         assert selection["name"] == stage.name
         assert stage.rule.count(". ") == 0 and stage.rule.endswith("."), stage.name
+
+
+def test_a_moved_test_whose_name_is_shared_follows_the_file_of_the_same_name(ci_stages):
+    before = {
+        "tests/checkout/test_idempotency.py::test_scoped": ["sqlite"],
+        "tests/orders/test_idempotency_store.py::test_scoped": ["sqlite"],
+    }
+    after = {
+        "tests/orders/integration/test_idempotency.py::test_scoped": ["sqlite"],
+        "tests/orders/integration/test_idempotency_store.py::test_scoped": ["sqlite"],
+    }
+
+    problems, moved = ci_stages.dropped(before, after)
+
+    assert problems == []
+    assert moved == {
+        "tests/checkout/test_idempotency.py::test_scoped": "tests/orders/integration/test_idempotency.py::test_scoped",
+        "tests/orders/test_idempotency_store.py::test_scoped": (
+            "tests/orders/integration/test_idempotency_store.py::test_scoped"
+        ),
+    }
+
+
+def test_a_retired_test_is_not_dropped_but_must_say_why_and_must_really_be_gone(ci_stages):
+    before = {"tests/a.py::test_of_removed_code": ["sqlite"], "tests/a.py::test_kept": ["sqlite"]}
+    after = {"tests/a.py::test_kept": ["sqlite"]}
+
+    problems, _ = ci_stages.dropped(before, after, retired={"tests/a.py::test_of_removed_code": "the wrapper is gone"})
+    assert problems == []
+
+    problems, _ = ci_stages.dropped(
+        before,
+        {**after, "tests/a.py::test_of_removed_code": ["sqlite"]},
+        retired={"tests/a.py::test_of_removed_code": "the wrapper is gone"},
+    )
+    assert problems == ["tests/a.py::test_of_removed_code: listed as retired but still collected"]
+
+
+def test_every_retired_test_gives_its_reason(ci_stages):
+    retired = ci_stages.read_retired(ci_stages.RETIRED_TABLE)
+    assert retired and all(reason.strip() for reason in retired.values())
