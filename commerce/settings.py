@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from commerce.jwt_keys import ALGORITHM as JWT_ALGORITHM
-from commerce.jwt_keys import signing_key_pair
+from commerce.jwt_keys import signing_key_pem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("COMMERCE_VAR_DIR", BASE_DIR / "var"))
@@ -312,17 +312,19 @@ if DEBUG:
 # Access tokens are signed with an RSA key (RS256, commerce.jwt_keys): JWT_PRIVATE_KEY (the PEM) or
 # JWT_PRIVATE_KEY_FILE, required in production; in development one is generated once under var/.
 # Identity publishes the public key at /.well-known/jwks.json, so any service verifies a token alone.
+# The public key is derived from the private one where a token is first issued or verified (no
+# VERIFYING_KEY here: deriving it loads cryptography, which a worker serving anonymous requests never
+# needs); `manage.py check` checks the key.
 # Logging out everywhere, a password reset or closing the account ends every token issued before it,
 # access tokens included (identity's authentication checks the token against the account).
 JWT_DEVELOPMENT_KEY_FILE = VAR_DIR / "jwt-signing-key.pem"
-JWT_SIGNING_KEY, JWT_VERIFYING_KEY = signing_key_pair(production=PRODUCTION, development_path=JWT_DEVELOPMENT_KEY_FILE)
+JWT_SIGNING_KEY = signing_key_pem(production=PRODUCTION, development_path=JWT_DEVELOPMENT_KEY_FILE)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "ROTATE_REFRESH_TOKENS": False,
     "ALGORITHM": JWT_ALGORITHM,
     "SIGNING_KEY": JWT_SIGNING_KEY,
-    "VERIFYING_KEY": JWT_VERIFYING_KEY,
     "AUTH_TOKEN_CLASSES": ("contexts.identity.tokens.AccessToken",),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",

@@ -47,6 +47,11 @@ HERE = Path(__file__).resolve().parent  # bench/http: a directory, so it never s
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerce.settings")
+# The shop's cache (listing counts, throttles) in a directory of the run's own, removed at its end: not the
+# default var/cache, where counts of an earlier run's catalogue would be served and files would be left behind.
+_CACHE_DIR = None if os.environ.get("CACHE_URL") else tempfile.mkdtemp(prefix="bench-http-cache-")
+if _CACHE_DIR:
+    os.environ["CACHE_URL"] = f"file://{_CACHE_DIR}"
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "2000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
@@ -307,6 +312,8 @@ def main() -> None:
         for process in (shop, floor):
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
+        if _CACHE_DIR:
+            shutil.rmtree(_CACHE_DIR, ignore_errors=True)
     print(
         f"{PRODUCTS} products; gunicorn, 2 sync workers each, from {venv.name} (runtime dependencies only); "
         f"PostgreSQL; ab -c {CONCURRENCY}; {ROUNDS} interleaved rounds of {REQUESTS} requests per scenario and "

@@ -13,74 +13,54 @@ living out its 15 minutes. A counter rather than a time: tokens' ``iat`` counts 
 "not before" time would either spare a stolen token issued in the same second as the reset or refuse
 the one the customer gets by logging in right after it. (A service verifying with the public key alone
 cannot see a revocation: it learns of it when the access token expires.)
+
+The token classes are simplejwt's, which need no PyJWT until a token is signed or verified; that is
+done by ``contexts.identity.signing`` (PyJWT, and with it ``cryptography``: ~12 MB a process), imported
+by ``token_backend()`` and ``jwks()`` on first use. So every module may import this one, and a web
+worker serving only anonymous requests (the catalogue) never loads PyJWT or cryptography; the first
+request that carries a token, logs in, refreshes, logs out or asks for the key set does.
 """
 
-import base64
 import functools
-import hashlib
-import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
 from django.core.signals import setting_changed
-from jwt.algorithms import RSAAlgorithm
 from rest_framework_simplejwt import tokens as simplejwt
-from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.settings import api_settings
+
+from commerce.jwt_keys import verifying_key_pem
+
+if TYPE_CHECKING:
+    from contexts.identity.signing import KeyIdTokenBackend
 
 GENERATION_CLAIM = "generation"
 
 
-class KeyIdTokenBackend(TokenBackend):
-    """simplejwt's backend, writing the signing key's id into each token's header (simplejwt has no setting for it)."""
-
-    def __init__(self, *args: Any, key_id: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.key_id = key_id
-
-    def encode(self, payload: dict[str, Any]) -> str:
-        claims = payload.copy()
-        if self.audience is not None:
-            claims["aud"] = self.audience
-        if self.issuer is not None:
-            claims["iss"] = self.issuer
-        return jwt.encode(
-            claims,
-            self.prepared_signing_key,
-            algorithm=self.algorithm,
-            headers={"kid": self.key_id},
-            json_encoder=self.json_encoder,
-        )
-
-
-def public_jwk(public_key_pem: str) -> dict[str, str]:
-    """The RSA public key as a JWK (RFC 7517) for signatures with RS256, named by its thumbprint."""
-    algorithm = RSAAlgorithm(RSAAlgorithm.SHA256)
-    fields = algorithm.to_jwk(algorithm.prepare_key(public_key_pem), as_dict=True)
-    required = {name: fields[name] for name in ("e", "kty", "n")}  # RFC 7638: these, in this order, no spaces
-    digest = hashlib.sha256(json.dumps(required, separators=(",", ":"), sort_keys=True).encode()).digest()
-    key_id = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return {**required, "kid": key_id, "use": "sig", "alg": "RS256"}
-
-
 def jwks() -> dict[str, list[dict[str, str]]]:
     """The key set access tokens are verified with (JWKS): the public part of the signing key."""
-    return {"keys": [public_jwk(api_settings.VERIFYING_KEY)]}
+    from contexts.identity.signing import public_jwk  # loads PyJWT and cryptography: see the module's docstring
+
+    return {"keys": [public_jwk(verifying_key_pem(api_settings.SIGNING_KEY))]}
 
 
 @functools.cache
-def token_backend() -> KeyIdTokenBackend:
-    """simplejwt's backend as its settings describe it (``rest_framework_simplejwt.state``), with the key id."""
+def token_backend() -> "KeyIdTokenBackend":
+    """simplejwt's backend as its settings describe it (``rest_framework_simplejwt.state``), with the key id
+    and the public key derived from the signing key (``commerce.jwt_keys``). Made by the first token a
+    process issues or reads, which is when it loads PyJWT and cryptography (see the module's docstring)."""
+    from contexts.identity.signing import KeyIdTokenBackend, public_jwk
+
+    verifying_key = verifying_key_pem(api_settings.SIGNING_KEY)
     return KeyIdTokenBackend(
         api_settings.ALGORITHM,
         api_settings.SIGNING_KEY,
-        api_settings.VERIFYING_KEY,
+        verifying_key,
         api_settings.AUDIENCE,
         api_settings.ISSUER,
         api_settings.JWK_URL,
         api_settings.LEEWAY,
         api_settings.JSON_ENCODER,
-        key_id=public_jwk(api_settings.VERIFYING_KEY)["kid"],
+        key_id=public_jwk(verifying_key)["kid"],
     )
 
 
@@ -93,7 +73,7 @@ setting_changed.connect(_forget_backend)
 
 
 class _SignedWithKeyId:
-    def get_token_backend(self) -> KeyIdTokenBackend:
+    def get_token_backend(self) -> "KeyIdTokenBackend":
         return token_backend()
 
 

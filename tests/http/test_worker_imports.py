@@ -4,7 +4,14 @@ Each check runs in a fresh interpreter: what a gunicorn worker imports when it l
 """
 
 import json
+from decimal import Decimal
 
+import pytest
+
+from contexts.catalogue.services import products
+from contexts.identity import services
+from contexts.pricing import api as pricing_api
+from tests.catalogue.factories import CategoryFactory, ProductFactory
 from tests.support.processes import run_python
 
 PROBE = """
@@ -123,3 +130,51 @@ def test_django_s_test_package_is_loaded_the_ordinary_way():
     import importlib.util
 
     assert importlib.util.find_spec("commerce.startup") is None
+
+
+TOKEN_PROBE = """
+import json, sys
+import commerce.wsgi
+from django.test import Client
+
+def loaded():
+    return sorted(name for name in ("jwt", "cryptography") if name in sys.modules)
+
+listing = Client().get("/api/v1/products")
+refused = Client().get("/api/v1/me")
+anonymous = {"names": [product["name"] for product in listing.json()["results"]], "refused": refused.status_code,
+             "challenge": refused.get("WWW-Authenticate"), "loaded": loaded()}
+me = Client(headers={"authorization": "Bearer " + sys.argv[1]}).get("/api/v1/me")
+print(json.dumps({"anonymous": anonymous, "me": me.json()["email"], "loaded": loaded()}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anonymous_requests_load_neither_pyjwt_nor_cryptography_and_the_first_token_loads_both(
+    settings, settle_events, customer
+):
+    """PyJWT and cryptography (RS256 signing, ~12 MB a worker) load with the first request that carries a
+    token (``contexts.identity.signing``): a worker serving the catalogue to anonymous buyers never needs
+    them, and one that does verify a token still works."""
+    pricing_api.set_base_price(sku="MUG-1", currency="EUR", amount=Decimal("9.50"))
+    ProductFactory(slug="mug", name="Mug", category=CategoryFactory(name="Kitchen"),
+                   variants=[products.VariantSpec(sku="MUG-1", name="Default", attributes={})])  # fmt: skip
+    settle_events()
+    access = services.issue_tokens(user=customer).access
+    result = run_python(
+        TOKEN_PROBE,
+        access,
+        DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+        COMMERCE_USE_TEST_DATABASES="1",
+        JWT_PRIVATE_KEY_FILE=str(settings.JWT_DEVELOPMENT_KEY_FILE),  # a key in place: making one needs cryptography
+        LOG_LEVEL="WARNING",
+    )
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["anonymous"] == {
+        "names": ["Mug"],
+        "refused": 401,
+        "challenge": 'Bearer realm="api"',
+        "loaded": [],
+    }
+    assert outcome["me"] == customer.email
+    assert outcome["loaded"] == ["cryptography", "jwt"]

@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from commerce.jwt_keys import verifying_key_pem
 from tests.http.test_production_profile import run_check
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,9 +72,33 @@ def test_the_production_profile_takes_the_key_itself_and_refuses_one_that_is_not
     pem = settings.JWT_DEVELOPMENT_KEY_FILE.read_text()
     one_line = pem.strip().replace("\n", "\\n")  # as a one-line environment variable holds it
     assert run_check(**production, JWT_PRIVATE_KEY_FILE="", JWT_PRIVATE_KEY=one_line).returncode == 0
-    refused = run_check(**production, JWT_PRIVATE_KEY_FILE="", JWT_PRIVATE_KEY=settings.JWT_VERIFYING_KEY)
+    public = verifying_key_pem(settings.JWT_SIGNING_KEY)
+    refused = run_check(**production, JWT_PRIVATE_KEY_FILE="", JWT_PRIVATE_KEY=public)
     assert refused.returncode != 0
     assert "not an unencrypted PEM private key" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(lambda: rsa.generate_private_key(public_exponent=65537, key_size=1024), id="RSA, 1024 bits"),
+        pytest.param(lambda: ec.generate_private_key(ec.SECP256R1()), id="EC"),
+    ],
+)
+def test_check_refuses_a_signing_key_that_is_no_rsa_key_of_2048_bits(key):
+    """Only the PEM's header is read with the settings (parsing it loads cryptography, which a worker
+    serving anonymous requests never needs); the key itself is checked by ``manage.py check``, which a
+    deployment runs (``migrate`` does too), not left to the first login of a worker."""
+    pem = key().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    production = {
+        "COMMERCE_PROFILE": "production",
+        "SECRET_KEY": "k" + "Zq8!vL2#pT0z@rW7^mN4$bY9&hJ3*eD6(sF1)gA5_cV8+uI0=oP2~xR7",
+        "ALLOWED_HOSTS": "x.example",
+    }
+    refused = run_check(**production, JWT_PRIVATE_KEY_FILE="", JWT_PRIVATE_KEY=pem)
+    assert refused.returncode != 0
+    assert "commerce.E001" in refused.stderr
+    assert "must be an RSA key of at least 2048 bits" in refused.stderr
 
 
 def test_no_secret_or_default_password_is_committed():
