@@ -106,16 +106,27 @@ _DELIVERING_FIXTURES = {"settle_events", "celery_worker_process", "django_captur
 _SEVERAL_DATABASES_FIXTURES = {"context_connection", "postgresql_only"}
 
 
-def _contexts_used_by_module(module: object) -> set[str]:
-    """The packages (``contexts.<name>``, ``commerce.eventbus``) whose objects the test's module holds:
-    what it imports, and the models of the factories it imports."""
+_PER_CONTEXT_PREFIXES = ("contexts.", "commerce.eventbus", "commerce.idempotency")
+
+
+def _contexts_used_by_module(module: object, *, depth: int = 2) -> set[str]:
+    """The packages (``contexts.<name>``, ``commerce.eventbus``, ``commerce.idempotency``) whose objects the
+    test's module holds: what it imports, the models of the factories it imports, and, ``depth`` levels
+    down, what the test helpers it imports (``tests.…`` modules, e.g. ``tests.support.checkout``'s shop)
+    hold themselves: a helper that builds a shop across contexts must not hide them."""
     used = set()
     for value in vars(module).values():
         model = getattr(getattr(value, "_meta", None), "model", None)  # a factory_boy factory
         for source in (value, model):
             name = source.__name__ if isinstance(source, type(contextlib)) else getattr(source, "__module__", None)
-            if isinstance(name, str) and name.startswith(("contexts.", "commerce.eventbus")):
+            if not isinstance(name, str):
+                continue
+            if name.startswith(_PER_CONTEXT_PREFIXES):
                 used.add(".".join(name.split(".")[:2]))
+            elif depth and name.startswith("tests.") and name != getattr(module, "__name__", None):
+                helper = sys.modules.get(name)
+                if helper is not None:
+                    used |= _contexts_used_by_module(helper, depth=depth - 1)
     return used
 
 
@@ -145,7 +156,7 @@ def _classify(item: pytest.Item) -> None:
     bus = transactional or bool(fixtures & _DELIVERING_FIXTURES) or "commerce.eventbus" in used
     bus = bus or item.get_closest_marker("celery") is not None
     several = bus or item.get_closest_marker("postgres") is not None or bool(fixtures & _SEVERAL_DATABASES_FIXTURES)
-    several = several or len(used - {"commerce.eventbus"}) >= 2
+    several = several or len(used - {"commerce.eventbus"}) >= 2 or "commerce.idempotency" in used
     for name, applies in (
         ("database", database),
         ("transactional", transactional),
