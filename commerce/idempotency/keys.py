@@ -206,7 +206,9 @@ class IdempotencyKeys:
         ``claim.id``. ``scope(request)`` names the caller (keys are scoped to it); it may refuse the
         request as a view would, before anything is stored. What the method answers, or a
         ``DomainError`` it raises, is stored and replayed with ``Idempotent-Replayed: true``; a DRF
-        error (the body did not validate) forgets the key; an error that says to retry later
+        error (the body did not validate) forgets the key, and so does a ``DomainError`` that says
+        the request left nothing a retry must find (``forget_key``, e.g. "another checkout of this cart
+        is running": an answer for now, not for the key's retention); an error that says to retry later
         (``retry_after``) or an unexpected one leaves the claim for the retry to take over.
         """
 
@@ -227,6 +229,9 @@ class IdempotencyKeys:
                     self.discard(claimed)
                     raise
                 except DomainError as exc:
+                    if getattr(exc, "forget_key", False):
+                        self.discard(claimed)
+                        raise
                     if getattr(exc, "retry_after", None):
                         self.release(claimed)
                         raise

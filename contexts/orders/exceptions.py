@@ -68,6 +68,8 @@ class CheckoutInProgress(OrdersError):
 
     code = "checkout_in_progress"
     http_status = 409
+    retry_after = 5  # seconds: a checkout takes about that long
+    forget_key = True  # nothing was started: the same key checks the cart out once that checkout ended
 
 
 class CartAlreadyCheckedOut(OrdersError):

@@ -40,6 +40,7 @@ from contexts.orders import saga_runner as runner
 from contexts.orders.conf import orders_settings
 from contexts.orders.domain import OrderStatus
 from contexts.orders.exceptions import (
+    CheckoutInProgress,
     CheckoutInterrupted,
     OrdersError,
 )
@@ -80,6 +81,9 @@ class CheckoutFailed(OrdersError):
         self.code = code  # type: ignore[misc]  # per instance: the error the first attempt gave
         self.http_status = status  # type: ignore[misc]
         self._extra = extra
+        if code == CheckoutInProgress.code:  # lost the race for the cart: an answer for now, as before the order
+            self.retry_after = CheckoutInProgress.retry_after
+            self.forget_key = True
         super().__init__(detail)
 
     def extra(self) -> dict[str, Any]:

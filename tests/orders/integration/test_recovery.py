@@ -189,3 +189,26 @@ def test_while_a_checkout_runs_its_cart_refuses_edits_and_a_second_checkout_and_
     placed = post_checkout(api_client, checkout_body(cart_id))
     assert placed.status_code == 201, placed.json()
     assert [(line["sku"], line["quantity"]) for line in placed.json()["lines"]] == [("TEE-M", 2), ("MUG", 1)]
+
+
+def test_a_checkout_refused_while_another_runs_can_be_retried_with_its_key_once_that_one_ends(
+    api_client, shop, monkeypatch
+):
+    """``checkout_in_progress`` is an answer for now, not for the key's 24 hours: the same request with the
+    same key buys the cart once the running checkout has ended (docs/API.md: "retry when it has ended")."""
+    cart_id = new_cart({"TEE-M": 2})
+    crash_after(monkeypatch, "reserve_stock")
+    with pytest.raises(Crash):
+        post_checkout(api_client, checkout_body(cart_id))
+    monkeypatch.undo()
+    running = Order.objects.get()
+
+    refused = post_checkout(api_client, checkout_body(cart_id), key="second-click")
+    assert (refused.status_code, refused.json()["code"]) == (409, "checkout_in_progress")
+    assert refused.has_header("Retry-After")
+
+    expire_lease(running.pk)
+    assert recover_stuck_checkouts() == 1
+    retried = post_checkout(api_client, checkout_body(cart_id), key="second-click")
+    assert retried.status_code == 201, retried.json()
+    assert retried.json()["status"] == "confirmed" and not retried.has_header("Idempotent-Replayed")
