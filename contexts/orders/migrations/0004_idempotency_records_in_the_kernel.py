@@ -31,6 +31,17 @@ def move_records_to_the_kernel(apps, schema_editor):
         orders.filter(checkout_key=digest).update(checkout_key=f"claim:{claim}")
 
 
+def refuse_to_drop_records(apps, schema_editor):
+    """Going back would leave the old table empty while orders are keyed by claims: a retried key would
+    then place and charge a second order. So it is allowed only while no key is remembered."""
+    records = apps.get_model("idempotency", "IdempotencyRecord").objects.using(schema_editor.connection.alias)
+    if records.exists():
+        raise RuntimeError(
+            "orders 0004 cannot be reversed while Idempotency-Key records exist (a retried key would place a "
+            "second order): wait until they are pruned (24 hours with no checkout) or restore a backup."
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -39,7 +50,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(move_records_to_the_kernel, migrations.RunPython.noop),
+        migrations.RunPython(move_records_to_the_kernel, refuse_to_drop_records),
         migrations.DeleteModel(
             name='IdempotencyRecord',
         ),

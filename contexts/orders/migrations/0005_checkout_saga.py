@@ -5,6 +5,14 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def number_unnumbered_orders_back(apps, schema_editor):
+    """Going back, ``number`` is required again: a pending or failed order (numbered only at confirmation
+    since this migration) gets ``F`` and 12 hex digits of its id, which no counter number looks like."""
+    orders = apps.get_model("orders", "Order").objects.using(schema_editor.connection.alias)
+    for order in orders.filter(number__isnull=True).only("pk"):
+        orders.filter(pk=order.pk).update(number=f"F{order.pk.hex[:12]}")
+
+
 def copy_saga_state(apps, schema_editor):
     alias = schema_editor.connection.alias
     Order = apps.get_model("orders", "Order")
@@ -132,4 +140,6 @@ class Migration(migrations.Migration):
                 blank=True, help_text="Given when the order is confirmed.", max_length=20, null=True, unique=True
             ),
         ),
+        # Backwards this runs first, so the column can be required again.
+        migrations.RunPython(migrations.RunPython.noop, number_unnumbered_orders_back),
     ]

@@ -1,5 +1,5 @@
-"""Migration 0004 moves each order's saga state into its own row and keeps its log under it;
-0005 records customers erased before (their orders were anonymised)."""
+"""Migration 0005 moves each order's saga state into its own row and keeps its log under it (and goes back);
+0006 records customers erased before (their orders were anonymised)."""
 
 import uuid
 from datetime import timedelta
@@ -89,5 +89,23 @@ def test_existing_sagas_keep_their_state_lease_attempts_failure_and_log():
         assert log.count() == 3
         erased = new.get_model("orders", "CustomerErasure").objects.using(connection.alias).get()
         assert (erased.customer_id, erased.erased_at) == (7, now)
+    finally:
+        migrate(connection, latest)
+
+
+def test_going_back_numbers_the_orders_that_have_none_so_the_column_can_be_required_again():
+    """Since 0005 a pending or failed order has no number; before it, every order had one."""
+    connection = connections[database_for("orders")]
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("orders")
+    try:
+        new = migrate(connection, latest)
+        orders = new.get_model("orders", "Order").objects.using(connection.alias)
+        failed = orders.create(currency="EUR", status="failed")
+        orders.create(currency="EUR", status="confirmed", number="100001")
+
+        old = migrate(connection, BEFORE)
+
+        numbers = dict(old.get_model("orders", "Order").objects.using(connection.alias).values_list("pk", "number"))
+        assert numbers[failed.pk] == f"F{failed.pk.hex[:12]}" and sorted(numbers.values())[0] == "100001"
     finally:
         migrate(connection, latest)
