@@ -14,13 +14,14 @@ from contexts.inventory import api as inventory_api
 from contexts.orders import events
 from contexts.orders.domain import OrderStatus
 from contexts.orders.exceptions import (
+    AccountClosed,
     CartAlreadyCheckedOut,
     CheckoutInProgress,
     CheckoutVoucherInvalid,
     PaymentDeclined,
     PaymentError,
 )
-from contexts.orders.models import Order, Payment, Refund
+from contexts.orders.models import CustomerErasure, Order, Payment, Refund
 from contexts.orders.saga_runner import StepFailed
 from contexts.orders.services import gateway as gateways
 from contexts.orders.services._orders import db, next_order_number, transition
@@ -60,6 +61,13 @@ def payment_of(order: Order) -> Payment:
 
 
 def authorize(order: Order) -> None:
+    """Take the money, unless the customer was erased since the order was created: that order was
+    anonymised with their others (no name, address or email left to ship to), so it fails before any
+    money moves."""
+    if order.customer_id is not None and (
+        CustomerErasure.objects.using(db()).filter(pk=order.customer_id, erased_at__isnull=False).exists()
+    ):
+        raise StepFailed(AccountClosed())
     payment = payment_of(order)
     gateway = gateways.gateway()
     try:

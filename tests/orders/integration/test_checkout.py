@@ -357,3 +357,28 @@ def test_an_edit_made_after_checkout_read_the_cart_is_not_dropped_the_checkout_a
     placed = post_checkout(api_client, checkout_body(cart_id))  # the cart as it is now, mug included
     assert placed.status_code == 201, placed.json()
     assert [(line["sku"], line["quantity"]) for line in placed.json()["lines"]] == [("TEE-M", 1), ("MUG", 1)]
+
+
+def test_a_customer_erased_while_their_checkout_runs_is_not_charged_for_an_order_nobody_can_ship(
+    customer_client, shop, monkeypatch
+):
+    """The order created just before ``DELETE /me`` is anonymised with the others; its saga must not go on
+    to take money for it (no name, address or email left): it fails ``account_closed`` before the card."""
+    from contexts.orders import api as orders_api
+    from contexts.orders.services import _saga
+
+    customer = customer_client.customer
+    cart_id = new_cart({"MUG": 2}, customer_id=customer.pk)
+
+    def erase_after_the_vouchers(order_id, step):
+        if step == "redeem_voucher":
+            orders_api.anonymise_customer_orders(customer_id=customer.pk)
+
+    monkeypatch.setattr(_saga, "checkpoint", erase_after_the_vouchers)
+    response = post_checkout(customer_client, checkout_body(cart_id, email=None))
+
+    assert (response.status_code, response.json()["code"]) == (403, "account_closed"), response.json()
+    order = Order.objects.get()
+    assert order.status == "failed" and order.email == ""
+    assert GatewayCharge.objects.count() == 0 and gateway_net() == Decimal("0.00")
+    assert available("MUG") == 100
