@@ -21,9 +21,16 @@ _SCRATCH_ENV = "PROBE_ATTEMPTS_DIR"
 
 
 def _var_files() -> set[Path]:
-    """Files in ``var/``, except the development databases: ``manage.py`` run beside the tests makes
-    them, and the tests never touch them (their databases are in memory or ``test_…``)."""
-    return {path for path in settings.VAR_DIR.rglob("*") if path.is_file() and not path.name.startswith("commerce")}
+    """Files in ``var/``, except what the development settings make as any process starts: the development
+    databases (``manage.py`` run beside the tests makes them; the tests' databases are in memory or
+    ``test_…``) and the development JWT signing key (another run's settings beside this one, e.g. .ci/run's
+    newest-Python stage under ``var/newest`` while its Celery stage runs, make their own)."""
+    key_name = settings.JWT_DEVELOPMENT_KEY_FILE.name
+    return {
+        path
+        for path in settings.VAR_DIR.rglob("*")
+        if path.is_file() and not path.name.startswith("commerce") and path.name != key_name
+    }
 
 
 def pytest_configure(config: pytest.Config) -> None:
