@@ -158,7 +158,9 @@ class OrderListView(APIView):
         tags=["orders"],
     )
     def get(self, request: Request) -> Response:
-        query = s.OrderListQuery(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty form value of an optional field as absent,
+        # and ``?status=`` is a value the schema refuses, not "no filter".
+        query = s.OrderListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         status_ = query.validated_data.get("status")
         statuses = frozenset({status_}) if status_ else api.PLACED
