@@ -4,6 +4,7 @@ it, idempotent by the order id; ``_saga.CHECKOUT`` puts them side by side in one
 A step that cannot be done raises the runner's ``StepFailed`` with the error the customer is given.
 """
 
+from dataclasses import asdict
 from decimal import Decimal
 
 from commerce import metrics
@@ -186,15 +187,7 @@ def order_placed(row: Order) -> events.OrderPlaced:
         shipping_total=row.shipping_total,
         tax_total=row.tax_total,
         total=row.total,
-        shipping_address=events.AddressSnapshot(
-            full_name=row.ship_full_name,
-            line1=row.ship_line1,
-            line2=row.ship_line2,
-            city=row.ship_city,
-            postal_code=row.ship_postal_code,
-            country=row.ship_country,
-            phone=row.ship_phone,
-        ),
+        shipping_address=events.AddressSnapshot(**asdict(row.shipping_address)),
     )
 
 
