@@ -141,7 +141,12 @@ _MEASURED_ENGINES = {
 
 
 def _database(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
+    # With persistent connections, Django checks the inherited connection (``SELECT 1``) before a
+    # request first uses it: a worker idle through a database restart reconnects instead of answering
+    # its next request with a 503 for a database that is up again.
+    config = dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
+    )
     config["ENGINE"] = _MEASURED_ENGINES.get(config["ENGINE"], config["ENGINE"])
     if config["ENGINE"].endswith(".sqlite3"):
         # Writers wait for each other instead of failing at once with "database is locked".

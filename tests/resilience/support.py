@@ -5,6 +5,7 @@ Every wait here is bounded and fails with what the process wrote; no wait stands
 that can be observed (a fault point's file, a port answering, a row in the database).
 """
 
+import errno
 import json
 import os
 import select
@@ -293,7 +294,15 @@ class DatabaseProxy:
     def _listen(self) -> None:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        deadline = time.monotonic() + 2
+        while True:  # the closed listener lingers while the accept loop's poll (0.1 s) still holds it
+            try:
+                listener.bind(("127.0.0.1", self.port))
+                break
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         listener.listen(64)
         listener.settimeout(0.1)
         self._listener = listener

@@ -67,6 +67,24 @@ def test_a_database_outage_answers_503_and_the_same_server_recovers(shop, proces
     assert workers_of(web.process.pid) == workers, "gunicorn had to restart a worker"
 
 
+def test_a_worker_that_served_nothing_during_the_outage_answers_its_first_request_after_it(
+    shop, processes, database_proxy
+):
+    """A worker idle through a database restart still holds its old, now reset, connection: the
+    first request it serves afterwards must not be the one that finds out (a 503 for a database that
+    is up). One worker, so no other worker can have met the outage in its place."""
+    web = processes.gunicorn(
+        workers=1, DATABASE_URL=subprocess_database_url(port=PROXY_PORT), DATABASE_CONN_MAX_AGE="60"
+    )
+    assert web.request("GET", "/api/v1/products")[0] == 200  # the worker's persistent connection
+
+    database_proxy.refuse()  # resets that connection; no request reaches the worker meanwhile
+    database_proxy.restore()
+
+    status, _, listing = web.request("GET", "/api/v1/products")
+    assert status == 200 and listing["count"] == 2, listing
+
+
 def test_a_database_outage_in_the_middle_of_a_checkout_is_healed_by_the_retry(shop, processes, database_proxy):
     """The database goes away right after the money was captured: the checkout answers 503, and the
     client's retry with the same Idempotency-Key, once the database is back, gets the order
