@@ -369,6 +369,27 @@ EVENTBUS = {
 if EVENTBUS["DISPATCH"] not in {"inline", "celery"}:
     raise ImproperlyConfigured("EVENTBUS_DISPATCH must be 'inline' or 'celery'.")
 
+# --- Topology: which contexts run as services of their own (DESIGN.md "Lifting a context out") ---
+# Empty (the default): everything in this one process, no broker. ``LIFTED=notifications``: the
+# notifications service does the sending, fed through RabbitMQ by the relay; the gateway sends
+# ``NOTIFICATIONS_SHARE`` percent of its HTTP paths to it. While that share is under 100 the monolith
+# still records (so either deployable answers correctly) but never sends.
+LIFTABLE_CONTEXTS = ("notifications",)
+LIFTED = frozenset(name for name in env_list("LIFTED", []) if name)
+if LIFTED - set(LIFTABLE_CONTEXTS):
+    raise ImproperlyConfigured(
+        f"LIFTED names {sorted(LIFTED - set(LIFTABLE_CONTEXTS))}; contexts that can be lifted: {list(LIFTABLE_CONTEXTS)}."
+    )
+NOTIFICATIONS_SHARE = env_int("NOTIFICATIONS_SHARE", 100)
+if not 0 <= NOTIFICATIONS_SHARE <= 100:
+    raise ImproperlyConfigured("NOTIFICATIONS_SHARE is a percentage: 0 to 100.")
+# The broker events leave through for lifted contexts, and the names the topology is declared under
+# (a prefix keeps parallel test runs apart on one broker).
+EVENTS_BROKER_URL = os.environ.get("EVENTS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+EVENTS_TOPOLOGY_PREFIX = os.environ.get("EVENTS_TOPOLOGY_PREFIX", "commerce")
+# Which deployable this process is, named in every answer's ``X-Served-By``.
+SERVED_BY = os.environ.get("SERVED_BY", "monolith")
+
 # --- Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 if EVENTBUS["DISPATCH"] == "celery" and not CELERY_BROKER_URL:
