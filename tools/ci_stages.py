@@ -82,33 +82,48 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "postgresql",
-        "Every test that uses the database (`database`): the SQL, the vendor branches (row locks, "
-        "data-modifying WITH, the listing's queries) and the migrations differ on PostgreSQL.",
-        args=("-m", "database and not browser and not resilience", "--deselect", AUDIT),
+        "The tests that use the database within one context (`database`, not `several_databases`) and the "
+        "`postgres` ones, on one database: the SQL, the vendor branches (row locks, data-modifying WITH, the "
+        "listing's queries) and the migrations differ on PostgreSQL, and the races run in the layout most "
+        "shops deploy (the tests across contexts run on PostgreSQL in the split stages).",
+        args=(
+            "-m",
+            "database and (not several_databases or postgres) and not browser and not resilience",
+            "--deselect",
+            AUDIT,
+        ),
         env=_pg(),
     ),
     Stage(
         "split",
-        "The tests that can reach more than one context's database (`several_databases`: those that can "
-        "deliver events, the `postgres` ones, and those whose module or fixtures use two or more "
-        "contexts), in parallel processes but the `postgres` ones (split-postgres).",
-        args=("-m", "several_databases and not postgres and not browser and not resilience", "--deselect", AUDIT),
+        "The tests that can reach more than one context's database but deliver no event (`several_databases`, "
+        "not `bus`), every context on its own PostgreSQL database, in parallel processes.",
+        args=(
+            "-m",
+            "several_databases and not bus and not postgres and not browser and not resilience",
+            "--deselect",
+            AUDIT,
+        ),
         env=_pg(DATABASE_SPLIT="1"),
     ),
     Stage(
         "split-postgres",
-        "The `postgres` tests of the split stage, after it, in one process: each holds 16 threads' "
-        "connections to up to six databases, and PostgreSQL's 100 run out beside other test processes.",
-        args=("-m", "several_databases and postgres and not browser and not resilience", "--deselect", AUDIT),
-        env=_pg(DATABASE_SPLIT="1"),
+        "The `postgres` tests (races, 16 threads) with every context on its own database and the Celery "
+        "dispatcher, in one process: each holds 16 threads' connections to up to six databases, and "
+        "PostgreSQL's 100 run out beside other test processes.",
+        args=("-m", "postgres and not browser and not resilience", "--deselect", AUDIT),
+        env=_pg(DATABASE_SPLIT="1", EVENTBUS_DISPATCH="celery", CELERY_BROKER_URL=REDIS_URL),
         parallel=False,
     ),
     Stage(
-        "celery",
-        "The tests that can deliver an event (`bus`): their transactions commit, they settle or capture "
-        "deliveries, they are marked `celery`, or their module or fixtures use commerce.eventbus.",
-        args=("-m", "bus and not browser and not resilience", "--deselect", AUDIT),
-        env=_pg(EVENTBUS_DISPATCH="celery", CELERY_BROKER_URL=REDIS_URL),
+        "split-celery",
+        "The tests that can deliver an event (`bus`: their transactions commit, they settle or capture "
+        "deliveries, they are marked `celery`, or their module or fixtures use commerce.eventbus) through a "
+        "real Celery worker, every context on its own database: one run for both, since the worker delivers "
+        "across databases exactly as the split layout routes them, and inline delivery on one database is "
+        "the SQLite stage's (docs/ci.md).",
+        args=("-m", "bus and not postgres and not browser and not resilience", "--deselect", AUDIT),
+        env=_pg(DATABASE_SPLIT="1", EVENTBUS_DISPATCH="celery", CELERY_BROKER_URL=REDIS_URL),
     ),
     Stage(
         "resilience",
