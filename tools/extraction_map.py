@@ -240,13 +240,18 @@ def _api_functions(package: Path) -> set[str]:
 
 
 def _tables_from_models(package: Path, label: str) -> list[str]:
-    """Each concrete model class's table (``Meta.db_table`` or Django's ``<label>_<model>``), read from models."""
-    tables = []
+    """Each concrete model class's table (``Meta.db_table`` or Django's ``<label>_<model>``), read from models.
+
+    A model is a class deriving from ``*Model``, Django's abstract users, or a model of the same module.
+    """
+    tables, models = [], {"AbstractBaseUser", "AbstractUser"}
     paths = [package / "models.py"] if (package / "models.py").exists() else sorted((package / "models").rglob("*.py"))
     for path in paths:
         for node in ast.parse(path.read_text()).body:
-            if not isinstance(node, ast.ClassDef) or not any((_dotted(b) or "").endswith("Model") for b in node.bases):
+            bases = [(_dotted(base) or "").split(".")[-1] for base in getattr(node, "bases", [])]
+            if not isinstance(node, ast.ClassDef) or not any(b.endswith("Model") or b in models for b in bases):
                 continue
+            models.add(node.name)
             meta = {
                 _dotted(item.targets[0]): item.value
                 for inner in node.body
@@ -456,12 +461,10 @@ def _lines(title: str, mapping: dict[str, list[str]], empty: str) -> list[str]:
 def text(result: dict) -> str:
     out = []
     for name, facts in result["contexts"].items():
-        out.append(
-            f"{name} (app label {facts['label']}" + (f"; service {facts['service']}/" if facts["service"] else "") + ")"
-        )
+        service = f"; service {facts['service']}/" if facts["service"] else ""
+        out.append(f"{name} (app label {facts['label']}{service})")
         out += _lines("api functions others call", facts["api_called_by"], "none")
-        if facts["api_types_used_by"]:
-            out += _lines("api types others use", facts["api_types_used_by"], "none")
+        out += _lines("api types others use", facts["api_types_used_by"], "none")
         out += _lines("calls the api of", facts["calls"], "no other context")
         out.append("  publishes:" if facts["publishes"] else "  publishes: nothing")
         for event in facts["publishes"]:
@@ -471,12 +474,8 @@ def text(result: dict) -> str:
         out.append("  consumes:" if facts["consumes"] else "  consumes: nothing")
         out += [f"    {s['event']} -> {s['handler']}" for s in facts["consumes"]]
         out.append(f"  tables ({len(facts['tables'])}): {', '.join(facts['tables']) or 'none'}")
-        saga = facts["saga"]
-        if saga["steps_owned"] or saga["orchestrates"]:
-            out.append(
-                "  saga: " + "; ".join(filter(None, [_steps(saga["steps_owned"]), _steps(saga["orchestrates"])]))
-            )
-        out.append("")
+        steps = _steps(facts["saga"]["steps_owned"] + facts["saga"]["orchestrates"])
+        out += [f"  saga steps: {steps or 'none'}", ""]
     weights = ", ".join(f"{key} {value:g}" for key, value in result["weights"].items())
     out.append(f"Suggested order of extraction, lowest score first (points per tie: {weights}):")
     for entry in result["order"]:

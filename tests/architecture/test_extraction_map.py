@@ -177,7 +177,7 @@ FIXTURE = {
         def note_when_placed(event):
             pass
     """,
-    "contexts/listener/models.py": "class Note(models.Model):\n    pass\n\nclass Seen(models.Model):\n    pass\n",
+    "contexts/listener/models.py": "class Note(models.Model):\n    pass\n\nclass Seen(Note):\n    pass\n",
     # book: lends shop its address book through the wiring
     "contexts/book/__init__.py": "",
     "contexts/book/api.py": "def lookup(*, address_id: int) -> None:\n    pass\n",
