@@ -62,7 +62,7 @@ def test_beat_runs_exactly_once_and_nothing_scales_it():
         for (kind, _), hpa in resources().items()
         if kind == "HorizontalPodAutoscaler"
     }
-    assert targets == {"commerce-web", "commerce-worker"}
+    assert targets == {"commerce-web", "commerce-cart-checkout", "commerce-worker"}
 
 
 def test_every_container_has_requests_limits_and_runs_unprivileged():
@@ -80,7 +80,7 @@ def test_every_container_has_requests_limits_and_runs_unprivileged():
 def test_disruption_budgets_keep_a_web_and_a_worker_pod():
     budgets = {name: r for (kind, name), r in resources().items() if kind == "PodDisruptionBudget"}
     selected = {b["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for b in budgets.values()}
-    assert selected == {"commerce-web", "commerce-worker"}
+    assert selected == {"commerce-web", "commerce-cart-checkout", "commerce-worker"}
 
 
 def test_autoscaling_reads_cpu_request_rate_and_outbox_backlog():
