@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -405,3 +406,106 @@ def test_the_compose_gateway_splits_by_share_and_refuses_a_share_out_of_range(tm
     assert refused.returncode != 0
     conf = (ROOT / "deploy" / "gateway" / "nginx.compose.conf").read_text()
     assert "location /api/v1/me/notifications" in conf and "$notifications_backend" in conf
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def answering_backends():
+    """Two HTTP servers standing in for the monolith's and the service's gunicorn: each answers with
+    the X-Served-By its deployable sends, which is all the gateway's routing is judged by here (the
+    real processes behind the real generated gateway are tests/ of the service's own)."""
+    import http.server
+    import threading
+
+    servers = {}
+    for name in ("monolith", "notifications"):
+
+        class Answer(http.server.BaseHTTPRequestHandler):
+            served_by = name
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("X-Served-By", self.served_by)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers[name] = server
+    yield {name: f"127.0.0.1:{server.server_address[1]}" for name, server in servers.items()}
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the_monolith(tmp_path, answering_backends):
+    import urllib.request
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        if os.environ.get("REQUIRE_DEPLOY_TOOLS") == "1":
+            pytest.fail("nginx is not installed")
+        pytest.skip("nginx (Debian's package) is not installed; bin/check-deploy installs it and runs this test")
+    monolith, service = answering_backends["monolith"], answering_backends["notifications"]
+    port = _free_port()
+
+    def served_by(share: str, path: str, times: int) -> list[str]:
+        include = tmp_path / "share.conf.inc"
+        subprocess.run(
+            ["sh", str(ROOT / "deploy/gateway/compose-share.sh")],
+            env={"NOTIFICATIONS_SHARE": share, "SHARE_CONF": str(include)},
+            check=True,
+            capture_output=True,
+        )
+        # Docker's service names become the stand-ins' addresses; nothing else of the config changes.
+        include.write_text(include.read_text().replace("web:8000", monolith).replace("notifications:8000", service))
+        conf = (ROOT / "deploy/gateway/nginx.compose.conf").read_text()
+        conf = conf.replace("/etc/nginx/conf.d/share.conf.inc", str(include)).replace("web:8000", monolith)
+        conf = conf.replace("listen 8000;", f"listen 127.0.0.1:{port};")
+        (tmp_path / "gateway.conf").write_text(conf)
+        (tmp_path / "nginx.conf").write_text(
+            f"error_log {tmp_path}/error.log;\npid {tmp_path}/nginx.pid;\nevents {{}}\n"
+            f"http {{\n access_log off;\n include {tmp_path}/gateway.conf;\n}}\n"
+        )
+        subprocess.run(
+            [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], check=True, capture_output=True
+        )
+        try:
+            answers = []
+            for _ in range(times):
+                for _attempt in range(50):  # nginx binds as it daemonizes
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                            answers.append(response.headers["X-Served-By"])
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                else:
+                    raise AssertionError((tmp_path / "error.log").read_text())
+            return answers
+        finally:
+            subprocess.run(
+                [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-s", "quit"],
+                check=True,
+                capture_output=True,
+            )
+            for _ in range(100):
+                if not (tmp_path / "nginx.pid").exists():
+                    break
+                time.sleep(0.05)
+
+    assert set(served_by("0", "/api/v1/me/notifications", 20)) == {"monolith"}
+    assert set(served_by("100", "/api/v1/me/notifications", 20)) == {"notifications"}
+    half = served_by("50", "/api/v1/me/notifications", 200)
+    assert 60 <= half.count("notifications") <= 140, half.count("notifications")  # 50 % ± 7 standard deviations
+    assert set(served_by("100", "/api/v1/products", 5)) == {"monolith"}
