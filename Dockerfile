@@ -1,5 +1,6 @@
 # The shop's one image: web (gunicorn), worker (celery worker), beat (celery beat) and the migration
-# job all run it with another command. Installs exactly requirements.lock's versions, runs as a
+# job all run it with another command; so do the relay and the notifications service (its own
+# settings and entry point under services/, see compose.lifted.yaml). Installs exactly requirements.lock's versions, runs as a
 # non-root user, ships its static files collected and compressed. Checked by hadolint in CI.
 #   docker build -t commerce .
 #   docker run -p 8000:8000 -e SECRET_KEY=… -e DATABASE_URL=postgres://… commerce
@@ -37,6 +38,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --chown=shop:shop manage.py pyproject.toml ./
 COPY --chown=shop:shop commerce ./commerce
 COPY --chown=shop:shop contexts ./contexts
+COPY --chown=shop:shop services ./services
 # Static files collected at build time (compressed, content-hashed names); WhiteNoise serves them.
 RUN python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p /app/var /tmp/prometheus \

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Run by nginx's image before it starts (/docker-entrypoint.d/): writes the split of
+# /api/v1/me/notifications for NOTIFICATIONS_SHARE (0-100). split_clients refuses "0%", so the two
+# ends are written as one backend. Keyed on $request_id: each request is drawn on its own.
+set -eu
+share="${NOTIFICATIONS_SHARE:-100}"
+out="${SHARE_CONF:-/etc/nginx/conf.d/share.conf.inc}"
+case "$share" in
+  0) split='* web:8000;' ;;
+  100) split='* notifications:8000;' ;;
+  [1-9] | [1-9][0-9]) split="${share}% notifications:8000; * web:8000;" ;;
+  *) echo "NOTIFICATIONS_SHARE must be 0 to 100, not '$share'" >&2; exit 1 ;;
+esac
+printf 'split_clients "${request_id}" $notifications_backend {\n    %s\n}\n' "$split" >"$out"
+echo "gateway: ${share}% of /api/v1/me/notifications to the notifications service"
