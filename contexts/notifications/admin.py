@@ -24,6 +24,7 @@ class MessageAdmin(admin.ModelAdmin):
         "text" if field.name == "body_text" else "html" if field.name == "body_html" else field.name
         for field in Message._meta.fields
     ]
+    fields = readonly_fields  # the bodies only through ``text``/``html``, which hide a secret one
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # messages come from events, never typed in by hand

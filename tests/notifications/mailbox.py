@@ -7,6 +7,7 @@ process's Django at it (the SMTP backend, no login), so whatever the shop sends 
 import email
 import email.policy
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -14,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from commerce.database import context_aliases
 from tests.support.processes import free_port
 
 USER, SECRET = "shop-mailer", "mailer-secret-42"
@@ -77,3 +79,15 @@ def mailbox(smtp_server, settings) -> MailServer:
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     return smtp_server
+
+
+@contextmanager
+def after_commit(capture, *, execute: bool = True) -> Iterator[None]:
+    """What runs after the test's commits, on every context's database (``capture`` is pytest-django's
+    ``django_capture_on_commit_callbacks``). In split mode identity publishes on ``default`` and
+    notifications records and sends on its own database: ``default``'s callbacks run first (innermost),
+    and what they leave on the other databases runs as those captures close."""
+    with ExitStack() as stack:
+        for alias in reversed(context_aliases()):
+            stack.enter_context(capture(using=alias, execute=execute))
+        yield

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from contexts.identity.models import Address, User
 from tests.identity.factories import PASSWORD, CustomerFactory
-from tests.notifications.mailbox import html_of, text_of
+from tests.notifications.mailbox import after_commit, html_of, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,7 @@ def ask_reset(api_client, mailbox, django_capture_on_commit_callbacks):
     ``PasswordResetRequested``, notifications sends): the mail is then in ``mailbox``."""
 
     def ask(email: str):
-        with django_capture_on_commit_callbacks(execute=True):
+        with after_commit(django_capture_on_commit_callbacks):
             return api_client.post("/api/v1/auth/password-reset", {"email": email}, format="json")
 
     return ask

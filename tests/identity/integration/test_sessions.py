@@ -8,6 +8,7 @@ import pytest
 from contexts.identity.models import Address
 from tests.identity.factories import PASSWORD, CustomerFactory
 from tests.identity.integration.test_accounts_api import NEW_PASSWORD, reset_link
+from tests.notifications.mailbox import after_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def log_out(client, access: str, token: str, **body):
 
 def reset_password(client, email: str, mailbox, capture) -> None:
     client.credentials()
-    with capture(execute=True):  # identity publishes the request, notifications sends the mail
+    with after_commit(capture):  # identity publishes the request, notifications sends the mail
         client.post("/api/v1/auth/password-reset", {"email": email}, format="json")
     uid, token = reset_link(mailbox.messages[-1])
     body = {"uid": uid, "token": token, "new_password": NEW_PASSWORD}

@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 
 from tests.identity.factories import PASSWORD
 from tests.identity.integration.test_accounts_api import NEW_PASSWORD, reset_link
-from tests.notifications.mailbox import SECRET, USER, html_of, text_of
+from tests.notifications.mailbox import SECRET, USER, after_commit, html_of, text_of
 from tests.support.processes import ROOT, clean_environment, run_python
 
 SEND_ONE = (
@@ -51,7 +51,7 @@ def test_production_sends_through_the_smtp_server_the_environment_names(smtp_ser
 
 def ask_for_a_reset(client, email: str, capture) -> None:
     """POST /auth/password-reset and let what it set off run: identity publishes, notifications sends."""
-    with capture(execute=True):
+    with after_commit(capture):
         assert client.post("/api/v1/auth/password-reset", {"email": email}, format="json").status_code == 202
 
 

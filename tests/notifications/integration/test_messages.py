@@ -17,7 +17,7 @@ from contexts.notifications import handlers, services, tasks
 from contexts.notifications.models import Message, OrderContact
 from tests.identity.factories import PASSWORD, CustomerFactory
 from tests.notifications import events
-from tests.notifications.mailbox import html_of, text_of
+from tests.notifications.mailbox import after_commit, html_of, text_of
 from tests.support.processes import free_port
 
 INLINE = settings.EVENTBUS["DISPATCH"] == "inline"
@@ -178,7 +178,7 @@ def apply(handler, event, capture, *, send: bool = True) -> None:
     False is a process that died right after the commit, before its after-commit send."""
     from commerce.database import atomic_in
 
-    with capture(execute=send), atomic_in("notifications"):
+    with after_commit(capture, execute=send), atomic_in("notifications"):
         handler(event)
 
 
