@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
 
-class MessageOutput(serializers.Serializer):
-    """One of the caller's messages (API.md ``/me/notifications``): never its body or address."""
+class NotificationOutput(serializers.Serializer):
+    """One of the caller's messages (API.md ``/me/notifications``): never its body or address. Named as
+    it was when identity served it, so the schema's component (and generated clients) stay the same."""
 
     id = serializers.IntegerField(read_only=True)
     kind = serializers.CharField(read_only=True)

@@ -15,15 +15,15 @@ class MessageListView(GenericAPIView):
     """The caller's own messages, newest first."""
 
     permission_classes = [IsAuthenticated]
-    serializer_class = s.MessageOutput
+    serializer_class = s.NotificationOutput
     filter_backends: list = []
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: s.MessageOutput(many=True)},
+        responses={200: s.NotificationOutput(many=True)},
         tags=["notifications"],
         operation_id="me_notifications_list",
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.messages_of(request.user.pk))
-        return self.get_paginated_response(s.MessageOutput(page, many=True).data)
+        return self.get_paginated_response(s.NotificationOutput(page, many=True).data)
