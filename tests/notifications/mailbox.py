@@ -14,6 +14,8 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from django.conf import settings
+from django.test import override_settings
 
 from commerce.database import context_aliases
 from tests.support.processes import free_port
@@ -86,8 +88,10 @@ def after_commit(capture, *, execute: bool = True) -> Iterator[None]:
     """What runs after the test's commits, on every context's database (``capture`` is pytest-django's
     ``django_capture_on_commit_callbacks``). In split mode identity publishes on ``default`` and
     notifications records and sends on its own database: ``default``'s callbacks run first (innermost),
-    and what they leave on the other databases runs as those captures close."""
+    and what they leave on the other databases runs as those captures close. The deliveries run in this
+    process whatever the dispatcher (a Celery worker cannot see this test's uncommitted rows)."""
     with ExitStack() as stack:
+        stack.enter_context(override_settings(EVENTBUS={**settings.EVENTBUS, "DISPATCH": "inline"}))
         for alias in reversed(context_aliases()):
             stack.enter_context(capture(using=alias, execute=execute))
         yield
