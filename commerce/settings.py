@@ -55,8 +55,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # --- Applications --------------------------------------------------------------------------------
-# The six business contexts, in dependency order (each may depend only on those before it).
-BUSINESS_CONTEXTS = ("pricing", "inventory", "catalogue", "cart", "orders", "identity")
+# The business contexts, in dependency order (each may depend only on those before it; notifications
+# only on the others' events).
+BUSINESS_CONTEXTS = ("pricing", "inventory", "catalogue", "cart", "orders", "identity", "notifications")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -476,9 +477,12 @@ _CONTEXT_SETTINGS: dict[str, type] = {
     "ORDERS_FIRST_NUMBER": int,
     "ORDERS_CHECKOUT_THROTTLE": str,
     "IDENTITY_PASSWORD_RESET_URL": str,
-    "IDENTITY_NOTIFICATION_MAX_ATTEMPTS": int,
+    "IDENTITY_NOTIFICATION_MAX_ATTEMPTS": int,  # the NOTIFICATIONS_* below under their old names
     "IDENTITY_NOTIFICATION_BACKOFF_SECONDS": float,
     "IDENTITY_NOTIFICATION_SENDING_LEASE_SECONDS": float,
+    "NOTIFICATIONS_MAX_ATTEMPTS": int,
+    "NOTIFICATIONS_BACKOFF_SECONDS": float,
+    "NOTIFICATIONS_SENDING_LEASE_SECONDS": float,
 }
 for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):

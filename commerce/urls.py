@@ -34,6 +34,7 @@ api_v1 = [
     path("", include("contexts.inventory.rest.urls")),
     path("", include("contexts.cart.rest.urls")),
     path("", include("contexts.orders.rest.urls")),
+    path("", include("contexts.notifications.rest.urls")),
 ]
 
 urlpatterns = [

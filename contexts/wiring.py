@@ -7,6 +7,7 @@ above holds, the one above lends it, and every such loan is declared here, in on
 | lent by  | to     | what                                   | used for                                     |
 |----------|--------|----------------------------------------|----------------------------------------------|
 | identity | orders | the customers' saved addresses         | checkout with ``address_id`` instead of an address |
+| notifications | identity | a customer's messages             | the personal-data export (``/me/export``)    |
 
 This module is installed as the last app (``contexts.wiring.WiringConfig`` in ``INSTALLED_APPS``), so
 its ``ready()`` runs once every context is loaded; each context's own ``ready()`` registers that
@@ -19,12 +20,16 @@ from django.apps import AppConfig
 def wire_contexts() -> None:
     """Make every loan in the table above (idempotent: wiring again replaces, never adds)."""
     from contexts.identity import api as identity_api
+    from contexts.notifications import api as notifications_api
     from contexts.orders import api as orders_api
 
     orders_api.register_address_book(
         resolver=lambda customer_id, address_id: identity_api.saved_address_for_checkout(
             customer_id=customer_id, address_id=address_id
         )
+    )
+    identity_api.register_message_history(
+        reader=lambda customer_id: notifications_api.customer_messages(customer_id=customer_id)
     )
 
 

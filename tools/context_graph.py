@@ -15,7 +15,7 @@ import grimp
 from marked_block import write_block
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTEXTS = ("identity", "orders", "cart", "catalogue", "pricing", "inventory")
+CONTEXTS = ("notifications", "identity", "orders", "cart", "catalogue", "pricing", "inventory")
 
 
 def edges() -> dict[tuple[str, str], set[str]]:

@@ -7,6 +7,8 @@ deliveries shown inline on a message, the filters' choices, and the links betwee
 deliveries. Nothing of the bus can be added, changed or deleted here: retrying is the one action.
 """
 
+import json
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
@@ -17,6 +19,7 @@ from django.utils.html import format_html
 from commerce.database import context_aliases
 from commerce.eventbus import dispatch
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
+from commerce.eventbus.types import redacted
 
 
 def selected_database(request: HttpRequest) -> str:
@@ -120,7 +123,7 @@ class OutboxMessageAdmin(PerDatabaseAdmin):
         "event_id",
         "event_type",
         "version",
-        "payload",
+        "event_payload",
         "occurred_at",
         "correlation_id",
         "causation_id",
@@ -129,6 +132,11 @@ class OutboxMessageAdmin(PerDatabaseAdmin):
     fields = readonly_fields
     inlines = [DeliveryInline]
     date_hierarchy = "created_at"
+
+    @admin.display(description="payload")
+    def event_payload(self, obj: OutboxMessage) -> str:
+        """The payload with the event type's secret fields (a reset link) masked: staff never see one."""
+        return json.dumps(redacted(obj.event_type, obj.payload), indent=2, sort_keys=True, ensure_ascii=False)
 
 
 @admin.register(Delivery)

@@ -26,7 +26,7 @@ from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
 from commerce.eventbus.subscriptions import Subscription
 from commerce.eventbus.subscriptions import subscription as find_subscription
-from commerce.eventbus.types import from_payload
+from commerce.eventbus.types import from_payload, secret_fields_of, without_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]
             updated_at=now,
         )
         outcomes.update({d.pk: Outcome(d.pk, Delivery.Status.DELIVERED) for d in succeeded})
+        forget_secrets(alias, [d.message for d in succeeded])
     for delivery, error in failures:
         outcomes[delivery.pk] = _record_failure(alias, delivery, error)
     return outcomes
@@ -188,6 +189,25 @@ def _claim_inbox(subscriber_alias: str, subscription: Subscription, messages: li
             params,
         )
         return {value if isinstance(value, UUID) else UUID(str(value)) for (value,) in cursor.fetchall()}
+
+
+def forget_secrets(alias: str, messages: Iterable[OutboxMessage]) -> int:
+    """Blank the secret fields (``@domain_event(..., secret=...)``) of these messages once every
+    delivery they owe is delivered, in process or relayed (``relay:*``): whoever marks a delivery
+    delivered calls this after. A message with a delivery still due or dead keeps its secrets, so a
+    retry still has them. Returns how many payloads were pruned."""
+    secret = {m.pk: m for m in messages if secret_fields_of(m.event_type)}
+    if not secret:
+        return 0
+    owing = Delivery.objects.using(alias).filter(message=OuterRef("pk")).exclude(status=Delivery.Status.DELIVERED)
+    settled = OutboxMessage.objects.using(alias).filter(pk__in=list(secret)).exclude(Exists(owing))
+    pruned = 0
+    for message in settled.only("pk", "event_type", "payload"):
+        if isinstance(message.payload, dict):
+            blank = without_secrets(message.event_type, message.payload)
+            if blank != message.payload:
+                pruned += OutboxMessage.objects.using(alias).filter(pk=message.pk).update(payload=blank)
+    return pruned
 
 
 def _record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:

@@ -61,6 +61,9 @@ class Event:
 
     event_name: ClassVar[str] = ""
     event_version: ClassVar[int] = 1
+    # Fields that carry a secret (a password-reset link): never shown to staff, and blanked in the
+    # stored payload once every subscription has it (``commerce.eventbus.delivery.forget_secrets``).
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def context(self) -> str:
@@ -76,10 +79,12 @@ _UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 _ENVELOPE = frozenset(("event_id", "occurred_at", "correlation_id", "causation_id"))
 
 
-def domain_event(name: str, *, version: int = 1) -> Callable[[E], E]:
+def domain_event(name: str, *, version: int = 1, secret: tuple[str, ...] = ()) -> Callable[[E], E]:
     """Register an event type under a stable ``context.PastTenseName`` name.
 
-    Apply it above ``@dataclass(frozen=True, slots=True, kw_only=True)``.
+    Apply it above ``@dataclass(frozen=True, slots=True, kw_only=True)``. ``secret`` names the
+    top-level ``str`` fields that are secrets (a reset link): staff never see them (``redacted``),
+    and they are blanked in the outbox once delivered everywhere. A reader of a pruned payload gets ``""``.
     """
     if name.count(".") != 1 or not all(name.split(".")):
         raise EventError(f"Event name {name!r} must look like 'context.EventName'.")
@@ -92,8 +97,12 @@ def domain_event(name: str, *, version: int = 1) -> Callable[[E], E]:
         existing = _REGISTRY.get(name)
         if existing is not None and existing.__qualname__ != cls.__qualname__:
             raise EventError(f"Event name {name!r} is already taken by {existing.__qualname__}.")
+        unknown = set(secret) - {f.name for f in dataclasses.fields(cls)} or set(secret) & _ENVELOPE
+        if unknown:
+            raise EventError(f"{cls.__name__} has no secret-capable field {', '.join(sorted(unknown))}.")
         cls.event_name = name
         cls.event_version = version
+        cls.secret_fields = frozenset(secret)
         _REGISTRY[name] = cls
         return cls
 
@@ -133,6 +142,29 @@ def event_type(name: str) -> type[Event]:
 
 def registered_event_types() -> dict[str, type[Event]]:
     return dict(_REGISTRY)
+
+
+REDACTED = "[secret]"
+
+
+def secret_fields_of(name: str) -> frozenset[str]:
+    """The secret fields of the event type stored as ``name`` (none for an unknown type)."""
+    cls = _REGISTRY.get(name)
+    return cls.secret_fields if cls is not None else frozenset()
+
+
+def redacted(name: str, payload: object) -> object:
+    """``payload`` as staff may see it: each secret field's value replaced (an empty one stays empty)."""
+    secrets = secret_fields_of(name)
+    if not secrets or not isinstance(payload, dict):
+        return payload
+    return {key: (REDACTED if key in secrets and value else value) for key, value in payload.items()}
+
+
+def without_secrets(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with its secret fields blanked: what the outbox keeps once nobody needs them."""
+    secrets = secret_fields_of(name)
+    return {key: ("" if key in secrets else value) for key, value in payload.items()}
 
 
 # --- Serialization -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Staff screens of the identity context: customers with their addresses, the notification log."""
+"""Staff screens of the identity context: customers with their addresses, erasures."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -7,8 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from contexts.identity import services
-from contexts.identity.models import Address, Erasure, Notification, User
-from contexts.identity.services import notifications
+from contexts.identity.models import Address, Erasure, User
 
 
 class AddressInline(admin.StackedInline):
@@ -70,33 +69,6 @@ class UserAdmin(DjangoUserAdmin):
         if not request.user.is_superuser:
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "kind", "recipient", "order_number", "status", "attempts", "sent_at")
-    list_filter = ("kind", "status")
-    search_fields = ("recipient", "order_number", "=order_id", "=event_id", "subject")
-    date_hierarchy = "created_at"
-    actions = ["resend"]
-    readonly_fields = [field.name for field in Notification._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # messages come from events, never typed in by hand
-
-    def has_delete_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
-        return False  # the log is the record of what customers were told
-
-    @admin.action(description="Resend the selected notifications", permissions=["change"])
-    def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
-        selected = list(queryset.values_list("pk", flat=True))
-        sent = notifications.resend_notifications(notification_ids=selected)
-        level = messages.SUCCESS if sent == len(selected) else messages.WARNING
-        self.message_user(
-            request,
-            f"Sent {sent} of {len(selected)} (erased, in-flight or refused messages are not sent; see their status).",
-            level,
-        )
 
 
 @admin.register(Erasure)

@@ -3,11 +3,14 @@
 Other contexts import this module and ``events`` and nothing else of this context.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from contexts.identity import selectors
 from contexts.identity.exceptions import CustomerNotFound, EmailAlreadyRegistered, IdentityError, WeakPassword
+from contexts.identity.services import personal_data
 from contexts.orders import api as orders_api
 
 __all__ = [
@@ -17,6 +20,7 @@ __all__ = [
     "IdentityError",
     "WeakPassword",
     "get_customer",
+    "register_message_history",
     "saved_address_for_checkout",
 ]
 
@@ -65,3 +69,10 @@ def saved_address_for_checkout(*, customer_id: int, address_id: int) -> orders_a
         country=str(address.country),
         phone=address.phone,
     )
+
+
+def register_message_history(*, reader: Callable[[int], Sequence[Any]] | None) -> None:
+    """Lend identity's personal-data export the customer's messages: ``reader(customer_id)`` returns
+    them as frozen dataclasses, oldest first. Lent by notifications at start-up (``contexts/wiring.py``):
+    notifications sits above identity (it listens to identity's events) and identity cannot call it."""
+    personal_data.register_message_history(reader)

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class IdentityConfig(AppConfig):
     name = "contexts.identity"
     label = "identity"
-    verbose_name = "Identity and notifications"
+    verbose_name = "Identity"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -8,10 +8,6 @@ from django.conf import settings
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdentitySettings:
     password_reset_url: str  # empty: no page to link to (the mail spells out the API call instead)
-    notification_max_attempts: int
-    notification_backoff_seconds: float
-    notification_sending_lease_seconds: float
-    shop_name: str
 
 
 def identity_settings() -> IdentitySettings:
@@ -19,13 +15,6 @@ def identity_settings() -> IdentitySettings:
     return IdentitySettings(
         # Where the storefront shows its "choose a new password" form; {uid} and {token} are filled in.
         password_reset_url=_password_reset_url(),
-        # A message the mail server keeps refusing is given up after this many attempts (visible in
-        # the admin's notification log, where staff can resend it).
-        notification_max_attempts=int(getattr(settings, "IDENTITY_NOTIFICATION_MAX_ATTEMPTS", 8)),
-        notification_backoff_seconds=float(getattr(settings, "IDENTITY_NOTIFICATION_BACKOFF_SECONDS", 30)),
-        # A message claimed for sending longer ago than this lost its worker mid-send.
-        notification_sending_lease_seconds=float(getattr(settings, "IDENTITY_NOTIFICATION_SENDING_LEASE_SECONDS", 600)),
-        shop_name=str(getattr(settings, "SHOP_NAME", "Commerce")),
     )
 
 

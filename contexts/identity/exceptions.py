@@ -77,13 +77,3 @@ class WrongPassword(IdentityError):
 
     def extra(self) -> dict[str, Any]:
         return {"errors": {"password": [self.detail]}}
-
-
-class NotificationDeferred(IdentityError):
-    """The notification cannot be addressed yet; the event is retried later.
-
-    The order it is about is not known here yet (its ``OrderPlaced`` is still on its way).
-    """
-
-    code = "notification_deferred"
-    http_status = 503

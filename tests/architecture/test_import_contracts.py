@@ -65,6 +65,21 @@ def test_the_real_tree_keeps_every_contract(scratch_tree):
         ),
         ("commerce/eventbus/types.py", "from commerce.eventbus import subscriptions", "The kernel in layers"),
         ("commerce/errors.py", "from commerce.eventbus import publishing", "The kernel in layers"),
+        (
+            "contexts/notifications/handlers.py",
+            "from contexts.orders import api",
+            "notifications imports no other context's api",
+        ),
+        (
+            "contexts/identity/services/personal_data.py",
+            "from contexts.notifications import api",
+            "Contexts depend on each other only down the DAG",
+        ),
+        (
+            "contexts/notifications/services/messages.py",
+            "from contexts.identity import models",
+            "A context imports only the api and events modules of another context BROKEN",
+        ),
     ],
     ids=[
         "public-interface",
@@ -75,6 +90,9 @@ def test_the_real_tree_keeps_every_contract(scratch_tree):
         "kernel-layers-delivery-under-dispatch",
         "kernel-layers-types-at-the-bottom-of-the-bus",
         "kernel-layers-building-blocks-under-the-bus",
+        "notifications-on-events-only",
+        "identity-cannot-call-notifications",
+        "notifications-public-interface",
     ],
 )
 def test_a_violation_breaks_its_contract(scratch_tree, module, violation, contract):

@@ -32,6 +32,12 @@ def test_identitys_address_book_is_lent_to_orders_in_the_wiring_module_only():
     assert apps.index("contexts.wiring.WiringConfig") > max(contexts), "the wiring runs once every context is ready"
 
 
+def test_notifications_lend_identity_the_customers_messages_in_the_wiring_module_only():
+    # notifications sits above identity (it listens to identity's events): identity cannot call it
+    outside = [path for path in calls_to("register_message_history") if not path.startswith("contexts/identity/")]
+    assert outside == ["contexts/wiring.py"]
+
+
 @pytest.mark.parametrize("context", settings.BUSINESS_CONTEXTS)
 def test_a_contexts_ready_imports_its_handlers_and_nothing_else(context):
     tree = ast.parse((ROOT / "contexts" / context / "apps.py").read_text())
@@ -67,4 +73,8 @@ def test_the_wiring_imports_only_the_contexts_published_apis():
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     }
-    assert imported - {"django.apps"} == {"contexts.identity.api", "contexts.orders.api"}
+    assert imported - {"django.apps"} == {
+        "contexts.identity.api",
+        "contexts.notifications.api",
+        "contexts.orders.api",
+    }

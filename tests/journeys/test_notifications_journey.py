@@ -9,7 +9,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from contexts.identity.models import Notification, User
+from contexts.identity.models import User
+from contexts.notifications.models import Message
 from contexts.orders.models import Order
 from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
 
@@ -24,7 +25,7 @@ def identity_lends_its_address_book():
 
 def settle_notifications(timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while Notification.objects.filter(status__in=["pending", "sending"]).exists():
+    while Message.objects.filter(status__in=["pending", "sending"]).exists():
         assert time.monotonic() < deadline, "notifications still unsent"
         time.sleep(0.05)
 
@@ -81,9 +82,7 @@ def test_a_customer_is_told_of_confirmation_dispatch_and_refund(customer_client,
     kinds = [item["kind"] for item in listed]
     assert kinds == ["refund_issued", "order_dispatched", "order_confirmation"]
     assert {item["order_id"] for item in listed} == {order["id"]}
-    assert all(
-        n.status == "sent" and n.recipient == me.email for n in Notification.objects.filter(order_id=order["id"])
-    )
+    assert all(n.status == "sent" and n.recipient == me.email for n in Message.objects.filter(order_id=order["id"]))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,7 +103,7 @@ def test_customer_service_cancels_an_order_a_merchandiser_cannot_see_it(customer
     assert Order.objects.get(pk=order["id"]).status == "cancelled"
     settle_events()
     settle_notifications()
-    assert Notification.objects.filter(order_id=order["id"], kind="order_cancelled", status="sent").exists()
+    assert Message.objects.filter(order_id=order["id"], kind="order_cancelled", status="sent").exists()
 
 
 @pytest.mark.django_db

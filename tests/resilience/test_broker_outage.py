@@ -8,14 +8,14 @@ import uuid
 import pytest
 
 from commerce.eventbus.models import Delivery
-from contexts.identity.models import Notification
+from contexts.notifications.models import Message
 from contexts.orders.models import Order
 from tests.resilience.support import sweep_until_delivered, wait_for
 from tests.support.checkout import build_shop, checkout_body, new_cart
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
 
-CONFIRMATION = "identity.send_confirmation_when_order_placed"
+CONFIRMATION = "notifications.send_confirmation_when_order_placed"
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def place_order(web) -> str:
 
 
 def confirmations(order_id: str) -> int:
-    return Notification.objects.filter(order_id=order_id, kind="order_confirmation").count()
+    return Message.objects.filter(order_id=order_id, kind="order_confirmation").count()
 
 
 def test_orders_placed_while_the_broker_is_down_flow_once_it_is_back(shop, celery_processes, private_redis):
@@ -48,7 +48,7 @@ def test_orders_placed_while_the_broker_is_down_flow_once_it_is_back(shop, celer
     assert Order.objects.filter(pk__in=during, status="confirmed").count() == 3
     owed = Delivery.objects.filter(subscription=CONFIRMATION).exclude(status="delivered")
     assert owed.count() == 3  # waiting in the outbox
-    assert not Notification.objects.filter(order_id__in=during).exists()
+    assert not Message.objects.filter(order_id__in=during).exists()
     status, _, ready = web.request("GET", "/health/ready")
     assert status == 503 and ready["checks"]["broker"] is False, ready
 

@@ -168,14 +168,3 @@ class AddressOutput(serializers.Serializer):
     postal_code = serializers.CharField(read_only=True)
     country = CountryCodeField(read_only=True)
     phone = serializers.CharField(read_only=True)
-
-
-class NotificationOutput(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    kind = serializers.CharField(read_only=True)
-    subject = serializers.CharField(read_only=True)
-    created_at = serializers.DateTimeField(read_only=True)
-    order_id = serializers.UUIDField(read_only=True, allow_null=True)
-    order_number = serializers.CharField(read_only=True)
-    status = serializers.CharField(read_only=True)
-    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)

@@ -16,5 +16,4 @@ urlpatterns = [
     path("me/export", views.ExportView.as_view(), name="export"),
     path("me/addresses", views.AddressListView.as_view(), name="addresses"),
     path("me/addresses/<int:address_id>", views.AddressDetailView.as_view(), name="address"),
-    path("me/notifications", views.NotificationListView.as_view(), name="notifications"),
 ]

@@ -188,7 +188,7 @@ class MeView(APIView):
 
 
 class ExportView(APIView):
-    """Everything the shop holds about the caller: profile, addresses, orders, notifications."""
+    """Everything the shop holds about the caller: profile, addresses, orders, messages sent."""
 
     permission_classes = [IsAuthenticated]
 
@@ -246,23 +246,6 @@ class AddressDetailView(APIView):
     def delete(self, request: Request, address_id: int) -> Response:
         services.delete_address(user_id=request.user.pk, address_id=address_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class NotificationListView(GenericAPIView):
-    """The caller's own notifications, newest first."""
-
-    permission_classes = [IsAuthenticated]
-    serializer_class = s.NotificationOutput
-    filter_backends: list = []
-
-    @extend_schema(
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: s.NotificationOutput(many=True)},
-        tags=["identity"],
-    )
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.notifications_of(request.user.pk))
-        return self.get_paginated_response(s.NotificationOutput(page, many=True).data)
 
 
 # How the identity answers lead on (OpenAPI links; bin/fuzz's stateful phase follows them): a new

@@ -1,29 +1,24 @@
 """Accounts: registration, profile, password reset. Atomic on identity's database, publish events last."""
 
-import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError
-from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from commerce.database import atomic_in
 from commerce.eventbus import publish
 from contexts.identity.conf import identity_settings
-from contexts.identity.events import CustomerRegistered
+from contexts.identity.events import CustomerRegistered, PasswordResetRequested
 from contexts.identity.exceptions import EmailAlreadyRegistered, InvalidResetToken, WeakPassword
 from contexts.identity.models import User, normalize_email
 from contexts.identity.services.sessions import (
     end_every_session,
     revoke_refresh_tokens,  # noqa: F401 (erasure imports it from here)
 )
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,11 +68,13 @@ def update_profile(*, user_id: int, changes: ProfileChanges) -> User:
 
 
 def request_password_reset(*, email: str) -> None:
-    """Mail a reset link to the account with this email, if there is one; say nothing either way.
+    """Have a reset link mailed to the account with this email, if there is one; say nothing either way.
 
     The token is Django's: signed with ``SECRET_KEY``, expiring after ``PASSWORD_RESET_TIMEOUT``, and
-    single-use because it hashes the password and last login, which the reset changes. It is not
-    written to the notification log: a stored reset link would be a stored password.
+    single-use because it hashes the password and last login, which the reset changes. Identity sends
+    no mail: it publishes ``PasswordResetRequested`` with what the mail needs, and notifications sends
+    it. The link and token are the event's secret fields: masked in the admin, and blanked in the
+    outbox once delivered (a stored reset link would be a stored password).
     """
     user = User.objects.filter(email=normalize_email(email), is_active=True, closed_at__isnull=True).first()
     if user is None or not user.has_usable_password():
@@ -85,23 +82,17 @@ def request_password_reset(*, email: str) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     config = identity_settings()
-    context = {
-        "user": user,
-        "shop_name": config.shop_name,
-        "reset_url": config.password_reset_url.format(uid=uid, token=token) if config.password_reset_url else "",
-        "uid": uid,
-        "token": token,
-    }
-    message = EmailMultiAlternatives(
-        subject=render_to_string("identity/email/password_reset_subject.txt", context).strip(),
-        body=render_to_string("identity/email/password_reset.txt", context),
-        to=[user.email],
-    )
-    message.attach_alternative(render_to_string("identity/email/password_reset.html", context), "text/html")
-    try:
-        message.send()
-    except Exception:  # the customer can ask again; the answer must not differ from the no-account case
-        logger.exception("Could not send a password reset email to customer %s", user.pk)
+    with atomic_in("identity"):
+        publish(
+            PasswordResetRequested(
+                customer_id=user.pk,
+                email=user.email,
+                first_name=user.first_name,
+                uid=uid,
+                token=token,
+                reset_url=config.password_reset_url.format(uid=uid, token=token) if config.password_reset_url else "",
+            )
+        )
 
 
 def _user_from_uid(uid: str) -> User | None:

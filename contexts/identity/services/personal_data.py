@@ -6,30 +6,50 @@ on the ``Erasure`` row, so an interrupted erasure is finished by running it agai
 ``identity.resume_erasures`` does, and ``manage.py unfinished_erasures`` lists what is left). Identity's
 own step runs first, in one transaction that also closes the account, so the person can no longer log
 in whatever happens to the steps after it; no other context is called while that transaction is open.
+
+The customer's messages are notifications', which sits above identity (it listens to identity's
+events), so identity cannot call it: the same transaction publishes ``identity.AccountClosed``, and
+notifications erases its copy when it gets the event (in process, or in its own service). The export
+reads the messages through a reader notifications lends identity at start-up (``contexts/wiring.py``).
 """
 
 import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q
 from django.utils import timezone
 
 from commerce.database import atomic_in
+from commerce.eventbus import publish
 from contexts.cart import api as cart_api
+from contexts.identity.events import AccountClosed
 from contexts.identity.exceptions import CustomerNotFound, WrongPassword
-from contexts.identity.models import Address, Erasure, Notification, OrderContact, User
+from contexts.identity.models import Address, Erasure, User
 from contexts.identity.services.accounts import revoke_refresh_tokens
 from contexts.orders import api as orders_api
 
 logger = logging.getLogger(__name__)
 
 ERASED_DOMAIN = "erased.invalid"
+
+# A customer's messages as notifications holds them (frozen dataclasses), lent by notifications at
+# start-up (``contexts/wiring.py``); none lent (notifications not installed): the export has none.
+MessageHistory = Callable[[int], Sequence[Any]]
+_message_history: MessageHistory | None = None
+
+
+def register_message_history(reader: MessageHistory | None) -> None:
+    global _message_history
+    _message_history = reader
+
+
+def _messages(user_id: int) -> list[dict[str, Any]]:
+    return [_plain(message) for message in _message_history(user_id)] if _message_history else []
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -59,7 +79,6 @@ def export_personal_data(*, user_id: int) -> dict[str, Any]:
     if user is None:
         raise CustomerNotFound()
     addresses = Address.objects.filter(user_id=user_id).order_by("id")
-    notifications = Notification.objects.filter(customer_id=user_id).order_by("created_at", "id")
     return {
         "exported_at": timezone.now().isoformat(),
         "profile": {
@@ -85,20 +104,7 @@ def export_personal_data(*, user_id: int) -> dict[str, Any]:
             for a in addresses
         ],
         "orders": _orders(user_id),
-        "notifications": [
-            {
-                "id": n.pk,
-                "kind": n.kind,
-                "subject": n.subject,
-                "recipient": n.recipient,
-                "order_id": str(n.order_id) if n.order_id else None,
-                "status": n.status,
-                "created_at": n.created_at.isoformat(),
-                "sent_at": n.sent_at.isoformat() if n.sent_at else None,
-                "body_text": n.body_text,
-            }
-            for n in notifications
-        ],
+        "notifications": _messages(user_id),
     }
 
 
@@ -161,17 +167,8 @@ def _erase_identity(user: User) -> None:
     user.groups.clear()
     user.user_permissions.clear()
     Address.objects.filter(user_id=user.pk).delete()
-    mine = Q(customer_id=user.pk)
-    if not old_email.endswith(f"@{ERASED_DOMAIN}"):
-        mine |= Q(recipient=old_email)  # guest orders placed with the same email before the account
-    Notification.objects.filter(mine).exclude(status=Notification.Status.SENDING).filter(
-        status__in=[Notification.Status.PENDING, Notification.Status.FAILED]
-    ).update(status=Notification.Status.GAVE_UP, last_error="The account was closed before it was sent.")
-    Notification.objects.filter(mine).update(recipient="", body_text="", body_html="", erased_at=now)
-    contacts = Q(customer_id=user.pk)
-    if not old_email.endswith(f"@{ERASED_DOMAIN}"):
-        contacts |= Q(email=old_email)
-    OrderContact.objects.filter(contacts).update(email="")
+    if not old_email.endswith(f"@{ERASED_DOMAIN}"):  # once: a second run knows the address no more
+        publish(AccountClosed(customer_id=user.pk, email=old_email))
     revoke_refresh_tokens(user_id=user.pk)
 
 

@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from contexts.identity.models import Address, User
 from tests.identity.factories import PASSWORD, CustomerFactory
+from tests.notifications.mailbox import after_commit, html_of, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_a_password_equal_to_the_email_is_refused(api_client):
 def reset_link(message) -> tuple[str, str]:
     """The ``uid`` and ``token`` of a reset mail (a message or its text): from the storefront link, or from
     the API call the mail spells out when no storefront is configured."""
-    body = message if isinstance(message, str) else message.body
+    body = message if isinstance(message, str) else text_of(message)
     match = re.search(r"uid=([\w-]+)&token=([\w-]+)", body) or re.search(
         r'"uid": "([\w-]+)", "token": "([\w-]+)"', body
     )
@@ -82,13 +82,25 @@ def reset_link(message) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def test_password_reset_mails_a_single_use_link_that_sets_a_new_password(api_client, customer):
-    response = api_client.post("/api/v1/auth/password-reset", {"email": customer.email.upper()}, format="json")
+@pytest.fixture
+def ask_reset(api_client, mailbox, django_capture_on_commit_callbacks):
+    """POST /auth/password-reset as a customer does, and let what it set off run (identity publishes
+    ``PasswordResetRequested``, notifications sends): the mail is then in ``mailbox``."""
+
+    def ask(email: str):
+        with after_commit(django_capture_on_commit_callbacks):
+            return api_client.post("/api/v1/auth/password-reset", {"email": email}, format="json")
+
+    return ask
+
+
+def test_password_reset_mails_a_single_use_link_that_sets_a_new_password(api_client, customer, ask_reset, mailbox):
+    response = ask_reset(customer.email.upper())
     assert response.status_code == 202
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert message.to == [customer.email]
-    assert message.alternatives and message.alternatives[0][1] == "text/html"
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
+    assert message["To"] == customer.email
+    assert "reset-password" in html_of(message) or "password-reset/confirm" in html_of(message)
     uid, token = reset_link(message)
 
     body = {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
@@ -107,17 +119,19 @@ def test_password_reset_mails_a_single_use_link_that_sets_a_new_password(api_cli
     assert customer.check_password(NEW_PASSWORD)
 
 
-def test_password_reset_answers_the_same_for_an_unknown_email_and_sends_nothing(api_client, customer):
-    known = api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json")
-    unknown = api_client.post("/api/v1/auth/password-reset", {"email": "nobody@example.com"}, format="json")
+def test_password_reset_answers_the_same_for_an_unknown_email_and_sends_nothing(
+    api_client, customer, ask_reset, mailbox
+):
+    known = ask_reset(customer.email)
+    unknown = ask_reset("nobody@example.com")
     assert known.status_code == unknown.status_code == 202
     assert known.content == unknown.content
-    assert [m.to for m in mail.outbox] == [[customer.email]]
+    assert mailbox.to() == [[customer.email]]
 
 
-def test_forged_reset_token_is_refused_and_the_password_stays(api_client, customer):
-    api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json")
-    uid, token = reset_link(mail.outbox[0])
+def test_forged_reset_token_is_refused_and_the_password_stays(api_client, customer, ask_reset, mailbox):
+    ask_reset(customer.email)
+    uid, token = reset_link(mailbox.messages[0])
     for forged in (
         {"uid": uid, "token": token[:-2] + "zz"},
         {"uid": "MTIzNDU2", "token": token},
@@ -132,9 +146,9 @@ def test_forged_reset_token_is_refused_and_the_password_stays(api_client, custom
     assert customer.check_password(PASSWORD)
 
 
-def test_expired_reset_token_is_refused(api_client, customer, settings):
-    api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json")
-    uid, token = reset_link(mail.outbox[0])
+def test_expired_reset_token_is_refused(api_client, customer, settings, ask_reset, mailbox):
+    ask_reset(customer.email)
+    uid, token = reset_link(mailbox.messages[0])
     settings.PASSWORD_RESET_TIMEOUT = -1
     response = api_client.post(
         "/api/v1/auth/password-reset/confirm", {"uid": uid, "token": token, "new_password": NEW_PASSWORD}, format="json"
@@ -145,9 +159,9 @@ def test_expired_reset_token_is_refused(api_client, customer, settings):
     assert customer.check_password(PASSWORD)
 
 
-def test_weak_new_password_is_refused_and_the_link_still_works(api_client, customer):
-    api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json")
-    uid, token = reset_link(mail.outbox[0])
+def test_weak_new_password_is_refused_and_the_link_still_works(api_client, customer, ask_reset, mailbox):
+    ask_reset(customer.email)
+    uid, token = reset_link(mailbox.messages[0])
     like_the_email = api_client.post(
         "/api/v1/auth/password-reset/confirm",
         {"uid": uid, "token": token, "new_password": customer.email},
@@ -166,10 +180,10 @@ def test_weak_new_password_is_refused_and_the_link_still_works(api_client, custo
     assert ok.status_code == 204
 
 
-def test_a_reset_logs_out_refresh_tokens_issued_before_it(api_client, customer):
+def test_a_reset_logs_out_refresh_tokens_issued_before_it(api_client, customer, ask_reset, mailbox):
     pair = api_client.post("/api/v1/auth/token", {"email": customer.email, "password": PASSWORD}, format="json").json()
-    api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json")
-    uid, token = reset_link(mail.outbox[0])
+    ask_reset(customer.email)
+    uid, token = reset_link(mailbox.messages[0])
     api_client.post(
         "/api/v1/auth/password-reset/confirm", {"uid": uid, "token": token, "new_password": NEW_PASSWORD}, format="json"
     )

@@ -1,16 +1,18 @@
-"""Personal data: the export, and closing an account (erasure here and, through their api, in orders and cart)."""
+"""Personal data: the export, and closing an account (erasure here and, through their api, in orders and cart;
+notifications erases on the ``AccountClosed`` event: tests/notifications/integration/test_personal_data.py)."""
 
 import io
 from unittest import mock
-from uuid import uuid4
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from commerce.database import database_for
+from commerce.eventbus.models import OutboxMessage
 from contexts.cart import api as cart_api
 from contexts.identity import tasks
-from contexts.identity.models import Address, Erasure, Notification, OrderContact, User
+from contexts.identity.models import Address, Erasure, User
 from contexts.identity.services import personal_data
 from contexts.orders import api as orders_api
 from contexts.orders.models import Order
@@ -27,17 +29,6 @@ def ann(customer_client):
         user=me, full_name="Ann Lee", line1="Hauptstr. 1", city="Berlin", country="DE", phone="+49 1"
     )
     OrderFactory(customer_id=me.pk, email=me.email)
-    Notification.objects.create(
-        event_id=uuid4(),
-        kind="order_confirmation",
-        customer_id=me.pk,
-        recipient=me.email,
-        subject="Your order 100001 is confirmed",
-        body_text="Shipping to Ann Lee, Hauptstr. 1",
-        body_html="<p>Ann Lee</p>",
-        status="sent",
-    )
-    OrderContact.objects.create(order_id=uuid4(), number="100001", customer_id=me.pk, email=me.email)
     return customer_client
 
 
@@ -48,7 +39,7 @@ def close(client, password=PASSWORD):
 # --- export --------------------------------------------------------------------------------------
 
 
-def test_export_holds_profile_addresses_orders_and_notifications(ann):
+def test_export_holds_profile_addresses_and_orders(ann):
     me = ann.customer
     response = ann.get("/api/v1/me/export")
     assert response.status_code == 200
@@ -60,9 +51,7 @@ def test_export_holds_profile_addresses_orders_and_notifications(ann):
     assert order["email"] == me.email
     assert order["total"] == "31.90"  # money as strings, never floats
     assert order["shipping_address"]["full_name"] == "Ada Lovelace"
-    (notification,) = document["notifications"]
-    assert notification["subject"] == "Your order 100001 is confirmed"
-    assert "Hauptstr. 1" in notification["body_text"]
+    assert document["notifications"] == []  # lent by notifications: its own tests fill it
 
 
 def test_export_holds_nothing_of_another_customer(ann):
@@ -132,10 +121,9 @@ def test_closing_erases_the_person_everywhere_and_keeps_the_orders_for_accountin
     assert (closed.first_name, closed.last_name) == ("", "")
     assert old_email not in closed.email and not closed.has_usable_password()
     assert not Address.objects.filter(user=closed).exists()
-    (notification,) = Notification.objects.filter(customer_id=me.pk)
-    assert (notification.recipient, notification.body_text, notification.body_html) == ("", "", "")
-    assert notification.subject == "Your order 100001 is confirmed"  # the log keeps what was sent, not to whom
-    assert OrderContact.objects.get(customer_id=me.pk).email == ""
+    # every context keeping a copy of the person hears of it (notifications erases its messages)
+    (told,) = OutboxMessage.objects.using(database_for("identity")).filter(event_type="identity.AccountClosed")
+    assert told.payload["customer_id"] == me.pk
 
     (order,) = Order.objects.filter(customer_id=me.pk)
     assert order.email == "" and order.ship_full_name == "" and order.ship_line1 == "" and order.ship_phone == ""
@@ -158,28 +146,6 @@ def test_closing_erases_the_person_everywhere_and_keeps_the_orders_for_accountin
     # and the email is free to open a new account
     again = api_client.post("/api/v1/auth/register", {"email": old_email, "password": PASSWORD}, format="json")
     assert again.status_code == 201
-
-
-def test_a_guest_order_placed_with_the_same_email_loses_the_address_in_notifications(ann):
-    me = ann.customer
-    Notification.objects.create(
-        event_id=uuid4(), kind="order_confirmation", customer_id=None, recipient=me.email,
-        subject="Your order 100009 is confirmed", body_text="Ann Lee, Hauptstr. 1", status="sent",
-    )  # fmt: skip
-    assert close(ann).status_code == 204
-    assert not Notification.objects.filter(recipient=me.email).exists()
-    assert not Notification.objects.filter(body_text__contains="Hauptstr").exists()
-
-
-def test_unsent_messages_of_a_closed_account_are_not_sent_afterwards(ann):
-    me = ann.customer
-    Notification.objects.create(
-        event_id=uuid4(), kind="order_dispatched", customer_id=me.pk, recipient=me.email,
-        subject="Your order 100001 is on its way", body_text="x", status="pending",
-    )  # fmt: skip
-    close(ann)
-    assert tasks.send_due_notifications() == 0
-    assert Notification.objects.get(kind="order_dispatched").status == "gave_up"
 
 
 def test_an_erasure_interrupted_in_another_context_is_listed_and_finished_later(ann):

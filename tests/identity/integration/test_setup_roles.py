@@ -153,4 +153,4 @@ def test_customer_service_looks_after_customers_but_cannot_make_anyone_staff(sta
     assert client.get(reverse("admin:auth_user_password_change", args=[customer.pk])).status_code == 403
     colleague = User.objects.get(email="customer_service@example.com")
     assert client.get(reverse("admin:identity_user_change", args=[colleague.pk])).status_code in (302, 403, 404)
-    assert client.get(reverse("admin:identity_notification_changelist")).status_code == 200
+    assert client.get(reverse("admin:notifications_message_changelist")).status_code == 200

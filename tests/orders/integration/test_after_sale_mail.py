@@ -7,7 +7,7 @@ return's refund has no other mail, so it keeps its ``refund_issued``.
 
 import pytest
 
-from contexts.identity.models import Notification
+from contexts.notifications.models import Message
 from contexts.orders import services
 from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
 
@@ -22,8 +22,8 @@ def placed(customer_client) -> dict:
     return response.json()
 
 
-def told(order: dict) -> list[Notification]:
-    return list(Notification.objects.filter(order_id=order["id"]).order_by("created_at", "id"))
+def told(order: dict) -> list[Message]:
+    return list(Message.objects.filter(order_id=order["id"]).order_by("created_at", "id"))
 
 
 def test_cancelling_sends_one_mail_that_says_the_refund(customer_client, settle_events):

@@ -36,6 +36,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "orders": ALL,
         "cart": ALL,
         "identity": EDIT,
+        "notifications": EDIT,  # the message log, and resending a message
         "catalogue": VIEW,
         "inventory": VIEW,
     },

@@ -5,25 +5,17 @@ password-reset link points at the storefront the settings name, never an invente
 The SMTP server is a real one (aiosmtpd) on a free loopback port: what arrives is what a mail server
 would have been handed. Processes started here write development mail to a temporary folder."""
 
-import email
-import email.policy
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from django.conf import settings as django_settings
-from django.core import mail
 
 from tests.identity.factories import PASSWORD
 from tests.identity.integration.test_accounts_api import NEW_PASSWORD, reset_link
-from tests.support.processes import ROOT, clean_environment, free_port, run_python
+from tests.notifications.mailbox import SECRET, USER, after_commit, html_of, text_of
+from tests.support.processes import ROOT, clean_environment, run_python
 
-USER, SECRET = "shop-mailer", "mailer-secret-42"
 SEND_ONE = (
     "import django, sys; django.setup()\n"
     "from django.conf import settings\n"
@@ -31,45 +23,6 @@ SEND_ONE = (
     "send_mail('Your order 100001 is confirmed', 'Thank you, Zoë: 2 × Blue tee.', None, ['ann@example.com'])\n"
     "print(settings.EMAIL_BACKEND)\n"
 )
-
-
-@dataclass
-class MailServer:
-    port: int
-    received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data):
-        if isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-            USER.encode(),
-            SECRET.encode(),
-        ):
-            self.logins.append(auth_data.login.decode())
-            return AuthResult(success=True)
-        return AuthResult(success=False, handled=False)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[MailServer]:
-    """An SMTP server on loopback that wants a login (over plain text here: the test has no certificate)."""
-    server = MailServer(port=free_port())
-    controller = Controller(
-        server, hostname="127.0.0.1", port=server.port, authenticator=server.authenticate, auth_require_tls=False
-    )
-    controller.start()
-    try:
-        yield server
-    finally:
-        controller.stop()
-
-
-def text_of(message: EmailMessage) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 def test_production_sends_through_the_smtp_server_the_environment_names(smtp_server):
@@ -96,23 +49,28 @@ def test_production_sends_through_the_smtp_server_the_environment_names(smtp_ser
     assert text_of(message).strip() == "Thank you, Zoë: 2 × Blue tee."
 
 
+def ask_for_a_reset(client, email: str, capture) -> None:
+    """POST /auth/password-reset and let what it set off run: identity publishes, notifications sends."""
+    with after_commit(capture):
+        assert client.post("/api/v1/auth/password-reset", {"email": email}, format="json").status_code == 202
+
+
 @pytest.mark.django_db
 def test_the_reset_mail_reaches_the_mail_server_with_a_link_to_the_storefront(
-    api_client, customer, smtp_server, settings
+    api_client, customer, smtp_server, settings, django_capture_on_commit_callbacks
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
     settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = USER, SECRET
     settings.STOREFRONT_URL = "https://shop.example.com/"
-    assert api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json").status_code == 202
+    ask_for_a_reset(api_client, customer.email, django_capture_on_commit_callbacks)
 
     ((_, recipients, message),) = smtp_server.received
     assert recipients == [customer.email]
     text = text_of(message)
     assert "https://shop.example.com/reset-password?uid=" in text
     assert "localhost:3000" not in message.as_string()
-    html = message.get_body(preferencelist=("html",)).get_content()
-    assert 'href="https://shop.example.com/reset-password?uid=' in html
+    assert 'href="https://shop.example.com/reset-password?uid=' in html_of(message)
 
     uid, token = reset_link(text_of(message))
     confirm = {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
@@ -128,13 +86,14 @@ def no_storefront(settings):
 
 @pytest.mark.django_db
 def test_without_a_storefront_the_reset_mail_says_how_to_reset_and_invents_no_address(
-    api_client, customer, no_storefront
+    api_client, customer, no_storefront, mailbox, django_capture_on_commit_callbacks
 ):
-    api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json")
-    (message,) = mail.outbox
-    assert "localhost" not in message.body and "http" not in message.body
-    assert "POST /api/v1/auth/password-reset/confirm" in message.body
-    uid, token = reset_link(message.body)
+    ask_for_a_reset(api_client, customer.email, django_capture_on_commit_callbacks)
+    (message,) = mailbox.messages
+    body = text_of(message)
+    assert "localhost" not in body and "http" not in body
+    assert "POST /api/v1/auth/password-reset/confirm" in body
+    uid, token = reset_link(body)
     confirm = {"uid": uid, "token": token, "new_password": NEW_PASSWORD}
     assert api_client.post("/api/v1/auth/password-reset/confirm", confirm, format="json").status_code == 204
     customer.refresh_from_db()
@@ -142,11 +101,13 @@ def test_without_a_storefront_the_reset_mail_says_how_to_reset_and_invents_no_ad
 
 
 @pytest.mark.django_db
-def test_a_reset_page_of_its_own_overrides_the_storefront(api_client, customer, settings):
+def test_a_reset_page_of_its_own_overrides_the_storefront(
+    api_client, customer, settings, mailbox, django_capture_on_commit_callbacks
+):
     settings.STOREFRONT_URL = "https://shop.example.com"
     settings.IDENTITY_PASSWORD_RESET_URL = "https://account.example.com/password?u={uid}&t={token}"
-    api_client.post("/api/v1/auth/password-reset", {"email": customer.email}, format="json")
-    assert "https://account.example.com/password?u=" in mail.outbox[0].body
+    ask_for_a_reset(api_client, customer.email, django_capture_on_commit_callbacks)
+    assert "https://account.example.com/password?u=" in text_of(mailbox.messages[0])
 
 
 def test_development_writes_each_message_to_a_file_a_person_can_read(tmp_path):

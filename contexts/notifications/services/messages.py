@@ -1,4 +1,4 @@
-"""Notifications: record first, send, mark sent.
+"""Messages: record first, send, mark sent.
 
 A handler records the message (rendered, addressed) in the notification log in the same transaction
 as the bus's inbox row, so a redelivered event finds both and does nothing; the unique
@@ -10,6 +10,12 @@ the row is marked sent: such a row is left ``sending``, and once its lease runs 
 ``unconfirmed`` for staff to look at and resend (the admin's ``resend`` action), instead of being
 sent a second time behind their back. Each message carries a stable ``Message-ID`` derived from the
 event, so a resend is recognisable as the same message by mail software that deduplicates.
+
+A process that does not send (``notifications_settings().sends`` False: the monolith once the
+notifications service sends) records each message as ``recorded`` and never sends it, so its
+``/me/notifications`` stays right while the gateway still routes some customers to it. A secret
+kind (a password reset) keeps its body only until it has left (or been given up), and is never
+recorded with a body where it is not sent.
 """
 
 import logging
@@ -29,18 +35,18 @@ from django.utils import timezone
 
 from commerce.database import atomic_in, database_for
 from commerce.money import quantize
-from contexts.identity.conf import identity_settings
-from contexts.identity.models import Notification, OrderContact
+from contexts.notifications.conf import notifications_settings
+from contexts.notifications.models import Message, OrderContact
 
 logger = logging.getLogger(__name__)
 
-Kind = Notification.Kind
-Status = Notification.Status
+Kind = Message.Kind
+Status = Message.Status
 RETRYABLE = (Status.PENDING, Status.FAILED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Message:
+class Draft:
     """What a handler asks to be sent: who to, about what, and the template context."""
 
     event_id: UUID
@@ -58,23 +64,27 @@ def money(amount: Decimal, currency: str) -> str:
 
 
 def _render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    context = {"shop_name": identity_settings().shop_name, **context}
-    subject = " ".join(render_to_string(f"identity/notifications/{kind}_subject.txt", context).split())
-    text = render_to_string(f"identity/notifications/{kind}.txt", context)
-    html = render_to_string(f"identity/notifications/{kind}.html", context)
+    context = {"shop_name": notifications_settings().shop_name, **context}
+    subject = " ".join(render_to_string(f"notifications/{kind}_subject.txt", context).split())
+    text = render_to_string(f"notifications/{kind}.txt", context)
+    html = render_to_string(f"notifications/{kind}.html", context)
     return subject[:200], text, html
 
 
-def record_notification(message: Message) -> Notification | None:
+def record_notification(message: Draft) -> Message | None:
     """Write the message to the log in the caller's transaction and send it once that commits.
 
     Idempotent per ``(event_id, kind)``: recording the same event again returns the existing row and
-    sends nothing more. A message without a recipient (an erased customer) is not recorded.
+    sends nothing more. A message without a recipient (an erased customer) is not recorded. Where
+    this process does not send, the row is ``recorded`` and nothing is sent.
     """
     if not message.recipient:
         return None
+    sends = notifications_settings().sends
     subject, text, html = _render(message.kind, message.context)
-    notification, created = Notification.objects.get_or_create(
+    if not sends and message.kind in Message.SECRET_KINDS:
+        text = html = ""  # never sent from here: no reason to hold the secret
+    notification, created = Message.objects.get_or_create(
         event_id=message.event_id,
         kind=message.kind,
         defaults={
@@ -85,16 +95,19 @@ def record_notification(message: Message) -> Notification | None:
             "subject": subject,
             "body_text": text,
             "body_html": html,
+            "status": Status.PENDING if sends else Status.RECORDED,
         },
     )
-    if created:
+    if created and sends:
         transaction.on_commit(
-            partial(send_notification, notification_id=notification.pk), using=database_for("identity"), robust=True
+            partial(send_notification, notification_id=notification.pk),
+            using=database_for("notifications"),
+            robust=True,
         )
     return notification
 
 
-def _message_id(notification: Notification) -> str:
+def _message_id(notification: Message) -> str:
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "localhost"
     return f"<{notification.kind}.{notification.event_id}@{domain}>"
 
@@ -106,12 +119,12 @@ def send_notification(*, notification_id: int) -> str:
     ``skipped`` when it was not this call's to send (not due, being sent, already sent). Never raises for the mail server's failure: that is recorded on the row and retried later.
     """
     now = timezone.now()
-    claimed = Notification.objects.filter(pk=notification_id, status__in=RETRYABLE, next_attempt_at__lte=now).update(
+    claimed = Message.objects.filter(pk=notification_id, status__in=RETRYABLE, next_attempt_at__lte=now).update(
         status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         return "skipped"
-    notification = Notification.objects.get(pk=notification_id)
+    notification = Message.objects.get(pk=notification_id)
     email = EmailMultiAlternatives(
         subject=notification.subject,
         body=notification.body_text,
@@ -124,39 +137,51 @@ def send_notification(*, notification_id: int) -> str:
         email.send(fail_silently=False)
     except Exception as exc:
         return _record_failure(notification, f"{type(exc).__name__}: {exc}")
-    Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=timezone.now(), last_error=""
+    Message.objects.filter(pk=notification.pk, status=Status.SENDING).update(
+        status=Status.SENT, sent_at=timezone.now(), last_error="", **_forgotten(notification)
     )
     logger.info("Sent %s notification %s", notification.kind, notification.pk)
     return Status.SENT
 
 
-def _record_failure(notification: Notification, error: str) -> str:
-    config = identity_settings()
-    if notification.attempts >= config.notification_max_attempts:
+def _forgotten(notification: Message) -> dict[str, str]:
+    """The fields to blank once a secret message (a reset link) is done with: it is never sent again."""
+    return {"body_text": "", "body_html": ""} if notification.secret else {}
+
+
+def _record_failure(notification: Message, error: str) -> str:
+    config = notifications_settings()
+    forget: dict[str, str] = {}
+    if notification.attempts >= config.max_attempts:
         status, delay = Status.GAVE_UP, 0.0
+        forget = _forgotten(notification)
         logger.error("Gave up notification %s after %d attempts: %s", notification.pk, notification.attempts, error)
     else:
         status = Status.FAILED
-        delay = config.notification_backoff_seconds * 2 ** max(notification.attempts - 1, 0)
-        logger.warning("Notification %s failed (attempt %d): %s", notification.pk, notification.attempts, error)
-    Notification.objects.filter(pk=notification.pk, status=Status.SENDING).update(
-        status=status, last_error=error[:4000], next_attempt_at=timezone.now() + timedelta(seconds=delay)
+        delay = config.backoff_seconds * 2 ** max(notification.attempts - 1, 0)
+        logger.warning("Message %s failed (attempt %d): %s", notification.pk, notification.attempts, error)
+    Message.objects.filter(pk=notification.pk, status=Status.SENDING).update(
+        status=status, last_error=error[:4000], next_attempt_at=timezone.now() + timedelta(seconds=delay), **forget
     )
     return status
 
 
 def send_due_notifications(*, limit: int = 200) -> int:
     """The periodic job: send what is due (never sent, or failed and waiting out its backoff) and mark
-    messages whose worker vanished mid-send as unconfirmed. Returns how many were sent."""
+    messages whose worker vanished mid-send as unconfirmed. Returns how many were sent. A process
+    that does not send sends nothing here either."""
     now = timezone.now()
-    lease = timedelta(seconds=identity_settings().notification_sending_lease_seconds)
-    lost = Notification.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease).update(
+    if not notifications_settings().sends:
+        return 0
+    lease = timedelta(seconds=notifications_settings().sending_lease_seconds)
+    lost_ones = Message.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease)
+    lost_ones.filter(kind__in=Message.SECRET_KINDS).update(body_text="", body_html="")
+    lost = lost_ones.update(
         status=Status.UNCONFIRMED, last_error="The worker sending it stopped; it may or may not have left."
     )
     if lost:
         logger.error("%d notifications were being sent by a worker that stopped; marked unconfirmed", lost)
-    due = Notification.objects.filter(status__in=RETRYABLE, next_attempt_at__lte=now).order_by("next_attempt_at", "pk")
+    due = Message.objects.filter(status__in=RETRYABLE, next_attempt_at__lte=now).order_by("next_attempt_at", "pk")
     sent = 0
     for notification_id in due.values_list("pk", flat=True)[:limit]:
         sent += send_notification(notification_id=notification_id) == Status.SENT
@@ -165,16 +190,19 @@ def send_due_notifications(*, limit: int = 200) -> int:
 
 def resend_notifications(*, notification_ids: list[int]) -> int:
     """Staff's ``resend``: send these messages again now, whatever happened to them before (except
-    one being sent right now, or one whose content was erased with its account). Returns how many
-    were sent."""
-    with atomic_in("identity"):
+    one being sent right now, one whose content was erased with its account, a secret one whose body
+    is gone once it left, or one only recorded here). Returns how many were sent."""
+    if not notifications_settings().sends:
+        return 0
+    with atomic_in("notifications"):
         ids = list(
-            Notification.objects.filter(pk__in=notification_ids, erased_at__isnull=True)
-            .exclude(status=Status.SENDING)
+            Message.objects.filter(pk__in=notification_ids, erased_at__isnull=True)
+            .exclude(status__in=[Status.SENDING, Status.RECORDED])
             .exclude(recipient="")
+            .exclude(body_text="")
             .values_list("pk", flat=True)
         )
-        Notification.objects.filter(pk__in=ids).update(
+        Message.objects.filter(pk__in=ids).update(
             status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
         )
     return sum(send_notification(notification_id=pk) == Status.SENT for pk in ids)

@@ -1,0 +1,15 @@
+from rest_framework import serializers
+
+
+class NotificationOutput(serializers.Serializer):
+    """One of the caller's messages (API.md ``/me/notifications``): never its body or address. Named as
+    it was when identity served it, so the schema's component (and generated clients) stay the same."""
+
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    order_id = serializers.UUIDField(read_only=True, allow_null=True)
+    order_number = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)

@@ -1,0 +1,29 @@
+"""The notifications context's REST endpoints. Authentication is the deployable's (settings): the
+monolith's and the notifications service's each verify identity's access tokens in their own way."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contexts.notifications import selectors
+from contexts.notifications.rest import serializers as s
+
+
+class MessageListView(GenericAPIView):
+    """The caller's own messages, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.NotificationOutput
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: s.NotificationOutput(many=True)},
+        tags=["notifications"],
+        operation_id="me_notifications_list",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.messages_of(request.user.pk))
+        return self.get_paginated_response(s.NotificationOutput(page, many=True).data)

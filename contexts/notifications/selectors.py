@@ -1,0 +1,17 @@
+"""Reads inside the notifications context."""
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from contexts.notifications.models import Message, OrderContact
+
+
+def messages_of(customer_id: int) -> QuerySet[Message]:
+    """A customer's own messages, newest first (guest orders placed before the account are not theirs)."""
+    return Message.objects.filter(customer_id=customer_id).order_by("-created_at", "-id")
+
+
+def order_contact(order_id: UUID) -> OrderContact | None:
+    """Whom an order belongs to, as projected from ``orders.OrderPlaced``."""
+    return OrderContact.objects.filter(order_id=order_id).first()

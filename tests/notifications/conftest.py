@@ -1,0 +1,1 @@
+from tests.notifications.mailbox import mailbox, smtp_server  # noqa: F401 (fixtures)
