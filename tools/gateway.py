@@ -10,9 +10,9 @@
 It listens on ``--listen`` (``HOST:PORT`` from the environment, 127.0.0.1:8000 by default) and sends
 ``NOTIFICATIONS_SHARE`` percent (``--share``) of ``/api/v1/me/notifications`` to the notifications service,
 everything else to the monolith. nginx's pid, logs, temporary files and the rendered config live under
-``--prefix`` (``var/gateway``): nothing is written outside it, and no system service is involved. When
-started as root, nginx's workers run as ``nobody``. ``bin/shop`` installs nginx when it is missing and
-runs this with ``LIFTED=notifications``.
+``--prefix`` (``var/gateway``): nothing is written outside it, and no system service is involved. Started
+as root, nginx's workers run as ``nobody`` where nobody can reach the prefix. ``bin/shop`` installs nginx
+when it is missing and runs this with ``LIFTED=notifications``.
 """
 
 from __future__ import annotations
@@ -54,12 +54,17 @@ def split(share: int) -> str:
     return f"        {share}% notifications;\n        * monolith;"
 
 
-def _worker_user() -> str:
-    """nginx started as root switches its workers to this user; otherwise they stay who started them."""
+def _worker_user(prefix: Path) -> str:
+    """Whom nginx's workers run as. Started by a user, that user (nginx cannot switch). Started by root, as
+    ``nobody`` when nobody can reach the prefix (they write request bodies there), else as root, like every
+    other process bin/shop started (a checkout under /root is not open to others)."""
     if os.geteuid() != 0:
         return ""
     import grp
 
+    reachable = all(os.stat(path).st_mode & 0o001 for path in [prefix.resolve(), *prefix.resolve().parents])
+    if not reachable:
+        return "user root root;"
     try:
         group = grp.getgrnam("nogroup").gr_name
     except KeyError:
@@ -82,7 +87,7 @@ def render(
         if not ADDRESS.match(address):
             raise SystemExit(f"--{name} must be HOST:PORT, not {address!r}")
     values = {
-        "user": _worker_user(),
+        "user": _worker_user(prefix),
         "workers": str(workers),
         "prefix": str(prefix.resolve()),
         "max_body_size": max_body_size,
@@ -104,16 +109,12 @@ def write(prefix: Path, parameters: dict) -> Path:
     for name in TEMP_DIRS:
         (prefix / "temp" / name).mkdir(parents=True, exist_ok=True)
     (prefix / "logs").mkdir(exist_ok=True)  # nginx -p expects it, whatever the config says
-    if os.geteuid() == 0:
-        # The workers (nobody) write request bodies and buffered answers here, and must reach it.
+    if os.geteuid() == 0:  # the workers write request bodies and buffered answers here
         import pwd
 
-        nobody = pwd.getpwnam("nobody")
+        owner = pwd.getpwnam("nobody") if "nobody" in _worker_user(prefix) else pwd.getpwuid(0)
         for name in TEMP_DIRS:
-            os.chown(prefix / "temp" / name, nobody.pw_uid, nobody.pw_gid)
-        for parent in [prefix.resolve(), *prefix.resolve().parents]:
-            if not os.stat(parent).st_mode & 0o001:
-                raise SystemExit(f"nginx's workers (nobody) cannot reach {parent}: chmod o+x it, or run as a user")
+            os.chown(prefix / "temp" / name, owner.pw_uid, owner.pw_gid)
     config = prefix / "nginx.conf"
     config.write_text(render(prefix=prefix, **parameters))
     (prefix / "gateway.json").write_text(json.dumps(parameters, indent=2) + "\n")
