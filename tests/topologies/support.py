@@ -113,3 +113,60 @@ def running_gateway(*, monolith: str, notifications: str, share: int) -> Iterato
 def get_json(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], object]:
     status, response_headers, body = get(url, headers=headers)
     return status, response_headers, json.loads(body)
+
+
+class MailServer:
+    """A real SMTP server (aiosmtpd) on a loopback port, keeping what it was handed: ``(recipients, subject)``."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = free_port()
+        self.received: list[tuple[list[str], str]] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        import email
+        import email.policy
+
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), str(message["Subject"])))
+        return "250 Message accepted for delivery"
+
+    def __enter__(self) -> "MailServer":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def processes_in_session(session: int) -> list[str]:
+    """The command lines of the processes still in ``session`` (what a run command started and left)."""
+    left = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:
+                left.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip())
+        except (OSError, ValueError):
+            continue
+    return [command for command in left if command]
+
+
+def delete_broker_topology(broker_url: str, prefix: str) -> None:
+    """What ``declare_topology`` declared under a test's prefix, deleted (the broker is shared)."""
+    from kombu import Connection
+
+    with Connection(broker_url, connect_timeout=5) as connection:
+        channel = connection.channel()
+        for queue in (f"{prefix}.notifications", f"{prefix}.notifications.dead"):
+            try:
+                channel.queue_delete(queue)
+            except Exception:
+                channel = connection.channel()
+        for exchange in (f"{prefix}.events", f"{prefix}.dead"):
+            try:
+                channel.exchange_delete(exchange)
+            except Exception:
+                channel = connection.channel()
