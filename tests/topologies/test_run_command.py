@@ -61,26 +61,27 @@ def test_the_lifted_topology_starts_with_one_command_and_stops_with_sigterm(tmp_
     prefix = f"topology-test-{uuid.uuid4().hex[:10]}"
     log = tmp_path / "shop.log"
     with MailServer() as mail, open(log, "w") as output:
+        env = clean_environment(
+            LIFTED="notifications",
+            NOTIFICATIONS_SHARE="50",
+            PORT=str(port),
+            MONOLITH_PORT=str(free_port()),
+            NOTIFICATIONS_PORT=str(free_port()),
+            WEB_CONCURRENCY="1",
+            COMMERCE_VAR_DIR=str(tmp_path / "var"),
+            DATABASE_URL=database_url,
+            EVENTS_BROKER_URL=BROKER,
+            EVENTS_TOPOLOGY_PREFIX=prefix,
+            EMAIL_BACKEND="",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(mail.port),
+            LOG_FORMAT="json",
+        )
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # bin/shop gives each deployable its own under var/
         shop = subprocess.Popen(
             [str(ROOT / "bin" / "shop")],
             cwd=ROOT,
-            env=clean_environment(
-                LIFTED="notifications",
-                NOTIFICATIONS_SHARE="50",
-                PORT=str(port),
-                MONOLITH_PORT=str(free_port()),
-                NOTIFICATIONS_PORT=str(free_port()),
-                WEB_CONCURRENCY="1",
-                COMMERCE_VAR_DIR=str(tmp_path / "var"),
-                DATABASE_URL=database_url,
-                EVENTS_BROKER_URL=BROKER,
-                EVENTS_TOPOLOGY_PREFIX=prefix,
-                EMAIL_BACKEND="",
-                EMAIL_HOST="127.0.0.1",
-                EMAIL_PORT=str(mail.port),
-                PROMETHEUS_MULTIPROC_DIR="",
-                LOG_FORMAT="json",
-            ),
+            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
