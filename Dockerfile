@@ -37,6 +37,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --chown=shop:shop manage.py pyproject.toml ./
 COPY --chown=shop:shop commerce ./commerce
 COPY --chown=shop:shop contexts ./contexts
+COPY --chown=shop:shop services ./services
 # Static files collected at build time (compressed, content-hashed names); WhiteNoise serves them.
 RUN python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p /app/var /tmp/prometheus \
