@@ -15,6 +15,7 @@ from commerce.jwt_keys import ALGORITHM as JWT_ALGORITHM
 from commerce.jwt_keys import signing_key_pem
 from commerce.kernel_settings import *  # noqa: F403 (what every deployable shares: profile, databases, bus, mail, logs)
 from commerce.kernel_settings import (
+    _INSECURE_KEY,  # noqa: F401 (the development key, refused in production)
     BASE_DIR,
     DATABASE_URL,
     DEBUG,
