@@ -111,3 +111,6 @@ def test_the_gateway_answers_in_the_contract_s_shape_when_a_deployable_does_not(
         # The client's request id reaches the deployable that answers, and comes back.
         status, headers, _ = get(f"{gateway}/api/v1/products", headers={"X-Request-ID": "trace-me-2"})
         assert (status, headers["X-Served-By"], headers["X-Request-ID"]) == (200, "monolith", "trace-me-2")
+        # /metrics through the gateway: for this machine, as the monolith answers it on its own port.
+        status, headers, body = get(f"{gateway}/metrics")
+        assert (status, headers["X-Served-By"]) == (200, "monolith") and b"django_http_requests" in body
