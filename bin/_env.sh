@@ -32,3 +32,27 @@ ensure_superuser() {
     "$VENV/bin/python" manage.py ensure_superuser
   fi
 }
+
+# nginx, for the gateway of a lifted topology (LIFTED=notifications bin/shop): Debian's package, installed
+# when missing. bin/shop runs it in the foreground on the ports it is given (tools/gateway.py), never as a
+# system service. (On a machine with systemd, Debian's package also enables its own nginx on port 80, which
+# bin/shop does not use: `sudo systemctl disable --now nginx` if you do not want it.)
+ensure_nginx() {
+  if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+    return
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "bin/shop: the gateway needs nginx; install it with your system's package manager" >&2
+    exit 1
+  fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "bin/shop: the gateway needs nginx: apt-get install -y nginx (as root)" >&2
+      exit 1
+    fi
+    sudo="sudo"
+  fi
+  echo "==> installing nginx (Debian's package) for the gateway"
+  $sudo apt-get install -y nginx || { $sudo apt-get update && $sudo apt-get install -y nginx; }
+}

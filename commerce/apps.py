@@ -13,9 +13,11 @@ class CommerceConfig(AppConfig):
     verbose_name = "Commerce kernel"
 
     def ready(self) -> None:
-        from commerce import jwt_keys, telemetry
+        from commerce import authentication, jwt_keys, telemetry
 
-        checks.register(jwt_keys.check_signing_key, checks.Tags.security)
+        if getattr(settings, "JWT_SIGNING_KEY", None):  # a lifted service verifies with public keys only
+            checks.register(jwt_keys.check_signing_key, checks.Tags.security)
+        checks.register(authentication.check_key_source, checks.Tags.security)
         telemetry.instrument_apis_when_ready()
         if settings.EVENTBUS["DISPATCH"] == "celery":
             import commerce.celery  # noqa: F401

@@ -91,3 +91,20 @@ class OptionalTrailingSlashMiddleware:
         if request.path_info.startswith(API_PREFIX) and len(request.path_info) > len(API_PREFIX):
             request.path_info = request.path_info.rstrip("/") or "/"
         return self.get_response(request)
+
+
+class ServedByMiddleware:
+    """``X-Served-By: <SERVED_BY>`` on every answer: which deployable served it (``monolith``,
+    ``notifications``), so an operator sees where the gateway sent a request. First in ``MIDDLEWARE``,
+    so no answer escapes it (a CORS preflight, a locked-out admin, an error page)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.served_by = settings.SERVED_BY
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response["X-Served-By"] = self.served_by
+        return response

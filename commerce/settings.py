@@ -9,50 +9,26 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from commerce.jwt_keys import ALGORITHM as JWT_ALGORITHM
 from commerce.jwt_keys import signing_key_pem
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("COMMERCE_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-# --- Profile -------------------------------------------------------------------------------------
-# ``COMMERCE_PROFILE=production`` turns on every hardening that ``check --deploy`` asks for and
-# refuses to start without a real secret key.
-PROFILE = os.environ.get("COMMERCE_PROFILE", "development")
-PRODUCTION = PROFILE == "production"
-DEBUG = env_bool("DEBUG", False)
-
-_INSECURE_KEY = "django-insecure-development-only-key-do-not-use-in-production-0123456789"
-SECRET_KEY = os.environ.get("SECRET_KEY", "" if PRODUCTION else _INSECURE_KEY)
-if PRODUCTION and (not SECRET_KEY or SECRET_KEY == _INSECURE_KEY):
-    raise ImproperlyConfigured("SECRET_KEY must be set to a real secret in the production profile.")
-
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+from commerce.kernel_settings import *  # noqa: F403 (what every deployable shares: profile, databases, bus, mail, logs)
+from commerce.kernel_settings import (
+    _INSECURE_KEY,  # noqa: F401 (the development key, refused in production)
+    BASE_DIR,
+    DATABASE_URL,
+    DEBUG,
+    EVENTBUS,
+    PRODUCTION,
+    TIME_ZONE,
+    VAR_DIR,
+    database_config,
+    derived_database_url,
+    env_bool,
+    env_int,
+    env_list,
+)
 
 # --- Applications --------------------------------------------------------------------------------
 # The business contexts, in dependency order (each may depend only on those before it; notifications
@@ -86,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "commerce.middleware.ServedByMiddleware",  # outermost: every answer names the deployable that gave it
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: the whole request is timed
     "corsheaders.middleware.CorsMiddleware",  # first: a preflight is answered before anything else
     "commerce.middleware.RequestIdMiddleware",
@@ -106,7 +83,6 @@ MIDDLEWARE = [
 ROOT_URLCONF = "commerce.urls"
 WSGI_APPLICATION = "commerce.wsgi.application"
 ASGI_APPLICATION = "commerce.asgi.application"
-APPEND_SLASH = False
 
 TEMPLATES = [
     {
@@ -124,64 +100,28 @@ TEMPLATES = [
 ]
 
 # --- Databases -----------------------------------------------------------------------------------
-# ``DATABASE_URL`` picks the default database (SQLite under var/ when unset). With
-# ``DATABASE_SPLIT=1`` every business context except identity gets its own alias, named after the
+# With ``DATABASE_SPLIT=1`` every business context except identity gets its own alias, named after the
 # context: ``DATABASE_URL_<CONTEXT>`` when set, otherwise derived from the default (``<name>_<context>``
 # on PostgreSQL, ``var/commerce_<context>.sqlite3`` on SQLite). Identity stays on ``default`` with
 # Django's own apps, whose tables relate to its user model. ``commerce.database.ContextRouter`` does
 # the routing; ``CONTEXT_DATABASES`` is what it reads.
-DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'commerce.sqlite3'}"
 DATABASE_SPLIT = env_bool("DATABASE_SPLIT", False)
 
 
-# django-prometheus' backends are Django's own, counting queries, errors and their durations per alias.
-_MEASURED_ENGINES = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
-}
-
-
-def _database(url: str) -> dict:
-    # With persistent connections, Django checks the inherited connection (``SELECT 1``) before a
-    # request first uses it: a worker idle through a database restart reconnects instead of answering
-    # its next request with a 503 for a database that is up again.
-    config = dj_database_url.parse(
-        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
-    )
-    config["ENGINE"] = _MEASURED_ENGINES.get(config["ENGINE"], config["ENGINE"])
-    if config["ENGINE"].endswith(".sqlite3"):
-        # Writers wait for each other instead of failing at once with "database is locked".
-        config.setdefault("OPTIONS", {})["timeout"] = 20
-        config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
-        name = Path(config["NAME"])
-        config["TEST"] = {"NAME": str(name.with_name(f"test_{name.name}"))}
-    config["ATOMIC_REQUESTS"] = False  # DESIGN rule 3: services open their own transactions.
-    return config
-
-
 def _derived_url(context: str) -> str:
-    explicit = os.environ.get(f"DATABASE_URL_{context.upper()}")
-    if explicit:
-        return explicit
-    parsed = dj_database_url.parse(DATABASE_URL)
-    if parsed["ENGINE"].endswith(".sqlite3"):
-        return f"sqlite:///{VAR_DIR / f'commerce_{context}.sqlite3'}"
-    base, _, name = DATABASE_URL.partition("?")[0].rpartition("/")
-    query = DATABASE_URL.partition("?")[2]
-    return f"{base}/{name}_{context}" + (f"?{query}" if query else "")
+    return os.environ.get(f"DATABASE_URL_{context.upper()}") or derived_database_url(
+        DATABASE_URL, context, sqlite_file=f"commerce_{context}.sqlite3"
+    )
 
 
-DATABASES = {"default": _database(DATABASE_URL)}
+DATABASES = {"default": database_config(DATABASE_URL)}
 CONTEXT_DATABASES = {name: "default" for name in BUSINESS_CONTEXTS}
 if DATABASE_SPLIT:
     for _context in BUSINESS_CONTEXTS:
         if _context == "identity":
             continue
-        DATABASES[_context] = _database(_derived_url(_context))
+        DATABASES[_context] = database_config(_derived_url(_context))
         CONTEXT_DATABASES[_context] = _context
-DATABASE_ROUTERS = ["commerce.database.ContextRouter"]
-
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity and passwords ----------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
@@ -219,12 +159,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# --- Internationalisation ------------------------------------------------------------------------
-LANGUAGE_CODE = "en"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
 # --- Static files --------------------------------------------------------------------------------
 # Collected into STATIC_ROOT (``manage.py collectstatic``, run by bin/shop and the container build)
 # and served by WhiteNoise in every mode: compressed (gzip, and Brotli where installed) under
@@ -242,51 +176,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
-
-# --- CORS ----------------------------------------------------------------------------------------
-# Browser storefronts on other origins may call the API (and nothing else). Allowed origins come
-# from ``CORS_ALLOWED_ORIGINS`` (comma-separated, e.g. ``https://shop.example.com``); none by default
-# in production, any ``localhost`` port in development. Bearer tokens, not cookies: no credentials.
-CORS_URLS_REGEX = r"^/api/.*$"
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
-CORS_ALLOWED_ORIGIN_REGEXES = (
-    [] if PRODUCTION or "CORS_ALLOWED_ORIGINS" in os.environ else [r"^https?://(localhost|127\.0\.0\.1)(:\d+)?$"]
-)
-CORS_ALLOW_HEADERS = (
-    "accept",
-    "accept-language",
-    "authorization",
-    "content-type",
-    "idempotency-key",
-    "x-request-id",
-)
-CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Location", "Idempotent-Replayed")
-CORS_ALLOW_CREDENTIALS = False
-CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
-
-# --- Request limits ------------------------------------------------------------------------------
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
-
-# --- Cache ---------------------------------------------------------------------------------------
-# What the cache holds must be one for every process: the throttles' counts (a limit of 10 logins a
-# minute must not become 10 per gunicorn worker) and the catalogue's listing pages. CACHE_URL picks it:
-# ``redis://…`` (every machine), ``file:///path`` (every process of one machine), ``locmem://`` (each
-# process its own: only where one process serves). Unset: files under var/cache, shared without Redis.
-CACHE_URL = os.environ.get("CACHE_URL") or f"file://{VAR_DIR / 'cache'}"
-if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
-elif CACHE_URL.startswith("file://"):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": CACHE_URL.removeprefix("file://"),
-        }
-    }
-elif CACHE_URL.startswith("locmem://"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-else:
-    raise ImproperlyConfigured("CACHE_URL must start with redis://, rediss://, file:// or locmem://.")
 
 # --- REST API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -356,41 +245,6 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- Event bus -----------------------------------------------------------------------------------
-# ``inline``: delivered in process after commit (no broker needed). ``celery``: a worker delivers.
-EVENTBUS = {
-    "DISPATCH": os.environ.get("EVENTBUS_DISPATCH", "inline"),
-    "MAX_ATTEMPTS": env_int("EVENTBUS_MAX_ATTEMPTS", 8),
-    "BACKOFF_BASE_SECONDS": float(os.environ.get("EVENTBUS_BACKOFF_BASE_SECONDS", "2")),
-    "BACKOFF_MAX_SECONDS": float(os.environ.get("EVENTBUS_BACKOFF_MAX_SECONDS", "3600")),
-    "SWEEP_GRACE_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_GRACE_SECONDS", "30")),
-    "SWEEP_INTERVAL_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_INTERVAL_SECONDS", "15")),
-    "RETENTION_DAYS": env_int("EVENTBUS_RETENTION_DAYS", 7),
-}
-if EVENTBUS["DISPATCH"] not in {"inline", "celery"}:
-    raise ImproperlyConfigured("EVENTBUS_DISPATCH must be 'inline' or 'celery'.")
-
-# --- Topology: which contexts run as services of their own (DESIGN.md "Lifting a context out") ---
-# Empty (the default): everything in this one process, no broker. ``LIFTED=notifications``: the
-# notifications service does the sending, fed through RabbitMQ by the relay; the gateway sends
-# ``NOTIFICATIONS_SHARE`` percent of its HTTP paths to it. While that share is under 100 the monolith
-# still records (so either deployable answers correctly) but never sends.
-LIFTABLE_CONTEXTS = ("notifications",)
-LIFTED = frozenset(name for name in env_list("LIFTED", []) if name)
-if LIFTED - set(LIFTABLE_CONTEXTS):
-    raise ImproperlyConfigured(
-        f"LIFTED names {sorted(LIFTED - set(LIFTABLE_CONTEXTS))}; contexts that can be lifted: {list(LIFTABLE_CONTEXTS)}."
-    )
-NOTIFICATIONS_SHARE = env_int("NOTIFICATIONS_SHARE", 100)
-if not 0 <= NOTIFICATIONS_SHARE <= 100:
-    raise ImproperlyConfigured("NOTIFICATIONS_SHARE is a percentage: 0 to 100.")
-# The broker events leave through for lifted contexts, and the names the topology is declared under
-# (a prefix keeps parallel test runs apart on one broker).
-EVENTS_BROKER_URL = os.environ.get("EVENTS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
-EVENTS_TOPOLOGY_PREFIX = os.environ.get("EVENTS_TOPOLOGY_PREFIX", "commerce")
-# Which deployable this process is, named in every answer's ``X-Served-By``.
-SERVED_BY = os.environ.get("SERVED_BY", "monolith")
-
 # --- Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 if EVENTBUS["DISPATCH"] == "celery" and not CELERY_BROKER_URL:
@@ -411,32 +265,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # publish. A broker that accepts connections and never answers is not bounded by it: no socket timeouts
 # are set, since the workers' connections share these options.)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
-
-# --- Email ---------------------------------------------------------------------------------------
-# Production sends through SMTP: EMAIL_HOST (localhost when unset, e.g. a relay beside the shop),
-# EMAIL_PORT, EMAIL_HOST_USER / EMAIL_HOST_PASSWORD, and EMAIL_USE_TLS (STARTTLS, port 587 by default)
-# or EMAIL_USE_SSL (implicit TLS, 465). In development with no EMAIL_HOST each message is written as a
-# file under var/mail/ (EMAIL_FILE_PATH) that a person can open; naming an EMAIL_HOST sends there instead.
-# EMAIL_BACKEND overrides either choice. Links in mail lead to the storefront at STOREFRONT_URL.
-_EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if PRODUCTION or _EMAIL_HOST
-    else "django.core.mail.backends.filebased.EmailBackend"
-)
-EMAIL_HOST = _EMAIL_HOST or "localhost"
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-if EMAIL_USE_TLS and EMAIL_USE_SSL:
-    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: STARTTLS (587) or TLS (465).")
-EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; Django's default waits for ever on a silent server
-EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
-STOREFRONT_URL = os.environ.get("STOREFRONT_URL", "")
 
 # --- Shop ----------------------------------------------------------------------------------------
 SHOP_CURRENCIES = tuple(env_list("SHOP_CURRENCIES", ["EUR", "USD", "GBP"]))
@@ -488,59 +316,11 @@ for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):
         globals()[_name] = _type(os.environ[_name])
 
-# --- Metrics -------------------------------------------------------------------------------------
-# ``/metrics`` (commerce.monitoring): ``Authorization: Bearer $METRICS_TOKEN`` when METRICS_TOKEN is
-# set; without it, loopback only in development and off in production. Processes that share a
-# ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn's workers, set by commerce.gunicorn_conf; bin/shop's worker
-# and scheduler too) are added up.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
-PROMETHEUS_EXPORT_MIGRATIONS = False
-
 # --- Tracing -------------------------------------------------------------------------------------
 # Off unless OTEL_TRACES_EXPORTER is console or otlp (commerce.telemetry, which reads the standard
 # OTEL_* variables). Each context's published api is traced, function by function, as
 # ``<context>.<function>``; the modules are named here so the kernel imports no context.
 TRACED_API_MODULES = [f"contexts.{name}.api" for name in BUSINESS_CONTEXTS]
-
-# --- Logging -------------------------------------------------------------------------------------
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "commerce.logging.CorrelationFilter"}},
-    "formatters": {
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s "
-            "correlation_id=%(correlation_id)s causation_id=%(causation_id)s] %(message)s"
-        },
-        "json": {"()": "commerce.logging.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["correlation"],
-            "formatter": "json" if LOG_FORMAT == "json" else "text",
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-    },
-}
-
-# --- Production hardening ------------------------------------------------------------------------
-if PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
 
 # The user's email is unique through a case-insensitive constraint (``Lower("email")``) rather than
 # ``unique=True``, which Django's check cannot see; the email backend looks it up case-insensitively.

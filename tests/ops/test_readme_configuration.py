@@ -9,8 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 SECTION = "## Environment variables"
-# Where the shop's code lives: the deployable, the contexts, the commands a user runs.
-PYTHON_SOURCES = [ROOT / "commerce", ROOT / "contexts", ROOT / "manage.py"]
+# Where the shop's code lives: the deployables, the contexts, the commands a user runs.
+PYTHON_SOURCES = [ROOT / "commerce", ROOT / "contexts", ROOT / "services", ROOT / "manage.py"]
 SHELL_SOURCES = [ROOT / "bin"]
 ENV_HELPERS = {"env_bool", "env_int", "env_list", "env_float", "env_str"}
 # Read with a name built at run time, written in the table with a placeholder.

@@ -1,0 +1,116 @@
+"""The strangler gateway (nginx from Debian, configured by tools/gateway.py) in front of the real monolith and
+the real notifications service: at 0 %, 50 % and 100 % every answer is correct, and ``X-Served-By`` names
+who gave it. The share moves on the running gateway (``tools/gateway.py share N``), as an operator moves it.
+"""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from tests.identity.factories import PASSWORD
+from tests.support.http import request
+from tests.support.processes import ROOT, get
+from tests.topologies.keys import KeyPair
+from tests.topologies.support import SERVICE_SETTINGS, manage, running_deployable, running_gateway
+
+REQUESTS = 80
+
+
+def answer(url: str, token: str | None = None, **headers: str) -> tuple[int, str, object]:
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    status, response_headers, body = get(url, headers=headers)
+    return status, response_headers.get("X-Served-By", ""), json.loads(body)
+
+
+@pytest.fixture
+def topology(tmp_path, settings, customer):
+    """The monolith (on the tests' databases) and the service (its own), each under gunicorn; the customer's
+    access token as identity issued it."""
+    with running_deployable(
+        "commerce.wsgi",
+        COMMERCE_USE_TEST_DATABASES="1",
+        DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+        LIFTED="notifications",
+        NOTIFICATIONS_SHARE="50",
+    ) as (monolith, _):
+        token = request("POST", f"{monolith}/api/v1/auth/token", {"email": customer.email, "password": PASSWORD})
+        assert token.status == 200, token.body
+        service_env = {
+            "DJANGO_SETTINGS_MODULE": SERVICE_SETTINGS,
+            "COMMERCE_VAR_DIR": str(tmp_path / "service"),
+            "SERVICE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.sqlite3'}",
+            "IDENTITY_JWKS_URL": f"{monolith}/.well-known/jwks.json",
+        }
+        manage("migrate_all", **service_env)
+        with running_deployable("services.notifications.wsgi", **service_env) as (service, _):
+            yield monolith, service, token.body["access"]
+
+
+def move_share(prefix, share: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "tools/gateway.py", "share", str(share), f"--prefix={prefix}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_0_50_and_100_percent_every_answer_is_correct_and_names_who_gave_it(topology):
+    monolith, service, token = topology
+    forged = KeyPair().token(1)
+    # What a correct answer is: each deployable, asked directly, agrees.
+    expected = {
+        "customer": answer(f"{monolith}/api/v1/me/notifications", token)[::2],
+        "anonymous": (401, {"code": "not_authenticated"}),
+        "forged": (401, {"code": "token_not_valid"}),
+    }
+    assert answer(f"{service}/api/v1/me/notifications", token)[::2] == expected["customer"]
+    assert expected["customer"][0] == 200
+
+    with running_gateway(monolith=monolith, notifications=service, share=0) as (gateway, prefix):
+        for share in (0, 50, 100):
+            if share:
+                move_share(prefix, share)
+            served_by = Counter()
+            for number in range(REQUESTS):
+                kind = ("customer", "anonymous", "forged")[number % 3]
+                status, who, body = answer(
+                    f"{gateway}/api/v1/me/notifications", {"customer": token, "forged": forged}.get(kind)
+                )
+                if kind == "customer":
+                    assert (status, body) == expected["customer"], (share, who)
+                else:
+                    assert (status, body["code"]) == (expected[kind][0], expected[kind][1]["code"]), (share, who)
+                served_by[who] += 1
+                status, who, _ = answer(f"{gateway}/api/v1/products?page_size=1")
+                assert (status, who) == (200, "monolith")
+            assert set(served_by) <= {"monolith", "notifications"}
+            if share == 0:
+                assert served_by == {"monolith": REQUESTS}
+            elif share == 100:
+                assert served_by == {"notifications": REQUESTS}
+            else:  # roughly half each: 40 ± 20 of 80 fails once in ~10^7 runs
+                assert 20 <= served_by["notifications"] <= 60, served_by
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gateway_answers_in_the_contract_s_shape_when_a_deployable_does_not(topology):
+    monolith = topology[0]
+    with running_gateway(monolith=monolith, notifications="127.0.0.1:9", share=100) as (gateway, _):
+        status, headers, body = get(f"{gateway}/api/v1/me/notifications", headers={"X-Request-ID": "trace-me-1"})
+        assert status == 502
+        assert json.loads(body)["code"] == "bad_gateway"
+        assert (headers["X-Served-By"], headers["X-Request-ID"]) == ("gateway", "trace-me-1")
+        # The client's request id reaches the deployable that answers, and comes back.
+        status, headers, _ = get(f"{gateway}/api/v1/products", headers={"X-Request-ID": "trace-me-2"})
+        assert (status, headers["X-Served-By"], headers["X-Request-ID"]) == (200, "monolith", "trace-me-2")
+        # /metrics through the gateway: for this machine, as the monolith answers it on its own port.
+        status, headers, body = get(f"{gateway}/metrics")
+        assert (status, headers["X-Served-By"]) == (200, "monolith") and b"django_http_requests" in body
