@@ -59,7 +59,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 BUSINESS_CONTEXTS = ("pricing", "inventory", "catalogue", "cart", "orders", "identity")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "commerce.admin_site.AdminConfig",  # Django's admin, its pages discovered on first use (commerce/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
