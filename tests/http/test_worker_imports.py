@@ -231,3 +231,21 @@ def test_the_admin_registry_is_complete_wherever_it_is_read_first(tmp_path):
         " admin.site.is_registered(apps.get_model('token_blacklist', 'OutstandingToken')))\n"
     )
     assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["/admin/orders/order/", "True", "True"]
+
+
+def test_threads_reading_the_admin_registry_at_once_all_find_it_complete(tmp_path):
+    """The development server and gthread workers serve requests in threads: the first admin requests of a
+    process may read the registry together, and none may build the admin's URLs from half of it."""
+    probe = (
+        "import django, threading; django.setup()\n"
+        "from django.contrib import admin\n"
+        "barrier, counts = threading.Barrier(8), []\n"
+        "def read():\n"
+        "    barrier.wait()\n"
+        "    counts.append(len(admin.site.get_urls()))\n"
+        "threads = [threading.Thread(target=read) for _ in range(8)]\n"
+        "for thread in threads: thread.start()\n"
+        "for thread in threads: thread.join()\n"
+        "print(len(set(counts)), counts[0] == len(admin.site.get_urls()), len(counts))\n"
+    )
+    assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["1", "True", "8"]
