@@ -39,8 +39,12 @@ COPY --chown=shop:shop manage.py pyproject.toml ./
 COPY --chown=shop:shop commerce ./commerce
 COPY --chown=shop:shop contexts ./contexts
 COPY --chown=shop:shop services ./services
-# Static files collected at build time (compressed, content-hashed names); WhiteNoise serves them.
-RUN python manage.py collectstatic --noinput --verbosity 0 \
+# The shop's bytecode compiled at build time, as pip compiled the dependencies': with PYTHONDONTWRITEBYTECODE
+# every worker would otherwise compile each module from source when it starts (slower, and ~0.4 MB more in
+# each worker's heap, measured by bench/http). Static files collected at build time (compressed,
+# content-hashed names); WhiteNoise serves them.
+RUN python -m compileall -q commerce contexts services \
+    && python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p /app/var /tmp/prometheus \
     && chown -R shop:shop /app/var /tmp/prometheus
 USER 10001:10001

@@ -4,7 +4,7 @@ endpoint a context adds appears here without anyone editing this module."""
 import re
 
 from django.http import HttpRequest, JsonResponse
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver
 
 API_ROOT = "api/v1/"
 _CONVERTER = re.compile(r"<(?:[^>:]+:)?([^>]+)>")
@@ -29,13 +29,23 @@ def endpoints() -> list[str]:
     return []
 
 
+def _path(name: str) -> str:
+    """The path of a top-level URL by its name, as ``reverse`` would give it. Not ``reverse`` itself: its first
+    call builds the reverse map of every URLconf included, the admin's too, which would load the admin's pages
+    into an API worker (``commerce.admin_site``)."""
+    for pattern in get_resolver().url_patterns:
+        if isinstance(pattern, URLPattern) and pattern.name == name:
+            return f"/{pattern.pattern}"
+    raise LookupError(name)
+
+
 def index(request: HttpRequest) -> JsonResponse:
     base = request.build_absolute_uri(f"/{API_ROOT}")
     return JsonResponse(
         {
             "version": "v1",
             "endpoints": {route: base + route for route in endpoints()},
-            "schema": request.build_absolute_uri(reverse("schema")),
-            "docs": request.build_absolute_uri(reverse("swagger-ui")),
+            "schema": request.build_absolute_uri(_path("schema")),
+            "docs": request.build_absolute_uri(_path("swagger-ui")),
         }
     )

@@ -36,7 +36,7 @@ from commerce.kernel_settings import (
 BUSINESS_CONTEXTS = ("pricing", "inventory", "catalogue", "cart", "orders", "identity", "notifications")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "commerce.admin_site.AdminConfig",  # Django's admin, its pages discovered on first use (commerce/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -38,7 +38,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    # ``admin.site.urls`` as (URLconf, app name, namespace), its URLconf named rather than built: the resolver
+    # imports it on the first request under /admin/, so an API worker never loads the admin's pages.
+    path("admin/", ("commerce.admin_urls", "admin", admin.site.name)),
     path("api/v1", api_index.index, name="api-index"),  # also /api/v1/ (OptionalTrailingSlashMiddleware)
     path("api/v1/", include(api_v1)),
     # Where JWKS clients look by convention (RFC 8615); the same document as /api/v1/.well-known/jwks.json.

@@ -178,3 +178,74 @@ def test_anonymous_requests_load_neither_pyjwt_nor_cryptography_and_the_first_to
     }
     assert outcome["me"] == customer.email
     assert outcome["loaded"] == ["cryptography", "jwt"]
+
+
+ADMIN_MODULES = (
+    "contexts.orders.admin",
+    "contexts.pricing.admin",
+    "commerce.eventbus.admin",
+    "django.contrib.auth.admin",
+    "rest_framework_simplejwt.token_blacklist.admin",
+)
+
+ADMIN_PROBE = """
+import json, sys
+import commerce.wsgi
+from django.test import Client
+
+def loaded():
+    return [name for name in sys.argv[1:] if name in sys.modules]
+
+index = Client().get("/api/v1")
+before = loaded()
+admin = Client().get("/admin/")
+print(json.dumps({"index": index.status_code, "before": before, "admin": [admin.status_code, admin.get("Location")],
+                  "after": loaded()}))
+"""
+
+
+def test_a_worker_loads_the_admin_s_pages_with_the_first_request_for_one(tmp_path):
+    """The admin's pages (every app's ``admin`` module, Django's auth admin, their URLs) load with
+    the first request under /admin/: an API worker never needs them (~1.3 MB a worker, measured by
+    ``bench/http``), and the first staff visit finds them all."""
+    output = _python(tmp_path, ADMIN_PROBE, *ADMIN_MODULES, EVENTBUS_DISPATCH="inline")
+    outcome = json.loads(output.strip().splitlines()[-1])
+    assert outcome == {
+        "index": 200,
+        "before": [],
+        "admin": [302, "/admin/login/?next=/admin/"],
+        "after": list(ADMIN_MODULES),
+    }
+
+
+def test_the_admin_registry_is_complete_wherever_it_is_read_first(tmp_path):
+    """Whoever reads the admin site first (a system check, ``reverse``, a test, a page) finds every app's
+    ``ModelAdmin`` registered, as when Django discovers them at start-up."""
+    probe = (
+        "import django; django.setup()\n"
+        "from django.apps import apps\n"
+        "from django.contrib import admin\n"
+        "from django.urls import reverse\n"
+        "print(reverse('admin:orders_order_changelist'))\n"
+        "print(admin.site.is_registered(apps.get_model('orders', 'Order')),"
+        " admin.site.is_registered(apps.get_model('token_blacklist', 'OutstandingToken')))\n"
+    )
+    assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["/admin/orders/order/", "True", "True"]
+
+
+def test_threads_reading_the_admin_registry_at_once_all_find_it_complete(tmp_path):
+    """The development server and gthread workers serve requests in threads: the first admin requests of a
+    process may read the registry together, and none may build the admin's URLs from half of it."""
+    probe = (
+        "import django, threading; django.setup()\n"
+        "from django.contrib import admin\n"
+        "barrier, counts = threading.Barrier(8), []\n"
+        "def read():\n"
+        "    barrier.wait()\n"
+        "    counts.append(len(admin.site.get_urls()))\n"
+        "threads = [threading.Thread(target=read) for _ in range(8)]\n"
+        "for thread in threads: thread.start()\n"
+        "for thread in threads: thread.join()\n"
+        "print(len(set(counts)), counts[0] == len(admin.site.get_urls()), len(counts))\n"
+    )
+    assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["1", "True", "8"]

@@ -509,3 +509,12 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
     half = served_by("50", "/api/v1/me/notifications", 200)
     assert 60 <= half.count("notifications") <= 140, half.count("notifications")  # 50 % ± 7 standard deviations
     assert set(served_by("100", "/api/v1/products", 5)) == {"monolith"}
+
+
+def test_the_image_ships_the_shop_s_bytecode():
+    """The image runs with PYTHONDONTWRITEBYTECODE: without its bytecode compiled at build time, every worker
+    compiles the shop from source when it starts, which costs its heap ~0.4 MB (``bench/http``)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runtime = dockerfile[dockerfile.rindex("\nFROM ") :]
+    assert re.search(r"python -m compileall -q commerce contexts\b", runtime)
+    assert runtime.index("compileall") > runtime.index("COPY --chown=shop:shop contexts")
