@@ -2,9 +2,10 @@
 
 One batch is one transaction on the publisher's database:
 
-1. **Claim** the due ``relay:*`` deliveries, oldest first, with ``SELECT … FOR UPDATE SKIP LOCKED``:
-   rows another relay holds are skipped, never read twice, and stay locked until that relay commits
-   or dies (then they are due again). Of the rows claimed, a row is kept only if no earlier row of
+1. **Claim** the due ``relay:*`` deliveries, oldest first, with ``SELECT … FOR UPDATE SKIP LOCKED``
+   (on PostgreSQL after taking their streams with tried advisory locks, see ``claim``): rows another
+   relay holds are skipped, never read twice, and stay locked until that relay commits or dies (then
+   they are due again). Of the rows claimed, a row is kept only if no earlier row of
    its stream (the same subscription and ``partition_key``: one aggregate, or the whole outbox for
    an event type that names none) is still owed outside the claim: held by another relay, waiting
    for its retry after a failure. So several relays never send an aggregate's events out of order,
@@ -54,17 +55,15 @@ class BrokerUnavailable(Exception):
     """The broker could not be reached or the connection broke: nothing about any message."""
 
 
-def _claim_sql(connection, limit: int) -> tuple[str, list]:
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    lock = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    owed = [Delivery.Status.PENDING, Delivery.Status.FAILED]
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    sql = f"""
-        WITH claimed AS MATERIALIZED (
-            SELECT id, subscription, partition_key FROM {table}
-            WHERE subscription LIKE %s AND status IN (%s, %s) AND next_attempt_at <= %s
-            ORDER BY id LIMIT %s {lock}
-        ),
+OWED = (Delivery.Status.PENDING, Delivery.Status.FAILED)
+# Streams whose rows the relay looks at per round: the heads of this many owed rows, oldest first.
+WINDOW_FACTOR = 4
+LOCK_CHUNK = 32
+
+
+def _held_back_filter(table: str) -> str:
+    """Of the rows in ``claimed``, those with no earlier owed row of their stream outside the claim."""
+    return f"""
         streams AS (
             SELECT s.subscription, s.partition_key, (
                 SELECT MIN(e.id) FROM {table} e
@@ -78,17 +77,73 @@ def _claim_sql(connection, limit: int) -> tuple[str, list]:
         WHERE s.held_back_from IS NULL OR c.id < s.held_back_from
         ORDER BY c.id
     """
-    return sql, [f"{RELAY_PREFIX}%", *owed, now, limit, *owed]
 
 
 def claim(alias: str, limit: int = BATCH_SIZE) -> list[int]:
     """Lock and return the ids of up to ``limit`` relay deliveries this relay may send now, in order.
-    Call inside a transaction on ``alias``: the locks last until it ends."""
+    Call inside a transaction on ``alias``: the locks last until it ends.
+
+    On PostgreSQL a relay first takes whole streams (a transaction-scoped advisory lock per stream,
+    tried, never waited for) among the oldest owed ones, then their due rows ``FOR UPDATE SKIP
+    LOCKED``: two relays share the work by stream instead of the second finding only the followers
+    of the first one's rows. SQLite has neither: its one relay takes the oldest due rows.
+    """
     connection = connections[alias]
-    sql, params = _claim_sql(connection, limit)
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    due = "{0}subscription LIKE %s AND {0}status IN (%s, %s) AND {0}next_attempt_at <= %s"
+    due_params = [f"{RELAY_PREFIX}%", *OWED, now]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor != "postgresql":
+            cursor.execute(
+                f"""WITH claimed AS MATERIALIZED (
+                        SELECT id, subscription, partition_key FROM {table} WHERE {due.format("")}
+                        ORDER BY id LIMIT %s
+                    ), {_held_back_filter(table)}""",
+                [*due_params, limit, *OWED],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        streams = _lock_streams(cursor, table, due, due_params, limit)
+        if not streams:
+            return []
+        cursor.execute(
+            f"""WITH claimed AS MATERIALIZED (
+                    SELECT d.id, d.subscription, d.partition_key FROM {table} d
+                    JOIN unnest(%s::text[], %s::text[]) AS t(s, p) ON d.subscription = t.s AND d.partition_key = t.p
+                    WHERE {due.format("d.")}
+                    ORDER BY d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED
+                ), {_held_back_filter(table)}""",
+            [[s for s, _ in streams], [p for _, p in streams], *due_params, limit, *OWED],
+        )
         return [row[0] for row in cursor.fetchall()]
+
+
+def _lock_streams(cursor, table: str, due: str, due_params: list, limit: int) -> list[tuple[str, str]]:
+    """The streams (subscription, partition key) this relay now holds, enough for ``limit`` rows."""
+    cursor.execute(
+        f"""SELECT subscription, partition_key, MIN(id) AS first_id, COUNT(*) FROM (
+                SELECT id, subscription, partition_key FROM {table} WHERE {due.format("")} ORDER BY id LIMIT %s
+            ) w GROUP BY subscription, partition_key ORDER BY first_id""",
+        [*due_params, limit * WINDOW_FACTOR],
+    )
+    heads = cursor.fetchall()
+    held: list[tuple[str, str]] = []
+    rows = 0
+    for start in range(0, len(heads), LOCK_CHUNK):
+        chunk = heads[start : start + LOCK_CHUNK]
+        cursor.execute(
+            """SELECT s, p FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t(s, p, n)
+               WHERE pg_try_advisory_xact_lock(hashtextextended(s || chr(31) || p, 23)) ORDER BY n""",
+            [[h[0] for h in chunk], [h[1] for h in chunk]],
+        )
+        locked = set(cursor.fetchall())
+        for subscription, partition_key, _, count in chunk:
+            if (subscription, partition_key) in locked:
+                held.append((subscription, partition_key))
+                rows += count
+        if rows >= limit:
+            break
+    return held
 
 
 @dataclass
@@ -124,6 +179,7 @@ class Publisher:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         self._routable.clear()
+        self._confirms = _Confirms()  # what was outstanding on it will never be confirmed
         if connection is not None:
             try:
                 connection.close()
@@ -283,7 +339,7 @@ class Relay:
             while True:
                 handled = relay_batch(self.publisher, alias, self.batch_size)
                 total += handled
-                if handled < self.batch_size:
+                if not handled:  # nothing due, or all of it held by another relay or behind a retry
                     break
         return total
 

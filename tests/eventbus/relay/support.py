@@ -72,7 +72,7 @@ def process(*command: str, log: Path, **env: str) -> Iterator[subprocess.Popen]:
     environment = {
         **os.environ,
         "COMMERCE_USE_TEST_DATABASES": "1",
-        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+        "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],
         "EVENTS_TOPOLOGY_PREFIX": settings.EVENTS_TOPOLOGY_PREFIX,
         "EVENTS_BROKER_URL": settings.EVENTS_BROKER_URL,
         **env,
