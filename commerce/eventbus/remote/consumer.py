@@ -33,7 +33,7 @@ from commerce.eventbus.subscriptions import subscriptions_of
 
 logger = logging.getLogger(__name__)
 
-PREFETCH = 20
+PREFETCH = 50  # also the most messages applied in one transaction
 MAX_BACKOFF_SECONDS = 30.0  # a failing handler holds its queue: retry sooner than the outbox would
 
 
@@ -92,10 +92,9 @@ class Consumer:
                         logger.warning("The broker answers again: consuming %s", self.names.queue(self.context))
                     failures = 0
                 if not self._received:
-                    with contextlib.suppress(TimeoutError):
-                        self._connection.drain_events(timeout=0.5)
+                    self._receive()
                 if self._received:
-                    self.handle(self._received.popleft())
+                    self._handle_received(max_messages)
                     idle_since = time.monotonic()
                 elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
                     break
@@ -109,7 +108,48 @@ class Consumer:
         self._close()
         return self.handled
 
-    def handle(self, message: amqp.Message) -> None:
+    def _receive(self) -> None:
+        """Wait up to half a second for a message, then take whatever else has arrived meanwhile
+        (py-amqp hands over one frame set per call), up to the prefetch."""
+        with contextlib.suppress(TimeoutError):
+            self._connection.drain_events(timeout=0.5)
+            while len(self._received) < self.prefetch:
+                self._connection.drain_events(timeout=0.002)
+
+    def _handle_received(self, max_messages: int | None) -> None:
+        """Apply the messages already received in one transaction (one commit for many), in order,
+        up to the first one that is poison or whose handler fails; ack them with one ``multiple``
+        ack after the commit; then handle that one alone (retries, dead-letter) before the rest."""
+        room = self.prefetch if max_messages is None else max(1, min(self.prefetch, max_messages - self.handled))
+        batch = [self._received.popleft() for _ in range(min(room, len(self._received)))]
+        applied: list[amqp.Message] = []
+        stopped, failed_once = None, False
+        try:
+            with transaction.atomic(using=self.alias):
+                for position, message in enumerate(batch):
+                    try:
+                        outbox = port.outbox_message_from(message)
+                    except port.PoisonMessage:
+                        stopped = position
+                        break
+                    subscriptions = subscriptions_of(self.context, outbox.event_type)
+                    errors = self._apply_each(subscriptions, outbox) if subscriptions else ["no subscription"]
+                    if errors:
+                        stopped, failed_once = position, bool(subscriptions)
+                        break
+                    applied.append(message)
+        except DatabaseError:  # nothing of the batch happened: one at a time, waiting for the database
+            for message in batch:
+                self.handle(message)
+            return
+        if applied:
+            self._channel.basic_ack(applied[-1].delivery_tag, multiple=True)
+            self.handled += len(applied)
+        if stopped is not None:
+            self._received.extendleft(reversed(batch[stopped + 1 :]))
+            self.handle(batch[stopped], failed_before=int(failed_once))
+
+    def handle(self, message: amqp.Message, *, failed_before: int = 0) -> None:
         """Apply one message and ack it after the commit, or dead-letter it; never raises for the
         message's own fault (only for the broker's)."""
         try:
@@ -121,8 +161,13 @@ class Consumer:
         if not subscriptions:
             self._dead_letter(message, f"unknown event type: {self.context} has no subscription to {outbox.event_type}")
             return
-        attempts, outage = 0, 0
+        attempts, outage = failed_before, 0
+        if attempts >= self.max_attempts:
+            self._dead_letter(message, f"handler failed {attempts} times")
+            return
         while True:
+            if attempts:
+                time.sleep(min(MAX_BACKOFF_SECONDS, bookkeeping.backoff_seconds(attempts)))
             try:
                 errors = self._apply(subscriptions, outbox)
             except DatabaseError as error:  # the commit failed: the database, not the handler
@@ -139,15 +184,18 @@ class Consumer:
             if attempts >= self.max_attempts:
                 self._dead_letter(message, f"handler failed {attempts} times: {'; '.join(errors)}")
                 return
-            time.sleep(min(MAX_BACKOFF_SECONDS, bookkeeping.backoff_seconds(attempts)))
 
     def _apply(self, subscriptions, outbox) -> list[str]:
-        errors = []
         with transaction.atomic(using=self.alias):
-            for subscription in subscriptions:
-                error = bookkeeping.apply_once(self.alias, subscription, outbox)
-                if error is not None:
-                    errors.append(f"{subscription.name}: {error}")
+            return self._apply_each(subscriptions, outbox)
+
+    def _apply_each(self, subscriptions, outbox) -> list[str]:
+        """Each subscription in a savepoint of the open transaction; the errors of those that failed."""
+        errors = []
+        for subscription in subscriptions:
+            error = bookkeeping.apply_once(self.alias, subscription, outbox)
+            if error is not None:
+                errors.append(f"{subscription.name}: {error}")
         return errors
 
     def _dead_letter(self, message: amqp.Message, reason: str) -> None:

@@ -64,7 +64,7 @@ LOCK_CHUNK = 32
 def _held_back_filter(table: str) -> str:
     """Of the rows in ``claimed``, those with no earlier owed row of their stream outside the claim."""
     return f"""
-        streams AS (
+        streams AS MATERIALIZED (
             SELECT s.subscription, s.partition_key, (
                 SELECT MIN(e.id) FROM {table} e
                 WHERE e.subscription = s.subscription AND e.partition_key = s.partition_key
