@@ -2,25 +2,28 @@
 
 Each message is applied like an in-process delivery (``delivery.apply_once``): in one transaction on
 the context's database, the inbox row ``(event_id, subscription)`` and the handler's writes for each
-of the context's subscriptions to the event's type; the message is acked only after that commit. A
-message seen before (the relay resent it, the consumer died before its ack) finds its inbox rows
-and changes nothing.
+of the context's subscriptions to the event's type; the message is acked only after that commit
+(what has arrived is applied together, one commit for many). A message seen before (the relay resent
+it, the consumer died before its ack) finds its inbox rows and changes nothing.
 
 Order: the queue has a single active consumer (another consumer process waits as a hot standby), and
-this process applies its messages one at a time in the order they arrived; a handler that fails is
-retried here, holding the queue, with the bus's backoff (capped), so the next event of the same
-order never overtakes it. After ``MAX_ATTEMPTS`` failures the message goes to the dead-letter queue
-with the last error in its ``dead-letter-reason`` header and the queue moves on. A message that no
+this process applies the messages in the order they arrived, per *stream*: the publishing context
+and the aggregate the relay named (``partition-key``; none: the publisher's whole outbox). A handler
+that fails holds back the later messages of its stream, which wait in the prefetch window, and is
+retried with the bus's backoff (capped); the other streams go on meanwhile, so an event that waits
+for another (a dispatch whose order's ``OrderPlaced`` comes from another outbox, behind it in the
+queue) lets that one through instead of blocking on it. After ``MAX_ATTEMPTS`` failures the message
+goes to the dead-letter queue with the last error in its ``dead-letter-reason`` header. A message no
 release of this code can read (not JSON, an unknown type, a newer version, a payload that does not
 fit) is dead-lettered at once with its reason. A message that kills the consumer every time is
 dead-lettered by the broker itself after the queue's delivery limit. The database failing (not the
-handler) costs no attempt: the message is retried until the database answers.
+handler) costs no attempt: the messages wait until it answers.
 """
 
 import contextlib
 import logging
 import time
-from collections import deque
+from dataclasses import dataclass, field
 
 import amqp
 from django.conf import settings
@@ -28,13 +31,26 @@ from django.db import DatabaseError, connections, transaction
 
 from commerce.database import database_for
 from commerce.eventbus import delivery as bookkeeping
+from commerce.eventbus.models import OutboxMessage
 from commerce.eventbus.remote import amqp as port
-from commerce.eventbus.subscriptions import subscriptions_of
+from commerce.eventbus.subscriptions import Subscription, subscriptions_of
 
 logger = logging.getLogger(__name__)
 
-PREFETCH = 50  # also the most messages applied in one transaction
-MAX_BACKOFF_SECONDS = 30.0  # a failing handler holds its queue: retry sooner than the outbox would
+PREFETCH = 50  # unacked messages in hand: the window other streams advance in while one is retried
+MAX_BACKOFF_SECONDS = 30.0  # a failing handler holds its stream: retry sooner than the outbox would
+
+
+@dataclass
+class _Pending:
+    message: amqp.Message
+    outbox: OutboxMessage | None = None
+    subscriptions: tuple[Subscription, ...] = ()
+    stream: tuple[str, str] = ("", "")
+    poison: str = ""
+    attempts: int = 0
+    not_before: float = 0.0
+    errors: list[str] = field(default_factory=list)
 
 
 class Consumer:
@@ -50,7 +66,7 @@ class Consumer:
         self.handled = 0
         self._connection: amqp.Connection | None = None
         self._channel: amqp.Channel | None = None
-        self._received: deque[amqp.Message] = deque()
+        self._pending: list[_Pending] = []
         self._stopping = False
 
     # --- The broker --------------------------------------------------------------------------------
@@ -61,8 +77,23 @@ class Consumer:
         self._channel.confirm_select()  # for dead letters published by this consumer
         self._channel.events["basic_return"].add(self._on_return)
         self._returned: list[str] = []
-        self._received.clear()
-        self._channel.basic_consume(self.names.queue(self.context), callback=self._received.append)
+        self._pending.clear()  # unacked: the broker gives them again on the new channel
+        self._channel.basic_consume(self.names.queue(self.context), callback=self._arrived)
+
+    def _arrived(self, message: amqp.Message) -> None:
+        pending = _Pending(message)
+        try:
+            pending.outbox = port.outbox_message_from(message)
+        except port.PoisonMessage as poison:
+            pending.poison = str(poison)
+        else:
+            name = pending.outbox.event_type
+            pending.subscriptions = subscriptions_of(self.context, name)
+            if not pending.subscriptions:
+                pending.poison = f"unknown event type: {self.context} has no subscription to {name}"
+            headers = message.properties.get("application_headers") or {}
+            pending.stream = (name.split(".", 1)[0], str(headers.get("partition-key", "")))
+        self._pending.append(pending)
 
     def _on_return(self, exc, exchange: str, routing_key: str, message: amqp.Message) -> None:
         self._returned.append(f"{exchange}/{routing_key}: {exc.reply_text}")
@@ -76,7 +107,7 @@ class Consumer:
                 logger.debug("Closing a broken broker connection", exc_info=True)
 
     def stop(self) -> None:
-        """Finish the message in hand, then stop (SIGTERM): what was prefetched goes back to the queue."""
+        """Finish what is in hand, then stop (SIGTERM): what was prefetched goes back to the queue."""
         self._stopping = True
 
     # --- The loop ----------------------------------------------------------------------------------
@@ -91,10 +122,10 @@ class Consumer:
                     if failures:
                         logger.warning("The broker answers again: consuming %s", self.names.queue(self.context))
                     failures = 0
-                if not self._received:
-                    self._receive()
-                if self._received:
-                    self._handle_received(max_messages)
+                self._receive(wait=0.5 if not self._pending else 0.002)
+                if self._pending:
+                    if not self.process():
+                        self._wait_for_a_retry()
                     idle_since = time.monotonic()
                 elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
                     break
@@ -108,86 +139,74 @@ class Consumer:
         self._close()
         return self.handled
 
-    def _receive(self) -> None:
-        """Wait up to half a second for a message, then take whatever else has arrived meanwhile
-        (py-amqp hands over one frame set per call), up to the prefetch."""
+    def _receive(self, *, wait: float) -> None:
+        """Wait up to ``wait`` seconds for a message, then take whatever else has arrived meanwhile
+        (py-amqp hands over one frame set per call)."""
         with contextlib.suppress(TimeoutError):
-            self._connection.drain_events(timeout=0.5)
-            while len(self._received) < self.prefetch:
+            self._connection.drain_events(timeout=wait)
+            while len(self._pending) < self.prefetch:
                 self._connection.drain_events(timeout=0.002)
 
-    def _handle_received(self, max_messages: int | None) -> None:
-        """Apply the messages already received in one transaction (one commit for many), in order,
-        up to the first one that is poison or whose handler fails; ack them with one ``multiple``
-        ack after the commit; then handle that one alone (retries, dead-letter) before the rest."""
-        room = self.prefetch if max_messages is None else max(1, min(self.prefetch, max_messages - self.handled))
-        batch = [self._received.popleft() for _ in range(min(room, len(self._received)))]
-        applied: list[amqp.Message] = []
-        stopped, failed_once = None, False
+    def _wait_for_a_retry(self) -> None:
+        soonest = min(p.not_before for p in self._pending)
+        time.sleep(max(0.0, min(0.5, soonest - time.monotonic())))
+
+    def process(self) -> bool:
+        """Apply, in one transaction, every message in hand whose stream is not held back, in order;
+        ack the applied ones after the commit; dead-letter poison and the exhausted. Whether any
+        message was settled."""
+        now = time.monotonic()
+        settled = False
+        for pending in [p for p in self._pending if p.poison]:
+            self._dead_letter(pending, pending.poison)
+            settled = True
+        held: set[tuple[str, str]] = set()
+        batch: list[_Pending] = []
+        for pending in self._pending:
+            if pending.stream in held:
+                continue
+            if pending.not_before > now:
+                held.add(pending.stream)  # it waits for its retry: so do the later ones of its stream
+                continue
+            batch.append(pending)
+        if not batch:
+            return settled
+        failed: set[tuple[str, str]] = set()
+        applied: list[_Pending] = []
+        errors: dict[int, list[str]] = {}
         try:
             with transaction.atomic(using=self.alias):
-                for position, message in enumerate(batch):
-                    try:
-                        outbox = port.outbox_message_from(message)
-                    except port.PoisonMessage:
-                        stopped = position
-                        break
-                    subscriptions = subscriptions_of(self.context, outbox.event_type)
-                    errors = self._apply_each(subscriptions, outbox) if subscriptions else ["no subscription"]
-                    if errors:
-                        stopped, failed_once = position, bool(subscriptions)
-                        break
-                    applied.append(message)
-        except DatabaseError:  # nothing of the batch happened: one at a time, waiting for the database
-            for message in batch:
-                self.handle(message)
-            return
-        if applied:
-            self._channel.basic_ack(applied[-1].delivery_tag, multiple=True)
-            self.handled += len(applied)
-        if stopped is not None:
-            self._received.extendleft(reversed(batch[stopped + 1 :]))
-            self.handle(batch[stopped], failed_before=int(failed_once))
-
-    def handle(self, message: amqp.Message, *, failed_before: int = 0) -> None:
-        """Apply one message and ack it after the commit, or dead-letter it; never raises for the
-        message's own fault (only for the broker's)."""
-        try:
-            outbox = port.outbox_message_from(message)
-        except port.PoisonMessage as poison:
-            self._dead_letter(message, str(poison))
-            return
-        subscriptions = subscriptions_of(self.context, outbox.event_type)
-        if not subscriptions:
-            self._dead_letter(message, f"unknown event type: {self.context} has no subscription to {outbox.event_type}")
-            return
-        attempts, outage = failed_before, 0
-        if attempts >= self.max_attempts:
-            self._dead_letter(message, f"handler failed {attempts} times")
-            return
-        while True:
-            if attempts:
-                time.sleep(min(MAX_BACKOFF_SECONDS, bookkeeping.backoff_seconds(attempts)))
-            try:
-                errors = self._apply(subscriptions, outbox)
-            except DatabaseError as error:  # the commit failed: the database, not the handler
-                outage += 1
-                logger.error("Applying %s failed on the database (%s); retrying", outbox.event_id, error)
-                connections[self.alias].close()
-                time.sleep(min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(outage - 1, 6)))
+                for pending in batch:
+                    if pending.stream in failed:
+                        continue
+                    found = self._apply_each(pending.subscriptions, pending.outbox)
+                    if found:
+                        failed.add(pending.stream)
+                        errors[id(pending)] = found
+                    else:
+                        applied.append(pending)
+        except DatabaseError as error:  # the commit failed: the database, not the handlers
+            logger.error("Applying %d messages failed on the database (%s); retrying", len(batch), error)
+            connections[self.alias].close()
+            for pending in batch:
+                pending.not_before = now + 1.0
+            return settled
+        for pending in applied:
+            self._channel.basic_ack(pending.message.delivery_tag)
+            self._pending.remove(pending)
+        self.handled += len(applied)
+        for pending in batch:
+            if id(pending) not in errors:
                 continue
-            if not errors:
-                self._channel.basic_ack(message.delivery_tag)
-                self.handled += 1
-                return
-            attempts += 1
-            if attempts >= self.max_attempts:
-                self._dead_letter(message, f"handler failed {attempts} times: {'; '.join(errors)}")
-                return
-
-    def _apply(self, subscriptions, outbox) -> list[str]:
-        with transaction.atomic(using=self.alias):
-            return self._apply_each(subscriptions, outbox)
+            pending.attempts += 1
+            pending.errors = errors[id(pending)]
+            if pending.attempts >= self.max_attempts:
+                self._dead_letter(pending, f"handler failed {pending.attempts} times: {'; '.join(pending.errors)}")
+                settled = True
+            else:
+                backoff = min(MAX_BACKOFF_SECONDS, bookkeeping.backoff_seconds(pending.attempts))
+                pending.not_before = time.monotonic() + backoff
+        return settled or bool(applied)
 
     def _apply_each(self, subscriptions, outbox) -> list[str]:
         """Each subscription in a savepoint of the open transaction; the errors of those that failed."""
@@ -198,9 +217,10 @@ class Consumer:
                 errors.append(f"{subscription.name}: {error}")
         return errors
 
-    def _dead_letter(self, message: amqp.Message, reason: str) -> None:
+    def _dead_letter(self, pending: _Pending, reason: str) -> None:
         """Publish the message, untouched but for the reason, to the context's dead-letter queue
         (confirmed, ``mandatory``), then ack the original."""
+        message = pending.message
         logger.error("Dead-lettering %s (%s): %s", message.properties.get("message_id"), self.context, reason)
         headers = dict(message.properties.get("application_headers") or {})
         headers[port.REASON_HEADER] = reason[:4000]
@@ -214,4 +234,5 @@ class Consumer:
         if self._returned:  # no dead-letter queue: keep the message where it is rather than lose it
             raise amqp.exceptions.NotFound(f"No dead-letter queue for {self.context}: {self._returned[0]}")
         self._channel.basic_ack(message.delivery_tag)
+        self._pending.remove(pending)
         self.handled += 1

@@ -109,6 +109,23 @@ def test_the_consumer_applies_an_aggregates_events_in_the_order_they_happened(br
         assert steps == list(range(6))
 
 
+def test_a_failing_event_holds_back_its_own_stream_while_other_streams_go_on(broker, as_service):
+    waits, after, run, order = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish_many([Pinged(key=waits, fail_times=2), Pinged(key=after)])  # one stream: no aggregate
+        publish_many([Stepped(run=run, order_id=order, step=step) for step in range(3)])  # its order's stream
+    relay_all()
+
+    consume(as_service)
+
+    assert attempts_of(waits, "count") == 3  # failed twice, applied the third time
+    assert counted(f"{waits}:count") == counted(f"{after}:count") == 1
+    rows = list(ProbeCounter.objects.order_by("pk").values_list("key", flat=True))
+    first_applied = rows.index(f"{waits}:count")
+    assert rows.index(f"{after}:count") > first_applied  # the same stream waited for it
+    assert all(rows.index(f"{run}:{order}:{step:05d}") < first_applied for step in range(3))  # the other went on
+
+
 def test_the_consumer_continues_the_trace_written_with_the_outbox_row(broker, as_service):
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -141,9 +158,8 @@ def test_a_message_without_a_dead_letter_queue_is_kept_rather_than_lost(broker, 
     with as_service():
         consumer = Consumer(CONTEXT)
         consumer._open()
-        consumer._connection.drain_events(timeout=5)
-        message = consumer._received.popleft()
+        consumer._receive(wait=5)
         with pytest.raises(amqp.exceptions.NotFound):
-            consumer.handle(message)
+            consumer.process()
         consumer._close()
     assert [m.properties["message_id"] for m in drain(broker.queue(CONTEXT))] == ["keep-me"]
