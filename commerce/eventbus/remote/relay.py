@@ -38,6 +38,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import context_aliases
 from commerce.eventbus import delivery as bookkeeping
 from commerce.eventbus.models import Delivery
@@ -315,10 +316,12 @@ def relay_batch(publisher: Publisher, alias: str, limit: int = BATCH_SIZE) -> in
         publisher.publish(batch)  # BrokerUnavailable rolls the whole batch back, untouched
         delivered = [d.pk for o in batch if not o.error for d in o.deliveries]
         failed = [(d, o.error) for o in batch if o.error and o.error != WITHHELD for d in o.deliveries]
+        outcomes = ["delivered"] * len(delivered)
         for d, error in failed:
             logger.warning("Relaying %s (%s) failed: %s", d.message.event_type, d.message.event_id, error)
-            bookkeeping.record_failure(alias, d, error)
+            outcomes.append(bookkeeping.record_failure(alias, d, error).status)
         after_ack(alias, delivered)
+    metrics.delivery_outcomes(alias, outcomes)
     return len(ids)
 
 
