@@ -32,6 +32,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import amqp
 from django.db import connections, transaction
@@ -80,7 +81,7 @@ def _held_back_filter(table: str) -> str:
     """
 
 
-def claim(alias: str, limit: int = BATCH_SIZE) -> list[int]:
+def claim(alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None) -> list[int]:
     """Lock and return the ids of up to ``limit`` relay deliveries this relay may send now, in order.
     Call inside a transaction on ``alias``: the locks last until it ends.
 
@@ -91,7 +92,7 @@ def claim(alias: str, limit: int = BATCH_SIZE) -> list[int]:
     """
     connection = connections[alias]
     table = connection.ops.quote_name(Delivery._meta.db_table)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = connection.ops.adapt_datetimefield_value(due_by or timezone.now())
     due = "{0}subscription LIKE %s AND {0}status IN (%s, %s) AND {0}next_attempt_at <= %s"
     due_params = [f"{RELAY_PREFIX}%", *OWED, now]
     with connection.cursor() as cursor:
@@ -305,10 +306,11 @@ def after_ack(alias: str, delivered: list[int]) -> None:
     )
 
 
-def relay_batch(publisher: Publisher, alias: str, limit: int = BATCH_SIZE) -> int:
-    """Claim, publish and mark one batch of ``alias``'s outbox; how many deliveries it handled."""
+def relay_batch(publisher: Publisher, alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None) -> int:
+    """Claim, publish and mark one batch of ``alias``'s outbox (what is due by ``due_by``, now by
+    default); how many deliveries it handled."""
     with transaction.atomic(using=alias):
-        ids = claim(alias, limit)
+        ids = claim(alias, limit, due_by=due_by)
         if not ids:
             return 0
         rows = Delivery.objects.using(alias).select_related("message").filter(pk__in=ids).order_by("pk")
@@ -338,9 +340,10 @@ class Relay:
         :raises BrokerUnavailable: the broker could not be reached (nothing was marked).
         """
         total = 0
+        started = timezone.now()  # a retry that falls due during this run waits for the next one
         for alias in context_aliases():
             while True:
-                handled = relay_batch(self.publisher, alias, self.batch_size)
+                handled = relay_batch(self.publisher, alias, self.batch_size, due_by=started)
                 total += handled
                 if not handled:  # nothing due, or all of it held by another relay or behind a retry
                     break

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from commerce import telemetry
-from commerce.database import atomic_in
+from commerce.database import atomic_in, database_for
 from commerce.eventbus import publish, publish_many
 from commerce.eventbus.models import Delivery, InboxEntry
 from commerce.eventbus.remote import amqp as port
@@ -54,7 +54,7 @@ def test_each_event_is_applied_once_by_every_subscription_of_the_context_and_cop
         publish(Pinged(key=key))
     relay_all()
     # The relay sends it again (as after dying between the broker's ack and its own commit).
-    Delivery.objects.filter(subscription="relay:probe_sink").update(status="pending")
+    Delivery.objects.using(database_for("probe")).filter(subscription="relay:probe_sink").update(status="pending")
     relay_all()
 
     assert consume(as_service) == 2

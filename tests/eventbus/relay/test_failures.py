@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from commerce.database import atomic_in
+from commerce.database import atomic_in, database_for
 from commerce.eventbus import publish_many
 from commerce.eventbus.models import Delivery, InboxEntry
 from commerce.eventbus.remote.consumer import Consumer
@@ -131,7 +131,7 @@ def test_the_broker_going_away_mid_run_leaves_events_waiting_and_they_go_when_it
         after_run = uuid.uuid4().hex
         after = publish_steps(after_run, orders=5, steps=2)
         time.sleep(1.5)
-        owed = Delivery.objects.filter(message__payload__run=after_run)
+        owed = Delivery.objects.using(database_for("probe")).filter(message__payload__run=after_run)
         assert {(d.status, d.attempts) for d in owed} == {("pending", 0)}  # waiting, no attempt spent
 
         proxy.restore()
