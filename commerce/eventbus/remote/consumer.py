@@ -132,9 +132,15 @@ class Consumer:
             except port.CONNECTION_ERRORS as error:
                 self._close()
                 failures += 1
+                if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
+                    logger.error("The broker is unavailable (%s); idle for %.0fs, exiting", error, idle_exit)
+                    break
                 wait = min(30.0, 0.5 * 2 ** min(failures - 1, 6))
+                if idle_exit is not None:
+                    wait = min(wait, max(0.1, idle_exit - (time.monotonic() - idle_since)))
                 if failures == 1 or failures % 10 == 0:
-                    logger.error("The broker is unavailable (%s); reconnecting in %.1fs", error, wait)
+                    hint = " (run manage.py declare_topology)" if isinstance(error, amqp.exceptions.NotFound) else ""
+                    logger.error("The broker is unavailable (%s)%s; reconnecting in %.1fs", error, hint, wait)
                 time.sleep(wait)
         self._close()
         return self.handled

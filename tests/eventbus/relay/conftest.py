@@ -33,11 +33,11 @@ def broker(settings):
         if os.environ.get("REQUIRE_RABBITMQ") == "1":
             pytest.fail(f"RabbitMQ does not answer at {django_settings.EVENTS_BROKER_URL} and REQUIRE_RABBITMQ=1.")
         pytest.skip("needs RabbitMQ (EVENTS_BROKER_URL)")
-    settings.EVENTS_TOPOLOGY_PREFIX = f"test-relay-{uuid.uuid4().hex[:12]}"
+    prefix = settings.EVENTS_TOPOLOGY_PREFIX = f"test-relay-{uuid.uuid4().hex[:12]}"
     settings.LIFTED = frozenset({LIFTED_CONTEXT})
     port.declare([LIFTED_CONTEXT])
     yield port.names()
-    port.delete([LIFTED_CONTEXT], prefix=settings.EVENTS_TOPOLOGY_PREFIX)
+    port.delete([LIFTED_CONTEXT], prefix=prefix)  # what this test declared, whatever it set since
 
 
 @pytest.fixture
