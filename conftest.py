@@ -152,7 +152,8 @@ def _classify(item: pytest.Item) -> None:
     ``bus``: can deliver an event (commits, settles or captures deliveries, or uses commerce.eventbus).
     ``several_databases``: can reach more than one context's database (``bus``, ``postgres``, a
     ``context_connection`` or ``postgresql_only`` test, or a module using two or more contexts).
-    ``browser``: drives Chromium. ``resilience``: starts real servers and workers (tests/resilience)."""
+    ``browser``: drives Chromium. ``resilience``: starts real servers and workers (tests/resilience).
+    ``rabbitmq``: uses the real RabbitMQ (the ``broker`` fixture of tests/eventbus/relay)."""
     fixtures = set(getattr(item, "fixturenames", ()))
     marker = item.get_closest_marker("django_db")
     database = marker is not None or bool(fixtures & _DATABASE_FIXTURES)
@@ -165,6 +166,7 @@ def _classify(item: pytest.Item) -> None:
     several = bus or item.get_closest_marker("postgres") is not None or bool(fixtures & _SEVERAL_DATABASES_FIXTURES)
     several = several or len(used - {"commerce.eventbus"}) >= 2 or "commerce.idempotency" in used
     for name, applies in (
+        ("rabbitmq", "broker" in fixtures),
         ("database", database),
         ("transactional", transactional),
         ("bus", bus and database),

@@ -6,7 +6,8 @@ What a context uses, and all it may use::
 
 ``publish`` writes the event to the publisher's outbox in the current transaction; after commit it
 is delivered at least once to every subscription, and each subscription applies it effectively once
-(an inbox row in the subscriber's database, in the handler's own transaction). ``upcaster`` lets an
+(an inbox row in the subscriber's database, in the handler's own transaction); a context running
+as a service of its own (``settings.LIFTED``) gets it through RabbitMQ instead (``remote``). ``upcaster`` lets an
 event type change shape without stranding what is in flight (see ``commerce.eventbus.types``).
 
 The modules stand in layers, each importing only those below it (``.importlinter``, contract
@@ -15,6 +16,7 @@ The modules stand in layers, each importing only those below it (``.importlinter
     admin, management, tasks     interfaces: staff, commands, Celery
     publishing                   publish(), publish_many(): outbox rows, dispatch after commit
     dispatch                     inline or celery; sweep() and requeue() hand deliveries to it
+    remote                       lifted contexts: the relay to RabbitMQ, the consumer, the topology
     delivery                     deliver_many(), failures, backoff, claim_due(), prune()
     subscriptions, models        who listens; the outbox, deliveries and inbox tables
     types                        events, their (de)serialization, versions and upcasters

@@ -7,6 +7,10 @@ no-op. A failure is recorded on the delivery with exponential backoff and jitter
 
 This module delivers what it is given and keeps the books; handing deliveries to a process
 (inline, or a Celery worker) is ``dispatch``'s job, one layer up: nothing here imports it.
+
+A ``relay:<context>`` delivery (a lifted context's, ``subscriptions.relay_subscription``) is never
+delivered here nor claimed by the sweep: the relay sends it through the broker and keeps its books
+with the same ``record_failure``; the service's consumer applies it with ``apply_once``.
 """
 
 import logging
@@ -24,7 +28,7 @@ from django.utils import timezone
 from commerce import correlation, metrics, telemetry
 from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
-from commerce.eventbus.subscriptions import Subscription
+from commerce.eventbus.subscriptions import RELAY_PREFIX, Subscription, is_relayed
 from commerce.eventbus.subscriptions import subscription as find_subscription
 from commerce.eventbus.types import from_payload, secret_fields_of, without_secrets
 
@@ -74,6 +78,8 @@ def deliver_many(alias: str, delivery_ids: Sequence[int]) -> list[Outcome]:
             elif delivery.status in (Delivery.Status.DELIVERED, Delivery.Status.DEAD):
                 # Delivered already, or dead-lettered until staff retry it (which makes it pending).
                 outcomes[delivery_id] = Outcome(delivery_id, delivery.status)
+            elif is_relayed(delivery.subscription):
+                outcomes[delivery_id] = Outcome(delivery_id, "relayed")  # the relay's to send, not ours
             else:
                 due.append(delivery)
         attempted = _deliver_batch(alias, due)
@@ -129,6 +135,13 @@ def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]
     for delivery, error in failures:
         outcomes[delivery.pk] = _record_failure(alias, delivery, error)
     return outcomes
+
+
+def apply_once(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> str | None:
+    """Apply ``message`` to ``subscription`` once (inbox row and handler in one savepoint of the open
+    transaction on ``subscriber_alias``); the error text if the handler failed. The consumer of a
+    lifted context's queue calls it with a message read from the broker (an unsaved ``OutboxMessage``)."""
+    return _apply_one(subscriber_alias, subscription, message)
 
 
 def _apply_one(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> str | None:
@@ -210,6 +223,11 @@ def forget_secrets(alias: str, messages: Iterable[OutboxMessage]) -> int:
     return pruned
 
 
+def record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:
+    """Count a failed attempt of ``delivery``: retried with backoff, dead-lettered after ``MAX_ATTEMPTS``."""
+    return _record_failure(alias, delivery, error)
+
+
 def _record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:
     """Count the failed attempt in the database (``F()``, under the row's lock), never from the copy
     read before the handler ran: a sweep or a second worker may have counted one meanwhile."""
@@ -254,6 +272,7 @@ def claim_due(alias: str, *, limit: int = 500) -> list[int]:
         due = (
             Delivery.objects.using(alias)
             .filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+            .exclude(subscription__startswith=RELAY_PREFIX)
             .order_by("next_attempt_at", "pk")
         )
         if transaction.get_connection(alias).features.has_select_for_update_skip_locked:

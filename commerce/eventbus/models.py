@@ -44,6 +44,8 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True)
+    # The ordered stream a relayed delivery belongs to (``types.partition_key``); "" for the rest.
+    partition_key = models.CharField(max_length=200, blank=True, default="")
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -54,7 +56,15 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["message", "subscription"], name="eventbus_delivery_once"),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="eventbus_delivery_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="eventbus_delivery_due"),
+            # The relay's "is an earlier event of this stream still owed?" look-up, over owed rows only.
+            models.Index(
+                fields=["subscription", "partition_key", "id"],
+                condition=models.Q(status__in=["pending", "failed"]),
+                name="eventbus_delivery_stream",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subscription} ← {self.message_id} ({self.status})"

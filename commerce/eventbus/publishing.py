@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from commerce import telemetry
+from commerce import telemetry, topology
 from commerce.database import database_for
 from commerce.eventbus import dispatch
-from commerce.eventbus.subscriptions import subscriptions_for
-from commerce.eventbus.types import Event, EventError, to_payload
+from commerce.eventbus.subscriptions import relay_subscription, subscriptions_for
+from commerce.eventbus.types import Event, EventError, partition_key, to_payload
 
 
 def publish(event: Event) -> None:
@@ -69,17 +69,37 @@ def publish_many(events: Sequence[Event]) -> None:
         ]
     )
     # The sweep leaves a fresh delivery alone for a grace period: the after-commit dispatch owns it.
-    not_before = timezone.now() + timedelta(seconds=settings.EVENTBUS["SWEEP_GRACE_SECONDS"])
-    subscribers = {name: subscriptions_for(name) for name in {message.event_type for message in messages}}
+    now = timezone.now()
+    not_before = now + timedelta(seconds=settings.EVENTBUS["SWEEP_GRACE_SECONDS"])
+    local, remote = {}, {}
+    for name in {message.event_type for message in messages}:
+        subscriptions = subscriptions_for(name)
+        local[name] = [s for s in subscriptions if topology.delivered_in_process(s.context)]
+        remote[name] = sorted({s.context for s in subscriptions if topology.is_remote(s.context)})
     owed = [
         Delivery(message=message, subscription=subscription.name, next_attempt_at=not_before)
         for message in messages
-        for subscription in subscribers[message.event_type]
+        for subscription in local[message.event_type]
     ]
-    if not owed:
+    # A lifted context is owed the event through the broker: due at once, the relay's to send, in
+    # the stream of its aggregate (``partition_key``) so its events leave in the order they happened.
+    relayed = [
+        Delivery(
+            message=message,
+            subscription=relay_subscription(context),
+            next_attempt_at=now,
+            partition_key=partition_key(event),
+        )
+        for event, message in zip(events, messages, strict=True)
+        for context in remote[message.event_type]
+    ]
+    if not owed and not relayed:
         return
     # PostgreSQL and SQLite (the supported databases) return the new ids from a bulk insert.
-    delivery_ids = [delivery.pk for delivery in Delivery.objects.using(alias).bulk_create(owed)]
+    created = Delivery.objects.using(alias).bulk_create([*owed, *relayed])
+    delivery_ids = [delivery.pk for delivery in created[: len(owed)]]
+    if not delivery_ids:
+        return
     transaction.on_commit(lambda: dispatch.dispatch(alias, delivery_ids), using=alias, robust=True)
 
 

@@ -7,6 +7,11 @@ the key of the inbox, so renaming a handler is a schema change.
 One function may react to several events by stacking ``@subscriber``, but each subscription needs
 its own name then (``name=``): two subscriptions can never share an inbox key, and a name already
 taken by another subscription is refused at import time rather than silently replacing it.
+
+A context that runs as a service of its own (``commerce.topology``) is owed its events through the
+broker: one delivery per event named ``relay:<context>``, which no handler in this process takes;
+the relay (``commerce.eventbus.remote``) sends it, and the service's consumer applies it to that
+context's own subscriptions there.
 """
 
 from collections.abc import Callable
@@ -16,6 +21,8 @@ from typing import Any
 from commerce.eventbus.types import Event, EventError
 
 Handler = Callable[[Any], None]
+
+RELAY_PREFIX = "relay:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +83,31 @@ def subscriptions_for(event_name: str) -> tuple[Subscription, ...]:
 
 def subscription(name: str) -> Subscription | None:
     return _SUBSCRIPTIONS.get(name)
+
+
+def relay_subscription(context: str) -> str:
+    """The name of the delivery that owes ``context``'s service an event through the broker."""
+    return f"{RELAY_PREFIX}{context}"
+
+
+def is_relayed(name: str) -> bool:
+    """Whether the delivery named ``name`` is the relay's to send (never a handler's in this process)."""
+    return name.startswith(RELAY_PREFIX)
+
+
+def relayed_context(name: str) -> str:
+    return name.removeprefix(RELAY_PREFIX)
+
+
+def subscriptions_of(context: str, event_name: str | None = None) -> tuple[Subscription, ...]:
+    """``context``'s subscriptions (to ``event_name`` only, when given)."""
+    return tuple(
+        s
+        for s in _SUBSCRIPTIONS.values()
+        if s.context == context and (event_name is None or s.event_name == event_name)
+    )
+
+
+def event_names_of(context: str) -> tuple[str, ...]:
+    """The event types ``context`` subscribes to, sorted: what its queue is bound to."""
+    return tuple(sorted({s.event_name for s in subscriptions_of(context)}))

@@ -70,10 +70,16 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 def undelivered_count() -> int:
+    """Deliveries this process's dispatch still owes; ``relay:*`` ones (a lifted context's) are the
+    relay's to send through the broker, and no worker here ever will."""
     from commerce.eventbus.models import Delivery
+    from commerce.eventbus.subscriptions import RELAY_PREFIX
 
     return sum(
-        Delivery.objects.using(alias).filter(status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED]).count()
+        Delivery.objects.using(alias)
+        .filter(status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED])
+        .exclude(subscription__startswith=RELAY_PREFIX)
+        .count()
         for alias in context_aliases()
     )
 

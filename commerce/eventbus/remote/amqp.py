@@ -1,0 +1,225 @@
+"""The broker port, for RabbitMQ: connections, the topology and the wire format of a message.
+
+Why py-amqp: it is already installed and locked (Celery's own AMQP client), it speaks AMQP 0-9-1
+with RabbitMQ's extensions (publisher confirms, ``basic.return`` for ``mandatory``, queue arguments)
+and lets the relay publish a whole batch before waiting for its confirms, which is what makes
+confirmed publishing fast. kombu would wrap it and add nothing used here (and its ``Producer`` waits
+for each confirm in turn); pika's blocking adapter also confirms one message at a time; aio-pika
+would bring asyncio into management commands that are otherwise plain Django.
+
+Topology (``declare``), under ``settings.EVENTS_TOPOLOGY_PREFIX``:
+
+    <prefix>.events              topic exchange the relay publishes to, routing key = event type
+    <prefix>.<context>           quorum queue of a consuming context, bound by each event type it
+                                 subscribes to; single active consumer (one consumer at a time takes
+                                 its messages, in order); a delivery limit, then dead-lettered to
+    <prefix>.dead                direct exchange of dead letters, routing key = context
+    <prefix>.<context>.dead      that context's dead-letter queue (no expiry: staff look and re-drive)
+"""
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+import amqp
+from django.conf import settings
+
+from commerce.eventbus.models import OutboxMessage
+from commerce.eventbus.subscriptions import event_names_of
+from commerce.eventbus.types import EventError, event_type, from_payload
+
+logger = logging.getLogger(__name__)
+
+# Exceptions that mean "the broker is not there or the connection broke": nothing about the message.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, amqp.exceptions.AMQPError, TimeoutError)
+# A quorum queue returns a message whose consumer died without acking; a message that kills its
+# consumer every time (not one whose handler merely fails: the consumer counts those itself) is
+# dead-lettered by the broker after this many deliveries.
+DELIVERY_LIMIT = 20
+REASON_HEADER = "dead-letter-reason"
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    prefix: str
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def dead_exchange(self) -> str:
+        return f"{self.prefix}.dead"
+
+    def queue(self, context: str) -> str:
+        return f"{self.prefix}.{context}"
+
+    def dead_queue(self, context: str) -> str:
+        return f"{self.prefix}.{context}.dead"
+
+
+def names(prefix: str | None = None) -> Names:
+    return Names(prefix or settings.EVENTS_TOPOLOGY_PREFIX)
+
+
+def connect(url: str | None = None, *, timeout: float = 5.0) -> amqp.Connection:
+    """An open connection to ``url`` (``settings.EVENTS_BROKER_URL`` by default)."""
+    parts = urlsplit(url or settings.EVENTS_BROKER_URL)
+    if parts.scheme not in ("amqp", "amqps"):
+        raise ValueError(f"EVENTS_BROKER_URL must be an amqp:// URL, not {parts.scheme}://")
+    vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
+    connection = amqp.Connection(
+        host=f"{parts.hostname or '127.0.0.1'}:{parts.port or (5671 if parts.scheme == 'amqps' else 5672)}",
+        userid=unquote(parts.username or "guest"),
+        password=unquote(parts.password or "guest"),
+        virtual_host=vhost,
+        ssl=parts.scheme == "amqps",
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        client_properties={"connection_name": f"commerce {settings.SERVED_BY}"},
+    )
+    connection.connect()
+    return connection
+
+
+def queue_arguments(context: str, prefix: str | None = None) -> dict[str, Any]:
+    n = names(prefix)
+    return {
+        "x-queue-type": "quorum",
+        "x-single-active-consumer": True,
+        "x-delivery-limit": DELIVERY_LIMIT,
+        "x-dead-letter-exchange": n.dead_exchange,
+        "x-dead-letter-routing-key": context,
+        # Dead letters are moved, never dropped on the way (needs reject-publish overflow).
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+def declare(contexts: Iterable[str], *, prefix: str | None = None, url: str | None = None) -> dict[str, list[str]]:
+    """Declare the exchanges, and each context's queue, bindings and dead-letter queue. Idempotent:
+    declaring what exists with the same arguments changes nothing. The bindings of each queue."""
+    n = names(prefix)
+    declared: dict[str, list[str]] = {}
+    connection = connect(url)
+    try:
+        channel = connection.channel()
+        channel.exchange_declare(n.exchange, "topic", durable=True, auto_delete=False)
+        channel.exchange_declare(n.dead_exchange, "direct", durable=True, auto_delete=False)
+        for context in contexts:
+            queue = n.queue(context)
+            channel.queue_declare(
+                queue, durable=True, exclusive=False, auto_delete=False, arguments=queue_arguments(context, n.prefix)
+            )
+            channel.queue_declare(
+                n.dead_queue(context),
+                durable=True,
+                exclusive=False,
+                auto_delete=False,
+                arguments={"x-queue-type": "quorum"},
+            )
+            channel.queue_bind(n.dead_queue(context), n.dead_exchange, routing_key=context)
+            bound = list(event_names_of(context))
+            for event_name in bound:
+                channel.queue_bind(queue, n.exchange, routing_key=event_name)
+            declared[queue] = bound
+    finally:
+        connection.close()
+    return declared
+
+
+def delete(contexts: Iterable[str], *, prefix: str, url: str | None = None) -> None:
+    """Delete what ``declare`` made under ``prefix`` (tests and benchmarks, each under its own prefix)."""
+    n = names(prefix)
+    connection = connect(url)
+    try:
+        channel = connection.channel()
+        for context in contexts:
+            channel.queue_delete(n.queue(context))
+            channel.queue_delete(n.dead_queue(context))
+        channel.exchange_delete(n.exchange)
+        channel.exchange_delete(n.dead_exchange)
+    finally:
+        connection.close()
+
+
+# --- The wire format -------------------------------------------------------------------------------
+
+
+def message_for(outbox: OutboxMessage, partition_key: str = "") -> amqp.Message:
+    """The AMQP message of an outbox row: the body is the event's JSON; the rest in properties."""
+    headers: dict[str, Any] = {
+        "event-version": outbox.version,
+        "causation-id": outbox.causation_id,
+        "occurred-at": outbox.occurred_at.isoformat(),
+    }
+    if partition_key:
+        headers["partition-key"] = partition_key
+    for name in ("traceparent", "tracestate"):
+        if (outbox.trace_context or {}).get(name):
+            headers[name] = outbox.trace_context[name]
+    return amqp.Message(
+        json.dumps(outbox.payload, separators=(",", ":"), ensure_ascii=False).encode(),
+        content_type="application/json",
+        content_encoding="utf-8",
+        delivery_mode=2,
+        message_id=str(outbox.event_id),
+        type=outbox.event_type,
+        correlation_id=outbox.correlation_id,
+        app_id="commerce",
+        application_headers=headers,
+    )
+
+
+class PoisonMessage(Exception):
+    """A message no release of this process can apply: dead-lettered at once, with this reason."""
+
+
+def outbox_message_from(message: amqp.Message) -> OutboxMessage:
+    """The (unsaved) outbox row a received message stands for, checked to rebuild its event.
+
+    :raises PoisonMessage: the body is not JSON, the type is unknown, the version newer than this
+        process's, or the payload does not fit the type.
+    """
+    properties = message.properties
+    headers = properties.get("application_headers") or {}
+    name = properties.get("type") or ""
+    try:
+        cls = event_type(name)
+    except EventError as error:
+        raise PoisonMessage(f"unknown event type: {error}") from None
+    try:
+        version = int(headers.get("event-version", cls.event_version))
+    except (TypeError, ValueError):
+        raise PoisonMessage(f"malformed: event-version {headers.get('event-version')!r} is not a number") from None
+    if version > cls.event_version:
+        raise PoisonMessage(f"newer version: {name} version {version}, this process knows up to {cls.event_version}")
+    body = message.body
+    try:
+        payload = json.loads(body.decode() if isinstance(body, bytes) else body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise PoisonMessage(f"malformed: the body is not JSON ({error})") from None
+    if not isinstance(payload, dict):
+        raise PoisonMessage(f"malformed: the body is a JSON {type(payload).__name__}, not an object")
+    try:
+        event = from_payload(name, payload, version=version)
+    except EventError as error:
+        raise PoisonMessage(f"malformed: {error}") from None
+    except Exception as error:  # a value that does not parse (a UUID, a date, a Decimal)
+        raise PoisonMessage(f"malformed: {type(error).__name__}: {error}") from None
+    trace_context = {key: str(headers[key]) for key in ("traceparent", "tracestate") if headers.get(key)}
+    return OutboxMessage(
+        event_id=event.event_id if isinstance(event.event_id, UUID) else UUID(str(event.event_id)),
+        event_type=name,
+        version=version,
+        payload=payload,
+        occurred_at=event.occurred_at,
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+        trace_context=trace_context,
+    )

@@ -1,0 +1,46 @@
+"""Test-only events and subscribers for the relay's tests: an aggregate-keyed event, so order per
+aggregate can be seen, applied by a subscriber of the ``probe_sink`` context (the lifted one here).
+
+Imported by the tests' conftest and by ``run.py`` (the relay and consumer processes the tests start),
+so every process involved knows them.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db.models import F
+
+from commerce.eventbus import Event, domain_event, subscriber
+from tests.probe_sink.models import ProbeCounter
+
+
+@domain_event("probe.Stepped", version=1, aggregate="order_id")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stepped(Event):
+    """Step ``step`` of ``order_id`` in run ``run``: applied in order, once."""
+
+    run: str
+    order_id: UUID
+    step: int
+
+
+@subscriber(Stepped, context="probe_sink", name="probe_sink.apply_step")
+def apply_step(event: Stepped) -> None:
+    """Counts each step (``count + 1``: only the inbox keeps a copy from counting twice) and leaves a
+    row per application, whose id says in which order the consumer applied them."""
+    counter, _ = ProbeCounter.objects.get_or_create(key=f"{event.run}:{event.order_id}:{event.step:05d}")
+    ProbeCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+
+
+@domain_event("probe.LinkIssued", version=1, secret=("link",))
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkIssued(Event):
+    """An event carrying a secret (as a password-reset link), for a remote subscriber."""
+
+    key: str
+    link: str
+
+
+@subscriber(LinkIssued, context="probe_sink", name="probe_sink.note_link")
+def note_link(event: LinkIssued) -> None:
+    ProbeCounter.objects.get_or_create(key=f"link:{event.key}")

@@ -1,0 +1,166 @@
+"""The relay and the consumer when things go wrong, with real processes, PostgreSQL's row locks and
+the real RabbitMQ: two relays at once, a relay killed between the broker's ack and its own commit,
+the broker going away mid-run (a TCP proxy in front of it is cut: the machine's RabbitMQ keeps
+running), and a consumer killed mid-stream."""
+
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from commerce.database import atomic_in, database_for
+from commerce.eventbus import publish_many
+from commerce.eventbus.models import Delivery, InboxEntry
+from commerce.eventbus.remote.consumer import Consumer
+from commerce.eventbus.remote.relay import Relay, owed_count
+from tests.eventbus.relay.events import Stepped
+from tests.eventbus.relay.support import drain, payload, process, wait_for
+from tests.probe_sink.models import ProbeCounter
+from tests.resilience import faults
+from tests.resilience.support import DatabaseProxy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CONTEXT = "probe_sink"
+PROXY_PORT = 8321
+
+
+def publish_steps(run: str, orders: int, steps: int) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(orders)]
+    for step in range(steps):
+        with atomic_in("probe"):
+            publish_many([Stepped(run=run, order_id=order, step=step) for order in ids])
+    return ids
+
+
+def assert_each_once_in_order(messages, run: str, orders: list[uuid.UUID], steps: int) -> None:
+    seen = defaultdict(list)
+    for message in messages:
+        body = payload(message)
+        if body["run"] == run:
+            seen[body["order_id"]].append(body["step"])
+    assert {order: seen[str(order)] for order in orders} == {order: list(range(steps)) for order in orders}
+
+
+def applied(run: str) -> dict[str, int]:
+    return dict(ProbeCounter.objects.filter(key__startswith=f"{run}:").values_list("key", "count"))
+
+
+def test_two_relays_at_once_send_every_event_once_in_each_aggregates_order(broker, postgresql_only):
+    run = uuid.uuid4().hex
+    orders = publish_steps(run, orders=40, steps=25)  # 1000 events
+    start = threading.Barrier(2)
+    handled: list[int] = []
+
+    def relay() -> None:
+        worker = Relay(batch_size=60)
+        try:
+            start.wait()
+            handled.append(worker.run_once())
+        finally:
+            worker.close()
+            connections.close_all()
+
+    threads = [threading.Thread(target=relay) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert sum(handled) == 1000 and owed_count() == 0
+    assert_each_once_in_order(drain(broker.queue(CONTEXT)), run, orders, 25)
+
+
+def test_a_relay_killed_between_the_brokers_ack_and_its_commit_sends_again_and_the_inbox_absorbs_it(
+    broker, as_service, tmp_path: Path
+):
+    run = uuid.uuid4().hex
+    orders = publish_steps(run, orders=3, steps=4)
+    log = tmp_path / "relay.log"
+    with process(
+        "relay_events",
+        "--once",
+        log=log,
+        RELAY_BLOCK_AFTER_ACK="1",
+        RESILIENCE_FAULTS_DIR=str(tmp_path),
+    ) as relay:
+        wait_for((tmp_path / faults.REACHED).exists, what="the relay reaching the broker's ack", log=log)
+        pid = int((tmp_path / faults.REACHED).read_text())
+        assert pid == relay.pid
+        os.kill(pid, signal.SIGKILL)
+        relay.wait(timeout=30)
+    assert owed_count() == 12  # acked by the broker, never marked: still owed
+
+    Relay().run_once()  # another relay sends them again
+    assert owed_count() == 0
+    with as_service():
+        Consumer(CONTEXT).run(idle_exit=1.0)
+
+    assert set(applied(run).values()) == {1} and len(applied(run)) == 12  # each once, though sent twice
+    assert InboxEntry.objects.filter(subscription="probe_sink.apply_step").count() >= 12
+    assert drain(broker.queue(CONTEXT)) == []
+    del orders
+
+
+def test_the_broker_going_away_mid_run_leaves_events_waiting_and_they_go_when_it_is_back(broker, settings):
+    proxy = DatabaseProxy(("127.0.0.1", 5672), port=PROXY_PORT)
+    proxy.start()
+    stop = threading.Event()
+
+    def relay_forever() -> None:
+        worker = Relay(url=f"amqp://guest:guest@127.0.0.1:{PROXY_PORT}//")
+        try:
+            worker.run_forever(idle_seconds=0.05, should_stop=stop.is_set)
+        finally:
+            worker.close()
+            connections.close_all()
+
+    thread = threading.Thread(target=relay_forever)
+    thread.start()
+    try:
+        run = uuid.uuid4().hex
+        before = publish_steps(run, orders=5, steps=2)
+        wait_for(lambda: owed_count() == 0, what="the first events relayed")
+
+        proxy.refuse()  # the broker is gone: connections reset, new ones refused
+        after_run = uuid.uuid4().hex
+        after = publish_steps(after_run, orders=5, steps=2)
+        time.sleep(1.5)
+        owed = Delivery.objects.using(database_for("probe")).filter(message__payload__run=after_run)
+        assert {(d.status, d.attempts) for d in owed} == {("pending", 0)}  # waiting, no attempt spent
+
+        proxy.restore()
+        wait_for(lambda: owed_count() == 0, timeout=60, what="the waiting events relayed once the broker is back")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        proxy.stop()
+    messages = drain(broker.queue(CONTEXT))
+    assert_each_once_in_order(messages, run, before, 2)
+    assert_each_once_in_order(messages, after_run, after, 2)
+
+
+def test_a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(broker, tmp_path: Path):
+    run = uuid.uuid4().hex
+    orders = publish_steps(run, orders=10, steps=30)  # 300 events
+    Relay().run_once()
+    log = tmp_path / "consumer.log"
+    with process("consume_events", CONTEXT, log=log) as consumer:
+        wait_for(lambda: len(applied(run)) >= 40, what="the consumer applying events", log=log)
+        consumer.send_signal(signal.SIGKILL)
+        consumer.wait(timeout=30)
+    assert len(applied(run)) < 300  # killed mid-stream
+    with process("consume_events", CONTEXT, "--idle-exit", "2", log=log) as consumer:
+        consumer.wait(timeout=120)
+        assert consumer.returncode == 0, log.read_text()[-3000:]
+
+    counts = applied(run)
+    assert len(counts) == 300 and set(counts.values()) == {1}
+    rows = ProbeCounter.objects.filter(key__startswith=f"{run}:").order_by("pk").values_list("key", flat=True)
+    for order in orders:
+        assert [int(key.rsplit(":", 1)[1]) for key in rows if f":{order}:" in key] == list(range(30))
