@@ -323,6 +323,8 @@ def relay_batch(publisher: Publisher, alias: str, limit: int = BATCH_SIZE, *, du
             logger.warning("Relaying %s (%s) failed: %s", d.message.event_type, d.message.event_id, error)
             outcomes.append(bookkeeping.record_failure(alias, d, error).status)
         after_ack(alias, delivered)
+        # A secret (a reset link) has reached the broker: blank it here once nothing else is owed it.
+        bookkeeping.forget_secrets(alias, [o.deliveries[0].message for o in batch if not o.error])
     metrics.delivery_outcomes(alias, outcomes)
     return len(ids)
 
