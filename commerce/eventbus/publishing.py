@@ -74,7 +74,7 @@ def publish_many(events: Sequence[Event]) -> None:
     local, remote = {}, {}
     for name in {message.event_type for message in messages}:
         subscriptions = subscriptions_for(name)
-        local[name] = [s for s in subscriptions if topology.delivered_in_process(s.context)]
+        local[name] = [s for s in subscriptions if s.even_when_lifted or topology.delivered_in_process(s.context)]
         remote[name] = sorted({s.context for s in subscriptions if topology.is_remote(s.context)})
     owed = [
         Delivery(message=message, subscription=subscription.name, next_attempt_at=not_before)

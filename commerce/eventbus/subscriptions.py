@@ -32,6 +32,9 @@ class Subscription:
     context: str
     handler: Handler
     batch: bool = False
+    # Delivered in this process even once its context is lifted: it keeps this process's own copy of
+    # the context's data right (erasing a closed account's messages the monolith recorded before).
+    even_when_lifted: bool = False
 
 
 _SUBSCRIPTIONS: dict[str, Subscription] = {}
@@ -45,13 +48,22 @@ def _context_of(module: str) -> str:
 
 
 def subscriber(
-    event_type: type[Event], *, name: str | None = None, context: str | None = None, batch: bool = False
+    event_type: type[Event],
+    *,
+    name: str | None = None,
+    context: str | None = None,
+    batch: bool = False,
+    even_when_lifted: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Subscribe the decorated function to ``event_type``; its first parameter is the typed event.
 
     ``batch=True``: the handler takes a tuple of events instead, so a burst (an import, a flash
     sale) is applied in one call. It must give the same result as applying them one at a time;
     should it fail, the bus falls back to calling it with one event at a time.
+
+    ``even_when_lifted=True``: delivered in this process also once the context runs as a service
+    (``commerce.topology``), for a handler that cleans up what this process itself still holds of
+    the context (its records from before the move); the service is owed the event as well.
     """
     if not event_type.event_name:
         raise EventError(f"{event_type.__qualname__} is not a registered event type.")
@@ -70,7 +82,12 @@ def subscriber(
                 f"for {existing.event_name}; give each @subscriber of {handler.__qualname__} its own name=."
             )
         _SUBSCRIPTIONS[subscription_name] = Subscription(
-            name=subscription_name, event_name=event_type.event_name, context=owner, handler=handler, batch=batch
+            name=subscription_name,
+            event_name=event_type.event_name,
+            context=owner,
+            handler=handler,
+            batch=batch,
+            even_when_lifted=even_when_lifted,
         )
         return handler
 

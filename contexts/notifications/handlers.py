@@ -174,6 +174,8 @@ def send_reset_link_when_requested(event: identity_events.PasswordResetRequested
     )
 
 
-@subscriber(identity_events.AccountClosed)
+# Also in the monolith once notifications is lifted: the messages it recorded before the move stay in
+# its tables, and a closed account must leave no address there either.
+@subscriber(identity_events.AccountClosed, even_when_lifted=True)
 def erase_messages_when_account_closed(event: identity_events.AccountClosed) -> None:
     erase_customer(customer_id=event.customer_id, email=event.email)

@@ -91,3 +91,23 @@ def test_unsent_messages_of_a_closed_account_are_not_sent_afterwards(ann, mailbo
     assert tasks.send_due_notifications() == 0
     assert Message.objects.get(kind="order_dispatched").status == "gave_up"
     assert mailbox.messages == []
+
+
+def test_once_lifted_the_monolith_still_erases_its_own_copy_and_owes_the_service_the_closure(
+    ann, settings, django_capture_on_commit_callbacks
+):
+    """At a 100 % share the monolith no longer runs notifications' handlers, but the messages it
+    recorded before (and in the shadow) are still in its tables: closing the account must erase them
+    here as well as in the service, which is owed the event through the relay."""
+    settings.LIFTED = frozenset({"notifications"})
+    settings.NOTIFICATIONS_SHARE = 100
+    me = ann.customer
+    assert close(ann, django_capture_on_commit_callbacks).status_code == 204
+
+    (message,) = Message.objects.filter(customer_id=me.pk)
+    assert (message.recipient, message.body_text) == ("", "")
+    assert OrderContact.objects.get(customer_id=me.pk).email == ""
+    (told,) = OutboxMessage.objects.using(database_for("identity")).filter(event_type="identity.AccountClosed")
+    owed = {d.subscription: d.status for d in told.deliveries.all()}
+    assert owed == {"relay:notifications": "pending", "notifications.erase_messages_when_account_closed": "delivered"}
+    assert told.payload["email"] == me.email  # the service still needs it: kept until the relay has sent it
