@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from commerce.eventbus import Event, domain_event
 
 
-@domain_event("identity.CustomerRegistered", version=1)
+@domain_event("identity.CustomerRegistered", version=1, aggregate="customer_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CustomerRegistered(Event):
     customer_id: int
     email: str
 
 
-@domain_event("identity.PasswordResetRequested", version=1, secret=("reset_url", "token"))
+@domain_event("identity.PasswordResetRequested", version=1, secret=("reset_url", "token"), aggregate="customer_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PasswordResetRequested(Event):
     """A customer asked for a password reset: what the reset mail needs. ``reset_url`` and ``token``
@@ -27,7 +27,7 @@ class PasswordResetRequested(Event):
     reset_url: str = ""  # empty: no storefront page to link to, the mail spells out the API call
 
 
-@domain_event("identity.AccountClosed", version=1, secret=("email",))
+@domain_event("identity.AccountClosed", version=1, secret=("email",), aggregate="customer_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountClosed(Event):
     """A customer closed their account: every context keeping a copy of them erases it. ``email`` is

@@ -59,7 +59,7 @@ class StockLevelChanged(Event):
     in_stock: bool
 
 
-@domain_event("inventory.ShipmentDispatched", version=1)
+@domain_event("inventory.ShipmentDispatched", version=1, aggregate="reference")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShipmentDispatched(Event):
     shipment_id: int

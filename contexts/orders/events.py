@@ -41,7 +41,7 @@ class ReturnedLine:
     quantity: int
 
 
-@domain_event("orders.OrderPlaced", version=1)
+@domain_event("orders.OrderPlaced", version=1, aggregate="order_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderPlaced(Event):
     """The order is confirmed: stock reserved and committed, payment captured."""
@@ -62,7 +62,7 @@ class OrderPlaced(Event):
     shipping_address: AddressSnapshot
 
 
-@domain_event("orders.OrderCancelled", version=1)
+@domain_event("orders.OrderCancelled", version=1, aggregate="order_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCancelled(Event):
     """A confirmed order was cancelled by its customer or by staff; stock and money went back."""
@@ -77,7 +77,7 @@ class OrderCancelled(Event):
     cancelled_by: str  # "customer" | "staff"
 
 
-@domain_event("orders.OrderFailed", version=1)
+@domain_event("orders.OrderFailed", version=1, aggregate="order_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFailed(Event):
     """Checkout did not complete and every step it took was compensated."""
@@ -89,7 +89,7 @@ class OrderFailed(Event):
     reason: str  # the error code the customer saw, e.g. "payment_declined"
 
 
-@domain_event("orders.ReturnReceived", version=1)
+@domain_event("orders.ReturnReceived", version=1, aggregate="order_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReturnReceived(Event):
     """Staff received returned goods; stock went back and a refund follows."""
@@ -102,7 +102,7 @@ class ReturnReceived(Event):
     lines: tuple[ReturnedLine, ...]
 
 
-@domain_event("orders.RefundIssued", version=1)
+@domain_event("orders.RefundIssued", version=1, aggregate="order_id")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RefundIssued(Event):
     """Money went back to the customer through the payment gateway."""
