@@ -153,7 +153,8 @@ def _classify(item: pytest.Item) -> None:
     ``several_databases``: can reach more than one context's database (``bus``, ``postgres``, a
     ``context_connection`` or ``postgresql_only`` test, or a module using two or more contexts).
     ``browser``: drives Chromium. ``resilience``: starts real servers and workers (tests/resilience).
-    ``rabbitmq``: uses the real RabbitMQ (the ``broker`` fixture of tests/eventbus/relay)."""
+    ``rabbitmq``: uses the real RabbitMQ (the ``broker`` fixture of tests/eventbus/relay, or ``rabbitmq``).
+    ``topology``: starts deployables of a lifted topology (tests/topologies: the service, the gateway)."""
     fixtures = set(getattr(item, "fixturenames", ()))
     marker = item.get_closest_marker("django_db")
     database = marker is not None or bool(fixtures & _DATABASE_FIXTURES)
@@ -166,7 +167,8 @@ def _classify(item: pytest.Item) -> None:
     several = bus or item.get_closest_marker("postgres") is not None or bool(fixtures & _SEVERAL_DATABASES_FIXTURES)
     several = several or len(used - {"commerce.eventbus"}) >= 2 or "commerce.idempotency" in used
     for name, applies in (
-        ("rabbitmq", "broker" in fixtures),
+        ("rabbitmq", bool(fixtures & {"broker", "rabbitmq"})),
+        ("topology", "topologies" in item.path.parts),
         ("database", database),
         ("transactional", transactional),
         ("bus", bus and database),
@@ -190,6 +192,39 @@ def postgresql_only() -> None:
         if os.environ.get("REQUIRE_POSTGRESQL") == "1":
             pytest.fail("This test needs PostgreSQL and REQUIRE_POSTGRESQL=1 is set.")
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+def _available_or_skip(what: str, available: bool, required_by: str) -> None:
+    """Skip a test whose real part is missing here; under CI (``required_by=1``) fail it instead."""
+    if available:
+        return
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{what} is missing and {required_by}=1 is set.")
+    pytest.skip(f"needs {what}")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> str:
+    """The real RabbitMQ's URL (``EVENTS_BROKER_URL``). The embedded default needs no broker, so on a
+    machine without one these tests skip, unless ``REQUIRE_RABBITMQ=1`` (CI)."""
+    from commerce.eventbus.remote import amqp as port
+
+    try:
+        port.connect(timeout=2).close()
+        answers = True
+    except port.CONNECTION_ERRORS:
+        answers = False
+    _available_or_skip(f"RabbitMQ at {settings.EVENTS_BROKER_URL}", answers, "REQUIRE_RABBITMQ")
+    return settings.EVENTS_BROKER_URL
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    """Debian's nginx, for the gateway's tests (``bin/shop`` installs it for a lifted topology; the
+    embedded default does not need it): skipped where it is missing, unless ``REQUIRE_NGINX=1`` (CI)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else "")
+    _available_or_skip("nginx (apt-get install nginx)", bool(found), "REQUIRE_NGINX")
+    return found
 
 
 @pytest.fixture

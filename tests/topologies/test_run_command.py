@@ -18,8 +18,6 @@ from tests.support.http import request
 from tests.support.processes import ROOT, clean_environment, free_port, get
 from tests.topologies.support import MailServer, delete_broker_topology, processes_in_session
 
-BROKER = os.environ.get("EVENTS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
-
 
 def _postgresql_url() -> str | None:
     url = os.environ.get("DATABASE_URL", "")
@@ -56,7 +54,7 @@ def wait_for(check, seconds: float, what: str):
     raise AssertionError(f"{what} within {seconds} s")
 
 
-def test_the_lifted_topology_starts_with_one_command_and_stops_with_sigterm(tmp_path, database_url):
+def test_the_lifted_topology_starts_with_one_command_and_stops_with_sigterm(tmp_path, database_url, rabbitmq, nginx):
     port = free_port()
     prefix = f"topology-test-{uuid.uuid4().hex[:10]}"
     log = tmp_path / "shop.log"
@@ -70,7 +68,7 @@ def test_the_lifted_topology_starts_with_one_command_and_stops_with_sigterm(tmp_
             WEB_CONCURRENCY="1",
             COMMERCE_VAR_DIR=str(tmp_path / "var"),
             DATABASE_URL=database_url,
-            EVENTS_BROKER_URL=BROKER,
+            EVENTS_BROKER_URL=rabbitmq,
             EVENTS_TOPOLOGY_PREFIX=prefix,
             EMAIL_BACKEND="",
             EMAIL_HOST="127.0.0.1",
@@ -135,7 +133,7 @@ def test_the_lifted_topology_starts_with_one_command_and_stops_with_sigterm(tmp_
                 left = processes_in_session(shop.pid)
                 if shop.poll() is None or left:
                     os.killpg(shop.pid, signal.SIGKILL)
-                delete_broker_topology(BROKER, prefix)
+                delete_broker_topology(rabbitmq, prefix)
     assert left == [], f"bin/shop left processes running: {left}"
     assert get_refused(port), "the gateway still listens after bin/shop stopped"
 
