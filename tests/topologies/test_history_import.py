@@ -185,3 +185,50 @@ def test_the_import_refuses_to_copy_a_database_onto_itself(service_env, tmp_path
         timeout=120,
     )
     assert result.returncode != 0 and "own database" in result.stderr
+
+
+DEFAULT_SOURCE = """
+from django.conf import settings
+import django
+django.setup()
+from contexts.notifications.management.commands.import_notification_history import monolith_notifications_url
+print(monolith_notifications_url())
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DATABASE_URL": "postgres://shop@db.example:5432/commerce"}, "postgres://shop@db.example:5432/commerce"),
+        (
+            {"DATABASE_URL": "postgres://shop@db.example:5432/commerce?sslmode=require", "DATABASE_SPLIT": "1"},
+            "postgres://shop@db.example:5432/commerce_notifications?sslmode=require",
+        ),
+        (
+            {
+                "DATABASE_URL": "postgres://shop@db/commerce",
+                "DATABASE_SPLIT": "1",
+                "DATABASE_URL_NOTIFICATIONS": "postgres://n/x",
+            },
+            "postgres://n/x",
+        ),
+        (
+            {"DATABASE_URL": "sqlite:///{var}/commerce.sqlite3", "DATABASE_SPLIT": "1"},
+            "sqlite:///{var}/commerce_notifications.sqlite3",
+        ),
+        ({"DATABASE_URL": ""}, "sqlite:///{var}/commerce.sqlite3"),
+    ],
+)
+def test_by_default_the_history_is_read_where_the_monolith_keeps_its_notifications(env, expected, tmp_path):
+    from tests.support.processes import run_python
+
+    var = tmp_path / "var"
+    environment = {key: value.format(var=var) for key, value in env.items()}
+    output = run_python(
+        DEFAULT_SOURCE,
+        DJANGO_SETTINGS_MODULE=SERVICE_SETTINGS,
+        COMMERCE_VAR_DIR=str(var),
+        SERVICE_DATABASE_URL=f"sqlite:///{tmp_path / 'service.sqlite3'}",
+        **{"DATABASE_SPLIT": "", "DATABASE_URL_NOTIFICATIONS": "", **environment},
+    ).stdout
+    assert output.split()[-1] == expected.format(var=var)
