@@ -6,6 +6,7 @@ for it. (tests/topologies/test_export_through_service.py runs the call against a
 
 import json
 import socket
+import threading
 import time
 from datetime import timedelta
 from uuid import uuid4
@@ -57,6 +58,31 @@ def silent_service():
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
+@pytest.fixture
+def hanging_up_service():
+    """A service that takes each connection and closes it unanswered, counting them."""
+    connections, stop = [], threading.Event()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        sock.settimeout(0.1)
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = sock.accept()
+                except TimeoutError:
+                    continue
+                connections.append(1)
+                connection.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", connections
+        stop.set()
+        thread.join()
+
+
 def lifted(settings, share: int, url: str, timeout: float = 1) -> None:
     settings.LIFTED = frozenset({"notifications"})
     settings.NOTIFICATIONS_SHARE = share
@@ -104,6 +130,19 @@ def test_a_service_that_does_not_answer_is_given_up_at_the_deadline(ann, setting
     response = ann.get("/api/v1/me/export")
     assert response.status_code == 503 and response.json()["code"] == "service_unavailable"
     assert time.monotonic() - started < 5  # the deadline (1.5 s), not the socket's default (none)
+
+
+def test_after_five_exports_without_an_answer_the_next_fail_at_once_without_calling(ann, settings, hanging_up_service):
+    url, connections = hanging_up_service
+    lifted(settings, 100, url, timeout=0.5)
+    for _ in range(5):
+        assert ann.get("/api/v1/me/export").status_code == 503
+    tried = len(connections)
+    assert tried >= 5  # each export tried (and retried within its deadline)
+    started = time.monotonic()
+    response = ann.get("/api/v1/me/export")
+    assert (response.status_code, response.json()["code"], response["Retry-After"]) == (503, "service_unavailable", "5")
+    assert len(connections) == tried and time.monotonic() - started < 0.5  # the breaker is open: not tried
 
 
 def test_identity_issues_a_short_lived_access_token_the_service_verifies_with_its_public_keys(customer, tmp_path):
