@@ -316,6 +316,13 @@ for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):
         globals()[_name] = _type(os.environ[_name])
 
+# The notifications service, as the monolith calls it once the service records alone (NOTIFICATIONS_SHARE
+# 100): identity's export reads a customer's messages there. By default where bin/shop runs it (PORT + 2).
+NOTIFICATIONS_SERVICE_URL = (
+    os.environ.get("NOTIFICATIONS_SERVICE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000) + 2}"
+)
+NOTIFICATIONS_SERVICE_TIMEOUT_SECONDS = float(os.environ.get("NOTIFICATIONS_SERVICE_TIMEOUT_SECONDS") or 5)
+
 # --- Tracing -------------------------------------------------------------------------------------
 # Off unless OTEL_TRACES_EXPORTER is console or otlp (commerce.telemetry, which reads the standard
 # OTEL_* variables). Each context's published api is traced, function by function, as

@@ -7,7 +7,7 @@ above holds, the one above lends it, and every such loan is declared here, in on
 | lent by  | to     | what                                   | used for                                     |
 |----------|--------|----------------------------------------|----------------------------------------------|
 | identity | orders | the customers' saved addresses         | checkout with ``address_id`` instead of an address |
-| notifications | identity | a customer's messages             | the personal-data export (``/me/export``)    |
+| notifications | identity | a customer's messages (in process, or from its service with a token identity issues) | the personal-data export (``/me/export``) |
 
 This module is installed as the last app (``contexts.wiring.WiringConfig`` in ``INSTALLED_APPS``), so
 its ``ready()`` runs once every context is loaded; each context's own ``ready()`` registers that
@@ -29,8 +29,19 @@ def wire_contexts() -> None:
         )
     )
     identity_api.register_message_history(
-        reader=lambda customer_id: notifications_api.customer_messages(customer_id=customer_id)
+        reader=lambda customer_id: notifications_api.customer_messages(
+            customer_id=customer_id, access_token=lambda: _access_token(customer_id)
+        )
     )
+
+
+def _access_token(customer_id: int) -> str:
+    """The token notifications calls its service with for a customer (their messages, for their export),
+    issued by identity: asked for only when notifications reads from its service, which knows customers by
+    their tokens alone. The wiring's own call, not notifications': notifications imports no other api."""
+    from contexts.identity import api as identity_api
+
+    return identity_api.issue_access_token(customer_id=customer_id).token
 
 
 class WiringConfig(AppConfig):

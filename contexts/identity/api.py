@@ -5,12 +5,12 @@ Other contexts import this module and ``events`` and nothing else of this contex
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from contexts.identity import selectors
 from contexts.identity.exceptions import CustomerNotFound, EmailAlreadyRegistered, IdentityError, WeakPassword
-from contexts.identity.services import personal_data
+from contexts.identity.services import personal_data, sessions
 from contexts.orders import api as orders_api
 
 __all__ = [
@@ -18,8 +18,10 @@ __all__ = [
     "CustomerNotFound",
     "EmailAlreadyRegistered",
     "IdentityError",
+    "ServiceAccessToken",
     "WeakPassword",
     "get_customer",
+    "issue_access_token",
     "register_message_history",
     "saved_address_for_checkout",
 ]
@@ -51,6 +53,27 @@ def get_customer(*, customer_id: int) -> Customer:
         joined_at=user.date_joined,
         is_active=user.is_active,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceAccessToken:
+    """An access token identity issued for a customer, for one call to a service on their behalf."""
+
+    token: str
+    expires_at: datetime
+
+
+def issue_access_token(*, customer_id: int, lifetime_seconds: int = 60) -> ServiceAccessToken:
+    """A short-lived access token for this customer, signed by identity (RS256, with its key's ``kid``), which a
+    lifted service verifies with identity's public keys as it verifies the customer's own: how the monolith
+    calls a service for a customer (``contexts/wiring.py``: their messages, for their export).
+
+    :raises CustomerNotFound: no such open account.
+    """
+    token, expires_at = sessions.access_token_for_call(
+        user_id=customer_id, lifetime=timedelta(seconds=lifetime_seconds)
+    )
+    return ServiceAccessToken(token=token, expires_at=expires_at)
 
 
 def saved_address_for_checkout(*, customer_id: int, address_id: int) -> orders_api.Address | None:

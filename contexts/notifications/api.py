@@ -3,15 +3,22 @@
 Notifications depends on no other context's ``api`` (it listens to their events only), and it sits
 above identity in the DAG, so identity cannot call this module: what identity's personal-data export
 reads here is lent to it at start-up (``contexts/wiring.py``).
+
+Where it reads depends on the topology (settings, nothing else): in process from its own tables, or, once
+notifications is lifted out and the service records alone, from the service through its client
+(``contexts.notifications.client``), with the same functions, the same DTOs and the same exceptions.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from contexts.notifications import selectors
+from contexts.notifications import client, conf, selectors
+from contexts.notifications.exceptions import NotificationsError, NotificationsUnavailable
 
-__all__ = ["CustomerMessage", "customer_messages"]
+__all__ = ["CustomerMessage", "NotificationsError", "NotificationsUnavailable", "customer_messages"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,8 +36,42 @@ class CustomerMessage:
     body_text: str
 
 
-def customer_messages(*, customer_id: int) -> tuple[CustomerMessage, ...]:
-    """Every message this customer was sent (or is to be sent), oldest first."""
+def customer_messages(
+    *, customer_id: int, access_token: Callable[[], str] | None = None
+) -> tuple[CustomerMessage, ...]:
+    """Every message this customer was sent (or is to be sent), oldest first.
+
+    ``access_token`` gives an access token identity issued for this customer: asked for only when the
+    messages are read from the notifications service (``conf.reads_from_service``), which knows customers
+    by their tokens alone. While this process still records (embedded, or a share under 100) they are read
+    here.
+
+    :raises NotificationsUnavailable: the service holds them and cannot be reached (or no token was given).
+    """
+    if not conf.reads_from_service():
+        return messages_here(customer_id=customer_id)
+    if access_token is None:
+        raise NotificationsUnavailable("The customer's messages are held by the notifications service.")
+    return tuple(_from_service(item) for item in client.customer_messages(access_token=access_token()))
+
+
+def _from_service(item: dict[str, Any]) -> CustomerMessage:
+    return CustomerMessage(
+        id=int(item["id"]),
+        kind=item["kind"],
+        subject=item["subject"],
+        recipient=item["recipient"],
+        order_id=UUID(item["order_id"]) if item.get("order_id") else None,
+        status=item["status"],
+        created_at=datetime.fromisoformat(item["created_at"]),
+        sent_at=datetime.fromisoformat(item["sent_at"]) if item.get("sent_at") else None,
+        body_text=item["body_text"],
+    )
+
+
+def messages_here(*, customer_id: int) -> tuple[CustomerMessage, ...]:
+    """The customer's messages in this deployable's own tables, oldest first (what the service's export
+    endpoint answers, and the monolith's export while it records)."""
     return tuple(
         CustomerMessage(
             id=message.pk,

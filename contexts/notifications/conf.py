@@ -42,3 +42,24 @@ def notifications_settings() -> NotificationsSettings:
         sending_lease_seconds=float(_setting("SENDING_LEASE_SECONDS", 600)),
         shop_name=str(getattr(settings, "SHOP_NAME", "Commerce")),
     )
+
+
+def reads_from_service() -> bool:
+    """Whether this process reads customers' messages from the notifications service rather than its own
+    tables: once notifications is lifted and the gateway sends the service every request
+    (``NOTIFICATIONS_SHARE`` 100), the monolith no longer records, so its tables stop short. Below 100 it
+    still records (``sends`` above), and its own tables are complete."""
+    return (
+        "notifications" in getattr(settings, "LIFTED", frozenset())
+        and getattr(settings, "NOTIFICATIONS_SHARE", 100) >= 100
+    )
+
+
+def service_url() -> str:
+    """Where the notifications service answers (``NOTIFICATIONS_SERVICE_URL``), without a trailing slash."""
+    return str(getattr(settings, "NOTIFICATIONS_SERVICE_URL", "http://127.0.0.1:8002")).rstrip("/")
+
+
+def service_timeout_seconds() -> float:
+    """The deadline of one call to the service, retries included (``NOTIFICATIONS_SERVICE_TIMEOUT_SECONDS``)."""
+    return float(getattr(settings, "NOTIFICATIONS_SERVICE_TIMEOUT_SECONDS", 5))

@@ -15,3 +15,11 @@ class NotificationDeferred(NotificationsError):
 
     code = "notification_deferred"
     http_status = 503
+
+
+class NotificationsUnavailable(NotificationsError):
+    """The notifications service cannot be reached right now; retry shortly."""
+
+    code = "service_unavailable"
+    http_status = 503
+    retry_after = 5

@@ -7,6 +7,7 @@ ends the access tokens as well (``contexts.identity.tokens``).
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import F
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken, TokenError
@@ -14,9 +15,9 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from commerce.database import atomic_in, database_for
-from contexts.identity.exceptions import InvalidRefreshToken
+from contexts.identity.exceptions import CustomerNotFound, InvalidRefreshToken
 from contexts.identity.models import User
-from contexts.identity.tokens import RefreshToken, is_current, token_backend
+from contexts.identity.tokens import GENERATION_CLAIM, AccessToken, RefreshToken, is_current, token_backend
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +30,22 @@ def issue_tokens(*, user: User) -> TokenPair:
     """A new pair for a user who just proved who they are."""
     refresh = RefreshToken.for_user(user)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def access_token_for_call(*, user_id: int, lifetime: timedelta) -> tuple[str, datetime]:
+    """An access token for an open account, issued by identity itself to call a service on the customer's
+    behalf (the monolith reading their messages from the notifications service for their export). Short-lived
+    (``lifetime``), since it is made for one call; signed like every access token (RS256, ``kid``).
+
+    :raises CustomerNotFound: no such open account.
+    """
+    user = User.objects.filter(pk=user_id, is_active=True, closed_at__isnull=True).first()
+    if user is None:
+        raise CustomerNotFound()
+    token = AccessToken.for_user(user)
+    token[GENERATION_CLAIM] = user.token_generation
+    token.set_exp(lifetime=lifetime)
+    return str(token), datetime.fromtimestamp(token["exp"], tz=UTC)
 
 
 def refresh_access(*, refresh: str) -> str | None:

@@ -13,3 +13,22 @@ class NotificationOutput(serializers.Serializer):
     order_number = serializers.CharField(read_only=True)
     status = serializers.CharField(read_only=True)
     sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class NotificationExportOutput(serializers.Serializer):
+    """One of the caller's messages as their personal-data export holds it (``CustomerMessage``): with its
+    address and text, except a secret one's (a reset link)."""
+
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    recipient = serializers.CharField(read_only=True)
+    order_id = serializers.UUIDField(read_only=True, allow_null=True)
+    status = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    body_text = serializers.CharField(read_only=True)
+
+
+class NotificationExportListOutput(serializers.Serializer):
+    results = NotificationExportOutput(many=True, read_only=True)

@@ -6,4 +6,5 @@ app_name = "notifications"
 
 urlpatterns = [
     path("me/notifications", views.MessageListView.as_view(), name="notifications"),
+    path("me/notifications/export", views.MessageExportView.as_view(), name="notifications-export"),
 ]

@@ -7,7 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from contexts.notifications import selectors
+from contexts.notifications import api, selectors
 from contexts.notifications.rest import serializers as s
 
 
@@ -27,3 +27,22 @@ class MessageListView(GenericAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.messages_of(request.user.pk))
         return self.get_paginated_response(s.NotificationOutput(page, many=True).data)
+
+
+class MessageExportView(GenericAPIView):
+    """All the caller's messages, oldest first, in the shape of their personal-data export, on one page: what
+    identity's ``/me/export`` reads here once the service records alone (``contexts.notifications.client``).
+    One document rather than pages, so the export is never stitched from pages read at different moments (a
+    customer's messages number in the hundreds at most)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.NotificationExportListOutput
+    filter_backends: list = []
+    pagination_class = None
+
+    @extend_schema(
+        responses={200: s.NotificationExportListOutput}, tags=["notifications"], operation_id="me_notifications_export"
+    )
+    def get(self, request: Request) -> Response:
+        messages = api.messages_here(customer_id=request.user.pk)
+        return Response(s.NotificationExportListOutput({"results": messages}).data)

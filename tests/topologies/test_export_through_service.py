@@ -1,0 +1,90 @@
+"""``/me/export`` once the notifications service records alone (``LIFTED=notifications``,
+``NOTIFICATIONS_SHARE=100``): the real monolith reads the customer's messages from the real service process,
+with an access token identity issued for the customer, and answers the same document it answered when it
+held them itself, plus what only the service recorded since. With the service gone, it answers 503 with
+``Retry-After`` in the contract's shape, never an export without the messages."""
+
+import json
+from uuid import uuid4
+
+import pytest
+from django.utils import timezone
+
+from contexts.identity.tokens import jwks
+from contexts.notifications.models import Message
+from tests.identity.factories import PASSWORD
+from tests.support.http import request
+from tests.topologies.lifted import monolith_notifications_url, service_database, service_records
+from tests.topologies.support import SERVICE_SETTINGS, get_json, manage, running_deployable
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def service_env(tmp_path):
+    keys = tmp_path / "jwks.json"
+    keys.write_text(json.dumps(jwks()))  # identity's public keys, as the monolith started below publishes them
+    with service_database(tmp_path) as url:
+        env = {
+            "DJANGO_SETTINGS_MODULE": SERVICE_SETTINGS,
+            "COMMERCE_VAR_DIR": str(tmp_path / "service-var"),
+            "SERVICE_DATABASE_URL": url,
+            "JWT_PUBLIC_KEYS_FILE": str(keys),
+        }
+        manage("migrate_all", **env)
+        yield env
+
+
+def test_at_a_share_of_100_the_export_reads_the_service_and_answers_503_without_it(
+    settings, customer_client, service_env
+):
+    ann = customer_client.customer
+    for kind, subject in (("welcome", "Welcome, Ann"), ("order_confirmation", "Your order 100001 is confirmed")):
+        Message.objects.create(
+            event_id=uuid4(), kind=kind, customer_id=ann.pk, recipient=ann.email, subject=subject,
+            body_text=f"{subject}.", status="sent", sent_at=timezone.now(),
+        )  # fmt: skip
+    embedded = customer_client.get("/api/v1/me/export").json()
+    # Lifted: the history moves to the service, which then records on its own (the monolith no longer does).
+    manage("import_notification_history", f"--source-url={monolith_notifications_url()}", **service_env)
+    service_records(
+        [{"event_id": str(uuid4()), "kind": "order_dispatched", "customer_id": ann.pk, "recipient": ann.email,
+          "subject": "Your order 100001 is on its way", "body_text": "On its way.", "status": "sent"}],
+        **service_env,
+    )  # fmt: skip
+
+    service = running_deployable("services.notifications.wsgi", **service_env)
+    service_url, _ = service.__enter__()
+    try:
+        with running_deployable(
+            "commerce.wsgi",
+            COMMERCE_USE_TEST_DATABASES="1",
+            DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+            LIFTED="notifications",
+            NOTIFICATIONS_SHARE="100",
+            NOTIFICATIONS_SERVICE_URL=service_url,
+            NOTIFICATIONS_SERVICE_TIMEOUT_SECONDS="2",
+        ) as (monolith, _):
+            token = request("POST", f"{monolith}/api/v1/auth/token", {"email": ann.email, "password": PASSWORD})
+            bearer = {"Authorization": f"Bearer {token.body['access']}"}
+
+            status, headers, lifted = get_json(f"{monolith}/api/v1/me/export", bearer)
+            assert (status, headers["X-Served-By"]) == (200, "monolith")
+            *before, dispatched = lifted["notifications"]
+            assert before == embedded["notifications"]  # the same messages, field for field
+            assert (dispatched["subject"], dispatched["body_text"]) == (
+                "Your order 100001 is on its way",
+                "On its way.",
+            )
+            assert {k: v for k, v in lifted.items() if k not in {"exported_at", "notifications", "profile"}} == {
+                k: v for k, v in embedded.items() if k not in {"exported_at", "notifications", "profile"}
+            }
+
+            service.__exit__(None, None, None)
+            service = None
+            status, headers, body = get_json(f"{monolith}/api/v1/me/export", bearer)
+            assert (status, body["code"], headers["Retry-After"]) == (503, "service_unavailable", "5")
+            assert set(body) == {"code", "detail"}
+    finally:
+        if service is not None:
+            service.__exit__(None, None, None)
