@@ -126,6 +126,14 @@ STAGES: tuple[Stage, ...] = (
         env=_pg(DATABASE_SPLIT="1", EVENTBUS_DISPATCH="celery", CELERY_BROKER_URL=REDIS_URL),
     ),
     Stage(
+        "topology",
+        "The lifted topology's deployables as real processes (`topology`: the notifications service, the "
+        "gateway under nginx, `LIFTED=notifications bin/shop`, the export and history through the service), "
+        "on PostgreSQL once, beside their SQLite run in the whole suite.",
+        args=("-m", "topology"),
+        env=_pg(),
+    ),
+    Stage(
         "resilience",
         "tests/resilience (`resilience`): real gunicorn, Celery workers and a redis-server on PostgreSQL, "
         "once, in one process.",
@@ -138,7 +146,7 @@ STAGES: tuple[Stage, ...] = (
         "On the newest Python (3.13), the tests that do not use the database: what differs by version is "
         "the language, the standard library, the import and gc machinery and the wheels, which those "
         "tests exercise; the SQL the database tests send does not change with it.",
-        args=("-m", "not database and not browser and not resilience", "--deselect", AUDIT),
+        args=("-m", "not database and not browser and not resilience and not topology", "--deselect", AUDIT),
         env={"COMMERCE_VAR_DIR": str(ROOT / "var" / "newest")},
         python="newest",
     ),
