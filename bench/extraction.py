@@ -197,8 +197,9 @@ def start_topologies(processes: Processes) -> dict[str, str]:
 
 def drive(base: str, carts: list[str], clients: int, seconds: float | None = None) -> dict:
     """``clients`` threads checking the carts out one after the other (each sends its next checkout when
-    the last one answered) until the carts are used or ``seconds`` have passed."""
-    pending, lock, answers = list(carts), threading.Lock(), []
+    the last one answered) until the carts are used or ``seconds`` have passed; the carts not checked
+    out stay in ``carts``."""
+    pending, lock, answers = carts, threading.Lock(), []
     deadline = time.perf_counter() + seconds if seconds else math.inf
 
     def client() -> None:
@@ -341,16 +342,17 @@ def main() -> int:
 
         print(f"Checkout throughput: gunicorn WEB_CONCURRENCY={WORKERS} each, {CLIENTS} clients, "
               f"{SECONDS:.0f} s a round, rounds alternating:", flush=True)  # fmt: skip
-        # Carts are made before each round, for half as much again as the fastest rate so far (at first what
-        # one client did alone); a round that uses them up ends early (and says so).
-        rounds, expected = [], sequential * SECONDS
+        # Before each round the carts are topped up to half as much again as the fastest rate so far would
+        # use (at least 20/s; at first each worker as fast as one client alone); left-overs carry over. A
+        # round that uses them all up ends early, and says so.
+        rounds, fastest, carts = [], sequential * WORKERS, []
         for number in range(ROUNDS):
             for mode in ("local", "remote"):
-                carts = carts_for(skus(int(expected * 1.5) + CLIENTS))
+                carts += carts_for(skus(max(0, int(max(fastest, 20) * SECONDS * 1.5) + CLIENTS - len(carts))))
                 connections.close_all()
                 row = throughput_round(mailbox, mode, bases[mode], carts)
                 rounds.append(row)
-                expected = max(expected, row["rate"] * SECONDS)
+                fastest = max(fastest, row["rate"])
                 print(
                     f"  {number + 1} {mode:<6} {row['checkouts']:5d} in {row['seconds']:5.1f} s:"
                     f" {row['rate']:6.2f} checkouts/s"
