@@ -10,7 +10,6 @@ monolith's handlers must run where ``LIFTED`` is set and mail must leave from a 
 test's SMTP server (the celery stage's worker is started once per session, before either exists).
 """
 
-import asyncio
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -54,11 +54,10 @@ class Mail(MailServer):
         import email.policy
 
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        message_id = str(message["Message-ID"])
+        message_id = str(message["Message-ID"]).strip()
         found = _MESSAGE_ID.search(message_id)
         for recipient in envelope.rcpt_tos:
             self.messages.append((recipient, found["kind"] if found else "?", message_id))
-        await asyncio.sleep(0)
         return "250 Message accepted for delivery"
 
     def kinds(self, recipient: str) -> Counter:
@@ -120,12 +119,8 @@ def relay(*, url: str | None = None) -> None:
     if url is None:
         call_command("relay_events", "--once", stdout=out)
         return
-    before = django_settings.EVENTS_BROKER_URL
-    django_settings.EVENTS_BROKER_URL = url
-    try:
+    with override_settings(EVENTS_BROKER_URL=url):
         call_command("relay_events", "--once", stdout=out)
-    finally:
-        django_settings.EVENTS_BROKER_URL = before
 
 
 def settle_lifted() -> None:

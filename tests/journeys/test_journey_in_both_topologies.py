@@ -5,7 +5,7 @@ order is cancelled by customer service (order_confirmation, order_cancelled); /m
 all six.
 
 Embedded: the monolith sends (``LIFTED`` empty). Lifted: the monolith (this process, ``LIFTED=notifications``)
-sends nothing and records nothing; the relay publishes to RabbitMQ, the notifications service's consumer
+sends nothing (and records only while a share of /me/notifications is still routed to it); the relay publishes to RabbitMQ, the notifications service's consumer
 (a process of its own, its own database) records and sends, and the service's own web process answers
 /me/notifications with identity's token, verified with the published public keys.
 """
@@ -86,10 +86,22 @@ def test_the_journey_embedded_each_mail_once(client, mail, settings):
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_the_journey_lifted_each_mail_once_sent_by_the_service(client, mail, broker, notifications_service):
+@pytest.mark.parametrize("share", [100, 50], ids=["moved", "moving"])
+def test_the_journey_lifted_each_mail_once_sent_by_the_service(
+    client, mail, broker, notifications_service, settings, share
+):
+    """Moved (the gateway sends all of /me/notifications to the service): the monolith neither sends nor
+    records. Moving (a share still routed to the monolith): it records in the shadow, so its answer is
+    right too, and still sends nothing: exactly one sends."""
+    settings.NOTIFICATIONS_SHARE = share
     with notifications_service.consumer():
         customer = walk_the_journey(client, mail, settle_lifted)
-    assert not Message.objects.exists()  # the monolith neither sent nor recorded: the service did
+    if share == 100:
+        assert not Message.objects.exists()
+    else:
+        assert set(Message.objects.values_list("status", flat=True)) == {"recorded"}
+        listed = customer.get("/api/v1/me/notifications").json()["results"]
+        assert [item["kind"] for item in listed] == LISTED
 
     with notifications_service.web() as (base, _):
         status, headers, body = get_json(
