@@ -133,7 +133,9 @@ STAGES: tuple[Stage, ...] = (
         "on PostgreSQL once, beside their SQLite run in the whole suite (those that deliver events run on "
         "PostgreSQL in split-celery).",
         args=("-m", "topology and not bus"),
-        env=_pg(),
+        # A database of its own: .ci/run runs it beside the split-celery stage, whose test processes
+        # would otherwise make test databases of the same names.
+        env=_pg(DATABASE_URL=f"{PG_URL.partition('?')[0]}_topology"),
     ),
     Stage(
         "resilience",
