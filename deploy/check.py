@@ -192,6 +192,7 @@ def check_kubernetes(text: str, kubernetes_version: str) -> list[str]:
 # --- Compose ---------------------------------------------------------------------------------------
 
 LIFTED_SERVICES = ("rabbitmq", "topology", "relay", "notifications", "notifications-consumer", "gateway")
+BEHIND_THE_GATEWAY = ("web", "notifications")
 
 
 def check_compose(config: dict) -> list[str]:
@@ -216,6 +217,14 @@ def check_compose(config: dict) -> list[str]:
             problems.append(f"compose: {name} must run with {SERVICE_SETTINGS} and SERVED_BY=notifications")
         if "JWT_PRIVATE_KEY" in environment:
             problems.append(f"compose: {name} holds identity's signing key; it verifies with the public keys")
+    for name in BEHIND_THE_GATEWAY:
+        # Every request reaches them from the gateway's address: with 0 proxies trusted one client's
+        # throttles count for all; with more, a client forges X-Forwarded-For to dodge them.
+        trusted = str(services[name].get("environment", {}).get("THROTTLE_NUM_PROXIES", "0"))
+        if trusted != "1":
+            problems.append(
+                f"compose: {name} trusts {trusted} proxies (THROTTLE_NUM_PROXIES); behind the gateway exactly 1"
+            )
     published = sorted(name for name, service in services.items() if service.get("ports"))
     if published != ["gateway"]:
         problems.append(f"compose: only the gateway is published (clients keep one address), not {published}")

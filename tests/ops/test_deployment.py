@@ -359,6 +359,10 @@ def test_the_default_compose_stays_embedded_and_the_override_lifts_notifications
     assert services["relay"]["command"] == ["python", "manage.py", "relay_events"]
     assert services["topology"]["command"] == ["python", "manage.py", "declare_topology"]
     assert "JWT_PRIVATE_KEY" not in services["notifications"]["environment"]
+    # Behind the gateway every request comes from its address: each deployable it proxies to reads the
+    # client's from the one proxy's X-Forwarded-For, or one client's throttles count for all.
+    for name in ("web", "notifications"):
+        assert services[name]["environment"]["THROTTLE_NUM_PROXIES"] == "1", name
 
 
 def test_compose_check_refuses_a_broken_lifted_topology():
@@ -382,6 +386,15 @@ def test_compose_check_refuses_a_broken_lifted_topology():
         "SERVED_BY" in p for p in broken(lambda s: s["notifications"]["environment"].__setitem__("SERVED_BY", "x"))
     )
     assert any("relay has no health check" in p for p in broken(lambda s: s["relay"].pop("healthcheck")))
+    for name in ("web", "notifications"):
+        assert any(
+            f"{name} trusts" in p and "THROTTLE_NUM_PROXIES" in p
+            for p in broken(lambda s, name=name: s[name]["environment"].pop("THROTTLE_NUM_PROXIES", None))
+        ), name
+        assert any(
+            f"{name} trusts" in p
+            for p in broken(lambda s, name=name: s[name]["environment"].__setitem__("THROTTLE_NUM_PROXIES", "2"))
+        ), name
 
 
 def test_the_compose_gateway_splits_by_share_and_refuses_a_share_out_of_range(tmp_path):
