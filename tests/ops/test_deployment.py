@@ -418,7 +418,24 @@ def test_the_compose_gateway_splits_by_share_and_refuses_a_share_out_of_range(tm
     assert "* notifications:8000;" in written["100"] and "web:8000" not in written["100"]
     assert refused.returncode != 0
     conf = (ROOT / "deploy" / "gateway" / "nginx.compose.conf").read_text()
-    assert "location /api/v1/me/notifications" in conf and "$notifications_backend" in conf
+    assert "location ~ ^/api/v1/me/notifications(/|$)" in conf and "$notifications_backend" in conf
+
+
+GATEWAY = ROOT / "deploy" / "gateway"
+
+
+def test_the_compose_gateway_routes_and_answers_as_the_template_bin_shop_renders():
+    """Two configs of one gateway: check-deploy fails when the compose one drifts from the template."""
+    template = (GATEWAY / "nginx.conf.template").read_text()
+    compose = (GATEWAY / "nginx.compose.conf").read_text()
+    assert check.gateway_problems(template, compose) == []
+
+    bare_prefix = compose.replace("location ~ ^/api/v1/me/notifications(/|$)", "location /api/v1/me/notifications")
+    assert any("/api/v1/me/notifications" in p for p in check.gateway_problems(template, bare_prefix))
+    no_error_pages = re.sub(r"\n\s*error_page [^;]*;", "", compose)
+    assert any("error_page 502 504 @unavailable" in p for p in check.gateway_problems(template, no_error_pages))
+    other_answer = compose.replace('"bad_gateway"', '"oops"')
+    assert any("@unavailable" in p for p in check.gateway_problems(template, other_answer))
 
 
 def _free_port() -> int:
@@ -522,6 +539,9 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
     half = served_by("50", "/api/v1/me/notifications", 200)
     assert 60 <= half.count("notifications") <= 140, half.count("notifications")  # 50 % ± 7 standard deviations
     assert set(served_by("100", "/api/v1/products", 5)) == {"monolith"}
+    # Only the notifications path itself and what is under it: a path that merely begins alike is the monolith's.
+    assert set(served_by("100", "/api/v1/me/notificationsX", 5)) == {"monolith"}
+    assert set(served_by("100", "/api/v1/me/notifications/1/read", 5)) == {"notifications"}
 
 
 def test_the_image_ships_the_shop_s_bytecode():
