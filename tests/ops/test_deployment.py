@@ -417,6 +417,16 @@ def test_the_compose_gateway_splits_by_share_and_refuses_a_share_out_of_range(tm
     assert "50% notifications:8000; * web:8000;" in written["50"]
     assert "* notifications:8000;" in written["100"] and "web:8000" not in written["100"]
     assert refused.returncode != 0
+    # /metrics: remote clients' credentials passed to the monolith only when it checks a METRICS_TOKEN.
+    assert 'map "$gateway_loopback_client:" $gateway_metrics_refused' in written["50"]
+    with_token = tmp_path / "token.inc"
+    subprocess.run(
+        ["sh", str(script)],
+        env={"NOTIFICATIONS_SHARE": "50", "SHARE_CONF": str(with_token), "METRICS_TOKEN_SET": "1"},
+        check=True,
+        capture_output=True,
+    )
+    assert 'map "$gateway_loopback_client:$http_authorization"' in with_token.read_text()
     conf = (ROOT / "deploy" / "gateway" / "nginx.compose.conf").read_text()
     assert "location ~ ^/api/v1/me/notifications(/|$)" in conf and "$notifications_backend" in conf
 

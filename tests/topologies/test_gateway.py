@@ -4,8 +4,11 @@ who gave it. The share moves on the running gateway (``tools/gateway.py share N`
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
@@ -114,3 +117,44 @@ def test_the_gateway_answers_in_the_contract_s_shape_when_a_deployable_does_not(
         # /metrics through the gateway: for this machine, as the monolith answers it on its own port.
         status, headers, body = get(f"{gateway}/metrics")
         assert (status, headers["X-Served-By"]) == (200, "monolith") and b"django_http_requests" in body
+
+
+def as_if_remote(prefix) -> None:
+    """The running gateway, reloaded with this machine's loopback addresses counted as any other client's:
+    the tests reach it over loopback only, so that is how a remote client is seen through the real nginx."""
+    config = prefix / "nginx.conf"
+    rendered = config.read_text()
+    assert "127.0.0.0/8 1;" in rendered
+    config.write_text(rendered.replace("127.0.0.0/8 1;", "").replace("::1 1;", ""))
+    os.kill(int((prefix / "nginx.pid").read_text()), signal.SIGHUP)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_metrics_token_the_gateway_refuses_metrics_to_remote_clients_whatever_they_send(topology, monkeypatch):
+    """Behind the gateway the monolith sees every client as loopback: without METRICS_TOKEN the gateway alone
+    can tell a remote client, and no header it sends (``Authorization: x``) gets it the shop's metrics."""
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    monolith, service, _ = topology
+    with running_gateway(monolith=monolith, notifications=service, share=100) as (gateway, prefix):
+        assert get(f"{gateway}/metrics")[0] == 200  # this machine
+        as_if_remote(prefix)
+        deadline = time.monotonic() + 10
+        while get(f"{gateway}/metrics")[0] == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the old workers finish
+        for headers in ({}, {"Authorization": "x"}, {"Authorization": "Bearer anything"}):
+            status, response_headers, body = get(f"{gateway}/metrics", headers=headers)
+            assert (status, response_headers["X-Served-By"]) == (403, "gateway"), headers
+            assert json.loads(body)["code"] == "permission_denied"
+
+
+def test_with_metrics_token_a_remote_client_s_credentials_are_the_shop_s_to_judge(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import gateway
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    common = {"monolith": "127.0.0.1:1", "notifications": "127.0.0.1:2", "listen": "127.0.0.1:3", "share": 50}
+    with_token = gateway.render(prefix=tmp_path, metrics_token_set=True, **common)
+    without = gateway.render(prefix=tmp_path, **common)
+    assert 'map "$gateway_loopback_client:$http_authorization" $gateway_metrics_refused' in with_token
+    assert 'map "$gateway_loopback_client:" $gateway_metrics_refused' in without
