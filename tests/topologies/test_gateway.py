@@ -13,11 +13,13 @@ from collections import Counter
 
 import pytest
 
-from tests.identity.factories import PASSWORD
+from tests.identity.factories import PASSWORD, CustomerFactory
 from tests.support.http import request
 from tests.support.processes import ROOT, get
 from tests.topologies.keys import KeyPair
+from tests.topologies.lifted import monolith_notifications_url, service_database
 from tests.topologies.support import SERVICE_SETTINGS, manage, running_deployable, running_gateway
+from tests.topologies.test_history_import import message
 
 REQUESTS = 80
 
@@ -31,8 +33,12 @@ def answer(url: str, token: str | None = None, **headers: str) -> tuple[int, str
 
 @pytest.fixture
 def topology(tmp_path, settings, customer):
-    """The monolith (on the tests' databases) and the service (its own), each under gunicorn; the customer's
-    access token as identity issued it."""
+    """The monolith (on the tests' databases) and the service (its own), each under gunicorn, the customer's
+    history in both (recorded in the monolith, imported into the service as before a move) beside another
+    customer's message; the customer's access token as identity issued it."""
+    for days_ago, kind in enumerate(("order_confirmation", "order_dispatched", "welcome")):
+        message(customer, kind, days_ago=days_ago)
+    message(CustomerFactory(), "welcome", subject="another customer's")
     with running_deployable(
         "commerce.wsgi",
         COMMERCE_USE_TEST_DATABASES="1",
@@ -42,15 +48,20 @@ def topology(tmp_path, settings, customer):
     ) as (monolith, _):
         token = request("POST", f"{monolith}/api/v1/auth/token", {"email": customer.email, "password": PASSWORD})
         assert token.status == 200, token.body
-        service_env = {
-            "DJANGO_SETTINGS_MODULE": SERVICE_SETTINGS,
-            "COMMERCE_VAR_DIR": str(tmp_path / "service"),
-            "SERVICE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.sqlite3'}",
-            "IDENTITY_JWKS_URL": f"{monolith}/.well-known/jwks.json",
-        }
-        manage("migrate_all", **service_env)
-        with running_deployable("services.notifications.wsgi", **service_env) as (service, _):
-            yield monolith, service, token.body["access"]
+        with service_database(tmp_path) as url:
+            service_env = {
+                "DJANGO_SETTINGS_MODULE": SERVICE_SETTINGS,
+                "COMMERCE_VAR_DIR": str(tmp_path / "service"),
+                "SERVICE_DATABASE_URL": url,
+                "IDENTITY_JWKS_URL": f"{monolith}/.well-known/jwks.json",
+            }
+            manage("migrate_all", **service_env)
+            imported = manage(
+                "import_notification_history", f"--source-url={monolith_notifications_url()}", **service_env
+            )
+            assert "4 messages copied" in imported, imported
+            with running_deployable("services.notifications.wsgi", **service_env) as (service, _):
+                yield monolith, service, token.body["access"]
 
 
 def move_share(prefix, share: int) -> None:
@@ -76,6 +87,9 @@ def test_at_0_50_and_100_percent_every_answer_is_correct_and_names_who_gave_it(t
     }
     assert answer(f"{service}/api/v1/me/notifications", token)[::2] == expected["customer"]
     assert expected["customer"][0] == 200
+    # The customer's own three, newest first, and not the other customer's: a list a wrong answer shows in.
+    subjects = [item["subject"] for item in expected["customer"][1]["results"]]
+    assert len(subjects) == 3 and "another customer's" not in subjects, subjects
 
     with running_gateway(monolith=monolith, notifications=service, share=0) as (gateway, prefix):
         for share in (0, 50, 100):
