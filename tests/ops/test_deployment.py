@@ -489,6 +489,7 @@ def answering_backends():
 
 
 def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the_monolith(tmp_path, answering_backends):
+    import urllib.error
     import urllib.request
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -499,7 +500,7 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
     monolith, service = answering_backends["monolith"], answering_backends["notifications"]
     port = _free_port()
 
-    def served_by(share: str, path: str, times: int) -> list[str]:
+    def served_by(share: str, path: str, times: int, service: str = service) -> list[str]:
         include = tmp_path / "share.conf.inc"
         subprocess.run(
             ["sh", str(ROOT / "deploy/gateway/compose-share.sh")],
@@ -528,6 +529,10 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
                         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
                             answers.append(response.headers["X-Served-By"])
                         break
+                    except urllib.error.HTTPError as error:  # what the gateway answered itself
+                        code = json.loads(error.read())["code"]
+                        answers.append(f"{error.code} {code} {error.headers['X-Served-By']}")
+                        break
                     except OSError:
                         time.sleep(0.05)
                 else:
@@ -552,6 +557,8 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
     # Only the notifications path itself and what is under it: a path that merely begins alike is the monolith's.
     assert set(served_by("100", "/api/v1/me/notificationsX", 5)) == {"monolith"}
     assert set(served_by("100", "/api/v1/me/notifications/1/read", 5)) == {"notifications"}
+    # The service not answering: nginx's own 502 in the API's shape, naming the gateway (not HTML).
+    assert served_by("100", "/api/v1/me/notifications", 2, service="127.0.0.1:9") == ["502 bad_gateway gateway"] * 2
 
 
 def test_the_image_ships_the_shop_s_bytecode():
