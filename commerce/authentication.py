@@ -18,7 +18,8 @@ Where the keys come from (``commerce.kernel_settings``):
   tokens with invented key ids cannot make the service hammer identity; and when the set is older than
   ``JWKS_MAX_AGE_SECONDS`` (a withdrawn key stops being trusted). A fetch that fails keeps the keys
   already held; with none held at all the request is answered 503 (identity's keys cannot be read: not
-  the caller's fault).
+  the caller's fault), and the keys are asked for again after ``JWKS_RETRY_SECONDS`` (a service started
+  before identity answers serves within seconds of it, not a refresh interval later).
 
 Every refusal is ``401 {"code": "token_not_valid"}`` with ``WWW-Authenticate: Bearer``, as the monolith
 answers. Imports PyJWT (and with it ``cryptography``) on the first token only.
@@ -149,11 +150,18 @@ class PublicKeySet:
     """
 
     def __init__(
-        self, *, url: str = "", path: str = "", refresh_seconds: float = 60, max_age_seconds: float = 3600
+        self,
+        *,
+        url: str = "",
+        path: str = "",
+        refresh_seconds: float = 60,
+        max_age_seconds: float = 3600,
+        retry_seconds: float = 2,
     ) -> None:
         self.url = url
         self.path = path
         self.refresh_seconds = refresh_seconds
+        self.retry_seconds = retry_seconds
         self.max_age_seconds = max_age_seconds
         self.fetches = 0  # how many times the set was read: the tests count them
         self._keys: dict[str, Any] = {}
@@ -185,7 +193,10 @@ class PublicKeySet:
             return True
         if self.path:
             return False  # a file is read once a process
-        return time.monotonic() - self._read_at >= self.refresh_seconds
+        # Holding no key, every request is refused (503): a service started before identity answers
+        # asks again after a short delay, not after the refresh interval meant to spare identity.
+        wait = self.refresh_seconds if self._keys else min(self.retry_seconds, self.refresh_seconds)
+        return time.monotonic() - self._read_at >= wait
 
     def _read(self) -> None:
         self._read_at = time.monotonic()
@@ -223,13 +234,20 @@ def public_key_set() -> PublicKeySet:
                 path=settings.JWT_PUBLIC_KEYS_FILE,
                 refresh_seconds=settings.JWKS_REFRESH_SECONDS,
                 max_age_seconds=settings.JWKS_MAX_AGE_SECONDS,
+                retry_seconds=settings.JWKS_RETRY_SECONDS,
             ),
         )
     return key_set
 
 
 def _forget_key_set(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"IDENTITY_JWKS_URL", "JWT_PUBLIC_KEYS_FILE", "JWKS_REFRESH_SECONDS", "JWKS_MAX_AGE_SECONDS"}:
+    if setting in {
+        "IDENTITY_JWKS_URL",
+        "JWT_PUBLIC_KEYS_FILE",
+        "JWKS_REFRESH_SECONDS",
+        "JWKS_MAX_AGE_SECONDS",
+        "JWKS_RETRY_SECONDS",
+    }:
         _key_set.clear()
 
 
@@ -280,7 +298,7 @@ class PublicKeyAuthentication(BaseAuthentication):
         if not header:
             return None
         parts = header.split()
-        if parts[0] != AUTH_HEADER_TYPE:
+        if not parts or parts[0] != AUTH_HEADER_TYPE:  # blank: no credentials, as with no header
             return None  # another scheme: not ours to judge
         if len(parts) != 2:
             raise TokenNotValid()

@@ -265,3 +265,5 @@ IDENTITY_JWKS_URL = os.environ.get("IDENTITY_JWKS_URL", "")
 JWT_PUBLIC_KEYS_FILE = os.environ.get("JWT_PUBLIC_KEYS_FILE", "")
 JWKS_REFRESH_SECONDS = float(os.environ.get("JWKS_REFRESH_SECONDS") or 60)
 JWKS_MAX_AGE_SECONDS = float(os.environ.get("JWKS_MAX_AGE_SECONDS") or 3600)
+# Until a first read succeeds (identity not answering yet), the keys are asked for again after this delay.
+JWKS_RETRY_SECONDS = float(os.environ.get("JWKS_RETRY_SECONDS") or 2)

@@ -2,6 +2,7 @@
 
     python deploy/check.py kubernetes RENDERED.yaml [--kubernetes-version 1.37.0]
     python deploy/check.py compose CONFIG.json      (``docker-compose config --format json`` of the lifted files)
+    python deploy/check.py gateway TEMPLATE COMPOSE_CONF   (deploy/gateway/: bin/shop's and compose's gateway)
 
 Kubernetes: every resource is validated strictly against a schema, and a kind with none is an error
 (kubernetes-validate only warns, and passes a misspelt HTTPRoute): the built-in kinds against
@@ -14,11 +15,16 @@ Compose: the lifted topology's services are all there, each process of the shop'
 LIFTED and the broker, the service runs with its own settings, only the gateway is published, every
 long-running service has a health check and waits for what it needs.
 
+Gateway: compose's nginx config (Docker's names, resolved per request) routes and answers as the
+template bin/shop renders: every location and error_page of the template is there, and the gateway's own
+answers (the named locations) are the same, byte for byte.
+
 Prints one line per problem and exits 1 if there is any.
 """
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -192,6 +198,7 @@ def check_kubernetes(text: str, kubernetes_version: str) -> list[str]:
 # --- Compose ---------------------------------------------------------------------------------------
 
 LIFTED_SERVICES = ("rabbitmq", "topology", "relay", "notifications", "notifications-consumer", "gateway")
+BEHIND_THE_GATEWAY = ("web", "notifications")
 
 
 def check_compose(config: dict) -> list[str]:
@@ -216,6 +223,14 @@ def check_compose(config: dict) -> list[str]:
             problems.append(f"compose: {name} must run with {SERVICE_SETTINGS} and SERVED_BY=notifications")
         if "JWT_PRIVATE_KEY" in environment:
             problems.append(f"compose: {name} holds identity's signing key; it verifies with the public keys")
+    for name in BEHIND_THE_GATEWAY:
+        # Every request reaches them from the gateway's address: with 0 proxies trusted one client's
+        # throttles count for all; with more, a client forges X-Forwarded-For to dodge them.
+        trusted = str(services[name].get("environment", {}).get("THROTTLE_NUM_PROXIES", "0"))
+        if trusted != "1":
+            problems.append(
+                f"compose: {name} trusts {trusted} proxies (THROTTLE_NUM_PROXIES); behind the gateway exactly 1"
+            )
     published = sorted(name for name, service in services.items() if service.get("ports"))
     if published != ["gateway"]:
         problems.append(f"compose: only the gateway is published (clients keep one address), not {published}")
@@ -255,14 +270,44 @@ def check_compose(config: dict) -> list[str]:
     return problems
 
 
+# --- Gateway ---------------------------------------------------------------------------------------
+
+_DIRECTIVE = re.compile(r"^\s*((?:location|error_page)\b[^{;]*)[{;]", re.MULTILINE)
+_NAMED_LOCATION = re.compile(r"^\s*location (@\w+) \{\n(.*?)^\s*\}", re.MULTILINE | re.DOTALL)
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def gateway_problems(template: str, compose: str) -> list[str]:
+    """What of the template's routing and own answers compose's gateway lacks or answers otherwise: with a
+    bare prefix ``/api/v1/me/notificationsX`` reaches the service; without the error pages nginx's own
+    502/504/413 are HTML under /api/ and name nobody."""
+    ours = {_normalized(match) for match in _DIRECTIVE.findall(compose)}
+    problems = [
+        f"gateway: nginx.compose.conf lacks `{directive}` (nginx.conf.template has it)"
+        for directive in sorted({_normalized(match) for match in _DIRECTIVE.findall(template)})
+        if directive not in ours
+    ]
+    theirs = dict(_NAMED_LOCATION.findall(compose))
+    for name, body in _NAMED_LOCATION.findall(template):
+        if name in theirs and _normalized(theirs[name]) != _normalized(body):
+            problems.append(f"gateway: nginx.compose.conf's location {name} answers otherwise than the template's")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["kubernetes", "compose"])
+    parser.add_argument("what", choices=["kubernetes", "compose", "gateway"])
     parser.add_argument("path", type=Path)
+    parser.add_argument("compose_conf", type=Path, nargs="?", help="gateway: compose's nginx config")
     parser.add_argument("--kubernetes-version", default="1.37.0")
     arguments = parser.parse_args(argv)
     text = arguments.path.read_text()
-    if arguments.what == "kubernetes":
+    if arguments.what == "gateway":
+        problems = gateway_problems(text, arguments.compose_conf.read_text())
+    elif arguments.what == "kubernetes":
         problems = check_kubernetes(text, arguments.kubernetes_version)
     else:
         problems = check_compose(json.loads(text))

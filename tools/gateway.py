@@ -82,6 +82,7 @@ def render(
     workers: int = 1,
     max_body_size: str = "64m",
     read_timeout: str = "60s",
+    metrics_token_set: bool = False,
 ) -> str:
     for name, address in (("monolith", monolith), ("notifications", notifications), ("listen", listen)):
         if not ADDRESS.match(address):
@@ -96,6 +97,9 @@ def render(
         "notifications": notifications,
         "listen": listen,
         "notifications_split": split(share),
+        # Without METRICS_TOKEN the shop lets loopback in, and behind the gateway everyone is loopback:
+        # the gateway then refuses every remote client, whatever it sends.
+        "metrics_credentials": "$http_authorization" if metrics_token_set else "",
     }
     template = TEMPLATE.read_text()
     missing = sorted(set(PLACEHOLDER.findall(template)) - set(values))
@@ -210,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
         "listen": args.listen,
         "share": args.share,
         "workers": args.workers,
+        "metrics_token_set": bool(os.environ.get("METRICS_TOKEN")),
     }
     if args.command == "render":
         print(render(prefix=prefix, **parameters), end="")

@@ -11,5 +11,12 @@ case "$share" in
   [1-9] | [1-9][0-9]) split="${share}% notifications:8000; * web:8000;" ;;
   *) echo "NOTIFICATIONS_SHARE must be 0 to 100, not '$share'" >&2; exit 1 ;;
 esac
-printf 'split_clients "${request_id}" $notifications_backend {\n    %s\n}\n' "$split" >"$out"
+# /metrics (as tools/gateway.py renders it): with METRICS_TOKEN set (METRICS_TOKEN_SET=1) a remote
+# client with an Authorization header is passed, the monolith checks the token; without one, only this
+# machine, whatever the headers (behind the gateway the monolith sees every client as loopback).
+if [ -n "${METRICS_TOKEN_SET:-}" ]; then credentials='$http_authorization'; else credentials=''; fi
+{
+  printf 'split_clients "${request_id}" $notifications_backend {\n    %s\n}\n' "$split"
+  printf 'map "$gateway_loopback_client:%s" $gateway_metrics_refused {\n    default 0;\n    "0:" 1;\n}\n' "$credentials"
+} >"$out"
 echo "gateway: ${share}% of /api/v1/me/notifications to the notifications service"

@@ -359,6 +359,10 @@ def test_the_default_compose_stays_embedded_and_the_override_lifts_notifications
     assert services["relay"]["command"] == ["python", "manage.py", "relay_events"]
     assert services["topology"]["command"] == ["python", "manage.py", "declare_topology"]
     assert "JWT_PRIVATE_KEY" not in services["notifications"]["environment"]
+    # Behind the gateway every request comes from its address: each deployable it proxies to reads the
+    # client's from the one proxy's X-Forwarded-For, or one client's throttles count for all.
+    for name in ("web", "notifications"):
+        assert services[name]["environment"]["THROTTLE_NUM_PROXIES"] == "1", name
 
 
 def test_compose_check_refuses_a_broken_lifted_topology():
@@ -382,6 +386,15 @@ def test_compose_check_refuses_a_broken_lifted_topology():
         "SERVED_BY" in p for p in broken(lambda s: s["notifications"]["environment"].__setitem__("SERVED_BY", "x"))
     )
     assert any("relay has no health check" in p for p in broken(lambda s: s["relay"].pop("healthcheck")))
+    for name in ("web", "notifications"):
+        assert any(
+            f"{name} trusts" in p and "THROTTLE_NUM_PROXIES" in p
+            for p in broken(lambda s, name=name: s[name]["environment"].pop("THROTTLE_NUM_PROXIES", None))
+        ), name
+        assert any(
+            f"{name} trusts" in p
+            for p in broken(lambda s, name=name: s[name]["environment"].__setitem__("THROTTLE_NUM_PROXIES", "2"))
+        ), name
 
 
 def test_the_compose_gateway_splits_by_share_and_refuses_a_share_out_of_range(tmp_path):
@@ -404,8 +417,35 @@ def test_the_compose_gateway_splits_by_share_and_refuses_a_share_out_of_range(tm
     assert "50% notifications:8000; * web:8000;" in written["50"]
     assert "* notifications:8000;" in written["100"] and "web:8000" not in written["100"]
     assert refused.returncode != 0
+    # /metrics: remote clients' credentials passed to the monolith only when it checks a METRICS_TOKEN.
+    assert 'map "$gateway_loopback_client:" $gateway_metrics_refused' in written["50"]
+    with_token = tmp_path / "token.inc"
+    subprocess.run(
+        ["sh", str(script)],
+        env={"NOTIFICATIONS_SHARE": "50", "SHARE_CONF": str(with_token), "METRICS_TOKEN_SET": "1"},
+        check=True,
+        capture_output=True,
+    )
+    assert 'map "$gateway_loopback_client:$http_authorization"' in with_token.read_text()
     conf = (ROOT / "deploy" / "gateway" / "nginx.compose.conf").read_text()
-    assert "location /api/v1/me/notifications" in conf and "$notifications_backend" in conf
+    assert "location ~ ^/api/v1/me/notifications(/|$)" in conf and "$notifications_backend" in conf
+
+
+GATEWAY = ROOT / "deploy" / "gateway"
+
+
+def test_the_compose_gateway_routes_and_answers_as_the_template_bin_shop_renders():
+    """Two configs of one gateway: check-deploy fails when the compose one drifts from the template."""
+    template = (GATEWAY / "nginx.conf.template").read_text()
+    compose = (GATEWAY / "nginx.compose.conf").read_text()
+    assert check.gateway_problems(template, compose) == []
+
+    bare_prefix = compose.replace("location ~ ^/api/v1/me/notifications(/|$)", "location /api/v1/me/notifications")
+    assert any("/api/v1/me/notifications" in p for p in check.gateway_problems(template, bare_prefix))
+    no_error_pages = re.sub(r"\n\s*error_page [^;]*;", "", compose)
+    assert any("error_page 502 504 @unavailable" in p for p in check.gateway_problems(template, no_error_pages))
+    other_answer = compose.replace('"bad_gateway"', '"oops"')
+    assert any("@unavailable" in p for p in check.gateway_problems(template, other_answer))
 
 
 def _free_port() -> int:
@@ -449,6 +489,7 @@ def answering_backends():
 
 
 def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the_monolith(tmp_path, answering_backends):
+    import urllib.error
     import urllib.request
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -459,7 +500,7 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
     monolith, service = answering_backends["monolith"], answering_backends["notifications"]
     port = _free_port()
 
-    def served_by(share: str, path: str, times: int) -> list[str]:
+    def served_by(share: str, path: str, times: int, service: str = service) -> list[str]:
         include = tmp_path / "share.conf.inc"
         subprocess.run(
             ["sh", str(ROOT / "deploy/gateway/compose-share.sh")],
@@ -488,6 +529,10 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
                         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
                             answers.append(response.headers["X-Served-By"])
                         break
+                    except urllib.error.HTTPError as error:  # what the gateway answered itself
+                        code = json.loads(error.read())["code"]
+                        answers.append(f"{error.code} {code} {error.headers['X-Served-By']}")
+                        break
                     except OSError:
                         time.sleep(0.05)
                 else:
@@ -509,6 +554,11 @@ def test_the_compose_gateway_routes_the_share_to_the_service_and_the_rest_to_the
     half = served_by("50", "/api/v1/me/notifications", 200)
     assert 60 <= half.count("notifications") <= 140, half.count("notifications")  # 50 % ± 7 standard deviations
     assert set(served_by("100", "/api/v1/products", 5)) == {"monolith"}
+    # Only the notifications path itself and what is under it: a path that merely begins alike is the monolith's.
+    assert set(served_by("100", "/api/v1/me/notificationsX", 5)) == {"monolith"}
+    assert set(served_by("100", "/api/v1/me/notifications/1/read", 5)) == {"notifications"}
+    # The service not answering: nginx's own 502 in the API's shape, naming the gateway (not HTML).
+    assert served_by("100", "/api/v1/me/notifications", 2, service="127.0.0.1:9") == ["502 bad_gateway gateway"] * 2
 
 
 def test_the_image_ships_the_shop_s_bytecode():

@@ -4,17 +4,22 @@ who gave it. The share moves on the running gateway (``tools/gateway.py share N`
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
 
-from tests.identity.factories import PASSWORD
+from tests.identity.factories import PASSWORD, CustomerFactory
 from tests.support.http import request
 from tests.support.processes import ROOT, get
 from tests.topologies.keys import KeyPair
+from tests.topologies.lifted import monolith_notifications_url, service_database
 from tests.topologies.support import SERVICE_SETTINGS, manage, running_deployable, running_gateway
+from tests.topologies.test_history_import import message
 
 REQUESTS = 80
 
@@ -28,8 +33,12 @@ def answer(url: str, token: str | None = None, **headers: str) -> tuple[int, str
 
 @pytest.fixture
 def topology(tmp_path, settings, customer):
-    """The monolith (on the tests' databases) and the service (its own), each under gunicorn; the customer's
-    access token as identity issued it."""
+    """The monolith (on the tests' databases) and the service (its own), each under gunicorn, the customer's
+    history in both (recorded in the monolith, imported into the service as before a move) beside another
+    customer's message; the customer's access token as identity issued it."""
+    for days_ago, kind in enumerate(("order_confirmation", "order_dispatched", "welcome")):
+        message(customer, kind, days_ago=days_ago)
+    message(CustomerFactory(), "welcome", subject="another customer's")
     with running_deployable(
         "commerce.wsgi",
         COMMERCE_USE_TEST_DATABASES="1",
@@ -39,15 +48,20 @@ def topology(tmp_path, settings, customer):
     ) as (monolith, _):
         token = request("POST", f"{monolith}/api/v1/auth/token", {"email": customer.email, "password": PASSWORD})
         assert token.status == 200, token.body
-        service_env = {
-            "DJANGO_SETTINGS_MODULE": SERVICE_SETTINGS,
-            "COMMERCE_VAR_DIR": str(tmp_path / "service"),
-            "SERVICE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.sqlite3'}",
-            "IDENTITY_JWKS_URL": f"{monolith}/.well-known/jwks.json",
-        }
-        manage("migrate_all", **service_env)
-        with running_deployable("services.notifications.wsgi", **service_env) as (service, _):
-            yield monolith, service, token.body["access"]
+        with service_database(tmp_path) as url:
+            service_env = {
+                "DJANGO_SETTINGS_MODULE": SERVICE_SETTINGS,
+                "COMMERCE_VAR_DIR": str(tmp_path / "service"),
+                "SERVICE_DATABASE_URL": url,
+                "IDENTITY_JWKS_URL": f"{monolith}/.well-known/jwks.json",
+            }
+            manage("migrate_all", **service_env)
+            imported = manage(
+                "import_notification_history", f"--source-url={monolith_notifications_url()}", **service_env
+            )
+            assert "4 messages copied" in imported, imported
+            with running_deployable("services.notifications.wsgi", **service_env) as (service, _):
+                yield monolith, service, token.body["access"]
 
 
 def move_share(prefix, share: int) -> None:
@@ -73,6 +87,9 @@ def test_at_0_50_and_100_percent_every_answer_is_correct_and_names_who_gave_it(t
     }
     assert answer(f"{service}/api/v1/me/notifications", token)[::2] == expected["customer"]
     assert expected["customer"][0] == 200
+    # The customer's own three, newest first, and not the other customer's: a list a wrong answer shows in.
+    subjects = [item["subject"] for item in expected["customer"][1]["results"]]
+    assert len(subjects) == 3 and "another customer's" not in subjects, subjects
 
     with running_gateway(monolith=monolith, notifications=service, share=0) as (gateway, prefix):
         for share in (0, 50, 100):
@@ -114,3 +131,44 @@ def test_the_gateway_answers_in_the_contract_s_shape_when_a_deployable_does_not(
         # /metrics through the gateway: for this machine, as the monolith answers it on its own port.
         status, headers, body = get(f"{gateway}/metrics")
         assert (status, headers["X-Served-By"]) == (200, "monolith") and b"django_http_requests" in body
+
+
+def as_if_remote(prefix) -> None:
+    """The running gateway, reloaded with this machine's loopback addresses counted as any other client's:
+    the tests reach it over loopback only, so that is how a remote client is seen through the real nginx."""
+    config = prefix / "nginx.conf"
+    rendered = config.read_text()
+    assert "127.0.0.0/8 1;" in rendered
+    config.write_text(rendered.replace("127.0.0.0/8 1;", "").replace("::1 1;", ""))
+    os.kill(int((prefix / "nginx.pid").read_text()), signal.SIGHUP)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_metrics_token_the_gateway_refuses_metrics_to_remote_clients_whatever_they_send(topology, monkeypatch):
+    """Behind the gateway the monolith sees every client as loopback: without METRICS_TOKEN the gateway alone
+    can tell a remote client, and no header it sends (``Authorization: x``) gets it the shop's metrics."""
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    monolith, service, _ = topology
+    with running_gateway(monolith=monolith, notifications=service, share=100) as (gateway, prefix):
+        assert get(f"{gateway}/metrics")[0] == 200  # this machine
+        as_if_remote(prefix)
+        deadline = time.monotonic() + 10
+        while get(f"{gateway}/metrics")[0] == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the old workers finish
+        for headers in ({}, {"Authorization": "x"}, {"Authorization": "Bearer anything"}):
+            status, response_headers, body = get(f"{gateway}/metrics", headers=headers)
+            assert (status, response_headers["X-Served-By"]) == (403, "gateway"), headers
+            assert json.loads(body)["code"] == "permission_denied"
+
+
+def test_with_metrics_token_a_remote_client_s_credentials_are_the_shop_s_to_judge(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import gateway
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    common = {"monolith": "127.0.0.1:1", "notifications": "127.0.0.1:2", "listen": "127.0.0.1:3", "share": 50}
+    with_token = gateway.render(prefix=tmp_path, metrics_token_set=True, **common)
+    without = gateway.render(prefix=tmp_path, **common)
+    assert 'map "$gateway_loopback_client:$http_authorization" $gateway_metrics_refused' in with_token
+    assert 'map "$gateway_loopback_client:" $gateway_metrics_refused' in without

@@ -45,7 +45,7 @@ def ask(token: str | None = None, *, header: str | None = None):
 class KeySetServer:
     """identity's JWKS endpoint as a real HTTP server whose key set a test changes, counting its requests."""
 
-    def __init__(self, *keys: KeyPair) -> None:
+    def __init__(self, *keys: KeyPair, port: int = 0) -> None:
         self.document = {"keys": [k for key in keys for k in key.jwks()["keys"]]}
         self.requests = 0
         server = self
@@ -63,7 +63,7 @@ class KeySetServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -144,6 +144,8 @@ def test_a_malformed_authorization_header_is_refused_and_none_is_anonymous(key_s
         assert_refused(ask(header="Bearer"))
         assert_refused(ask(header=f"Bearer {identity_key.token(7)} extra"))
         assert_refused(ask(), code="not_authenticated")  # 401 with the scheme to use, not 403
+        for blank in (" ", "\t  "):  # no scheme at all: anonymous, as with no header (not a 500)
+            assert_refused(ask(header=blank), code="not_authenticated")
         assert key_set_server.requests == 0  # nothing to verify, nothing fetched
 
 
@@ -181,6 +183,25 @@ def test_keys_that_cannot_be_read_answer_503_until_they_can(identity_key):
         response = ask(identity_key.token(7))
         assert response.status_code == 503
         assert json.loads(response.content)["code"] == "service_unavailable"
+
+
+@override_settings(JWKS_REFRESH_SECONDS=60, JWKS_RETRY_SECONDS=0.2)
+def test_a_service_started_before_identity_answers_serves_as_soon_as_identity_does(identity_key):
+    """While no key was ever read, a failed read is retried after JWKS_RETRY_SECONDS, not the refresh interval:
+    a service started before the monolith answers does not refuse every request for a minute."""
+    server = KeySetServer(identity_key)
+    url = server.url
+    server.stop()
+    with override_settings(IDENTITY_JWKS_URL=url):
+        assert ask(identity_key.token(7)).status_code == 503
+        identity = KeySetServer(identity_key, port=server.httpd.server_address[1])  # identity answers now
+        try:
+            assert ask(identity_key.token(7)).status_code == 503  # within the retry delay: not asked again
+            time.sleep(0.3)
+            assert ask(identity_key.token(7)).status_code == 200
+            assert identity.requests == 1
+        finally:
+            identity.stop()
 
 
 def test_a_file_of_pem_public_keys_or_a_jwks_document_works_as_well(tmp_path, identity_key):
