@@ -93,14 +93,22 @@ def claim(alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None
     connection = connections[alias]
     table = connection.ops.quote_name(Delivery._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(due_by or timezone.now())
-    due = "{0}subscription LIKE %s AND {0}status IN (%s, %s) AND {0}next_attempt_at <= %s"
-    due_params = [f"{RELAY_PREFIX}%", *OWED, now]
+    # Due, and not behind an earlier owed row of its stream that is not due (a failed head waiting for
+    # its retry): decided before the LIMIT, so a window full of such followers never hides a healthy
+    # stream's rows from the claim.
+    due = f"""d.subscription LIKE %s AND d.status IN (%s, %s) AND d.next_attempt_at <= %s
+        AND NOT EXISTS (
+            SELECT 1 FROM {table} h
+            WHERE h.subscription = d.subscription AND h.partition_key = d.partition_key
+              AND h.status IN (%s, %s) AND h.id < d.id AND h.next_attempt_at > %s
+        )"""
+    due_params = [f"{RELAY_PREFIX}%", *OWED, now, *OWED, now]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(
                 f"""WITH claimed AS MATERIALIZED (
-                        SELECT id, subscription, partition_key FROM {table} WHERE {due.format("")}
-                        ORDER BY id LIMIT %s
+                        SELECT d.id, d.subscription, d.partition_key FROM {table} d WHERE {due}
+                        ORDER BY d.id LIMIT %s
                     ), {_held_back_filter(table)}""",
                 [*due_params, limit, *OWED],
             )
@@ -112,7 +120,7 @@ def claim(alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None
             f"""WITH claimed AS MATERIALIZED (
                     SELECT d.id, d.subscription, d.partition_key FROM {table} d
                     JOIN unnest(%s::text[], %s::text[]) AS t(s, p) ON d.subscription = t.s AND d.partition_key = t.p
-                    WHERE {due.format("d.")}
+                    WHERE {due}
                     ORDER BY d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED
                 ), {_held_back_filter(table)}""",
             [[s for s, _ in streams], [p for _, p in streams], *due_params, limit, *OWED],
@@ -124,7 +132,7 @@ def _lock_streams(cursor, table: str, due: str, due_params: list, limit: int) ->
     """The streams (subscription, partition key) this relay now holds, enough for ``limit`` rows."""
     cursor.execute(
         f"""SELECT subscription, partition_key, MIN(id) AS first_id, COUNT(*) FROM (
-                SELECT id, subscription, partition_key FROM {table} WHERE {due.format("")} ORDER BY id LIMIT %s
+                SELECT d.id, d.subscription, d.partition_key FROM {table} d WHERE {due} ORDER BY d.id LIMIT %s
             ) w GROUP BY subscription, partition_key ORDER BY first_id""",
         [*due_params, limit * WINDOW_FACTOR],
     )
