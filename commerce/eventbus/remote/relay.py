@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import amqp
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -365,7 +365,7 @@ class Relay:
             try:
                 handled = self.run_once()
                 if failures:
-                    logger.warning("The broker answers again: relaying")
+                    logger.warning("The broker and the database answer again: relaying")
                 failures = 0
             except BrokerUnavailable as error:
                 failures += 1
@@ -374,6 +374,16 @@ class Relay:
                     logger.error(
                         "The broker is unavailable (%s); events wait in the outbox, retrying in %.1fs", error, wait
                     )
+                _sleep(wait, should_stop)
+                continue
+            except DatabaseError as error:
+                # The database, not the broker (a restart, a lost connection, a lock timeout): ending
+                # the process would take bin/shop's whole topology down with it (``wait -n``). Nothing
+                # was marked that did not commit; what was sent and not marked goes again (at least once).
+                failures += 1
+                wait = min(30.0, 0.5 * 2 ** min(failures - 1, 6))
+                logger.error("The database failed (%s); events wait in the outbox, retrying in %.1fs", error, wait)
+                connections.close_all()
                 _sleep(wait, should_stop)
                 continue
             if not handled:

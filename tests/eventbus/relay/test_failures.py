@@ -164,3 +164,41 @@ def test_a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(br
     rows = ProbeCounter.objects.filter(key__startswith=f"{run}:").order_by("pk").values_list("key", flat=True)
     for order in orders:
         assert [int(key.rsplit(":", 1)[1]) for key in rows if f":{order}:" in key] == list(range(30))
+
+
+def test_a_database_error_does_not_end_the_relay_it_waits_and_relays_once_the_database_is_back(broker):
+    run = uuid.uuid4().hex
+    orders = publish_steps(run, orders=2, steps=3)
+    alias = database_for("probe")
+    connection = connections[alias]
+    table, away = Delivery._meta.db_table, f"{Delivery._meta.db_table}_away"
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:  # the relay's queries fail as on a database gone wrong
+        cursor.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(away)}")
+    stop, crashed = threading.Event(), []
+
+    def relay() -> None:
+        worker = Relay()
+        try:
+            worker.run_forever(should_stop=stop.is_set)
+        except BaseException as error:  # what would end the process (and bin/shop's topology)
+            crashed.append(error)
+        finally:
+            worker.close()
+            connections.close_all()
+
+    thread = threading.Thread(target=relay)
+    thread.start()
+    try:
+        time.sleep(1.5)
+        assert thread.is_alive() and not crashed
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {quote(away)} RENAME TO {quote(table)}")
+    try:
+        wait_for(lambda: owed_count() == 0 or not thread.is_alive(), timeout=30, what="the relay catching up")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not crashed and owed_count() == 0
+    assert_each_once_in_order(drain(broker.queue(CONTEXT)), run, orders, steps=3)
