@@ -209,6 +209,17 @@ class Publisher:
         self._channel, self._next_tag, self._confirms = channel, 1, _Confirms()
         return channel
 
+    def connect(self) -> None:
+        """Open the connection now (before the caller takes any database lock).
+
+        :raises BrokerUnavailable: the broker could not be reached.
+        """
+        try:
+            self._open()
+        except port.CONNECTION_ERRORS as error:
+            self.close()
+            raise BrokerUnavailable(f"{type(error).__name__}: {error}") from error
+
     def _settle(self, tag: int, multiple: bool, error: str | None) -> None:
         tags = [t for t in self._confirms.outstanding if t <= tag] if multiple else [tag]
         for settled in tags:
@@ -316,25 +327,54 @@ def after_ack(alias: str, delivered: list[int]) -> None:
 
 def relay_batch(publisher: Publisher, alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None) -> int:
     """Claim, publish and mark one batch of ``alias``'s outbox (what is due by ``due_by``, now by
-    default); how many deliveries it handled."""
+    default); how many deliveries it handled.
+
+    The broker is connected to before any transaction opens: a broker slow to answer never holds a
+    database lock. On PostgreSQL the claimed rows stay locked (``FOR UPDATE``, per stream) while the
+    batch is published, which is what lets two relays share the work; other writers are not held up
+    by row locks. On SQLite a transaction takes the whole database's write lock (``BEGIN IMMEDIATE``),
+    and a checkout would wait for the broker's confirms: there the batch is read in one short
+    transaction, published outside any, and marked in another. Nothing holds the rows meanwhile:
+    SQLite runs one relay (``claim``), and the sweep never takes ``relay:*`` rows; a second
+    relay would send copies (which the service's inbox absorbs), not lose anything.
+    """
+    publisher.connect()
+    if connections[alias].vendor == "postgresql":
+        with transaction.atomic(using=alias):
+            ids = claim(alias, limit, due_by=due_by)
+            if not ids:
+                return 0
+            rows = list(Delivery.objects.using(alias).select_related("message").filter(pk__in=ids).order_by("pk"))
+            batch = _outgoing(rows)
+            publisher.publish(batch)  # BrokerUnavailable rolls the whole batch back, untouched
+            outcomes = _mark(alias, batch)
+        metrics.delivery_outcomes(alias, outcomes)
+        return len(ids)
     with transaction.atomic(using=alias):
         ids = claim(alias, limit, due_by=due_by)
         if not ids:
             return 0
-        rows = Delivery.objects.using(alias).select_related("message").filter(pk__in=ids).order_by("pk")
-        batch = _outgoing(list(rows))
-        publisher.publish(batch)  # BrokerUnavailable rolls the whole batch back, untouched
-        delivered = [d.pk for o in batch if not o.error for d in o.deliveries]
-        failed = [(d, o.error) for o in batch if o.error and o.error != WITHHELD for d in o.deliveries]
-        outcomes = ["delivered"] * len(delivered)
-        for d, error in failed:
-            logger.warning("Relaying %s (%s) failed: %s", d.message.event_type, d.message.event_id, error)
-            outcomes.append(bookkeeping.record_failure(alias, d, error).status)
-        after_ack(alias, delivered)
-        # A secret (a reset link) has reached the broker: blank it here once nothing else is owed it.
-        bookkeeping.forget_secrets(alias, [o.deliveries[0].message for o in batch if not o.error])
+        rows = list(Delivery.objects.using(alias).select_related("message").filter(pk__in=ids).order_by("pk"))
+    batch = _outgoing(rows)
+    publisher.publish(batch)  # BrokerUnavailable leaves the batch untouched, owed as it was
+    with transaction.atomic(using=alias):
+        outcomes = _mark(alias, batch)
     metrics.delivery_outcomes(alias, outcomes)
     return len(ids)
+
+
+def _mark(alias: str, batch: list[Outgoing]) -> list[str]:
+    """Book the broker's verdicts: the acked delivered, the refused retried later; their outcomes."""
+    delivered = [d.pk for o in batch if not o.error for d in o.deliveries]
+    failed = [(d, o.error) for o in batch if o.error and o.error != WITHHELD for d in o.deliveries]
+    outcomes = ["delivered"] * len(delivered)
+    for d, error in failed:
+        logger.warning("Relaying %s (%s) failed: %s", d.message.event_type, d.message.event_id, error)
+        outcomes.append(bookkeeping.record_failure(alias, d, error).status)
+    after_ack(alias, delivered)
+    # A secret (a reset link) has reached the broker: blank it here once nothing else is owed it.
+    bookkeeping.forget_secrets(alias, [o.deliveries[0].message for o in batch if not o.error])
+    return outcomes
 
 
 class Relay:

@@ -3,8 +3,10 @@ the real RabbitMQ: two relays at once, a relay killed between the broker's ack a
 the broker going away mid-run (a TCP proxy in front of it is cut: the machine's RabbitMQ keeps
 running), and a consumer killed mid-stream."""
 
+import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -202,3 +204,58 @@ def test_a_database_error_does_not_end_the_relay_it_waits_and_relays_once_the_da
         thread.join(timeout=30)
     assert not crashed and owed_count() == 0
     assert_each_once_in_order(drain(broker.queue(CONTEXT)), run, orders, steps=3)
+
+
+class StalledBroker:
+    """A TCP listener that accepts connections and never answers: a broker hung, not down."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.accepted.append(self.server.accept()[0])
+
+    def close(self) -> None:
+        self.server.close()
+        for accepted in self.accepted:
+            accepted.close()
+
+
+def test_a_stalled_broker_never_blocks_a_write_to_the_database_the_relay_reads(broker):
+    run = uuid.uuid4().hex
+    publish_steps(run, orders=2, steps=2)
+    stalled = StalledBroker()
+    waiting = threading.Event()
+
+    def relay() -> None:
+        worker = Relay(url=f"amqp://guest:guest@127.0.0.1:{stalled.port}//")
+        waiting.set()
+        try:
+            worker.run_once()
+        except Exception:  # BrokerUnavailable once its connect times out: what this test waits out
+            pass
+        finally:
+            worker.close()
+            connections.close_all()
+
+    thread = threading.Thread(target=relay)
+    thread.start()
+    try:
+        waiting.wait(5)
+        wait_for(lambda: stalled.accepted, timeout=10, what="the relay connecting")
+        time.sleep(0.3)  # the relay now waits on the broker
+        started = time.monotonic()
+        publish_steps(uuid.uuid4().hex, orders=1, steps=1)  # a checkout's write, in the publisher's database
+        took = time.monotonic() - started
+        assert thread.is_alive()  # still waiting on the broker meanwhile
+    finally:
+        thread.join(timeout=60)
+        stalled.close()
+    assert took < 1.5
+    assert owed_count() == 5  # nothing was sent, nothing lost
