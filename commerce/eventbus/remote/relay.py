@@ -289,6 +289,16 @@ class Publisher:
                     else:
                         self._routable.add(outgoing.routing_key)
             self._flush()
+            # A message refused after a later one of its stream went (pipelined): that later one does
+            # not count as sent, so the outbox never books a stream past a gap. It stays owed and goes
+            # again behind the refused one's retry. (The copy already on the broker may still reach
+            # the service ahead of the retried one: the inbox absorbs the second copy, not the order.)
+            failed_streams = set()
+            for outgoing in batch:
+                if outgoing.stream in failed_streams and not outgoing.error:
+                    outgoing.error = WITHHELD
+                elif outgoing.error:
+                    failed_streams.add(outgoing.stream)
         except BrokerUnavailable:
             self.close()
             raise

@@ -17,11 +17,12 @@ import pytest
 from django.db import connections
 
 from commerce.database import atomic_in, database_for
-from commerce.eventbus import publish_many
+from commerce.eventbus import publish, publish_many
 from commerce.eventbus.models import Delivery, InboxEntry
+from commerce.eventbus.remote.amqp import connect as connect_broker
 from commerce.eventbus.remote.consumer import Consumer
 from commerce.eventbus.remote.relay import Relay, owed_count
-from tests.eventbus.relay.events import Stepped
+from tests.eventbus.relay.events import Shipped, Stepped
 from tests.eventbus.relay.support import drain, payload, process, wait_for
 from tests.probe_sink.models import ProbeCounter
 from tests.resilience import faults
@@ -259,3 +260,29 @@ def test_a_stalled_broker_never_blocks_a_write_to_the_database_the_relay_reads(b
         stalled.close()
     assert took < 1.5
     assert owed_count() == 5  # nothing was sent, nothing lost
+
+
+def test_a_later_event_of_a_stream_is_not_marked_sent_when_an_earlier_one_of_its_batch_was_refused(broker):
+    run, order = uuid.uuid4().hex, uuid.uuid4()
+    relay = Relay()
+    try:
+        with atomic_in("probe"):  # both routing keys learned routable: what follows is pipelined
+            publish(Stepped(run=run, order_id=order, step=0))
+            publish(Shipped(run=run, order_id=order))
+        assert relay.run_once() == 2
+        connection = connect_broker()
+        try:  # Stepped's binding goes (as a topology half redeclared): the broker returns the next one
+            connection.channel().queue_unbind(broker.queue(CONTEXT), broker.exchange, routing_key="probe.Stepped")
+        finally:
+            connection.close()
+        with atomic_in("probe"):
+            publish(Stepped(run=run, order_id=order, step=1))
+            publish(Shipped(run=run, order_id=order))
+        relay.run_once()
+    finally:
+        relay.close()
+
+    later = Delivery.objects.using(database_for("probe")).filter(subscription=f"relay:{CONTEXT}")
+    later = {d.message.event_type: d.status for d in later.filter(message__payload__run=run).order_by("pk")[2:]}
+    assert later["probe.Stepped"] == "failed"  # returned: retried after its backoff
+    assert later["probe.Shipped"] == "pending"  # not delivered ahead of it: goes again after it
