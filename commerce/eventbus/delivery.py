@@ -25,12 +25,12 @@ from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from commerce import correlation, metrics, telemetry
+from commerce import correlation, metrics, telemetry, topology
 from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
-from commerce.eventbus.subscriptions import RELAY_PREFIX, Subscription, is_relayed
+from commerce.eventbus.subscriptions import RELAY_PREFIX, Subscription, is_relayed, relay_subscription
 from commerce.eventbus.subscriptions import subscription as find_subscription
-from commerce.eventbus.types import from_payload, secret_fields_of, without_secrets
+from commerce.eventbus.types import from_payload, partition_key, secret_fields_of, without_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,67 @@ def deliver_many(alias: str, delivery_ids: Sequence[int]) -> list[Outcome]:
                 outcomes[delivery_id] = Outcome(delivery_id, "relayed")  # the relay's to send, not ours
             else:
                 due.append(delivery)
+        due, handed = _owe_lifted_contexts(alias, due)
+        outcomes.update(handed)
         attempted = _deliver_batch(alias, due)
         outcomes.update(attempted)
         metrics.delivery_outcomes(alias, (outcome.status for outcome in attempted.values()))
     return [outcomes[delivery_id] for delivery_id in delivery_ids]
+
+
+def _owe_lifted_contexts(alias: str, deliveries: list[Delivery]) -> tuple[list[Delivery], dict[int, Outcome]]:
+    """Hand to the relay what was owed in process to a context lifted since (``commerce.topology``).
+
+    A delivery created before the cutover (pending, awaiting a retry, dead and retried by staff, or
+    queued as a Celery task) names the context's own subscription; run here after the switch it would
+    only record, and the service would never hear of the event. So the message is owed the
+    ``relay:<context>`` delivery instead (one per message, whatever number of its subscriptions were
+    owed), and the in-process one is dropped, unless the context is still delivered here (the
+    shadow, or ``even_when_lifted``): then it runs as well. Returns what is still to apply here, and
+    the outcomes of the deliveries handed over.
+    """
+    keep: list[Delivery] = []
+    handed: dict[int, Delivery] = {}
+    owed: dict[tuple[int, str], Delivery] = {}
+    for delivery in deliveries:
+        subscription = find_subscription(delivery.subscription)
+        if subscription is None or not topology.is_remote(subscription.context):
+            keep.append(delivery)
+            continue
+        owed.setdefault((delivery.message_id, relay_subscription(subscription.context)), delivery)
+        if subscription.even_when_lifted or topology.delivered_in_process(subscription.context):
+            keep.append(delivery)
+        else:
+            handed[delivery.pk] = delivery
+    if not owed:
+        return keep, {}
+    now = timezone.now()
+    with transaction.atomic(using=alias):
+        # Due at once, the relay's to send; the unique (message, subscription) keeps it one per message.
+        Delivery.objects.using(alias).bulk_create(
+            [
+                Delivery(
+                    message_id=message_id,
+                    subscription=name,
+                    next_attempt_at=now,
+                    partition_key=_partition_key_of(delivery.message),
+                )
+                for (message_id, name), delivery in owed.items()
+            ],
+            ignore_conflicts=True,
+        )
+        Delivery.objects.using(alias).filter(pk__in=list(handed)).exclude(status=Delivery.Status.DELIVERED).delete()
+    for delivery in handed.values():
+        logger.info("Owed %s for %s to the relay: its context is lifted", delivery.message_id, delivery.subscription)
+    return keep, {pk: Outcome(pk, "relayed") for pk in handed}
+
+
+def _partition_key_of(message: OutboxMessage) -> str:
+    try:
+        return partition_key(from_payload(message.event_type, message.payload, version=message.version))
+    except Exception:  # an event no longer readable here: one stream, the service's consumer will say why
+        logger.warning("No partition key for %s", message.event_id, exc_info=True)
+        return ""
 
 
 def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]:

@@ -223,3 +223,49 @@ def outbox_message_from(message: amqp.Message) -> OutboxMessage:
         causation_id=event.causation_id,
         trace_context=trace_context,
     )
+
+
+def redrive(context: str, *, prefix: str | None = None, url: str | None = None) -> int:
+    """Move the messages now in ``context``'s dead-letter queue back to its queue, body and properties
+    as they were but for the dead-letter headers; how many moved.
+
+    Each goes straight to the context's queue (the default exchange, by the queue's name), not through
+    the events exchange, so another lifted context bound to the same type gets no copy. Published with
+    confirms, ``mandatory``, and only then acked off the dead queue: a crash in between leaves a copy
+    in both, which the consumer's inbox absorbs. Only the messages there at the start move, so one that
+    dies again at once is not moved round for ever.
+    """
+    n = names(prefix)
+    connection = connect(url)
+    moved = 0
+    try:
+        channel = connection.channel()
+        channel.confirm_select()
+        returned: list[str] = []
+        channel.events["basic_return"].add(lambda exc, *_: returned.append(exc.reply_text))
+        waiting = channel.queue_declare(n.dead_queue(context), passive=True).message_count
+        for _ in range(waiting):
+            message = channel.basic_get(n.dead_queue(context), no_ack=False)
+            if message is None:
+                break
+            headers = {
+                key: value
+                for key, value in (message.properties.get("application_headers") or {}).items()
+                if key not in (REASON_HEADER, "dead-letter-queue", "x-death", "x-delivery-count")
+            }
+            properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+            channel.basic_publish_confirm(
+                amqp.Message(message.body, application_headers=headers, **properties),
+                exchange="",
+                routing_key=n.queue(context),
+                mandatory=True,
+                confirm_timeout=30,
+            )
+            if returned:  # no queue for it: leave it dead rather than lose it
+                channel.basic_reject(message.delivery_tag, requeue=True)
+                raise amqp.exceptions.NotFound(f"No queue {n.queue(context)}: {returned[0]}")
+            channel.basic_ack(message.delivery_tag)
+            moved += 1
+    finally:
+        connection.close()
+    return moved

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import amqp
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -93,14 +93,22 @@ def claim(alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None
     connection = connections[alias]
     table = connection.ops.quote_name(Delivery._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(due_by or timezone.now())
-    due = "{0}subscription LIKE %s AND {0}status IN (%s, %s) AND {0}next_attempt_at <= %s"
-    due_params = [f"{RELAY_PREFIX}%", *OWED, now]
+    # Due, and not behind an earlier owed row of its stream that is not due (a failed head waiting for
+    # its retry): decided before the LIMIT, so a window full of such followers never hides a healthy
+    # stream's rows from the claim.
+    due = f"""d.subscription LIKE %s AND d.status IN (%s, %s) AND d.next_attempt_at <= %s
+        AND NOT EXISTS (
+            SELECT 1 FROM {table} h
+            WHERE h.subscription = d.subscription AND h.partition_key = d.partition_key
+              AND h.status IN (%s, %s) AND h.id < d.id AND h.next_attempt_at > %s
+        )"""
+    due_params = [f"{RELAY_PREFIX}%", *OWED, now, *OWED, now]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(
                 f"""WITH claimed AS MATERIALIZED (
-                        SELECT id, subscription, partition_key FROM {table} WHERE {due.format("")}
-                        ORDER BY id LIMIT %s
+                        SELECT d.id, d.subscription, d.partition_key FROM {table} d WHERE {due}
+                        ORDER BY d.id LIMIT %s
                     ), {_held_back_filter(table)}""",
                 [*due_params, limit, *OWED],
             )
@@ -112,7 +120,7 @@ def claim(alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None
             f"""WITH claimed AS MATERIALIZED (
                     SELECT d.id, d.subscription, d.partition_key FROM {table} d
                     JOIN unnest(%s::text[], %s::text[]) AS t(s, p) ON d.subscription = t.s AND d.partition_key = t.p
-                    WHERE {due.format("d.")}
+                    WHERE {due}
                     ORDER BY d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED
                 ), {_held_back_filter(table)}""",
             [[s for s, _ in streams], [p for _, p in streams], *due_params, limit, *OWED],
@@ -124,7 +132,7 @@ def _lock_streams(cursor, table: str, due: str, due_params: list, limit: int) ->
     """The streams (subscription, partition key) this relay now holds, enough for ``limit`` rows."""
     cursor.execute(
         f"""SELECT subscription, partition_key, MIN(id) AS first_id, COUNT(*) FROM (
-                SELECT id, subscription, partition_key FROM {table} WHERE {due.format("")} ORDER BY id LIMIT %s
+                SELECT d.id, d.subscription, d.partition_key FROM {table} d WHERE {due} ORDER BY d.id LIMIT %s
             ) w GROUP BY subscription, partition_key ORDER BY first_id""",
         [*due_params, limit * WINDOW_FACTOR],
     )
@@ -201,6 +209,17 @@ class Publisher:
         self._channel, self._next_tag, self._confirms = channel, 1, _Confirms()
         return channel
 
+    def connect(self) -> None:
+        """Open the connection now (before the caller takes any database lock).
+
+        :raises BrokerUnavailable: the broker could not be reached.
+        """
+        try:
+            self._open()
+        except port.CONNECTION_ERRORS as error:
+            self.close()
+            raise BrokerUnavailable(f"{type(error).__name__}: {error}") from error
+
     def _settle(self, tag: int, multiple: bool, error: str | None) -> None:
         tags = [t for t in self._confirms.outstanding if t <= tag] if multiple else [tag]
         for settled in tags:
@@ -270,6 +289,16 @@ class Publisher:
                     else:
                         self._routable.add(outgoing.routing_key)
             self._flush()
+            # A message refused after a later one of its stream went (pipelined): that later one does
+            # not count as sent, so the outbox never books a stream past a gap. It stays owed and goes
+            # again behind the refused one's retry. (The copy already on the broker may still reach
+            # the service ahead of the retried one: the inbox absorbs the second copy, not the order.)
+            failed_streams = set()
+            for outgoing in batch:
+                if outgoing.stream in failed_streams and not outgoing.error:
+                    outgoing.error = WITHHELD
+                elif outgoing.error:
+                    failed_streams.add(outgoing.stream)
         except BrokerUnavailable:
             self.close()
             raise
@@ -308,25 +337,54 @@ def after_ack(alias: str, delivered: list[int]) -> None:
 
 def relay_batch(publisher: Publisher, alias: str, limit: int = BATCH_SIZE, *, due_by: datetime | None = None) -> int:
     """Claim, publish and mark one batch of ``alias``'s outbox (what is due by ``due_by``, now by
-    default); how many deliveries it handled."""
+    default); how many deliveries it handled.
+
+    The broker is connected to before any transaction opens: a broker slow to answer never holds a
+    database lock. On PostgreSQL the claimed rows stay locked (``FOR UPDATE``, per stream) while the
+    batch is published, which is what lets two relays share the work; other writers are not held up
+    by row locks. On SQLite a transaction takes the whole database's write lock (``BEGIN IMMEDIATE``),
+    and a checkout would wait for the broker's confirms: there the batch is read in one short
+    transaction, published outside any, and marked in another. Nothing holds the rows meanwhile:
+    SQLite runs one relay (``claim``), and the sweep never takes ``relay:*`` rows; a second
+    relay would send copies (which the service's inbox absorbs), not lose anything.
+    """
+    publisher.connect()
+    if connections[alias].vendor == "postgresql":
+        with transaction.atomic(using=alias):
+            ids = claim(alias, limit, due_by=due_by)
+            if not ids:
+                return 0
+            rows = list(Delivery.objects.using(alias).select_related("message").filter(pk__in=ids).order_by("pk"))
+            batch = _outgoing(rows)
+            publisher.publish(batch)  # BrokerUnavailable rolls the whole batch back, untouched
+            outcomes = _mark(alias, batch)
+        metrics.delivery_outcomes(alias, outcomes)
+        return len(ids)
     with transaction.atomic(using=alias):
         ids = claim(alias, limit, due_by=due_by)
         if not ids:
             return 0
-        rows = Delivery.objects.using(alias).select_related("message").filter(pk__in=ids).order_by("pk")
-        batch = _outgoing(list(rows))
-        publisher.publish(batch)  # BrokerUnavailable rolls the whole batch back, untouched
-        delivered = [d.pk for o in batch if not o.error for d in o.deliveries]
-        failed = [(d, o.error) for o in batch if o.error and o.error != WITHHELD for d in o.deliveries]
-        outcomes = ["delivered"] * len(delivered)
-        for d, error in failed:
-            logger.warning("Relaying %s (%s) failed: %s", d.message.event_type, d.message.event_id, error)
-            outcomes.append(bookkeeping.record_failure(alias, d, error).status)
-        after_ack(alias, delivered)
-        # A secret (a reset link) has reached the broker: blank it here once nothing else is owed it.
-        bookkeeping.forget_secrets(alias, [o.deliveries[0].message for o in batch if not o.error])
+        rows = list(Delivery.objects.using(alias).select_related("message").filter(pk__in=ids).order_by("pk"))
+    batch = _outgoing(rows)
+    publisher.publish(batch)  # BrokerUnavailable leaves the batch untouched, owed as it was
+    with transaction.atomic(using=alias):
+        outcomes = _mark(alias, batch)
     metrics.delivery_outcomes(alias, outcomes)
     return len(ids)
+
+
+def _mark(alias: str, batch: list[Outgoing]) -> list[str]:
+    """Book the broker's verdicts: the acked delivered, the refused retried later; their outcomes."""
+    delivered = [d.pk for o in batch if not o.error for d in o.deliveries]
+    failed = [(d, o.error) for o in batch if o.error and o.error != WITHHELD for d in o.deliveries]
+    outcomes = ["delivered"] * len(delivered)
+    for d, error in failed:
+        logger.warning("Relaying %s (%s) failed: %s", d.message.event_type, d.message.event_id, error)
+        outcomes.append(bookkeeping.record_failure(alias, d, error).status)
+    after_ack(alias, delivered)
+    # A secret (a reset link) has reached the broker: blank it here once nothing else is owed it.
+    bookkeeping.forget_secrets(alias, [o.deliveries[0].message for o in batch if not o.error])
+    return outcomes
 
 
 class Relay:
@@ -357,7 +415,7 @@ class Relay:
             try:
                 handled = self.run_once()
                 if failures:
-                    logger.warning("The broker answers again: relaying")
+                    logger.warning("The broker and the database answer again: relaying")
                 failures = 0
             except BrokerUnavailable as error:
                 failures += 1
@@ -366,6 +424,16 @@ class Relay:
                     logger.error(
                         "The broker is unavailable (%s); events wait in the outbox, retrying in %.1fs", error, wait
                     )
+                _sleep(wait, should_stop)
+                continue
+            except DatabaseError as error:
+                # The database, not the broker (a restart, a lost connection, a lock timeout): ending
+                # the process would take bin/shop's whole topology down with it (``wait -n``). Nothing
+                # was marked that did not commit; what was sent and not marked goes again (at least once).
+                failures += 1
+                wait = min(30.0, 0.5 * 2 ** min(failures - 1, 6))
+                logger.error("The database failed (%s); events wait in the outbox, retrying in %.1fs", error, wait)
+                connections.close_all()
                 _sleep(wait, should_stop)
                 continue
             if not handled:

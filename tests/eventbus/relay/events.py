@@ -44,3 +44,17 @@ class LinkIssued(Event):
 @subscriber(LinkIssued, context="probe_sink", name="probe_sink.note_link")
 def note_link(event: LinkIssued) -> None:
     ProbeCounter.objects.get_or_create(key=f"link:{event.key}")
+
+
+@domain_event("probe.Shipped", version=1, aggregate="order_id")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shipped(Event):
+    """A second event type of ``Stepped``'s aggregate: one stream, two routing keys."""
+
+    run: str
+    order_id: UUID
+
+
+@subscriber(Shipped, context="probe_sink", name="probe_sink.note_shipped")
+def note_shipped(event: Shipped) -> None:
+    ProbeCounter.objects.get_or_create(key=f"{event.run}:{event.order_id}:shipped")

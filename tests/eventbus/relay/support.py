@@ -47,14 +47,14 @@ def depth(queue: str) -> int:
         connection.close()
 
 
-def publish_raw(routing_key: str, body: bytes, **properties) -> None:
-    """A message put on the events exchange as any publisher could (confirmed)."""
+def publish_raw(routing_key: str, body: bytes, *, exchange: str | None = None, **properties) -> None:
+    """A message put on the events exchange (or ``exchange``) as any publisher could (confirmed)."""
     connection = port.connect()
     try:
         channel = connection.channel()
         channel.confirm_select()
         channel.basic_publish_confirm(
-            amqp.Message(body, **properties), exchange=port.names().exchange, routing_key=routing_key
+            amqp.Message(body, **properties), exchange=exchange or port.names().exchange, routing_key=routing_key
         )
     finally:
         connection.close()

@@ -2,11 +2,13 @@
 handler's writes in one transaction, acked after the commit; copies change nothing; poison is
 dead-lettered with its reason and the consumer goes on; the publisher's trace continues here."""
 
+import io
 import json
 import uuid
 
 import amqp
 import pytest
+from django.core.management import call_command
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -20,7 +22,7 @@ from commerce.eventbus.remote import amqp as port
 from commerce.eventbus.remote.consumer import Consumer
 from commerce.eventbus.remote.relay import Relay
 from tests.eventbus.relay.events import Stepped
-from tests.eventbus.relay.support import drain, publish_raw
+from tests.eventbus.relay.support import depth, drain, publish_raw
 from tests.eventbus.support import deliveries
 from tests.probe_sink.events import Pinged
 from tests.probe_sink.handlers import attempts_of
@@ -163,3 +165,23 @@ def test_a_message_without_a_dead_letter_queue_is_kept_rather_than_lost(broker, 
             consumer.process()
         consumer._close()
     assert [m.properties["message_id"] for m in drain(broker.queue(CONTEXT))] == ["keep-me"]
+
+
+def test_dead_letters_redriven_by_staff_are_applied_once_the_cause_is_gone(broker, as_service):
+    key = uuid.uuid4().hex
+    with atomic_in("probe"):
+        publish(Pinged(key=key))
+    relay_all()
+    (message,) = drain(broker.queue(CONTEXT))  # dead-lettered as the consumer does after its attempts
+    headers = {**message.properties["application_headers"], "dead-letter-reason": "handler failed 8 times"}
+    properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+    publish_raw(CONTEXT, message.body, exchange=broker.dead_exchange, application_headers=headers, **properties)
+    assert depth(broker.dead_queue(CONTEXT)) == 1
+
+    out = io.StringIO()
+    call_command("redrive_dead_letters", CONTEXT, stdout=out)
+    assert "Moved 1 messages" in out.getvalue()
+    assert depth(broker.dead_queue(CONTEXT)) == 0
+
+    assert consume(as_service) == 1
+    assert counted(f"{key}:count") == counted(f"{key}:record") == 1

@@ -3,8 +3,10 @@ the real RabbitMQ: two relays at once, a relay killed between the broker's ack a
 the broker going away mid-run (a TCP proxy in front of it is cut: the machine's RabbitMQ keeps
 running), and a consumer killed mid-stream."""
 
+import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -15,11 +17,12 @@ import pytest
 from django.db import connections
 
 from commerce.database import atomic_in, database_for
-from commerce.eventbus import publish_many
+from commerce.eventbus import publish, publish_many
 from commerce.eventbus.models import Delivery, InboxEntry
+from commerce.eventbus.remote.amqp import connect as connect_broker
 from commerce.eventbus.remote.consumer import Consumer
 from commerce.eventbus.remote.relay import Relay, owed_count
-from tests.eventbus.relay.events import Stepped
+from tests.eventbus.relay.events import Shipped, Stepped
 from tests.eventbus.relay.support import drain, payload, process, wait_for
 from tests.probe_sink.models import ProbeCounter
 from tests.resilience import faults
@@ -164,3 +167,122 @@ def test_a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(br
     rows = ProbeCounter.objects.filter(key__startswith=f"{run}:").order_by("pk").values_list("key", flat=True)
     for order in orders:
         assert [int(key.rsplit(":", 1)[1]) for key in rows if f":{order}:" in key] == list(range(30))
+
+
+def test_a_database_error_does_not_end_the_relay_it_waits_and_relays_once_the_database_is_back(broker):
+    run = uuid.uuid4().hex
+    orders = publish_steps(run, orders=2, steps=3)
+    alias = database_for("probe")
+    connection = connections[alias]
+    table, away = Delivery._meta.db_table, f"{Delivery._meta.db_table}_away"
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:  # the relay's queries fail as on a database gone wrong
+        cursor.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(away)}")
+    stop, crashed = threading.Event(), []
+
+    def relay() -> None:
+        worker = Relay()
+        try:
+            worker.run_forever(should_stop=stop.is_set)
+        except BaseException as error:  # what would end the process (and bin/shop's topology)
+            crashed.append(error)
+        finally:
+            worker.close()
+            connections.close_all()
+
+    thread = threading.Thread(target=relay)
+    thread.start()
+    try:
+        time.sleep(1.5)
+        assert thread.is_alive() and not crashed
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {quote(away)} RENAME TO {quote(table)}")
+    try:
+        wait_for(lambda: owed_count() == 0 or not thread.is_alive(), timeout=30, what="the relay catching up")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not crashed and owed_count() == 0
+    assert_each_once_in_order(drain(broker.queue(CONTEXT)), run, orders, steps=3)
+
+
+class StalledBroker:
+    """A TCP listener that accepts connections and never answers: a broker hung, not down."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.accepted.append(self.server.accept()[0])
+
+    def close(self) -> None:
+        self.server.close()
+        for accepted in self.accepted:
+            accepted.close()
+
+
+def test_a_stalled_broker_never_blocks_a_write_to_the_database_the_relay_reads(broker):
+    run = uuid.uuid4().hex
+    publish_steps(run, orders=2, steps=2)
+    stalled = StalledBroker()
+    waiting = threading.Event()
+
+    def relay() -> None:
+        worker = Relay(url=f"amqp://guest:guest@127.0.0.1:{stalled.port}//")
+        waiting.set()
+        try:
+            worker.run_once()
+        except Exception:  # BrokerUnavailable once its connect times out: what this test waits out
+            pass
+        finally:
+            worker.close()
+            connections.close_all()
+
+    thread = threading.Thread(target=relay)
+    thread.start()
+    try:
+        waiting.wait(5)
+        wait_for(lambda: stalled.accepted, timeout=10, what="the relay connecting")
+        time.sleep(0.3)  # the relay now waits on the broker
+        started = time.monotonic()
+        publish_steps(uuid.uuid4().hex, orders=1, steps=1)  # a checkout's write, in the publisher's database
+        took = time.monotonic() - started
+        assert thread.is_alive()  # still waiting on the broker meanwhile
+    finally:
+        thread.join(timeout=60)
+        stalled.close()
+    assert took < 1.5
+    assert owed_count() == 5  # nothing was sent, nothing lost
+
+
+def test_a_later_event_of_a_stream_is_not_marked_sent_when_an_earlier_one_of_its_batch_was_refused(broker):
+    run, order = uuid.uuid4().hex, uuid.uuid4()
+    relay = Relay()
+    try:
+        with atomic_in("probe"):  # both routing keys learned routable: what follows is pipelined
+            publish(Stepped(run=run, order_id=order, step=0))
+            publish(Shipped(run=run, order_id=order))
+        assert relay.run_once() == 2
+        connection = connect_broker()
+        try:  # Stepped's binding goes (as a topology half redeclared): the broker returns the next one
+            connection.channel().queue_unbind(broker.queue(CONTEXT), broker.exchange, routing_key="probe.Stepped")
+        finally:
+            connection.close()
+        with atomic_in("probe"):
+            publish(Stepped(run=run, order_id=order, step=1))
+            publish(Shipped(run=run, order_id=order))
+        relay.run_once()
+    finally:
+        relay.close()
+
+    later = Delivery.objects.using(database_for("probe")).filter(subscription=f"relay:{CONTEXT}")
+    later = {d.message.event_type: d.status for d in later.filter(message__payload__run=run).order_by("pk")[2:]}
+    assert later["probe.Stepped"] == "failed"  # returned: retried after its backoff
+    assert later["probe.Shipped"] == "pending"  # not delivered ahead of it: goes again after it

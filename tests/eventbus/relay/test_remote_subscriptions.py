@@ -11,8 +11,10 @@ from commerce.eventbus import publish, publish_many
 from commerce.eventbus.dispatch import requeue, sweep
 from commerce.eventbus.models import Delivery
 from tests.eventbus.relay.events import Stepped
+from tests.eventbus.relay.support import wait_for
 from tests.eventbus.support import deliveries, sweep_due_now
 from tests.probe_sink.events import Pinged
+from tests.probe_sink.handlers import attempts_of
 from tests.probe_sink.models import ProbeCounter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,3 +85,67 @@ def test_relay_deliveries_carry_their_aggregate_and_a_retry_from_the_admin_leave
     assert requeue(owed[0]._state.db, [d.pk for d in owed]) == 3
     assert sweep() == 0
     assert {(d.status, d.attempts) for d in deliveries(message__payload__run=run)} == {("pending", 0)}
+
+
+def _fail_once_unlifted() -> tuple[str, Delivery]:
+    """A ``Pinged`` published before the cutover whose in-process delivery failed once and waits for
+    its retry (as a mail of the notifications context would, when the switch to LIFTED comes)."""
+    key = uuid.uuid4().hex
+    with atomic_in("probe"):
+        publish(Pinged(key=key, fail_times=1))
+    wait_for(lambda: attempts_of(key, "count") == 1 and deliveries(message__payload__key=key, status="failed"))
+    (waiting,) = deliveries(message__payload__key=key, subscription="probe_sink.count_when_pinged")
+    assert waiting.status == "failed"
+    return key, waiting
+
+
+def test_a_retry_waiting_at_the_cutover_is_owed_to_the_service_not_run_here(settings, settle_events):
+    key, _ = _fail_once_unlifted()
+    settings.LIFTED = frozenset({"probe_sink"})
+    sweep_due_now()
+    settle_events()
+
+    owed = [(d.subscription, d.status) for d in deliveries(message__payload__key=key, status__in=["pending", "failed"])]
+    assert owed == [("relay:probe_sink", "pending")]  # the service hears of it through the broker
+    assert attempts_of(key, "count") == 1 and counted(f"{key}:count") == 0  # not retried here
+
+
+def test_a_dead_delivery_retried_by_staff_after_the_cutover_goes_to_the_service(settings, settle_events):
+    key, waiting = _fail_once_unlifted()
+    Delivery.objects.using(waiting._state.db).filter(pk=waiting.pk).update(status="dead")
+    settings.LIFTED = frozenset({"probe_sink"})
+
+    assert requeue(waiting._state.db, [waiting.pk]) == 1
+    settle_events()
+    owed = [(d.subscription, d.status) for d in deliveries(message__payload__key=key, status__in=["pending", "failed"])]
+    assert owed == [("relay:probe_sink", "pending")]
+    assert attempts_of(key, "count") == 1 and counted(f"{key}:count") == 0
+
+
+def test_two_deliveries_of_one_message_owed_at_the_cutover_make_one_relay_delivery(settings, settle_events):
+    key, waiting = _fail_once_unlifted()
+    alias = waiting._state.db
+    # Both of the message's in-process deliveries still owed (as a crash before dispatch leaves them).
+    Delivery.objects.using(alias).filter(message_id=waiting.message_id).update(status="pending")
+    settings.LIFTED = frozenset({"probe_sink"})
+    sweep_due_now()
+    settle_events()
+
+    owed = [(d.subscription, d.status) for d in deliveries(message__payload__key=key, status__in=["pending", "failed"])]
+    assert owed == [("relay:probe_sink", "pending")]
+    assert attempts_of(key, "count") == 1 and attempts_of(key, "record") == 1
+
+
+def test_in_the_shadow_a_retry_from_before_the_cutover_runs_here_and_is_owed_to_the_service(settings, settle_events):
+    key, _ = _fail_once_unlifted()
+    settings.LIFTED = frozenset({"probe_sink"})
+    settings.PROBE_SINK_SHARE = 50
+    sweep_due_now()
+    settle_events()
+
+    # (the handler, retried here, publishes an ``Echoed`` of the same key: that one is owed as any new event)
+    pinged = deliveries(message__payload__key=key, message__event_type="probe.Pinged")
+    statuses = {d.subscription: d.status for d in pinged}
+    assert statuses.pop("relay:probe_sink") == "pending"
+    assert set(statuses.values()) == {"delivered"}
+    assert counted(f"{key}:count") == 1
