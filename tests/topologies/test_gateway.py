@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -140,7 +141,20 @@ def as_if_remote(prefix) -> None:
     rendered = config.read_text()
     assert "127.0.0.0/8 1;" in rendered
     config.write_text(rendered.replace("127.0.0.0/8 1;", "").replace("::1 1;", ""))
-    os.kill(int((prefix / "nginx.pid").read_text()), signal.SIGHUP)
+    master = int((prefix / "nginx.pid").read_text())
+    old_workers = _workers_of(master)
+    os.kill(master, signal.SIGHUP)
+    # Until the workers of the old configuration are gone (a busy machine can keep one accepting for a
+    # while after the reload), so no later request is answered by the old rules.
+    deadline = time.monotonic() + 60
+    while (old_workers & _workers_of(master) or not _workers_of(master)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not old_workers & _workers_of(master), "nginx's old workers did not finish"
+
+
+def _workers_of(master: int) -> set[int]:
+    path = Path(f"/proc/{master}/task/{master}/children")
+    return {int(pid) for pid in path.read_text().split()} if path.exists() else set()
 
 
 @pytest.mark.django_db(transaction=True)
