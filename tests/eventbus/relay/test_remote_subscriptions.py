@@ -87,6 +87,13 @@ def test_relay_deliveries_carry_their_aggregate_and_a_retry_from_the_admin_leave
     assert {(d.status, d.attempts) for d in deliveries(message__payload__run=run)} == {("pending", 0)}
 
 
+@pytest.fixture
+def delivered_in_this_process(settings):
+    """The cutover is this process's switch (``settings.LIFTED``): a Celery worker started for the whole
+    session cannot see it, so these tests deliver in process whatever the stage's dispatcher."""
+    settings.EVENTBUS = {**settings.EVENTBUS, "DISPATCH": "inline"}
+
+
 def _fail_once_unlifted() -> tuple[str, Delivery]:
     """A ``Pinged`` published before the cutover whose in-process delivery failed once and waits for
     its retry (as a mail of the notifications context would, when the switch to LIFTED comes)."""
@@ -99,7 +106,9 @@ def _fail_once_unlifted() -> tuple[str, Delivery]:
     return key, waiting
 
 
-def test_a_retry_waiting_at_the_cutover_is_owed_to_the_service_not_run_here(settings, settle_events):
+def test_a_retry_waiting_at_the_cutover_is_owed_to_the_service_not_run_here(
+    settings, settle_events, delivered_in_this_process
+):
     key, _ = _fail_once_unlifted()
     settings.LIFTED = frozenset({"probe_sink"})
     sweep_due_now()
@@ -110,7 +119,9 @@ def test_a_retry_waiting_at_the_cutover_is_owed_to_the_service_not_run_here(sett
     assert attempts_of(key, "count") == 1 and counted(f"{key}:count") == 0  # not retried here
 
 
-def test_a_dead_delivery_retried_by_staff_after_the_cutover_goes_to_the_service(settings, settle_events):
+def test_a_dead_delivery_retried_by_staff_after_the_cutover_goes_to_the_service(
+    settings, settle_events, delivered_in_this_process
+):
     key, waiting = _fail_once_unlifted()
     Delivery.objects.using(waiting._state.db).filter(pk=waiting.pk).update(status="dead")
     settings.LIFTED = frozenset({"probe_sink"})
@@ -122,7 +133,9 @@ def test_a_dead_delivery_retried_by_staff_after_the_cutover_goes_to_the_service(
     assert attempts_of(key, "count") == 1 and counted(f"{key}:count") == 0
 
 
-def test_two_deliveries_of_one_message_owed_at_the_cutover_make_one_relay_delivery(settings, settle_events):
+def test_two_deliveries_of_one_message_owed_at_the_cutover_make_one_relay_delivery(
+    settings, settle_events, delivered_in_this_process
+):
     key, waiting = _fail_once_unlifted()
     alias = waiting._state.db
     # Both of the message's in-process deliveries still owed (as a crash before dispatch leaves them).
@@ -136,7 +149,9 @@ def test_two_deliveries_of_one_message_owed_at_the_cutover_make_one_relay_delive
     assert attempts_of(key, "count") == 1 and attempts_of(key, "record") == 1
 
 
-def test_in_the_shadow_a_retry_from_before_the_cutover_runs_here_and_is_owed_to_the_service(settings, settle_events):
+def test_in_the_shadow_a_retry_from_before_the_cutover_runs_here_and_is_owed_to_the_service(
+    settings, settle_events, delivered_in_this_process
+):
     key, _ = _fail_once_unlifted()
     settings.LIFTED = frozenset({"probe_sink"})
     settings.PROBE_SINK_SHARE = 50
