@@ -7,9 +7,11 @@ partition (``ConsumerLease``). Every third of the lease TTL each process, in one
 the context's lease rows locked (in partition order):
 
 - beats its heart; the live members are those whose heartbeat is younger than the TTL;
-- works out its fair share: with ``q, r = divmod(partitions, live members)``, ``q + 1`` while fewer
-  than ``r`` others hold more than ``q``, else ``q`` (``ceil(partitions / members)`` for all would
-  leave one of three consumers of four partitions without any: 2, 2, 0 rather than 2, 1, 1);
+- works out its fair share: with ``q, r = divmod(partitions, live members)``, ``r`` members may hold
+  ``q + 1`` and the rest ``q``: those already holding more than ``q`` keep the extra one in the order
+  of their names, a newcomer gets it only while fewer than ``r`` hold it (``ceil(partitions /
+  members)`` for all would leave one of three consumers of four partitions without any: 2, 2, 0
+  rather than 2, 1, 1);
 - renews the leases it holds, and takes free or expired ones up to its fair share;
 - names those it holds beyond the fair share: the consumer gives them up once nothing of theirs is in
   its hands (``release``), so a newcomer gets them without a message being applied twice or out of order.
@@ -75,8 +77,10 @@ class Leases:
             rows = self._locked_rows(now)
             minimum, extra = divmod(self.partitions, max(1, live))
             others = Counter(r.holder for r in rows if r.holder and r.holder != self.holder and r.expires_at > now)
-            share = minimum + 1 if sum(1 for n in others.values() if n > minimum) < extra else minimum
             mine = [r.partition for r in rows if r.holder == self.holder]
+            above = sorted(holder for holder, n in others.items() if n > minimum)
+            rank = sorted([*above, self.holder]).index(self.holder) if len(mine) > minimum else len(above)
+            share = minimum + 1 if rank < extra else minimum
             free = [r.partition for r in rows if r.holder != self.holder and (not r.holder or r.expires_at <= now)]
             taken = free[: max(0, share - len(mine))]
             held = sorted(mine + taken)

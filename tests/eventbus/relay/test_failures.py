@@ -153,12 +153,13 @@ def test_a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(br
     orders = publish_steps(run, orders=10, steps=30)  # 300 events
     Relay().run_once()
     log = tmp_path / "consumer.log"
-    with process("consume_events", CONTEXT, log=log) as consumer:
+    with process("consume_events", CONTEXT, log=log, EVENTS_LEASE_SECONDS="3") as consumer:
         wait_for(lambda: len(applied(run)) >= 40, what="the consumer applying events", log=log)
         consumer.send_signal(signal.SIGKILL)
         consumer.wait(timeout=30)
     assert len(applied(run)) < 300  # killed mid-stream
-    with process("consume_events", CONTEXT, "--idle-exit", "2", log=log) as consumer:
+    # The killed one's leases run out (3 s here) before this one takes its partitions: not idle meanwhile.
+    with process("consume_events", CONTEXT, "--idle-exit", "2", log=log, EVENTS_LEASE_SECONDS="3") as consumer:
         consumer.wait(timeout=120)
         assert consumer.returncode == 0, log.read_text()[-3000:]
 
