@@ -12,8 +12,9 @@ live processes share them fairly, a newcomer gets its share once the others have
 hold of it, and a process that dies leaves its partitions to the others a lease TTL later.
 
 Order: each partition queue has a single active consumer (a second holder by accident waits as a hot
-standby), and this process applies the messages in the order they arrived, per *stream*: the publishing context
-and the aggregate the relay named (``partition-key``; none: the publisher's whole outbox). A handler
+standby), and this process applies the messages in the order they arrived, per *stream*: the
+publishing context and the aggregate the relay named (``partition-key``; none: the publisher's whole
+outbox), each stream in one partition. A handler
 that fails holds back the later messages of its stream, which wait in the prefetch window, and is
 retried with the bus's backoff (capped); the other streams go on meanwhile, so an event that waits
 for another (a dispatch whose order's ``OrderPlaced`` comes from another outbox, behind it in the
