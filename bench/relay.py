@@ -59,7 +59,9 @@ def reset() -> None:
 def purge() -> None:
     connection = port.connect()
     try:
-        connection.channel().queue_purge(port.names().queue(CONTEXT))
+        channel = connection.channel()
+        for queue in port.names().partition_queues(CONTEXT):
+            channel.queue_purge(queue)
     finally:
         connection.close()
 

@@ -179,6 +179,18 @@ if not 0 <= NOTIFICATIONS_SHARE <= 100:
 # (a prefix keeps parallel test runs apart on one broker).
 EVENTS_BROKER_URL = os.environ.get("EVENTS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 EVENTS_TOPOLOGY_PREFIX = os.environ.get("EVENTS_TOPOLOGY_PREFIX", "commerce")
+# Each consuming context's queue is split in this many partition queues (an aggregate's events always
+# in the same one), so up to this many consumer processes share its work, each on the partitions it
+# holds a lease on. The relay, the consumers and declare_topology must agree on it; raising it adds
+# queues (declare_topology), lowering it leaves the higher ones to drain first (docs/extraction.md).
+EVENTS_PARTITIONS = env_int("EVENTS_PARTITIONS", 4)
+if EVENTS_PARTITIONS < 1:
+    raise ImproperlyConfigured("EVENTS_PARTITIONS is the number of partition queues per context: 1 or more.")
+# A consumer's lease on a partition lasts this long unless renewed (every third of it): a consumer that
+# died gives its partitions up to the others this long after its last heartbeat.
+EVENTS_LEASE_SECONDS = float(os.environ.get("EVENTS_LEASE_SECONDS", "15"))
+if EVENTS_LEASE_SECONDS <= 0:
+    raise ImproperlyConfigured("EVENTS_LEASE_SECONDS must be positive.")
 # Which deployable this process is, named in every answer's ``X-Served-By``.
 SERVED_BY = os.environ.get("SERVED_BY", "monolith")
 

@@ -9,10 +9,11 @@ Kubernetes: every resource is validated strictly against a schema, and a kind wi
 kubernetes-validate's, the Gateway API's and KEDA's against the schemas in deploy/kubernetes/schemas/.
 Then what no schema sees: a route to a Service that does not exist, a Service, budget or autoscaler
 that selects no Deployment, a Deployment scaled by two autoscalers, a weighted share that disagrees
-with NOTIFICATIONS_SHARE, a queue-depth trigger on a queue the topology does not declare.
+with NOTIFICATIONS_SHARE, a queue-depth trigger that does not sum the depth of exactly the partition
+queues the topology declares (EVENTS_PARTITIONS of them), or that scales past one pod per partition.
 
 Compose: the lifted topology's services are all there, each process of the shop's image agrees on
-LIFTED and the broker, the service runs with its own settings, only the gateway is published, every
+LIFTED, the broker and the partitions, the service runs with its own settings, only the gateway is published, every
 long-running service has a health check and waits for what it needs.
 
 Gateway: compose's nginx config (Docker's names, resolved per request) routes and answers as the
@@ -175,14 +176,48 @@ def _share_problems(by_kind: dict[str, dict[str, dict]]) -> Iterator[str]:
     for name in ("commerce-notifications", "commerce-notifications-consumer"):
         if name not in by_kind.get("Deployment", {}):
             yield f"Deployment/{name}: LIFTED names notifications but the Deployment is missing"
-    queue = f"{config.get('EVENTS_TOPOLOGY_PREFIX', 'commerce')}.notifications"
+    yield from _queue_trigger_problems(by_kind, config)
+
+
+def _queue_trigger_problems(by_kind: dict[str, dict[str, dict]], config: dict[str, str]) -> Iterator[str]:
+    """The consumer's autoscaler reads the depth of every partition queue of notifications, summed (one
+    regex trigger; several triggers would scale on the deepest queue only: an HPA takes the largest of
+    its metrics), and never asks for more pods than partitions (a pod more holds none)."""
+    prefix = config.get("EVENTS_TOPOLOGY_PREFIX", "commerce")
+    partitions = int(config.get("EVENTS_PARTITIONS", "4"))
+    queues = {f"{prefix}.notifications.{p}" for p in range(partitions)}
+    declared = f"{prefix}.notifications.0..{partitions - 1}"
+    others = {f"{prefix}.notifications.dead", f"{prefix}.notifications.wait"}  # not a backlog of partitions
     for name, scaled in by_kind.get("ScaledObject", {}).items():
-        for trigger in scaled["spec"]["triggers"]:
-            if trigger["type"] != "rabbitmq":
-                continue
+        triggers = [t for t in scaled["spec"]["triggers"] if t["type"] == "rabbitmq"]
+        if not triggers:
+            continue
+        if scaled["spec"].get("maxReplicaCount", 100) > partitions:
+            yield (
+                f"ScaledObject/{name}: maxReplicaCount {scaled['spec'].get('maxReplicaCount', 100)} is more pods "
+                f"than EVENTS_PARTITIONS={partitions} partitions to hold"
+            )
+        for trigger in triggers:
             metadata = trigger["metadata"]
-            if metadata.get("queueName") != queue:
-                yield f"ScaledObject/{name}: reads queue {metadata.get('queueName')}, the topology declares {queue}"
+            pattern = metadata.get("queueName", "")
+            if metadata.get("useRegex") != "true":
+                yield (
+                    f"ScaledObject/{name}: reads queue {pattern}, the topology declares {declared}: "
+                    "a regex over all of them (useRegex), summed"
+                )
+            else:
+                try:
+                    matches = {queue for queue in queues | others if re.search(pattern, queue)}
+                except re.error as error:
+                    matches = set()
+                    yield f"ScaledObject/{name}: queueName {pattern!r} is not a regex ({error})"
+                if matches != queues:
+                    yield (
+                        f"ScaledObject/{name}: reads queues {sorted(matches)} ({pattern}), the topology "
+                        f"declares {declared}"
+                    )
+                if metadata.get("operation", "sum") != "sum" or metadata.get("protocol") != "http":
+                    yield f"ScaledObject/{name}: a regex trigger sums the queues (operation sum) over protocol http"
             if metadata.get("mode") not in {"QueueLength", "MessageRate"} or not metadata.get("value", "").isdigit():
                 yield f"ScaledObject/{name}: a rabbitmq trigger needs mode QueueLength or MessageRate and a number"
 
@@ -214,6 +249,9 @@ def check_compose(config: dict) -> list[str]:
             problems.append(f"compose: {name} runs without LIFTED=notifications")
         if not brokers[name] or brokers[name] != brokers["relay"]:
             problems.append(f"compose: {name}'s EVENTS_BROKER_URL differs from the relay's ({brokers[name]!r})")
+        partitions = environment.get("EVENTS_PARTITIONS")
+        if partitions != shop["relay"].get("environment", {}).get("EVENTS_PARTITIONS"):
+            problems.append(f"compose: {name}'s EVENTS_PARTITIONS differs from the relay's ({partitions!r})")
     for name in ("notifications", "notifications-consumer"):
         environment = services[name].get("environment", {})
         if (

@@ -86,3 +86,41 @@ class InboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription} ← {self.event_id}"
+
+
+class ConsumerMember(models.Model):
+    """A consumer process of a lifted context, alive while its heartbeat is younger than the lease TTL:
+    the live ones divide the context's partitions between them (``remote.consumer``)."""
+
+    context = models.CharField(max_length=100)
+    holder = models.CharField(max_length=200)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["context", "holder"], name="eventbus_consumer_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.context}: {self.holder}"
+
+
+class ConsumerLease(models.Model):
+    """Which consumer process may consume one partition queue of a context, until ``expires_at``.
+
+    One row per (context, partition), taken by a conditional update (free: no holder, or expired), so two
+    processes never both believe they hold it; the queue's single active consumer covers the rest (a
+    holder cut off from this database that has not noticed yet)."""
+
+    context = models.CharField(max_length=100)
+    partition = models.PositiveIntegerField()
+    holder = models.CharField(max_length=200, blank=True, default="")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["context", "partition"], name="eventbus_consumer_lease_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.context}.{self.partition} held by {self.holder or 'nobody'} until {self.expires_at}"

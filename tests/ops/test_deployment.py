@@ -241,7 +241,14 @@ def test_the_consumer_scales_on_its_queue_and_every_lifted_deployment_has_a_budg
 
     assert config["LIFTED"] == "notifications"
     assert trigger["type"] == "rabbitmq"
-    assert trigger["metadata"]["queueName"] == f"{config['EVENTS_TOPOLOGY_PREFIX']}.notifications"
+    # The depth of every partition queue, summed; never more pods than partitions to hold.
+    prefix, partitions = config["EVENTS_TOPOLOGY_PREFIX"], int(config["EVENTS_PARTITIONS"])
+    metadata = trigger["metadata"]
+    assert (metadata["useRegex"], metadata["operation"], metadata["protocol"]) == ("true", "sum", "http")
+    partition_queues = [f"{prefix}.notifications.{p}" for p in range(partitions)]
+    assert all(re.search(metadata["queueName"], queue) for queue in partition_queues)
+    assert not any(re.search(metadata["queueName"], f"{prefix}.notifications.{x}") for x in ("dead", "wait"))
+    assert scaled["spec"]["maxReplicaCount"] == partitions
     budgets = {
         r["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
         for r in resources
@@ -296,10 +303,20 @@ def test_check_refuses_dangling_references():
             "queueName"
         ] = "notifications"
 
+    def one_partition_only(resources):
+        metadata = find(resources, "ScaledObject", "commerce-notifications-consumer")["spec"]["triggers"][0]["metadata"]
+        metadata["queueName"] = "commerce.notifications.0"
+        del metadata["useRegex"]
+
+    def more_pods_than_partitions(resources):
+        find(resources, "ScaledObject", "commerce-notifications-consumer")["spec"]["maxReplicaCount"] = 10
+
     assert any("commerce-chekout is not in the manifests" in p for p in _broken(route_to_nowhere))
     assert any("scaled by HorizontalPodAutoscaler/commerce-web and ScaledObject" in p for p in _broken(scale_twice))
     assert any("PodDisruptionBudget/commerce-relay" in p for p in _broken(budget_for_nothing))
-    assert any("the topology declares commerce.notifications" in p for p in _broken(wrong_queue))
+    assert any("the topology declares commerce.notifications.0..3" in p for p in _broken(wrong_queue))
+    assert any("a regex over all of them" in p for p in _broken(one_partition_only))
+    assert any("more pods than EVENTS_PARTITIONS=4" in p for p in _broken(more_pods_than_partitions))
 
 
 def test_check_validates_gateway_api_and_keda_resources_against_their_schemas():

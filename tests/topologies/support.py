@@ -156,11 +156,13 @@ def processes_in_session(session: int) -> list[str]:
 
 def delete_broker_topology(broker_url: str, prefix: str) -> None:
     """What ``declare_topology`` declared under a test's prefix, deleted (the broker is shared)."""
+    from django.conf import settings
     from kombu import Connection
 
     with Connection(broker_url, connect_timeout=5) as connection:
         channel = connection.channel()
-        for queue in (f"{prefix}.notifications", f"{prefix}.notifications.dead"):
+        partitions = [f"{prefix}.notifications.{p}" for p in range(settings.EVENTS_PARTITIONS)]
+        for queue in (*partitions, f"{prefix}.notifications.dead"):
             try:
                 channel.queue_delete(queue)
             except Exception:

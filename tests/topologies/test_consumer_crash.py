@@ -51,11 +51,14 @@ def locked(database_url: str):
 
 
 def queue_counts(prefix: str) -> tuple[int, int]:
-    """The notifications queue's ready messages and consumers."""
+    """The notifications partition queues' ready messages (all of them) and consumers (the most on one)."""
     connection = port.connect()
     try:
-        declared = connection.channel().queue_declare(f"{prefix}.notifications", passive=True)
-        return declared.message_count, declared.consumer_count
+        channel = connection.channel()
+        declared = [
+            channel.queue_declare(queue, passive=True) for queue in port.names(prefix).partition_queues("notifications")
+        ]
+        return sum(d.message_count for d in declared), max(d.consumer_count for d in declared)
     finally:
         connection.close()
 

@@ -12,6 +12,7 @@ subscribes to (``publishing``). Here:
 
 The wire format is the event's JSON as the body (no envelope of any framework: any language reads
 it) and its identity, type, version, correlation, causation and trace context in the message's
-properties and headers; the routing key is the event type. Only ``amqp`` knows about RabbitMQ: a
+properties and headers; the routing key is the event type, the consuming context and the
+partition (``amqp.routing_key``). Only ``amqp`` knows about RabbitMQ: a
 Kafka port would replace it and keep ``relay`` and ``consumer``'s bookkeeping.
 """

@@ -7,18 +7,30 @@ confirmed publishing fast. kombu would wrap it and add nothing used here (and it
 for each confirm in turn); pika's blocking adapter also confirms one message at a time; aio-pika
 would bring asyncio into management commands that are otherwise plain Django.
 
-Topology (``declare``), under ``settings.EVENTS_TOPOLOGY_PREFIX``:
+Topology (``declare``), under ``settings.EVENTS_TOPOLOGY_PREFIX``, with N = ``EVENTS_PARTITIONS``:
 
-    <prefix>.events              topic exchange the relay publishes to, routing key = event type
-    <prefix>.<context>           quorum queue of a consuming context, bound by each event type it
-                                 subscribes to; single active consumer (one consumer at a time takes
-                                 its messages, in order); a delivery limit, then dead-lettered to
+    <prefix>.events              topic exchange the relay publishes to, routing key
+                                 ``<event type>.<consuming context>.<p>`` (``orders.#`` catches every
+                                 orders event, ``#.notifications.#`` every one notifications consumes)
+    <prefix>.<context>.<p>       p = 0..N-1: the partition queues of a consuming context, each a quorum
+                                 queue bound by ``<event type>.<context>.<p>`` for each event type the
+                                 context subscribes to; single active consumer (one consumer at a time
+                                 takes its messages, in order); a delivery limit, then dead-lettered to
     <prefix>.dead                direct exchange of dead letters, routing key = context
-    <prefix>.<context>.dead      that context's dead-letter queue (no expiry: staff look and re-drive)
+    <prefix>.<context>.dead      that context's dead-letter queue, one for all its partitions (no
+                                 expiry: staff look and re-drive, each message to the partition queue
+                                 it came from)
+
+Partitions: the relay puts an event in partition ``crc32("<publishing context>:<partition key>") % N``
+(``partition_of``): an aggregate's events always in the same queue, so in order; events of a type that
+names no aggregate in the partition of ``"<publishing context>:"``, one stream as before. Consumer
+processes share a context's partitions by leases in its database (``consumer``), so up to N of them
+apply its events at once.
 """
 
 import json
 import logging
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -55,8 +67,13 @@ class Names:
     def dead_exchange(self) -> str:
         return f"{self.prefix}.dead"
 
-    def queue(self, context: str) -> str:
-        return f"{self.prefix}.{context}"
+    def partition_queue(self, context: str, partition: int) -> str:
+        return f"{self.prefix}.{context}.{partition}"
+
+    def partition_queues(self, context: str, partitions: int | None = None) -> list[str]:
+        """Every partition queue of ``context`` (``settings.EVENTS_PARTITIONS`` of them by default)."""
+        count = settings.EVENTS_PARTITIONS if partitions is None else partitions
+        return [self.partition_queue(context, p) for p in range(count)]
 
     def dead_queue(self, context: str) -> str:
         return f"{self.prefix}.{context}.dead"
@@ -64,6 +81,19 @@ class Names:
 
 def names(prefix: str | None = None) -> Names:
     return Names(prefix or settings.EVENTS_TOPOLOGY_PREFIX)
+
+
+def partition_of(event_type: str, partition_key: str, partitions: int | None = None) -> int:
+    """The partition an event travels in: a stable hash (the same in every process and release, unlike
+    ``hash()``) of its publishing context and its stream's key, so one aggregate is always one queue."""
+    count = settings.EVENTS_PARTITIONS if partitions is None else partitions
+    publisher = event_type.split(".", 1)[0]
+    return zlib.crc32(f"{publisher}:{partition_key}".encode()) % count
+
+
+def routing_key(event_type: str, context: str, partition: int) -> str:
+    """The routing key of an event for ``context``'s partition ``partition`` (bound to exactly one queue)."""
+    return f"{event_type}.{context}.{partition}"
 
 
 def connect(url: str | None = None, *, timeout: float = 5.0) -> amqp.Connection:
@@ -101,10 +131,15 @@ def queue_arguments(context: str, prefix: str | None = None) -> dict[str, Any]:
     }
 
 
-def declare(contexts: Iterable[str], *, prefix: str | None = None, url: str | None = None) -> dict[str, list[str]]:
-    """Declare the exchanges, and each context's queue, bindings and dead-letter queue. Idempotent:
-    declaring what exists with the same arguments changes nothing. The bindings of each queue."""
+def declare(
+    contexts: Iterable[str], *, prefix: str | None = None, url: str | None = None, partitions: int | None = None
+) -> dict[str, list[str]]:
+    """Declare the exchanges, and each context's partition queues, their bindings and its dead-letter
+    queue. Idempotent: declaring what exists with the same arguments changes nothing, and a larger
+    ``partitions`` (``settings.EVENTS_PARTITIONS`` by default) adds the queues missing. The bindings of
+    each queue."""
     n = names(prefix)
+    count = settings.EVENTS_PARTITIONS if partitions is None else partitions
     declared: dict[str, list[str]] = {}
     connection = connect(url)
     try:
@@ -112,10 +147,6 @@ def declare(contexts: Iterable[str], *, prefix: str | None = None, url: str | No
         channel.exchange_declare(n.exchange, "topic", durable=True, auto_delete=False)
         channel.exchange_declare(n.dead_exchange, "direct", durable=True, auto_delete=False)
         for context in contexts:
-            queue = n.queue(context)
-            channel.queue_declare(
-                queue, durable=True, exclusive=False, auto_delete=False, arguments=queue_arguments(context, n.prefix)
-            )
             channel.queue_declare(
                 n.dead_queue(context),
                 durable=True,
@@ -124,23 +155,33 @@ def declare(contexts: Iterable[str], *, prefix: str | None = None, url: str | No
                 arguments={"x-queue-type": "quorum"},
             )
             channel.queue_bind(n.dead_queue(context), n.dead_exchange, routing_key=context)
-            bound = list(event_names_of(context))
-            for event_name in bound:
-                channel.queue_bind(queue, n.exchange, routing_key=event_name)
-            declared[queue] = bound
+            event_names = list(event_names_of(context))
+            for partition in range(count):
+                queue = n.partition_queue(context, partition)
+                channel.queue_declare(
+                    queue,
+                    durable=True,
+                    exclusive=False,
+                    auto_delete=False,
+                    arguments=queue_arguments(context, n.prefix),
+                )
+                for event_name in event_names:
+                    channel.queue_bind(queue, n.exchange, routing_key=routing_key(event_name, context, partition))
+                declared[queue] = event_names
     finally:
         connection.close()
     return declared
 
 
-def delete(contexts: Iterable[str], *, prefix: str, url: str | None = None) -> None:
+def delete(contexts: Iterable[str], *, prefix: str, url: str | None = None, partitions: int | None = None) -> None:
     """Delete what ``declare`` made under ``prefix`` (tests and benchmarks, each under its own prefix)."""
     n = names(prefix)
     connection = connect(url)
     try:
         channel = connection.channel()
         for context in contexts:
-            channel.queue_delete(n.queue(context))
+            for queue in n.partition_queues(context, partitions):
+                channel.queue_delete(queue)
             channel.queue_delete(n.dead_queue(context))
         channel.exchange_delete(n.exchange)
         channel.exchange_delete(n.dead_exchange)
@@ -151,13 +192,15 @@ def delete(contexts: Iterable[str], *, prefix: str, url: str | None = None) -> N
 # --- The wire format -------------------------------------------------------------------------------
 
 
-def message_for(outbox: OutboxMessage, partition_key: str = "") -> amqp.Message:
+def message_for(outbox: OutboxMessage, partition_key: str = "", partition: int | None = None) -> amqp.Message:
     """The AMQP message of an outbox row: the body is the event's JSON; the rest in properties."""
     headers: dict[str, Any] = {
         "event-version": outbox.version,
         "causation-id": outbox.causation_id,
         "occurred-at": outbox.occurred_at.isoformat(),
     }
+    if partition is not None:
+        headers["partition"] = partition
     if partition_key:
         headers["partition-key"] = partition_key
     for name in ("traceparent", "tracestate"):
@@ -225,11 +268,30 @@ def outbox_message_from(message: amqp.Message) -> OutboxMessage:
     )
 
 
-def redrive(context: str, *, prefix: str | None = None, url: str | None = None) -> int:
-    """Move the messages now in ``context``'s dead-letter queue back to its queue, body and properties
-    as they were but for the dead-letter headers; how many moved.
+def redrive_queue(context: str, message: amqp.Message, *, prefix: str | None = None) -> str:
+    """The partition queue a dead letter of ``context`` goes back to: the one it came from, named by the
+    consumer in ``dead-letter-queue`` (or by the broker in ``x-death``, for one it dead-lettered after
+    the delivery limit), as long as that is still one of the context's partitions; otherwise the one
+    its type and partition key hash to now (the number of partitions changed meanwhile)."""
+    n = names(prefix)
+    queues = set(n.partition_queues(context))
+    headers = message.properties.get("application_headers") or {}
+    named = headers.get("dead-letter-queue")
+    if named in queues:
+        return named
+    for death in headers.get("x-death") or ():
+        if isinstance(death, dict) and death.get("queue") in queues:
+            return death["queue"]
+    partition = partition_of(str(message.properties.get("type") or ""), str(headers.get("partition-key", "")))
+    return n.partition_queue(context, partition)
 
-    Each goes straight to the context's queue (the default exchange, by the queue's name), not through
+
+def redrive(context: str, *, prefix: str | None = None, url: str | None = None) -> int:
+    """Move the messages now in ``context``'s dead-letter queue back to the partition queues they came
+    from (``redrive_queue``), body and properties as they were but for the dead-letter headers; how
+    many moved.
+
+    Each goes straight to its partition queue (the default exchange, by the queue's name), not through
     the events exchange, so another lifted context bound to the same type gets no copy. Published with
     confirms, ``mandatory``, and only then acked off the dead queue: a crash in between leaves a copy
     in both, which the consumer's inbox absorbs. Only the messages there at the start move, so one that
@@ -254,16 +316,17 @@ def redrive(context: str, *, prefix: str | None = None, url: str | None = None) 
                 if key not in (REASON_HEADER, "dead-letter-queue", "x-death", "x-delivery-count")
             }
             properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+            queue = redrive_queue(context, message, prefix=n.prefix)
             channel.basic_publish_confirm(
                 amqp.Message(message.body, application_headers=headers, **properties),
                 exchange="",
-                routing_key=n.queue(context),
+                routing_key=queue,
                 mandatory=True,
                 confirm_timeout=30,
             )
             if returned:  # no queue for it: leave it dead rather than lose it
                 channel.basic_reject(message.delivery_tag, requeue=True)
-                raise amqp.exceptions.NotFound(f"No queue {n.queue(context)}: {returned[0]}")
+                raise amqp.exceptions.NotFound(f"No queue {queue}: {returned[0]}")
             channel.basic_ack(message.delivery_tag)
             moved += 1
     finally:

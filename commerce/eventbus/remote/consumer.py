@@ -1,4 +1,4 @@
-"""The consumer: a lifted context's queue, applied to that context's subscriptions in its own process.
+"""The consumer: a lifted context's partition queues, applied to its subscriptions in its own process.
 
 Each message is applied like an in-process delivery (``delivery.apply_once``): in one transaction on
 the context's database, the inbox row ``(event_id, subscription)`` and the handler's writes for each
@@ -6,9 +6,15 @@ of the context's subscriptions to the event's type; the message is acked only af
 (what has arrived is applied together, one commit for many). A message seen before (the relay resent
 it, the consumer died before its ack) finds its inbox rows and changes nothing.
 
-Order: the queue has a single active consumer (another consumer process waits as a hot standby), and
-this process applies the messages in the order they arrived, per *stream*: the publishing context
-and the aggregate the relay named (``partition-key``; none: the publisher's whole outbox). A handler
+Scale: the context's queue is split in ``EVENTS_PARTITIONS`` partition queues (an aggregate always in
+the same one), and each consumer process consumes only those it holds a lease on (``leases``): the
+live processes share them fairly, a newcomer gets its share once the others have settled what they
+hold of it, and a process that dies leaves its partitions to the others a lease TTL later.
+
+Order: each partition queue has a single active consumer (a second holder by accident waits as a hot
+standby), and this process applies the messages in the order they arrived, per *stream*: the
+publishing context and the aggregate the relay named (``partition-key``; none: the publisher's whole
+outbox), each stream in one partition. A handler
 that fails holds back the later messages of its stream, which wait in the prefetch window, and is
 retried with the bus's backoff (capped); the other streams go on meanwhile, so an event that waits
 for another (a dispatch whose order's ``OrderPlaced`` comes from another outbox, behind it in the
@@ -33,6 +39,7 @@ from commerce.database import database_for
 from commerce.eventbus import delivery as bookkeeping
 from commerce.eventbus.models import OutboxMessage
 from commerce.eventbus.remote import amqp as port
+from commerce.eventbus.remote.leases import Leases, new_holder
 from commerce.eventbus.subscriptions import Subscription, subscriptions_of
 
 logger = logging.getLogger(__name__)
@@ -44,6 +51,7 @@ MAX_BACKOFF_SECONDS = 30.0  # a failing handler holds its stream: retry sooner t
 @dataclass
 class _Pending:
     message: amqp.Message
+    queue: str = ""  # the partition queue it came from (and goes back to, from the dead letters)
     outbox: OutboxMessage | None = None
     subscriptions: tuple[Subscription, ...] = ()
     stream: tuple[str, str] = ("", "")
@@ -68,6 +76,23 @@ class Consumer:
         self._channel: amqp.Channel | None = None
         self._pending: list[_Pending] = []
         self._stopping = False
+        self.partitions = settings.EVENTS_PARTITIONS
+        self.lease_seconds = settings.EVENTS_LEASE_SECONDS
+        self.leases = Leases(
+            context, self.alias, holder=new_holder(), partitions=self.partitions, ttl=self.lease_seconds
+        )
+        self.held: set[int] = set()  # partitions whose lease this process holds
+        self._surplus: set[int] = set()  # held beyond the fair share: given up once none of theirs is in hand
+        self._consuming: dict[int, str] = {}  # partition -> consumer tag, on the current channel
+        self._queue_of_tag: dict[str, str] = {}
+        self._next_tend = 0.0
+        self._held_until = 0.0  # monotonic: the leases last renewed run out then
+        self._wanting = False  # holds less than every member's due (another's lease to expire or be given up)
+
+    @property
+    def queues(self) -> str:
+        """The partition queues of the context, for an operator's eyes."""
+        return f"{self.names.partition_queue(self.context, 0)}..{self.partitions - 1}"
 
     # --- The broker --------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -78,10 +103,101 @@ class Consumer:
         self._channel.events["basic_return"].add(self._on_return)
         self._returned: list[str] = []
         self._pending.clear()  # unacked: the broker gives them again on the new channel
-        self._channel.basic_consume(self.names.queue(self.context), callback=self._arrived)
+        self._consuming.clear()
+        self._queue_of_tag.clear()
+        self._next_tend = 0.0
+        self._tend()  # consume what this process holds a lease on, and only that
+
+    # --- The partitions it holds -------------------------------------------------------------------
+    def _tend(self) -> None:
+        """Every third of the lease TTL: heartbeat and leases (``leases.Leases.tend``), then consume the
+        partitions held, and stop consuming the surplus (its lease goes once nothing of it is in hand)."""
+        now = time.monotonic()
+        if now >= self._next_tend:
+            self._next_tend = now + self.lease_seconds / 3
+            try:
+                tended = self.leases.tend()
+            except DatabaseError as error:
+                logger.error("Renewing %s's partition leases failed on the database (%s)", self.context, error)
+                connections[self.alias].close()
+                if time.monotonic() >= self._held_until and (self.held or self._consuming):
+                    # The leases may be someone else's by now: give back everything in hand.
+                    logger.error(
+                        "%s's partition leases ran out: consuming nothing until they are renewed", self.context
+                    )
+                    self.held.clear()
+                    self._surplus.clear()
+                    self._close()
+                return
+            self._held_until = now + self.lease_seconds
+            lost = self.held - tended.held
+            if lost & (set(self._consuming) | {self._partition_of_queue(p.queue) for p in self._pending}):
+                # Held by another process now (this one was cut off past the TTL): what it has in hand of
+                # them goes back to their queues with the channel, in order, for the new holder.
+                logger.warning("%s lost partitions %s to another consumer: reconnecting", self.context, sorted(lost))
+                self.held = set(tended.held)
+                self._surplus = set(tended.surplus)
+                self._close()
+                return
+            if tended.held != self.held:
+                logger.info(
+                    "%s: holding partitions %s of %d (%d consumers, %d each)",
+                    self.context,
+                    sorted(tended.held),
+                    self.partitions,
+                    tended.members,
+                    tended.share,
+                )
+            self.held = set(tended.held)
+            self._surplus = set(tended.surplus)
+            self._wanting = len(tended.held) < tended.minimum
+        if self._channel is None:
+            return
+        for partition in sorted(self.held - self._surplus - set(self._consuming)):
+            queue = self.names.partition_queue(self.context, partition)
+            tag = self._channel.basic_consume(
+                queue, consumer_tag=f"{self.leases.holder}/{partition}", callback=self._arrived
+            )
+            self._consuming[partition] = tag
+            self._queue_of_tag[tag] = queue
+        for partition in sorted(self._surplus & set(self._consuming)):
+            self._channel.basic_cancel(self._consuming.pop(partition))  # what is in hand of it stays ours
+        in_hand = {p.queue for p in self._pending}
+        released = {
+            p
+            for p in self._surplus
+            if p not in self._consuming and self.names.partition_queue(self.context, p) not in in_hand
+        }
+        if released:
+            try:
+                self.leases.release(released)
+            except DatabaseError as error:  # kept, and given up at the next round
+                logger.error("Releasing %s's partitions failed on the database (%s)", self.context, error)
+                connections[self.alias].close()
+                return
+            self.held -= released
+            self._surplus -= released
+
+    def _partition_of_queue(self, queue: str) -> int | None:
+        stem = self.names.partition_queue(self.context, 0)[:-1]
+        suffix = queue.removeprefix(stem)
+        return int(suffix) if queue.startswith(stem) and suffix.isdigit() else None
+
+    def _leave(self) -> None:
+        """Stopping: the broker connection is closed (what was in hand is back in its queues), so the
+        leases go now rather than a TTL later."""
+        try:
+            self.leases.leave()
+        except DatabaseError as error:
+            logger.warning(
+                "Leaving %s's partitions failed on the database (%s): they expire instead", self.context, error
+            )
+            connections[self.alias].close()
+        self.held.clear()
+        self._surplus.clear()
 
     def _arrived(self, message: amqp.Message) -> None:
-        pending = _Pending(message)
+        pending = _Pending(message, queue=self._queue_of_tag.get(message.delivery_info.get("consumer_tag"), ""))
         try:
             pending.outbox = port.outbox_message_from(message)
         except port.PoisonMessage as poison:
@@ -100,6 +216,9 @@ class Consumer:
 
     def _close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
+        self._consuming.clear()
+        self._queue_of_tag.clear()
+        self._pending.clear()  # unacked: the broker gives them again
         if connection is not None:
             try:
                 connection.close()
@@ -120,11 +239,14 @@ class Consumer:
                 if self._connection is None:
                     self._open()
                     if failures:
-                        logger.warning("The broker answers again: consuming %s", self.names.queue(self.context))
+                        logger.warning("The broker answers again: consuming %s", self.queues)
                     failures = 0
+                self._tend()
+                if self._connection is None:  # gave its partitions back: a new channel, for what it holds
+                    continue
                 self._receive(wait=0.5 if not self._pending else 0.002)
-                if self._pending:
-                    if not self.process():
+                if self._pending or self._wanting:  # a share still to take over is not idleness
+                    if self._pending and not self.process():
                         self._wait_for_a_retry()
                     idle_since = time.monotonic()
                 elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
@@ -143,6 +265,7 @@ class Consumer:
                     logger.error("The broker is unavailable (%s)%s; reconnecting in %.1fs", error, hint, wait)
                 time.sleep(wait)
         self._close()
+        self._leave()
         return self.handled
 
     def _receive(self, *, wait: float) -> None:
@@ -230,7 +353,7 @@ class Consumer:
         logger.error("Dead-lettering %s (%s): %s", message.properties.get("message_id"), self.context, reason)
         headers = dict(message.properties.get("application_headers") or {})
         headers[port.REASON_HEADER] = reason[:4000]
-        headers["dead-letter-queue"] = self.names.queue(self.context)
+        headers["dead-letter-queue"] = pending.queue
         properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
         dead = amqp.Message(message.body, application_headers=headers, **properties)
         self._returned.clear()

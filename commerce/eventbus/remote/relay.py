@@ -44,7 +44,7 @@ from commerce.database import context_aliases
 from commerce.eventbus import delivery as bookkeeping
 from commerce.eventbus.models import Delivery
 from commerce.eventbus.remote import amqp as port
-from commerce.eventbus.subscriptions import RELAY_PREFIX
+from commerce.eventbus.subscriptions import RELAY_PREFIX, relayed_context
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,8 @@ def _lock_streams(
 
 @dataclass
 class Outgoing:
-    """One message to publish, for one or more deliveries of the same outbox row."""
+    """One message to publish, for one delivery: one consuming context's copy of an outbox row, routed
+    to the partition queue of its stream."""
 
     deliveries: list[Delivery]
     message: amqp.Message
@@ -181,7 +182,7 @@ class Outgoing:
 @dataclass
 class _Confirms:
     outstanding: dict[int, Outgoing] = field(default_factory=dict)
-    returned: dict[str, str] = field(default_factory=dict)
+    returned: dict[tuple[str, str], str] = field(default_factory=dict)  # (message_id, routing key): why
 
 
 class Publisher:
@@ -236,7 +237,9 @@ class Publisher:
             outgoing = self._confirms.outstanding.pop(settled, None)
             if outgoing is None:
                 continue
-            returned = self._confirms.returned.pop(outgoing.message.properties["message_id"], None)
+            returned = self._confirms.returned.pop(
+                (outgoing.message.properties["message_id"], outgoing.routing_key), None
+            )
             outgoing.error = error or returned
 
     def _on_ack(self, tag: int, multiple: bool) -> None:
@@ -247,7 +250,7 @@ class Publisher:
 
     def _on_return(self, exc, exchange: str, routing_key: str, message: amqp.Message) -> None:
         # A returned message is followed by its ack: the ack settles it as failed.
-        self._confirms.returned[message.properties["message_id"]] = (
+        self._confirms.returned[(message.properties["message_id"], routing_key)] = (
             f"Unroutable: no queue bound to {routing_key!r} on {exchange!r} ({exc.reply_text}); "
             "run manage.py declare_topology."
         )
@@ -318,21 +321,21 @@ class Publisher:
 
 
 def _outgoing(deliveries: list[Delivery]) -> list[Outgoing]:
-    """One message per outbox row (its deliveries to several lifted contexts go in one publish: the
-    topic exchange hands it to every queue bound to its type), in the order of the rows."""
-    by_message: dict[int, Outgoing] = {}
+    """One message per delivery, in the order of the rows, routed to the consuming context's partition
+    of the delivery's stream (``port.partition_of``): an outbox row owed to two lifted contexts is
+    published twice, once to each (their partition queues are their own)."""
+    outgoing = []
     for d in deliveries:
-        existing = by_message.get(d.message_id)
-        if existing is not None:
-            existing.deliveries.append(d)
-            continue
-        by_message[d.message_id] = Outgoing(
-            deliveries=[d],
-            message=port.message_for(d.message, d.partition_key),
-            routing_key=d.message.event_type,
-            stream=(d.subscription, d.partition_key),
+        partition = port.partition_of(d.message.event_type, d.partition_key)
+        outgoing.append(
+            Outgoing(
+                deliveries=[d],
+                message=port.message_for(d.message, d.partition_key, partition),
+                routing_key=port.routing_key(d.message.event_type, relayed_context(d.subscription), partition),
+                stream=(d.subscription, d.partition_key),
+            )
         )
-    return list(by_message.values())
+    return outgoing
 
 
 def after_ack(alias: str, delivered: list[int]) -> None:

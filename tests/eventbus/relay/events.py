@@ -5,6 +5,7 @@ Imported by the tests' conftest and by ``run.py`` (the relay and consumer proces
 so every process involved knows them.
 """
 
+import os
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -27,9 +28,13 @@ class Stepped(Event):
 @subscriber(Stepped, context="probe_sink", name="probe_sink.apply_step")
 def apply_step(event: Stepped) -> None:
     """Counts each step (``count + 1``: only the inbox keeps a copy from counting twice) and leaves a
-    row per application, whose id says in which order the consumer applied them."""
+    row per application, whose id says in which order the consumer applied them; and counts, per run,
+    how many each process applied (``applier:<run>:<pid>``)."""
     counter, _ = ProbeCounter.objects.get_or_create(key=f"{event.run}:{event.order_id}:{event.step:05d}")
     ProbeCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+    # Which process applied it (several consumer processes share a context's partitions).
+    applier, _ = ProbeCounter.objects.get_or_create(key=f"applier:{event.run}:{os.getpid()}")
+    ProbeCounter.objects.filter(pk=applier.pk).update(count=F("count") + 1)
 
 
 @domain_event("probe.LinkIssued", version=1, secret=("link",))

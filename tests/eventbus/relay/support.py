@@ -39,6 +39,22 @@ def drain(queue: str, *, idle: float = 0.5) -> list[amqp.Message]:
         connection.close()
 
 
+def drain_all(context: str, *, idle: float = 0.3) -> list[amqp.Message]:
+    """Every message now in ``context``'s partition queues, taken off them queue after queue (in the
+    order of each queue: an aggregate's events are all in one of them)."""
+    return [message for queue in port.names().partition_queues(context) for message in drain(queue, idle=idle)]
+
+
+def depth_all(context: str) -> int:
+    """The messages ready in all of ``context``'s partition queues."""
+    return sum(depth(queue) for queue in port.names().partition_queues(context))
+
+
+def raw_routing_key(event_type: str, context: str, partition_key: str = "") -> str:
+    """The routing key the relay would give an event of ``event_type`` in the stream ``partition_key``."""
+    return port.routing_key(event_type, context, port.partition_of(event_type, partition_key))
+
+
 def depth(queue: str) -> int:
     connection = port.connect()
     try:

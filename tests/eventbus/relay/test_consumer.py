@@ -22,7 +22,7 @@ from commerce.eventbus.remote import amqp as port
 from commerce.eventbus.remote.consumer import Consumer
 from commerce.eventbus.remote.relay import Relay
 from tests.eventbus.relay.events import Stepped
-from tests.eventbus.relay.support import depth, drain, publish_raw
+from tests.eventbus.relay.support import depth, drain, drain_all, publish_raw, raw_routing_key
 from tests.eventbus.support import deliveries
 from tests.probe_sink.events import Pinged
 from tests.probe_sink.handlers import attempts_of
@@ -30,6 +30,7 @@ from tests.probe_sink.models import ProbeCounter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CONTEXT = "probe_sink"
+PINGED = raw_routing_key("probe.Pinged", CONTEXT)  # as the relay routes a Pinged (no aggregate: one stream)
 
 
 def relay_all() -> int:
@@ -64,16 +65,16 @@ def test_each_event_is_applied_once_by_every_subscription_of_the_context_and_cop
     assert counted(f"{key}:count") == counted(f"{key}:record") == counted(f"{key}:tally") == 1
     (event_id,) = {d.message.event_id for d in deliveries(message__payload__key=key, subscription="relay:probe_sink")}
     assert InboxEntry.objects.filter(event_id=event_id).count() == 3
-    assert drain(broker.queue(CONTEXT)) == []  # both copies acked
+    assert drain_all(CONTEXT) == []  # both copies acked
 
 
 def test_poison_is_dead_lettered_with_its_reason_and_the_consumer_goes_on(broker, as_service, settings):
     good, failing = uuid.uuid4().hex, uuid.uuid4().hex
-    publish_raw("probe.Pinged", b"{not json", type="probe.Pinged", message_id="m-1")
-    publish_raw("probe.Pinged", b"{}", type="probe.Nope", message_id="m-2")
+    publish_raw(PINGED, b"{not json", type="probe.Pinged", message_id="m-1")
+    publish_raw(PINGED, b"{}", type="probe.Nope", message_id="m-2")
     newer = json.dumps({"key": "x"}).encode()
-    publish_raw("probe.Pinged", newer, type="probe.Pinged", message_id="m-3", application_headers={"event-version": 9})
-    publish_raw("probe.Pinged", b'{"key": 1, "nonsense": true}', type="probe.Pinged", message_id="m-4")
+    publish_raw(PINGED, newer, type="probe.Pinged", message_id="m-3", application_headers={"event-version": 9})
+    publish_raw(PINGED, b'{"key": 1, "nonsense": true}', type="probe.Pinged", message_id="m-4")
     with atomic_in("probe"):
         publish_many([Pinged(key=failing, fail_times=99), Pinged(key=good)])
     relay_all()
@@ -92,7 +93,7 @@ def test_poison_is_dead_lettered_with_its_reason_and_the_consumer_goes_on(broker
     assert attempts_of(failing, "count") == attempts
     assert counted(f"{good}:count") == 1  # the event after the poison was applied
     assert counted(f"{failing}:record") == 1  # its other subscriptions applied it, once
-    assert drain(broker.queue(CONTEXT)) == []
+    assert drain_all(CONTEXT) == []
 
 
 def test_the_consumer_applies_an_aggregates_events_in_the_order_they_happened(broker, as_service):
@@ -151,7 +152,7 @@ def test_the_consumer_continues_the_trace_written_with_the_outbox_row(broker, as
 
 
 def test_a_message_without_a_dead_letter_queue_is_kept_rather_than_lost(broker, as_service):
-    publish_raw("probe.Pinged", b"{not json", type="probe.Pinged", message_id="keep-me")
+    publish_raw(PINGED, b"{not json", type="probe.Pinged", message_id="keep-me")
     connection = port.connect()
     try:
         connection.channel().queue_delete(broker.dead_queue(CONTEXT))
@@ -164,7 +165,7 @@ def test_a_message_without_a_dead_letter_queue_is_kept_rather_than_lost(broker, 
         with pytest.raises(amqp.exceptions.NotFound):
             consumer.process()
         consumer._close()
-    assert [m.properties["message_id"] for m in drain(broker.queue(CONTEXT))] == ["keep-me"]
+    assert [m.properties["message_id"] for m in drain_all(CONTEXT)] == ["keep-me"]
 
 
 def test_dead_letters_redriven_by_staff_are_applied_once_the_cause_is_gone(broker, as_service):
@@ -172,7 +173,7 @@ def test_dead_letters_redriven_by_staff_are_applied_once_the_cause_is_gone(broke
     with atomic_in("probe"):
         publish(Pinged(key=key))
     relay_all()
-    (message,) = drain(broker.queue(CONTEXT))  # dead-lettered as the consumer does after its attempts
+    (message,) = drain_all(CONTEXT)  # dead-lettered as the consumer does after its attempts
     headers = {**message.properties["application_headers"], "dead-letter-reason": "handler failed 8 times"}
     properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
     publish_raw(CONTEXT, message.body, exchange=broker.dead_exchange, application_headers=headers, **properties)

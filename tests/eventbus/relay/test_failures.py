@@ -23,7 +23,7 @@ from commerce.eventbus.remote.amqp import connect as connect_broker
 from commerce.eventbus.remote.consumer import Consumer
 from commerce.eventbus.remote.relay import Relay, owed_count
 from tests.eventbus.relay.events import Shipped, Stepped
-from tests.eventbus.relay.support import drain, payload, process, wait_for
+from tests.eventbus.relay.support import drain_all, payload, process, wait_for
 from tests.probe_sink.models import ProbeCounter
 from tests.resilience import faults
 from tests.resilience.support import DatabaseProxy
@@ -76,7 +76,7 @@ def test_two_relays_at_once_send_every_event_once_in_each_aggregates_order(broke
         thread.join(timeout=120)
 
     assert sum(handled) == 1000 and owed_count() == 0
-    assert_each_once_in_order(drain(broker.queue(CONTEXT)), run, orders, 25)
+    assert_each_once_in_order(drain_all(CONTEXT), run, orders, 25)
 
 
 def test_a_relay_killed_between_the_brokers_ack_and_its_commit_sends_again_and_the_inbox_absorbs_it(
@@ -106,7 +106,7 @@ def test_a_relay_killed_between_the_brokers_ack_and_its_commit_sends_again_and_t
 
     assert set(applied(run).values()) == {1} and len(applied(run)) == 12  # each once, though sent twice
     assert InboxEntry.objects.filter(subscription="probe_sink.apply_step").count() >= 12
-    assert drain(broker.queue(CONTEXT)) == []
+    assert drain_all(CONTEXT) == []
     del orders
 
 
@@ -143,7 +143,7 @@ def test_the_broker_going_away_mid_run_leaves_events_waiting_and_they_go_when_it
         stop.set()
         thread.join(timeout=30)
         proxy.stop()
-    messages = drain(broker.queue(CONTEXT))
+    messages = drain_all(CONTEXT)
     assert_each_once_in_order(messages, run, before, 2)
     assert_each_once_in_order(messages, after_run, after, 2)
 
@@ -153,12 +153,13 @@ def test_a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(br
     orders = publish_steps(run, orders=10, steps=30)  # 300 events
     Relay().run_once()
     log = tmp_path / "consumer.log"
-    with process("consume_events", CONTEXT, log=log) as consumer:
+    with process("consume_events", CONTEXT, log=log, EVENTS_LEASE_SECONDS="3") as consumer:
         wait_for(lambda: len(applied(run)) >= 40, what="the consumer applying events", log=log)
         consumer.send_signal(signal.SIGKILL)
         consumer.wait(timeout=30)
     assert len(applied(run)) < 300  # killed mid-stream
-    with process("consume_events", CONTEXT, "--idle-exit", "2", log=log) as consumer:
+    # The killed one's leases run out (3 s here) before this one takes its partitions: not idle meanwhile.
+    with process("consume_events", CONTEXT, "--idle-exit", "2", log=log, EVENTS_LEASE_SECONDS="3") as consumer:
         consumer.wait(timeout=120)
         assert consumer.returncode == 0, log.read_text()[-3000:]
 
@@ -204,7 +205,7 @@ def test_a_database_error_does_not_end_the_relay_it_waits_and_relays_once_the_da
         stop.set()
         thread.join(timeout=30)
     assert not crashed and owed_count() == 0
-    assert_each_once_in_order(drain(broker.queue(CONTEXT)), run, orders, steps=3)
+    assert_each_once_in_order(drain_all(CONTEXT), run, orders, steps=3)
 
 
 class StalledBroker:
@@ -272,7 +273,9 @@ def test_a_later_event_of_a_stream_is_not_marked_sent_when_an_earlier_one_of_its
         assert relay.run_once() == 2
         connection = connect_broker()
         try:  # Stepped's binding goes (as a topology half redeclared): the broker returns the next one
-            connection.channel().queue_unbind(broker.queue(CONTEXT), broker.exchange, routing_key="probe.Stepped")
+            channel = connection.channel()
+            for partition, queue in enumerate(broker.partition_queues(CONTEXT)):
+                channel.queue_unbind(queue, broker.exchange, routing_key=f"probe.Stepped.{CONTEXT}.{partition}")
         finally:
             connection.close()
         with atomic_in("probe"):

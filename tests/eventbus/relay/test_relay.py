@@ -18,7 +18,7 @@ from commerce.eventbus.models import Delivery, OutboxMessage
 from commerce.eventbus.remote import amqp as port
 from commerce.eventbus.remote.relay import BrokerUnavailable, Relay
 from tests.eventbus.relay.events import LinkIssued, Stepped
-from tests.eventbus.relay.support import depth, drain, payload
+from tests.eventbus.relay.support import depth, depth_all, drain_all, payload
 from tests.eventbus.support import deliveries
 from tests.probe_sink.events import Pinged
 
@@ -42,7 +42,7 @@ def test_a_relayed_event_is_its_json_with_its_identity_in_the_properties(broker)
 
     assert relay_all() == 1
 
-    (sent,) = drain(broker.queue(QUEUE))
+    (sent,) = drain_all(QUEUE)
     assert json.loads(sent.body) == message.payload  # the event's JSON, no envelope
     properties = sent.properties
     assert properties["message_id"] == str(message.event_id)
@@ -54,7 +54,9 @@ def test_a_relayed_event_is_its_json_with_its_identity_in_the_properties(broker)
     assert headers["event-version"] == 1
     assert headers["causation-id"] == message.causation_id
     assert headers["occurred-at"] == message.occurred_at.isoformat()
-    assert sent.delivery_info["routing_key"] == "probe.Pinged"
+    partition = port.partition_of("probe.Pinged", "")  # no aggregate: the publisher's one stream
+    assert headers["partition"] == partition
+    assert sent.delivery_info["routing_key"] == f"probe.Pinged.probe_sink.{partition}"
     (relayed,) = deliveries(message__payload__key=key)
     assert (relayed.status, relayed.attempts) == ("delivered", 1)
 
@@ -67,7 +69,7 @@ def test_a_secret_leaves_on_the_wire_once_and_is_then_blanked_in_the_outbox(brok
 
     assert relay_all() == 1
 
-    (sent,) = drain(broker.queue(QUEUE))
+    (sent,) = drain_all(QUEUE)
     assert json.loads(sent.body)["link"] == "https://shop.example/reset/secret-token"
     stored = OutboxMessage.objects.using(database_for("probe")).get(payload__key=key)
     assert stored.payload["link"] == ""
@@ -95,7 +97,7 @@ def test_an_unroutable_event_fails_retries_then_dead_letters_and_the_admin_bring
         assert requeue(dead._state.db, [dead.pk]) == 1
         relay_all()
         assert deliveries(message__payload__key=key)[0].status == "delivered"
-        assert [payload(m)["key"] for m in drain(broker.queue(QUEUE))] == [key]
+        assert [payload(m)["key"] for m in drain_all(QUEUE)] == [key]
     finally:
         port.delete([], prefix=f"{broker.prefix}-bare")
 
@@ -110,7 +112,7 @@ def test_a_broker_that_is_away_leaves_the_events_waiting_untouched_and_they_go_w
     assert {(d.status, d.attempts) for d in deliveries(subscription="relay:probe_sink")} == {("pending", 0)}
 
     assert relay_all() == 3
-    assert [payload(m)["key"] for m in drain(broker.queue(QUEUE))] == keys
+    assert [payload(m)["key"] for m in drain_all(QUEUE)] == keys
 
 
 def test_an_event_that_could_not_leave_for_weeks_is_neither_pruned_nor_expired_and_still_goes(broker, settings):
@@ -125,7 +127,7 @@ def test_an_event_that_could_not_leave_for_weeks_is_neither_pruned_nor_expired_a
     prune()
 
     assert relay_all() == 1
-    assert [payload(m)["key"] for m in drain(broker.queue(QUEUE))] == [key]
+    assert [payload(m)["key"] for m in drain_all(QUEUE)] == [key]
 
 
 def test_a_failed_event_holds_back_the_later_ones_of_its_aggregate_but_not_other_aggregates(broker):
@@ -141,7 +143,7 @@ def test_a_failed_event_holds_back_the_later_ones_of_its_aggregate_but_not_other
     )
 
     assert relay_all() == 2
-    assert [(payload(m)["order_id"], payload(m)["step"]) for m in drain(broker.queue(QUEUE))] == [
+    assert [(payload(m)["order_id"], payload(m)["step"]) for m in drain_all(QUEUE)] == [
         (str(second), 0),
         (str(second), 1),
     ]
@@ -149,7 +151,7 @@ def test_a_failed_event_holds_back_the_later_ones_of_its_aggregate_but_not_other
 
     Delivery.objects.using(alias).filter(pk=owed[0].pk).update(next_attempt_at=timezone.now())
     assert relay_all() == 2
-    assert [(payload(m)["order_id"], payload(m)["step"]) for m in drain(broker.queue(QUEUE))] == [
+    assert [(payload(m)["order_id"], payload(m)["step"]) for m in drain_all(QUEUE)] == [
         (str(first), 0),
         (str(first), 1),
     ]
@@ -159,12 +161,13 @@ def test_declare_topology_is_idempotent_and_binds_the_event_types_the_context_su
     call_command("declare_topology", QUEUE)
     call_command("declare_topology", QUEUE)
     out = capsys.readouterr().out
-    assert f"Queue {broker.queue(QUEUE)} (quorum) <- " in out
+    for queue in broker.partition_queues(QUEUE):
+        assert f"Queue {queue} (quorum) <- " in out
     assert "probe.Pinged" in out and "probe.Stepped" in out
 
     assert relay_all() == 0
     with atomic_in("probe"):
         publish(Pinged(key="bound"))
     relay_all()
-    assert depth(broker.queue(QUEUE)) == 1
+    assert depth_all(QUEUE) == 1
     assert depth(broker.dead_queue(QUEUE)) == 0

@@ -8,7 +8,8 @@ from commerce.eventbus.subscriptions import subscriptions_of
 
 class Command(BaseCommand):
     help = (
-        "Consume a context's queue: each message applied to its subscriptions (inbox row and handler's writes in "
+        "Consume the partition queues of a context this process holds a lease on (shared with the context's other "
+        "consumer processes): each message applied to its subscriptions (inbox row and handler's writes in "
         "one transaction), acked after the commit; poison messages dead-lettered with their reason."
     )
 
@@ -24,6 +25,6 @@ class Command(BaseCommand):
         consumer = Consumer(context, prefetch=prefetch)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: consumer.stop())
-        self.stdout.write(f"Consuming {consumer.names.queue(context)} (SIGTERM to stop)")
+        self.stdout.write(f"Consuming the partitions of {consumer.queues} it holds a lease on (SIGTERM to stop)")
         handled = consumer.run(max_messages=max_messages, idle_exit=idle_exit)
         self.stdout.write(f"Handled {handled} messages.")
