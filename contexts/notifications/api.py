@@ -4,9 +4,10 @@ Notifications depends on no other context's ``api`` (it listens to their events 
 above identity in the DAG, so identity cannot call this module: what identity's personal-data export
 reads here is lent to it at start-up (``contexts/wiring.py``).
 
-Where it reads depends on the topology (settings, nothing else): in process from its own tables, or, once
-notifications is lifted out and the service records alone, from the service through its client
-(``contexts.notifications.client``), with the same functions, the same DTOs and the same exceptions.
+Where it reads depends on the topology (settings, nothing else): from the deployable that sends, in process
+from its own tables when notifications runs embedded, or, once it is lifted out (at any share), from the
+service through its client (``contexts.notifications.client``), with the same functions, the same DTOs and the
+same exceptions.
 """
 
 from collections.abc import Callable

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 class NotificationOutput(serializers.Serializer):
     """One of the caller's messages (API.md ``/me/notifications``): never its body or address. Named as
-    it was when identity served it, so the schema's component (and generated clients) stay the same.
+    it was when identity served it, so the schema's component (and generated clients) keep its name.
 
     Only what every deployable holding the message knows alike, so the monolith and the service answer the
     same JSON while the gateway splits the path between them: the id derived from the event and kind, the

@@ -129,7 +129,7 @@ def test_an_upgrade_gives_existing_messages_the_public_id_of_their_event_and_kin
             subject=kind,
             status="sent",
             created_at=recorded_at + timedelta(minutes=number),
-        )  # fmt: skip
+        )
         for number, kind in enumerate(("welcome", "order_confirmation", "order_dispatched"))
     ]
 
