@@ -36,7 +36,7 @@ from django.utils import timezone
 from commerce.database import atomic_in, database_for
 from commerce.money import quantize
 from contexts.notifications.conf import notifications_settings
-from contexts.notifications.models import Message, OrderContact, public_message_id
+from contexts.notifications.models import Message, OrderContact
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,6 @@ def record_notification(message: Draft) -> Message | None:
         event_id=message.event_id,
         kind=message.kind,
         defaults={
-            "public_id": public_message_id(message.event_id, message.kind),
             "occurred_at": message.occurred_at,
             "customer_id": message.customer_id,
             "order_id": message.order_id,
