@@ -316,8 +316,8 @@ for _name, _type in _CONTEXT_SETTINGS.items():
     if os.environ.get(_name):
         globals()[_name] = _type(os.environ[_name])
 
-# The notifications service, as the monolith calls it once the service records alone (NOTIFICATIONS_SHARE
-# 100): identity's export reads a customer's messages there. By default where bin/shop runs it (PORT + 2).
+# The notifications service, as the monolith calls it once notifications is lifted (at any share: the service
+# sends, so it alone knows whether and when a message was sent): identity's export reads a customer's messages there. By default where bin/shop runs it (PORT + 2).
 NOTIFICATIONS_SERVICE_URL = (
     os.environ.get("NOTIFICATIONS_SERVICE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000) + 2}"
 )

@@ -4,9 +4,10 @@ Notifications depends on no other context's ``api`` (it listens to their events 
 above identity in the DAG, so identity cannot call this module: what identity's personal-data export
 reads here is lent to it at start-up (``contexts/wiring.py``).
 
-Where it reads depends on the topology (settings, nothing else): in process from its own tables, or, once
-notifications is lifted out and the service records alone, from the service through its client
-(``contexts.notifications.client``), with the same functions, the same DTOs and the same exceptions.
+Where it reads depends on the topology (settings, nothing else): from the deployable that sends, in process
+from its own tables when notifications runs embedded, or, once it is lifted out (at any share), from the
+service through its client (``contexts.notifications.client``), with the same functions, the same DTOs and the
+same exceptions.
 """
 
 from collections.abc import Callable
@@ -23,9 +24,11 @@ __all__ = ["CustomerMessage", "NotificationsError", "NotificationsUnavailable", 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CustomerMessage:
-    """One message as the customer's data export holds it. A secret one (a reset link) has no body."""
+    """One message as the customer's data export holds it. A secret one (a reset link) has no body. ``id`` is
+    its public id (as ``/me/notifications`` shows it), ``created_at`` when its event occurred; ``status`` and
+    ``sent_at`` are the sender's."""
 
-    id: int
+    id: UUID
     kind: str
     subject: str
     recipient: str
@@ -43,8 +46,9 @@ def customer_messages(
 
     ``access_token`` gives an access token identity issued for this customer: asked for only when the
     messages are read from the notifications service (``conf.reads_from_service``), which knows customers
-    by their tokens alone. While this process still records (embedded, or a share under 100) they are read
-    here.
+    by their tokens alone. They are read from whichever deployable sends: here when notifications runs
+    embedded, from the service once it is lifted, at any share (this process's record-only copy does not
+    know whether or when a message was sent).
 
     :raises NotificationsUnavailable: the service holds them and cannot be reached (or no token was given).
     """
@@ -57,7 +61,7 @@ def customer_messages(
 
 def _from_service(item: dict[str, Any]) -> CustomerMessage:
     return CustomerMessage(
-        id=int(item["id"]),
+        id=UUID(item["id"]),
         kind=item["kind"],
         subject=item["subject"],
         recipient=item["recipient"],
@@ -71,18 +75,18 @@ def _from_service(item: dict[str, Any]) -> CustomerMessage:
 
 def messages_here(*, customer_id: int) -> tuple[CustomerMessage, ...]:
     """The customer's messages in this deployable's own tables, oldest first (what the service's export
-    endpoint answers, and the monolith's export while it records)."""
+    endpoint answers, and the embedded monolith's export)."""
     return tuple(
         CustomerMessage(
-            id=message.pk,
+            id=message.public_id,
             kind=message.kind,
             subject=message.subject,
             recipient=message.recipient,
             order_id=message.order_id,
             status=message.status,
-            created_at=message.created_at,
+            created_at=message.occurred_at,
             sent_at=message.sent_at,
             body_text="" if message.secret else message.body_text,
         )
-        for message in selectors.messages_of(customer_id).order_by("created_at", "id")
+        for message in selectors.messages_of(customer_id).order_by("occurred_at", "public_id")
     )

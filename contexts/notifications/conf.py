@@ -45,14 +45,11 @@ def notifications_settings() -> NotificationsSettings:
 
 
 def reads_from_service() -> bool:
-    """Whether this process reads customers' messages from the notifications service rather than its own
-    tables: once notifications is lifted and the gateway sends the service every request
-    (``NOTIFICATIONS_SHARE`` 100), the monolith no longer records, so its tables stop short. Below 100 it
-    still records (``sends`` above), and its own tables are complete."""
-    return (
-        "notifications" in getattr(settings, "LIFTED", frozenset())
-        and getattr(settings, "NOTIFICATIONS_SHARE", 100) >= 100
-    )
+    """Whether this process reads customers' messages (their export) from the notifications service rather
+    than its own tables: whenever it does not send itself. Once notifications is lifted the service is the
+    sender, at any share: the monolith's record-only copy, while a share under 100 keeps it recording, has
+    every message but neither whether nor when it was sent, and at 100 it stops recording at all."""
+    return not sends()
 
 
 def service_url() -> str:

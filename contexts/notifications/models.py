@@ -1,8 +1,20 @@
 """The notifications context's own state: the messages customers were sent, and whom each order
 belongs to. No relation leaves this context; customers and orders are plain ids."""
 
+from uuid import UUID, uuid5
+
 from django.db import models
 from django.utils import timezone
+
+# Fixed for good: a message's public id is derived from it, and changing it would change every customer's ids.
+MESSAGE_ID_NAMESPACE = UUID("3a48e981-2668-44dd-b3b1-dca821c76835")
+
+
+def public_message_id(event_id: UUID, kind: str) -> UUID:
+    """A message's public id: the same for the same ``(event_id, kind)`` wherever and whenever it is recorded,
+    so the monolith (recording only) and the notifications service (recording and sending) give a customer the
+    same id for the same message while both hold it, without either telling the other."""
+    return uuid5(MESSAGE_ID_NAMESPACE, f"{event_id}:{kind}")
 
 
 class Message(models.Model):
@@ -17,6 +29,11 @@ class Message(models.Model):
 
     A secret kind (a password reset) keeps its body only until it is sent or given up: a stored reset
     link would be a stored password. Staff never see its body.
+
+    What a customer is shown is what every deployable holding the message knows alike: ``public_id``
+    (derived from ``(event_id, kind)``, never the row's own ``id``, which each database gives its way) and
+    ``occurred_at`` (when the event happened; ``created_at`` is when this deployable recorded it). ``status``
+    and ``sent_at`` are the sender's alone, so only the sender's export shows them.
     """
 
     class Kind(models.TextChoices):
@@ -40,6 +57,7 @@ class Message(models.Model):
 
     event_id = models.UUIDField()
     kind = models.CharField(max_length=32, choices=Kind.choices)
+    public_id = models.UUIDField(unique=True, editable=False)  # ``public_message_id(event_id, kind)``, set on save
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     order_id = models.UUIDField(null=True, blank=True, db_index=True)
     order_number = models.CharField(max_length=32, blank=True)
@@ -52,17 +70,23 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)  # the event's, as every deployable knows it
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        ordering = ["-occurred_at", "-public_id"]
         constraints = [models.UniqueConstraint(fields=["event_id", "kind"], name="notifications_message_once")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notifications_message_due")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient or '(erased)'} ({self.status})"
+
+    def save(self, *args, **kwargs) -> None:
+        """The public id follows from the message's key, whoever creates the row (a handler, an import, a test)."""
+        self.public_id = public_message_id(self.event_id, self.kind)
+        super().save(*args, **kwargs)
 
     @property
     def secret(self) -> bool:

@@ -10,6 +10,8 @@ sends nothing (and records only while a share of /me/notifications is still rout
 /me/notifications with identity's token, verified with the published public keys.
 """
 
+import json
+import os
 import uuid
 from collections import Counter
 
@@ -20,8 +22,9 @@ from contexts.orders.models import Order
 from tests.journeys import lifted
 from tests.journeys.lifted import admin_action, register, settle_lifted, staff
 from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
+from tests.support.processes import get
 from tests.support.worker import wait_until_delivered
-from tests.topologies.support import get_json
+from tests.topologies.support import get_json, running_deployable, running_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # The fixtures of tests/journeys/lifted.py, for the tests here.
@@ -92,7 +95,7 @@ def test_the_journey_lifted_each_mail_once_sent_by_the_service(
 ):
     """Moved (the gateway sends all of /me/notifications to the service): the monolith neither sends nor
     records. Moving (a share still routed to the monolith): it records in the shadow, so its answer is
-    right too, and still sends nothing: exactly one sends."""
+    the same as the service's, and still sends nothing: exactly one sends, and the export reads that one."""
     settings.NOTIFICATIONS_SHARE = share
     with notifications_service.consumer():
         customer = walk_the_journey(client, mail, settle_lifted)
@@ -100,12 +103,42 @@ def test_the_journey_lifted_each_mail_once_sent_by_the_service(
         assert not Message.objects.exists()
     else:
         assert set(Message.objects.values_list("status", flat=True)) == {"recorded"}
-        listed = customer.get("/api/v1/me/notifications").json()["results"]
-        assert [item["kind"] for item in listed] == LISTED
+        listed = customer.get("/api/v1/me/notifications").json()
+        assert [item["kind"] for item in listed["results"]] == LISTED
 
+    bearer = {"Authorization": f"Bearer {customer.token}"}
     with notifications_service.web() as (base, _):
-        status, headers, body = get_json(
-            f"{base}/api/v1/me/notifications", {"Authorization": f"Bearer {customer.token}"}
-        )
-    assert (status, headers["X-Served-By"]) == (200, "notifications"), body
-    assert [item["kind"] for item in body["results"]] == LISTED
+        status, headers, body = get_json(f"{base}/api/v1/me/notifications", bearer)
+        assert (status, headers["X-Served-By"]) == (200, "notifications"), body
+        assert [item["kind"] for item in body["results"]] == LISTED
+        if share < 100:
+            the_same_whoever_answers(base, bearer, listed)
+            # The export reads the sender, the service, even while the monolith still records: each mail sent.
+            settings.NOTIFICATIONS_SERVICE_URL = base
+            exported = customer.get("/api/v1/me/export").json()["notifications"]
+            assert [(m["kind"], m["status"], bool(m["sent_at"])) for m in exported] == [
+                (kind, "sent", True) for kind in reversed(LISTED)
+            ]
+            assert [m["id"] for m in exported] == [item["id"] for item in reversed(listed["results"])]
+
+
+def the_same_whoever_answers(service: str, bearer: dict, listed: dict) -> None:
+    """Through the gateway at 50 %: the monolith's answer (from what it only recorded) and the service's (from
+    what it recorded and sent, at other moments, under other row ids) are the same JSON, byte for byte."""
+    with (
+        running_deployable(
+            "commerce.wsgi",
+            COMMERCE_USE_TEST_DATABASES="1",
+            DJANGO_SETTINGS_MODULE=os.environ["DJANGO_SETTINGS_MODULE"],  # this test run's, on its databases
+            LIFTED="notifications",
+            NOTIFICATIONS_SHARE="50",
+        ) as (monolith, _),
+        running_gateway(monolith=monolith, notifications=service, share=50) as (gateway, _),
+    ):
+        answers = Counter()
+        for _ in range(24):
+            status, headers, raw = get(f"{gateway}/api/v1/me/notifications", headers=bearer)
+            assert status == 200 and json.loads(raw) == listed, (headers.get("X-Served-By"), raw)
+            answers[headers["X-Served-By"], raw] += 1
+        assert {who for who, _ in answers} == {"monolith", "notifications"}, answers  # both answered (1 in 8M not)
+        assert len({raw for _, raw in answers}) == 1, answers  # identical bytes, not only equal values

@@ -53,8 +53,8 @@ django.setup()
 from contexts.notifications.models import Message, OrderContact
 print(json.dumps({
     "messages": list(Message.objects.order_by("id").values(
-        "id", "event_id", "kind", "customer_id", "status", "subject", "body_text", "body_html", "recipient",
-        "created_at", "sent_at", "last_error")),
+        "id", "public_id", "event_id", "kind", "customer_id", "status", "subject", "body_text", "body_html",
+        "recipient", "occurred_at", "created_at", "sent_at", "last_error")),
     "contacts": sorted(str(order_id) for order_id in OrderContact.objects.values_list("order_id", flat=True)),
 }, default=str))
 """

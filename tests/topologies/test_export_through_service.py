@@ -1,7 +1,8 @@
-"""``/me/export`` once the notifications service records alone (``LIFTED=notifications``,
-``NOTIFICATIONS_SHARE=100``): the real monolith reads the customer's messages from the real service process,
-with an access token identity issued for the customer, and answers the same document it answered when it
-held them itself, plus what only the service recorded since. With the service gone, it answers 503 with
+"""``/me/export`` once notifications is lifted (``LIFTED=notifications``), during the move (a share under 100,
+the monolith still recording its own copy) as after it (100, the service recording alone): the real monolith
+reads the customer's messages from the real service process, the sender, with an access token identity issued
+for the customer, and answers the same document it answered when it held them itself, plus what only the
+service sent since, as sent (never the monolith's record-only copy of it). With the service gone, it answers 503 with
 ``Retry-After`` in the contract's shape, never an export without the messages."""
 
 import json
@@ -35,8 +36,9 @@ def service_env(tmp_path):
         yield env
 
 
-def test_at_a_share_of_100_the_export_reads_the_service_and_answers_503_without_it(
-    settings, customer_client, service_env
+@pytest.mark.parametrize("share", [50, 100], ids=["moving", "moved"])
+def test_once_lifted_the_export_reads_the_service_and_answers_503_without_it(
+    settings, customer_client, service_env, share
 ):
     ann = customer_client.customer
     for kind, subject in (("welcome", "Welcome, Ann"), ("order_confirmation", "Your order 100001 is confirmed")):
@@ -47,11 +49,18 @@ def test_at_a_share_of_100_the_export_reads_the_service_and_answers_503_without_
     embedded = customer_client.get("/api/v1/me/export").json()
     # Lifted: the history moves to the service, which then records on its own (the monolith no longer does).
     manage("import_notification_history", f"--source-url={monolith_notifications_url()}", **service_env)
+    dispatched_event = uuid4()
     service_records(
-        [{"event_id": str(uuid4()), "kind": "order_dispatched", "customer_id": ann.pk, "recipient": ann.email,
-          "subject": "Your order 100001 is on its way", "body_text": "On its way.", "status": "sent"}],
+        [{"event_id": str(dispatched_event), "kind": "order_dispatched", "customer_id": ann.pk, "recipient": ann.email,
+          "subject": "Your order 100001 is on its way", "body_text": "On its way.", "status": "sent",
+          "sent_at": timezone.now()}],
         **service_env,
     )  # fmt: skip
+    if share < 100:  # the monolith's shadow of it: recorded, never sent from here
+        Message.objects.create(
+            event_id=dispatched_event, kind="order_dispatched", customer_id=ann.pk, recipient=ann.email,
+            subject="Your order 100001 is on its way", body_text="On its way.", status="recorded",
+        )  # fmt: skip
 
     service = running_deployable("services.notifications.wsgi", **service_env)
     service_url, _ = service.__enter__()
@@ -61,7 +70,7 @@ def test_at_a_share_of_100_the_export_reads_the_service_and_answers_503_without_
             COMMERCE_USE_TEST_DATABASES="1",
             DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
             LIFTED="notifications",
-            NOTIFICATIONS_SHARE="100",
+            NOTIFICATIONS_SHARE=str(share),
             NOTIFICATIONS_SERVICE_URL=service_url,
             NOTIFICATIONS_SERVICE_TIMEOUT_SECONDS="2",
         ) as (monolith, _):
@@ -72,10 +81,12 @@ def test_at_a_share_of_100_the_export_reads_the_service_and_answers_503_without_
             assert (status, headers["X-Served-By"]) == (200, "monolith")
             *before, dispatched = lifted["notifications"]
             assert before == embedded["notifications"]  # the same messages, field for field
-            assert (dispatched["subject"], dispatched["body_text"]) == (
+            assert (dispatched["subject"], dispatched["body_text"], dispatched["status"]) == (
                 "Your order 100001 is on its way",
                 "On its way.",
+                "sent",
             )
+            assert dispatched["sent_at"] is not None
             assert {k: v for k, v in lifted.items() if k not in {"exported_at", "notifications", "profile"}} == {
                 k: v for k, v in embedded.items() if k not in {"exported_at", "notifications", "profile"}
             }

@@ -10,15 +10,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from tests.identity.factories import PASSWORD, CustomerFactory
 from tests.support.http import request
 from tests.support.processes import ROOT, get
 from tests.topologies.keys import KeyPair
-from tests.topologies.lifted import monolith_notifications_url, service_database
+from tests.topologies.lifted import monolith_notifications_url, service_database, service_records
 from tests.topologies.support import SERVICE_SETTINGS, manage, running_deployable, running_gateway
 from tests.topologies.test_history_import import message
 
@@ -36,10 +38,17 @@ def answer(url: str, token: str | None = None, **headers: str) -> tuple[int, str
 def topology(tmp_path, settings, customer):
     """The monolith (on the tests' databases) and the service (its own), each under gunicorn, the customer's
     history in both (recorded in the monolith, imported into the service as before a move) beside another
-    customer's message; the customer's access token as identity issued it."""
-    for days_ago, kind in enumerate(("order_confirmation", "order_dispatched", "welcome")):
+    customer's message, and one message recorded by both during the move, each its own way (the monolith
+    only records it, the service sends it, each at its own moment under its own row id); the customer's
+    access token as identity issued it."""
+    for days_ago, kind in enumerate(("order_confirmation", "order_dispatched", "welcome"), start=1):
         message(customer, kind, days_ago=days_ago)
     message(CustomerFactory(), "welcome", subject="another customer's")
+    occurred = timezone.now() - timedelta(minutes=3)
+    during_the_move = message(
+        customer, "order_cancelled", status="recorded", sent_at=None, occurred_at=occurred,
+        created_at=occurred + timedelta(seconds=1), subject="Your order 100009 is cancelled",
+    )  # fmt: skip
     with running_deployable(
         "commerce.wsgi",
         COMMERCE_USE_TEST_DATABASES="1",
@@ -61,6 +70,13 @@ def topology(tmp_path, settings, customer):
                 "import_notification_history", f"--source-url={monolith_notifications_url()}", **service_env
             )
             assert "4 messages copied" in imported, imported
+            service_records(
+                [{"event_id": during_the_move.event_id, "kind": "order_cancelled", "customer_id": customer.pk,
+                  "recipient": customer.email, "subject": during_the_move.subject, "status": "sent",
+                  "occurred_at": occurred, "created_at": occurred + timedelta(seconds=4),
+                  "sent_at": occurred + timedelta(seconds=5)}],
+                **service_env,
+            )  # fmt: skip
             with running_deployable("services.notifications.wsgi", **service_env) as (service, _):
                 yield monolith, service, token.body["access"]
 
@@ -88,9 +104,11 @@ def test_at_0_50_and_100_percent_every_answer_is_correct_and_names_who_gave_it(t
     }
     assert answer(f"{service}/api/v1/me/notifications", token)[::2] == expected["customer"]
     assert expected["customer"][0] == 200
-    # The customer's own three, newest first, and not the other customer's: a list a wrong answer shows in.
+    # The customer's own four, newest first, and not the other customer's: a list a wrong answer shows in. The
+    # same JSON from both (asked directly above), the message both recorded during the move included.
     subjects = [item["subject"] for item in expected["customer"][1]["results"]]
-    assert len(subjects) == 3 and "another customer's" not in subjects, subjects
+    assert len(subjects) == 4 and "another customer's" not in subjects, subjects
+    assert subjects[0] == "Your order 100009 is cancelled"
 
     with running_gateway(monolith=monolith, notifications=service, share=0) as (gateway, prefix):
         for share in (0, 50, 100):

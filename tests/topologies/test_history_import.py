@@ -60,6 +60,7 @@ def message(customer, kind: str = "order_confirmation", *, days_ago: float = 0, 
         "subject": f"{kind} of {days_ago} days ago",
         "body_text": f"Dear {customer.first_name}",
         "status": "sent",
+        "occurred_at": created - timedelta(seconds=1),
         "created_at": created,
         "sent_at": created + timedelta(seconds=3),
     }
@@ -87,11 +88,17 @@ def test_after_the_import_both_deployables_list_the_same_history_and_a_second_ru
 
     rows = service_rows(**service_env)
     assert len(rows["messages"]) == 32 and len({(m["event_id"], m["kind"]) for m in rows["messages"]}) == 32
-    held = {m["event_id"]: m for m in Message.objects.values("event_id", "status", "created_at", "sent_at", "id")}
-    for copied in rows["messages"]:  # as they were: the same id, dates and status
+    held = {
+        m["event_id"]: m
+        for m in Message.objects.values("event_id", "status", "occurred_at", "created_at", "sent_at", "public_id")
+    }
+    for copied in rows["messages"]:  # as they were: the same public id, dates and status
         original = held[UUID(copied["event_id"])]
-        assert (copied["id"], copied["status"]) == (original["id"], original["status"])
-        assert copied["created_at"] == str(original["created_at"])
+        assert (copied["public_id"], copied["status"]) == (str(original["public_id"]), original["status"])
+        assert (copied["occurred_at"], copied["created_at"]) == (
+            str(original["occurred_at"]),
+            str(original["created_at"]),
+        )
         assert copied["sent_at"] == (str(original["sent_at"]) if original["sent_at"] else None)
     assert len(rows["contacts"]) == 24
 
@@ -114,7 +121,7 @@ def test_after_the_import_both_deployables_list_the_same_history_and_a_second_ru
                 status, headers, from_service = get_json(f"{service}/api/v1/me/notifications{query}", bearer)
                 assert (status, headers["X-Served-By"]) == (200, "notifications")
                 assert same_page(from_service) == same_page(from_monolith), query
-            assert from_monolith["count"] == 31 and from_monolith["results"][0]["status"] == "failed"
+            assert from_monolith["count"] == 31 and from_monolith["results"][0]["kind"] == "order_dispatched"
 
 
 def test_what_the_service_recorded_itself_wins_and_no_secret_or_erased_content_travels(service_env):
@@ -124,16 +131,17 @@ def test_what_the_service_recorded_itself_wins_and_no_secret_or_erased_content_t
     link = "https://shop.example.com/reset-password?token=secret-1"
     pending_reset = message(ann, "password_reset", status="pending", sent_at=None, body_text=link, body_html=link)
     sending_reset = message(ann, "password_reset", status="sending", sent_at=None, body_text=link)
-    clashing = message(ann, "refund_issued", subject="its id is the service's already")
+    refund = message(ann, "refund_issued", subject="the monolith's refund")
     closed = message(cy, "welcome", subject="Welcome, Cy", body_text="Dear Cy, at 1 Cy Street")
     contact = OrderContact.objects.create(order_id=uuid4(), number="100077", customer_id=ann.pk, email=ann.email)
-    # What the service recorded from its own queue before the import, with an id the monolith used too; and Cy,
+    # What the service recorded from its own queue before the import (its row ids counted from 1, as the
+    # monolith's were: the same numbers, other messages); and Cy,
     # whose account was closed, erased there.
     service_records(
         [
             {"event_id": both.event_id, "kind": both.kind, "customer_id": ann.pk, "subject": "the service's own",
              "status": "sent", "recipient": ann.email},
-            {"id": clashing.pk, "event_id": uuid4(), "kind": "welcome", "customer_id": 999, "subject": "another's",
+            {"event_id": uuid4(), "kind": "welcome", "customer_id": 999, "subject": "another's",
              "status": "sent"},
             {"event_id": uuid4(), "kind": "order_confirmation", "customer_id": cy.pk, "subject": "Erased",
              "recipient": "", "erased_at": timezone.now(), "status": "sent"},
@@ -154,9 +162,11 @@ def test_what_the_service_recorded_itself_wins_and_no_secret_or_erased_content_t
         ("sending", "", ""),
     }
     assert link not in str(rows)
-    assert {row["id"] for row in resets} == {pending_reset.pk, sending_reset.pk}
-    moved = by_subject["its id is the service's already"]
-    assert moved["id"] != clashing.pk and by_subject["another's"]["id"] == clashing.pk
+    assert {row["public_id"] for row in resets} == {str(pending_reset.public_id), str(sending_reset.public_id)}
+    # Row ids are each database's own (never shown): a copy takes the service's next, and keeps its public id.
+    moved = by_subject["the monolith's refund"]
+    assert moved["public_id"] == str(refund.public_id)
+    assert len({row["id"] for row in rows["messages"]}) == len(rows["messages"]) == 3 + 4
     welcome = by_subject[closed.subject]
     assert (welcome["recipient"], welcome["body_text"]) == ("", "")
     assert "Cy Street" not in str(rows)

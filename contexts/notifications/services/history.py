@@ -13,9 +13,10 @@ The rules, each for a reason:
 - **Rows only recorded** (status ``recorded``: the monolith's shadow of a message the service records
   and sends itself) are not copied: a copy would stand in the way of the service's own row for that
   event, which then would never be sent.
-- **The same id where it is free**, so a customer's listing is the same on both sides (ids included);
-  a row whose id the service already gave another message gets a new one.
-- **Dates, status, attempts as they were.** Unsent rows keep their status: the monolith sends nothing once
+- **The same public id without copying one**: a message's public id is derived from ``(event_id, kind)``
+  (``models.public_message_id``), so a customer's listing shows the same ids on both sides; each row gets
+  the service's own row id (internal, never shown), so no id the service already used can clash.
+- **Dates, status, attempts as they were** (the event's time among them, which the customer is shown). Unsent rows keep their status: the monolith sends nothing once
   notifications is lifted, so the service sends them, exactly once.
 - **No secret body**: a reset link is a stored password and does not travel. A reset not yet sent is
   copied as given up (without its link it cannot be sent; the customer asks for a new one).
@@ -26,10 +27,10 @@ The rules, each for a reason:
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from contexts.notifications.models import Message, OrderContact
+from contexts.notifications.models import Message, OrderContact, public_message_id
 
 BATCH_SIZE = 500
 SECRET_NOT_SENT = "Moved to the notifications service without its link (a secret): ask for a new one."
@@ -97,24 +98,17 @@ def _copy_messages(rows: list[Message], target: str) -> tuple[int, int]:
             .filter(customer_id__in={row.customer_id for row in new if row.customer_id}, erased_at__isnull=False)
             .values_list("customer_id", flat=True)
         )
-        taken = set(Message.objects.using(target).filter(pk__in=[row.pk for row in new]).values_list("pk", flat=True))
-        keep_id, new_id = [], []
         for row in new:
             _prepare(row, erased=row.customer_id in erased_customers)
-            if row.pk in taken:
-                row.pk = None
-                new_id.append(row)
-            else:
-                keep_id.append(row)
-        Message.objects.using(target).bulk_create(keep_id, ignore_conflicts=True)
-        # Rows given their own ids draw them from the sequence, which must first pass the ids just copied.
-        _advance_id_sequence(target)
-        Message.objects.using(target).bulk_create(new_id, ignore_conflicts=True)
+        Message.objects.using(target).bulk_create(new, ignore_conflicts=True)
     return len(new), len(rows) - len(new)
 
 
 def _prepare(row: Message, *, erased: bool) -> None:
-    """The copy as the service may hold it: no secret body; nothing readable of an erased customer."""
+    """The copy as the service may hold it: its own row id, the public id of its key; no secret body;
+    nothing readable of an erased customer."""
+    row.pk = None
+    row.public_id = public_message_id(row.event_id, row.kind)
     unsent = (Message.Status.PENDING, Message.Status.FAILED)
     if row.secret:
         row.body_text = row.body_html = ""
@@ -125,20 +119,3 @@ def _prepare(row: Message, *, erased: bool) -> None:
         row.erased_at = row.erased_at or timezone.now()
         if row.status in unsent:
             row.status, row.last_error = Message.Status.GAVE_UP, "The account was closed before it was sent."
-
-
-def _advance_id_sequence(alias: str) -> None:
-    """On PostgreSQL, move the id sequence past the highest id (never back: a process recording at the same
-    time may hold a value above it). SQLite's AUTOINCREMENT already remembers the highest id inserted."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return
-    table = Message._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # The table's name is the model's own, never input.
-            "SELECT setval(pg_get_serial_sequence(%s, 'id'), GREATEST("
-            f"(SELECT COALESCE(MAX(id), 1) FROM {connection.ops.quote_name(table)}), "
-            "nextval(pg_get_serial_sequence(%s, 'id'))))",
-            [table, table],
-        )

@@ -20,7 +20,7 @@ recorded with a body where it is not sent.
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -47,10 +47,12 @@ RETRYABLE = (Status.PENDING, Status.FAILED)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Draft:
-    """What a handler asks to be sent: who to, about what, and the template context."""
+    """What a handler asks to be sent: who to, about what, and the template context. ``occurred_at`` is the
+    event's: the time the customer is shown, the same in every deployable that records the message."""
 
     event_id: UUID
     kind: str
+    occurred_at: datetime
     recipient: str
     customer_id: int | None = None
     order_id: UUID | None = None
@@ -88,6 +90,7 @@ def record_notification(message: Draft) -> Message | None:
         event_id=message.event_id,
         kind=message.kind,
         defaults={
+            "occurred_at": message.occurred_at,
             "customer_id": message.customer_id,
             "order_id": message.order_id,
             "order_number": message.order_number,

@@ -1,7 +1,8 @@
-"""Where identity's export (``/me/export``) reads a customer's messages: in process while this deployable
-records them (embedded, or lifted with a share under 100), from the notifications service once it records
-alone (share 100), through a client with a deadline that answers 503 with ``Retry-After`` rather than a
-partial export. The service's side of that call, ``/me/notifications/export``, and the token identity issues
+"""Where identity's export (``/me/export``) reads a customer's messages: from the deployable that sends them,
+which alone knows whether and when each was sent: in process when notifications runs embedded, from the
+notifications service once it is lifted, at any share (the monolith's record-only copy, kept while a share
+is still routed to it, is never the export's source), through a client with a deadline that answers 503 with
+``Retry-After`` rather than a partial export. The service's side of that call, ``/me/notifications/export``, and the token identity issues
 for it. (tests/topologies/test_export_through_service.py runs the call against a real service process.)"""
 
 import json
@@ -106,11 +107,22 @@ def test_the_service_answers_the_callers_messages_in_the_exports_shape_on_one_pa
         }
 
 
-def test_below_a_share_of_100_the_export_reads_the_monolith_which_still_records(ann, settings, closed_port):
-    lifted(settings, 50, f"http://127.0.0.1:{closed_port}")
+def test_embedded_the_export_reads_this_process_which_sends(ann, settings, closed_port):
+    settings.LIFTED = frozenset()
+    settings.NOTIFICATIONS_SERVICE_URL = f"http://127.0.0.1:{closed_port}"
     response = ann.get("/api/v1/me/export")
     assert response.status_code == 200
-    assert len(response.json()["notifications"]) == 3
+    assert [m["status"] for m in response.json()["notifications"]] == ["sent", "sent", "pending"]
+
+
+@pytest.mark.parametrize("share", [0, 50])
+def test_during_a_move_the_export_reads_the_sender_never_the_record_only_copy(ann, settings, closed_port, share):
+    """Under 100 the monolith still records (its messages say ``recorded``, never whether they left): its copy
+    is not an answer, so with the service unreachable the export is a 503, not the monolith's copy."""
+    Message.objects.update(status="recorded", sent_at=None)
+    lifted(settings, share, f"http://127.0.0.1:{closed_port}")
+    response = ann.get("/api/v1/me/export")
+    assert (response.status_code, response.json()["code"]) == (503, "service_unavailable")
 
 
 def test_at_100_an_unreachable_service_is_a_503_with_retry_after_never_a_partial_export(ann, settings, closed_port):

@@ -315,7 +315,7 @@ def test_me_notifications_lists_the_callers_own_newest_first(
     guest = events.order_placed(email=me.email, customer_id=None, number="100004")
     for event in (first, second, someone_else, guest):
         apply(handlers.send_confirmation_when_order_placed, event, django_capture_on_commit_callbacks)
-    Message.objects.filter(order_number="100001").update(created_at=timezone.now() - timedelta(hours=1))
+    Message.objects.filter(order_number="100001").update(occurred_at=timezone.now() - timedelta(hours=1))
 
     page = customer_client.get("/api/v1/me/notifications").json()
     assert page["count"] == 2

@@ -101,3 +101,45 @@ def test_a_new_installation_has_nothing_to_move(before_the_move):
     upgrade()
     assert not Message.objects.exists()
     assert not set(LEGACY) & tables(database_for("identity"))
+
+
+@pytest.fixture
+def before_public_ids():
+    """notifications' database as it was before messages had a public id and the event's time (``0002``)."""
+    executor = MigrationExecutor(connections[database_for("notifications")])
+    executor.migrate([("notifications", "0002_move_from_identity")])
+    yield executor.loader.project_state(("notifications", "0002_move_from_identity")).apps.get_model(
+        "notifications", "Message"
+    )
+    upgrade()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upgrade_gives_existing_messages_the_public_id_of_their_event_and_kind(before_public_ids):
+    """Messages recorded before the upgrade get the id a new recording of the same event and kind gets, so two
+    deployables upgraded apart (the monolith's copy, the service's imported one) show the customer the same."""
+    alias = database_for("notifications")
+    recorded_at = timezone.now() - timedelta(days=40)
+    old = [
+        before_public_ids.objects.using(alias).create(
+            event_id=uuid.uuid4(),
+            kind=kind,
+            customer_id=7,
+            recipient="ann@example.com",
+            subject=kind,
+            status="sent",
+            created_at=recorded_at + timedelta(minutes=number),
+        )
+        for number, kind in enumerate(("welcome", "order_confirmation", "order_dispatched"))
+    ]
+
+    upgrade()
+
+    for before in old:
+        after = Message.objects.get(pk=before.pk)
+        assert after.public_id == uuid.uuid5(
+            uuid.UUID("3a48e981-2668-44dd-b3b1-dca821c76835"), f"{before.event_id}:{before.kind}"
+        )
+        assert after.occurred_at == before.created_at  # the closest to the event's time it knows
+    newer = Message.objects.create(event_id=old[0].event_id, kind="order_cancelled", subject="Cancelled")
+    assert newer.public_id not in {m.public_id for m in Message.objects.exclude(pk=newer.pk)}
