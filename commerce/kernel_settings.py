@@ -157,6 +157,10 @@ EVENTBUS = {
     "SWEEP_GRACE_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_GRACE_SECONDS", "30")),
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_INTERVAL_SECONDS", "15")),
     "RETENTION_DAYS": env_int("EVENTBUS_RETENTION_DAYS", 7),
+    # How long an event whose handler raises ``Deferred`` (it came before one it depends on) keeps
+    # being retried, uncounted, before it is dead-lettered: since it occurred (in process), since its
+    # first deferral (the lifted consumer). "Nothing expires unsent" within any outage shorter than this.
+    "DEFER_FOR_SECONDS": float(os.environ.get("EVENTBUS_DEFER_FOR_SECONDS", str(3 * 24 * 3600))),
 }
 if EVENTBUS["DISPATCH"] not in {"inline", "celery"}:
     raise ImproperlyConfigured("EVENTBUS_DISPATCH must be 'inline' or 'celery'.")
@@ -179,6 +183,9 @@ if not 0 <= NOTIFICATIONS_SHARE <= 100:
 # (a prefix keeps parallel test runs apart on one broker).
 EVENTS_BROKER_URL = os.environ.get("EVENTS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 EVENTS_TOPOLOGY_PREFIX = os.environ.get("EVENTS_TOPOLOGY_PREFIX", "commerce")
+# A deferred message waits this long in its context's wait queue before it is tried again (the wait
+# queue's fixed ``x-message-ttl``: changing it means deleting that queue and declaring it again).
+EVENTS_DEFER_RETRY_SECONDS = env_int("EVENTS_DEFER_RETRY_SECONDS", 30)
 # Which deployable this process is, named in every answer's ``X-Served-By``.
 SERVED_BY = os.environ.get("SERVED_BY", "monolith")
 
