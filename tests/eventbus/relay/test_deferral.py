@@ -7,6 +7,7 @@ it is dead-lettered, saying how long it waited and for what."""
 import time
 import uuid
 
+import amqp
 import pytest
 
 from commerce.database import atomic_in
@@ -14,7 +15,7 @@ from commerce.eventbus import publish, publish_many
 from commerce.eventbus.remote import amqp as port
 from commerce.eventbus.remote.consumer import Consumer
 from tests.eventbus.relay.events import Gated, Stepped
-from tests.eventbus.relay.support import depth, drain
+from tests.eventbus.relay.support import depth, drain, payload
 from tests.eventbus.relay.test_consumer import counted, relay_all
 from tests.probe_sink.models import ProbeCounter
 
@@ -96,3 +97,26 @@ def test_a_message_that_waits_longer_than_the_deferral_is_dead_lettered_saying_f
     assert f"probe_sink.pass_gate: Deferred: the gate of {gated} is not open yet" in reason
     assert not ProbeCounter.objects.filter(key=f"{run}:{gated}:gated").exists()
     assert consumer._waiting == {}
+
+
+def test_a_deferred_message_without_a_wait_queue_is_kept_rather_than_lost(broker, as_service):
+    run, gated = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Gated(run=run, order_id=gated))
+    relay_all()
+    connection = port.connect()
+    try:
+        connection.channel().queue_delete(broker.wait_queue(CONTEXT))
+    finally:
+        connection.close()
+    consumer = Consumer(CONTEXT)
+    consumer._open()
+    try:
+        with as_service():
+            consumer._receive(wait=5)
+            with pytest.raises(amqp.exceptions.NotFound):
+                consumer.process()
+    finally:
+        consumer._close()
+    (kept,) = drain(broker.queue(CONTEXT))
+    assert (kept.properties["type"], payload(kept)["order_id"]) == ("probe.Gated", str(gated))
