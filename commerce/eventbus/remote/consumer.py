@@ -25,7 +25,8 @@ waited and for what. The later messages of its stream that this process sees whi
 into the wait queue, and are applied only after it, in their order. (That bookkeeping is this
 process's: a consumer that takes over meanwhile applies what comes back in the order it comes back,
 which is the wait queue's, but a newer message of the stream that reaches it directly before the
-waiting ones return is not held back.) A message no
+waiting ones return is not held back; and a process that lost the queue forgets, after many rounds
+of the wait queue, a stream whose waiting message never came back to it.) A message no
 release of this code can read (not JSON, an unknown type, a newer version, a payload that does not
 fit) is dead-lettered at once with its reason. A message that kills the consumer every time is
 dead-lettered by the broker itself after the queue's delivery limit. The database failing (not the
@@ -83,8 +84,14 @@ class Consumer:
         self._channel: amqp.Channel | None = None
         self._pending: list[_Pending] = []
         self._stopping = False
-        # Per stream, the messages this process has put in the wait queue, in the stream's order.
+        # Per stream, the messages this process has put in the wait queue, in the stream's order, and
+        # when the first of them last went there. A stream whose first waiting message has not come
+        # back for this long is forgotten (it went to another consumer, this one having lost the queue
+        # meanwhile), so the stream is not held back for ever: many rounds of the wait queue, and 10
+        # minutes at least.
         self._waiting: dict[tuple[str, str], list[str]] = {}
+        self._waiting_touched: dict[tuple[str, str], float] = {}
+        self.forget_waiting_after = max(600.0, 20.0 * settings.EVENTS_DEFER_RETRY_SECONDS)
 
     # --- The broker --------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -287,6 +294,11 @@ class Consumer:
         """Send to the wait queue, behind the one that waits, each message in hand of a stream that has
         one waiting, unless every waiting one of that stream ahead of it is in hand too (come back), so
         the batch applies them in order. Whether any was sent."""
+        now = time.monotonic()
+        for stream, touched in list(self._waiting_touched.items()):
+            if now - touched > self.forget_waiting_after:
+                logger.warning("Forgetting %s of %s in the wait queue: none came back", self._waiting[stream], stream)
+                del self._waiting[stream], self._waiting_touched[stream]
         if not self._waiting:
             return False
         sent = False
@@ -334,6 +346,8 @@ class Consumer:
         waiting = self._waiting.setdefault(pending.stream, [])
         if _message_id(pending) not in waiting:
             waiting.append(_message_id(pending))
+        if waiting[0] == _message_id(pending):  # the one its stream waits for came back (not a follower)
+            self._waiting_touched[pending.stream] = time.monotonic()
 
     def _no_longer_waiting(self, pending: _Pending) -> None:
         """A settled message (applied, or dead-lettered) no longer holds its stream back."""
@@ -343,7 +357,7 @@ class Consumer:
         with contextlib.suppress(ValueError):
             waiting.remove(_message_id(pending))
         if not waiting:
-            del self._waiting[pending.stream]
+            del self._waiting[pending.stream], self._waiting_touched[pending.stream]
 
 
 def _message_id(pending: _Pending) -> str:

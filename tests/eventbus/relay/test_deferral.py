@@ -120,3 +120,25 @@ def test_a_deferred_message_without_a_wait_queue_is_kept_rather_than_lost(broker
         consumer._close()
     (kept,) = drain(broker.queue(CONTEXT))
     assert (kept.properties["type"], payload(kept)["order_id"]) == ("probe.Gated", str(gated))
+
+
+def test_a_stream_whose_waiting_message_never_comes_back_here_is_not_held_back_for_ever(broker, as_service):
+    """This process put a message in the wait queue, then lost the queue (another consumer took it and
+    applied what came back): the stream's later messages reaching it are applied, once it has waited
+    many rounds of the wait queue for that one in vain."""
+    run, order = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Stepped(run=run, order_id=order, step=1))
+    relay_all()
+    consumer = Consumer(CONTEXT)
+    consumer.forget_waiting_after = 2.0
+    consumer._waiting[("probe", f"order_id:{order}")] = [str(uuid.uuid4())]  # went elsewhere
+    consumer._waiting_touched[("probe", f"order_id:{order}")] = time.monotonic()
+    consumer._open()
+    try:
+        with as_service():
+            drive(consumer, lambda: steps_applied(run, order, [1]) == [1])
+    finally:
+        consumer._close()
+    assert consumer._waiting == {}
+    assert depth(broker.wait_queue(CONTEXT)) == 0
