@@ -157,6 +157,10 @@ EVENTBUS = {
     "SWEEP_GRACE_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_GRACE_SECONDS", "30")),
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("EVENTBUS_SWEEP_INTERVAL_SECONDS", "15")),
     "RETENTION_DAYS": env_int("EVENTBUS_RETENTION_DAYS", 7),
+    # How long an event whose handler raises ``Deferred`` (it came before one it depends on) keeps
+    # being retried, uncounted, before it is dead-lettered: since it occurred (in process), since its
+    # first deferral (the lifted consumer). "Nothing expires unsent" within any outage shorter than this.
+    "DEFER_FOR_SECONDS": float(os.environ.get("EVENTBUS_DEFER_FOR_SECONDS", str(3 * 24 * 3600))),
 }
 if EVENTBUS["DISPATCH"] not in {"inline", "celery"}:
     raise ImproperlyConfigured("EVENTBUS_DISPATCH must be 'inline' or 'celery'.")
@@ -191,6 +195,9 @@ if EVENTS_PARTITIONS < 1:
 EVENTS_LEASE_SECONDS = float(os.environ.get("EVENTS_LEASE_SECONDS", "15"))
 if EVENTS_LEASE_SECONDS <= 0:
     raise ImproperlyConfigured("EVENTS_LEASE_SECONDS must be positive.")
+# A deferred message waits this long in its context's wait queue before it is tried again (the wait
+# queue's fixed ``x-message-ttl``: changing it means deleting that queue and declaring it again).
+EVENTS_DEFER_RETRY_SECONDS = env_int("EVENTS_DEFER_RETRY_SECONDS", 30)
 # Which deployable this process is, named in every answer's ``X-Served-By``.
 SERVED_BY = os.environ.get("SERVED_BY", "monolith")
 

@@ -27,6 +27,8 @@ CONTEXT_DATABASES = {
 }
 # Retries in milliseconds rather than minutes, so dead-lettering is observable within a test.
 EVENTBUS = {**EVENTBUS, "MAX_ATTEMPTS": 3, "BACKOFF_BASE_SECONDS": 0.05, "BACKOFF_MAX_SECONDS": 0.2}
+# A deferred message waits in its context's wait queue for a second rather than half a minute.
+EVENTS_DEFER_RETRY_SECONDS = 1
 # Passwords hashed fast in tests; production keeps Argon2 first.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
 # Static files found in the apps' folders, under their plain names: the suite does not collect them

@@ -2,13 +2,15 @@
 
 What a context uses, and all it may use::
 
-    from commerce.eventbus import Event, domain_event, publish, publish_many, subscriber, upcaster
+    from commerce.eventbus import Deferred, Event, domain_event, publish, publish_many, subscriber, upcaster
 
 ``publish`` writes the event to the publisher's outbox in the current transaction; after commit it
 is delivered at least once to every subscription, and each subscription applies it effectively once
 (an inbox row in the subscriber's database, in the handler's own transaction); a context running
 as a service of its own (``settings.LIFTED``) gets it through RabbitMQ instead (``remote``). ``upcaster`` lets an
-event type change shape without stranding what is in flight (see ``commerce.eventbus.types``).
+event type change shape without stranding what is in flight (see ``commerce.eventbus.types``). A
+handler raises ``Deferred`` when its event came before one it depends on: retried later, for days,
+not counted as a failure (``delivery``).
 
 The modules stand in layers, each importing only those below it (``.importlinter``, contract
 ``kernel-layers``)::
@@ -24,6 +26,6 @@ The modules stand in layers, each importing only those below it (``.importlinter
 
 from commerce.eventbus.publishing import publish, publish_many
 from commerce.eventbus.subscriptions import subscriber
-from commerce.eventbus.types import Event, EventError, domain_event, upcaster
+from commerce.eventbus.types import Deferred, Event, EventError, domain_event, upcaster
 
-__all__ = ["Event", "EventError", "domain_event", "publish", "publish_many", "subscriber", "upcaster"]
+__all__ = ["Deferred", "Event", "EventError", "domain_event", "publish", "publish_many", "subscriber", "upcaster"]

@@ -94,7 +94,7 @@ class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ("delivery", "status", "attempts", "next_attempt_at", "delivered_at", "last_error")
+    fields = ("delivery", "status", "attempts", "deferrals", "next_attempt_at", "delivered_at", "last_error")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -156,6 +156,7 @@ class DeliveryAdmin(PerDatabaseAdmin):
         "subscription",
         "status",
         "attempts",
+        "deferrals",
         "next_attempt_at",
         "last_error",
         "delivered_at",

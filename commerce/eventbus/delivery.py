@@ -3,7 +3,11 @@
 ``deliver`` runs one subscription's handler in a transaction on the subscriber's database that also
 writes the inbox row ``(event_id, subscription)``; the unique constraint turns a redelivery into a
 no-op. A failure is recorded on the delivery with exponential backoff and jitter, and after
-``MAX_ATTEMPTS`` the delivery is dead-lettered until staff retry it.
+``MAX_ATTEMPTS`` the delivery is dead-lettered until staff retry it. A handler that raises
+``Deferred`` (its event came before one it depends on) is retried with the same backoff, but the
+attempt is not counted toward ``MAX_ATTEMPTS`` (``Delivery.deferrals``) until
+``EVENTBUS["DEFER_FOR_SECONDS"]`` have passed since the event occurred; then it is dead-lettered,
+saying how long it waited and for what. Meanwhile staff see it failed, with that reason.
 
 This module delivers what it is given and keeps the books; handing deliveries to a process
 (inline, or a Celery worker) is ``dispatch``'s job, one layer up: nothing here imports it.
@@ -17,20 +21,21 @@ import logging
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from commerce import correlation, metrics, telemetry, topology
 from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, InboxEntry, OutboxMessage
 from commerce.eventbus.subscriptions import RELAY_PREFIX, Subscription, is_relayed, relay_subscription
 from commerce.eventbus.subscriptions import subscription as find_subscription
-from commerce.eventbus.types import from_payload, partition_key, secret_fields_of, without_secrets
+from commerce.eventbus.types import Deferred, from_payload, partition_key, secret_fields_of, without_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +54,14 @@ def backoff_seconds(attempts: int) -> float:
     config = settings.EVENTBUS
     delay = min(config["BACKOFF_MAX_SECONDS"], config["BACKOFF_BASE_SECONDS"] * 2 ** max(attempts - 1, 0))
     return delay * random.uniform(0.5, 1.5)
+
+
+class DeferredError(str):
+    """The error text of an attempt whose handler raised ``Deferred``: stored and shown like any error,
+    and recognised by the bookkeeping (here and in the lifted consumer) as "not yet", not as a failure.
+    A ``str``, so whatever reads an attempt's error as text needs no change."""
+
+    __slots__ = ()
 
 
 BATCH_SIZE = 50
@@ -196,8 +209,9 @@ def _deliver_batch(alias: str, deliveries: list[Delivery]) -> dict[int, Outcome]
 
 def apply_once(subscriber_alias: str, subscription: Subscription, message: OutboxMessage) -> str | None:
     """Apply ``message`` to ``subscription`` once (inbox row and handler in one savepoint of the open
-    transaction on ``subscriber_alias``); the error text if the handler failed. The consumer of a
-    lifted context's queue calls it with a message read from the broker (an unsaved ``OutboxMessage``)."""
+    transaction on ``subscriber_alias``); the error text if the handler failed (a ``DeferredError`` if
+    it raised ``Deferred``). The consumer of a lifted context's queue calls it with a message read
+    from the broker (an unsaved ``OutboxMessage``)."""
     return _apply_one(subscriber_alias, subscription, message)
 
 
@@ -211,6 +225,9 @@ def _apply_one(subscriber_alias: str, subscription: Subscription, message: Outbo
                     return None  # applied before: a redelivery changes nothing
                 subscription.handler((event,) if subscription.batch else event)
             logger.info("Delivered %s to %s", message.event_type, subscription.name)
+    except Deferred as exc:
+        logger.info("Deferred %s for %s: %s", message.event_type, subscription.name, exc)
+        return DeferredError(f"{type(exc).__name__}: {exc}")
     except Exception as exc:
         logger.warning("Delivery of %s to %s failed", message.event_type, subscription.name, exc_info=True)
         return f"{type(exc).__name__}: {exc}"
@@ -287,29 +304,63 @@ def record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:
 
 def _record_failure(alias: str, delivery: Delivery, error: str) -> Outcome:
     """Count the failed attempt in the database (``F()``, under the row's lock), never from the copy
-    read before the handler ran: a sweep or a second worker may have counted one meanwhile."""
+    read before the handler ran: a sweep or a second worker may have counted one meanwhile.
+
+    A deferred attempt (``DeferredError``) counts in ``deferrals`` as well as ``attempts``: only the
+    others count toward ``MAX_ATTEMPTS``, and each kind sets the backoff by its own count."""
     now = timezone.now()
+    deferred = isinstance(error, DeferredError)
     with transaction.atomic(using=alias):
         counted = (
             Delivery.objects.using(alias)
             .filter(pk=delivery.pk)
             .exclude(status=Delivery.Status.DELIVERED)
-            .update(attempts=F("attempts") + 1, last_error=error[:4000], updated_at=now)
+            .update(
+                attempts=F("attempts") + 1,
+                deferrals=F("deferrals") + int(deferred),
+                last_error=error[:4000],
+                updated_at=now,
+            )
         )
         if not counted:  # delivered meanwhile by someone else: nothing to retry
             return Outcome(delivery.pk, Delivery.Status.DELIVERED)
-        attempts = Delivery.objects.using(alias).values_list("attempts", flat=True).get(pk=delivery.pk)
-        if attempts >= settings.EVENTBUS["MAX_ATTEMPTS"]:
+        attempts, deferrals = Delivery.objects.using(alias).values_list("attempts", "deferrals").get(pk=delivery.pk)
+        last_error = None
+        if deferred:
+            status, retry_in, last_error = _deferral(delivery, error, deferrals, now)
+        elif attempts - deferrals >= settings.EVENTBUS["MAX_ATTEMPTS"]:
             status, retry_in = Delivery.Status.DEAD, None
             logger.error(
                 "Dead-lettered %s for %s after %d attempts", delivery.message_id, delivery.subscription, attempts
             )
         else:
-            status, retry_in = Delivery.Status.FAILED, backoff_seconds(attempts)
-        Delivery.objects.using(alias).filter(pk=delivery.pk).update(
-            status=status, next_attempt_at=now + timedelta(seconds=retry_in or 0)
-        )
+            status, retry_in = Delivery.Status.FAILED, backoff_seconds(attempts - deferrals)
+        changes = {"status": status, "next_attempt_at": now + timedelta(seconds=retry_in or 0)}
+        if last_error is not None:
+            changes["last_error"] = last_error[:4000]
+        Delivery.objects.using(alias).filter(pk=delivery.pk).update(**changes)
     return Outcome(delivery.pk, status, retry_in)
+
+
+def _deferral(delivery: Delivery, error: str, deferrals: int, now: datetime) -> tuple[str, float | None, str]:
+    """What becomes of a deferred attempt: retried with the bus's backoff (by the deferrals so far)
+    while the event is younger than ``DEFER_FOR_SECONDS``, else dead-lettered; the status, the retry's
+    delay and the error staff see (what it waits for, since when, and until when it will)."""
+    occurred = delivery.message.occurred_at
+    defer_for = timedelta(seconds=settings.EVENTBUS["DEFER_FOR_SECONDS"])
+    if now - occurred >= defer_for:
+        reason = waited_too_long(occurred, now, error)
+        logger.error("Dead-lettered %s for %s: %s", delivery.message_id, delivery.subscription, reason)
+        return Delivery.Status.DEAD, None, reason
+    since, until = occurred.isoformat(timespec="seconds"), (occurred + defer_for).isoformat(timespec="seconds")
+    shown = f"Deferred (waiting since {since}, until {until}): {error}"
+    return Delivery.Status.FAILED, backoff_seconds(deferrals), shown
+
+
+def waited_too_long(since: datetime, now: datetime, error: str) -> str:
+    """The dead-letter reason of an event that waited ``DEFER_FOR_SECONDS`` for one it depends on."""
+    started = since.isoformat(timespec="seconds")
+    return f"Waited {timesince(since, now)} (since {started}) for what it depends on, in vain: {error}"
 
 
 def postpone_sweep(alias: str, delivery_id: int) -> None:
@@ -353,7 +404,7 @@ def reset_for_retry(alias: str, delivery_ids: Iterable[int]) -> list[int]:
         if ids:
             now = timezone.now()
             Delivery.objects.using(alias).filter(pk__in=ids).update(
-                status=Delivery.Status.PENDING, attempts=0, next_attempt_at=now, updated_at=now
+                status=Delivery.Status.PENDING, attempts=0, deferrals=0, next_attempt_at=now, updated_at=now
             )
     return ids
 

@@ -42,6 +42,8 @@ class Delivery(models.Model):
     subscription = models.CharField(max_length=160, db_index=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # How many of the attempts the handler deferred (``Deferred``): not counted toward MAX_ATTEMPTS.
+    deferrals = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True)
     # The ordered stream a relayed delivery belongs to (``types.partition_key``); "" for the rest.

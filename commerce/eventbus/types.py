@@ -50,6 +50,14 @@ class EventError(Exception):
     """An event type is unknown, malformed or does not serialize."""
 
 
+class Deferred(Exception):
+    """Raised by a handler: this event came before one it depends on (from another outbox, on its way);
+    try it again later. Not a failure of the handler: the bus retries it with its backoff without
+    counting the attempt toward ``MAX_ATTEMPTS``, for up to ``EVENTBUS["DEFER_FOR_SECONDS"]``, and only
+    then dead-letters it, saying how long it waited and for what (the exception's text). The lifted
+    consumer parks it in the context's wait queue meanwhile, so it never blocks the prefetch window."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """Base of every domain event. Subclasses are frozen, slotted, keyword-only dataclasses."""

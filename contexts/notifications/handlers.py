@@ -95,7 +95,7 @@ def alert_customer_when_shipment_dispatched(event: inventory_events.ShipmentDisp
         return  # not an order's shipment: nobody to tell
     contact = selectors.order_contact(order_id)
     if contact is None:
-        # The order's OrderPlaced has not reached us yet: fail, and the bus retries with backoff.
+        # The order's OrderPlaced has not reached us yet: deferred, the bus retries it for days, uncounted.
         raise NotificationDeferred(f"Order {order_id} is not known here yet; the dispatch alert waits for it.")
     record_notification(
         Draft(

@@ -247,3 +247,26 @@ def test_the_last_allowed_failure_dead_letters_even_when_counted_meanwhile(monke
     pending.refresh_from_db()
     assert (pending.status, pending.attempts) == (Delivery.Status.DEAD, settings.EVENTBUS["MAX_ATTEMPTS"])
     assert outcome.status == Delivery.Status.DEAD and outcome.retry_in_seconds is None
+
+
+def test_deferred_attempts_do_not_use_up_the_attempts_a_later_failure_gets(monkeypatch, settle_events):
+    """A handler that deferred its event (``Deferred``: it came before one it depends on) has not failed:
+    however often it deferred, a real failure afterwards still gets every one of its attempts."""
+    from commerce.eventbus import delivery as delivery_module
+    from commerce.eventbus import dispatch
+
+    key = new_key()
+    monkeypatch.setattr(dispatch, "dispatch", lambda alias, ids: None)
+    with atomic_in("probe"):
+        publish(Pinged(key=key))
+    (pending,) = deliveries(message__payload__key=key, subscription="probe_sink.count_when_pinged")
+    alias = pending._state.db
+    limit = settings.EVENTBUS["MAX_ATTEMPTS"]
+    answers = iter([delivery_module.DeferredError("Deferred: what it needs is not here yet")] * (2 * limit))
+    monkeypatch.setattr(delivery_module, "_apply_one", lambda *args: next(answers, "RuntimeError: broken"))
+
+    statuses = [delivery_module.deliver(alias, pending.pk).status for _ in range(3 * limit)]
+
+    assert statuses == [Delivery.Status.FAILED] * (3 * limit - 1) + [Delivery.Status.DEAD]
+    pending.refresh_from_db()
+    assert (pending.attempts, pending.deferrals, pending.last_error) == (3 * limit, 2 * limit, "RuntimeError: broken")

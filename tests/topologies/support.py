@@ -162,12 +162,12 @@ def delete_broker_topology(broker_url: str, prefix: str) -> None:
     with Connection(broker_url, connect_timeout=5) as connection:
         channel = connection.channel()
         partitions = [f"{prefix}.notifications.{p}" for p in range(settings.EVENTS_PARTITIONS)]
-        for queue in (*partitions, f"{prefix}.notifications.dead"):
+        for queue in (*partitions, f"{prefix}.notifications.dead", f"{prefix}.notifications.wait"):
             try:
                 channel.queue_delete(queue)
             except Exception:
                 channel = connection.channel()
-        for exchange in (f"{prefix}.events", f"{prefix}.dead"):
+        for exchange in (f"{prefix}.events", f"{prefix}.dead", f"{prefix}.wait"):
             try:
                 channel.exchange_delete(exchange)
             except Exception:

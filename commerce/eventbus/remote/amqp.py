@@ -20,6 +20,12 @@ Topology (``declare``), under ``settings.EVENTS_TOPOLOGY_PREFIX``, with N = ``EV
     <prefix>.<context>.dead      that context's dead-letter queue, one for all its partitions (no
                                  expiry: staff look and re-drive, each message to the partition queue
                                  it came from)
+    <prefix>.wait                direct exchange of deferred messages (a handler raised ``Deferred``),
+                                 routing key = the queue the message came from
+    <prefix>.<context>.wait      that context's wait queue, bound by the name of each queue of the
+                                 context: a fixed ``x-message-ttl`` (``EVENTS_DEFER_RETRY_SECONDS``),
+                                 then dead-lettered to the default exchange with the routing key it
+                                 was published with, i.e. back to exactly the queue it came from
 
 Partitions: the relay puts an event in partition ``crc32("<publishing context>:<partition key>") % N``
 (``partition_of``): an aggregate's events always in the same queue, so in order; events of a type that
@@ -53,6 +59,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, amqp.exceptions.A
 # dead-lettered by the broker after this many deliveries.
 DELIVERY_LIMIT = 20
 REASON_HEADER = "dead-letter-reason"
+# When a deferred message was first deferred (ISO 8601, UTC): kept across its rounds in the wait queue.
+DEFERRED_SINCE_HEADER = "deferred-since"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +85,13 @@ class Names:
 
     def dead_queue(self, context: str) -> str:
         return f"{self.prefix}.{context}.dead"
+
+    @property
+    def wait_exchange(self) -> str:
+        return f"{self.prefix}.wait"
+
+    def wait_queue(self, context: str) -> str:
+        return f"{self.prefix}.{context}.wait"
 
 
 def names(prefix: str | None = None) -> Names:
@@ -131,6 +146,31 @@ def queue_arguments(context: str, prefix: str | None = None) -> dict[str, Any]:
     }
 
 
+def wait_queue_arguments() -> dict[str, Any]:
+    """A wait queue's: each message stays ``EVENTS_DEFER_RETRY_SECONDS`` (one TTL for all, so they
+    expire in the order they came), then is dead-lettered to the default exchange under the routing
+    key it was published with (no ``x-dead-letter-routing-key``): the name of the queue it returns to.
+    At-least-once, so a message is never dropped on its way back."""
+    return {
+        "x-queue-type": "quorum",
+        "x-message-ttl": int(settings.EVENTS_DEFER_RETRY_SECONDS * 1000),
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+def declare_wait(channel: amqp.Channel, n: Names, context: str, queues: Iterable[str]) -> None:
+    """The wait exchange, ``context``'s wait queue, and a binding for each of ``queues`` (the queues
+    the context consumes): a deferred message published with such a queue's name returns there."""
+    channel.exchange_declare(n.wait_exchange, "direct", durable=True, auto_delete=False)
+    channel.queue_declare(
+        n.wait_queue(context), durable=True, exclusive=False, auto_delete=False, arguments=wait_queue_arguments()
+    )
+    for queue in queues:
+        channel.queue_bind(n.wait_queue(context), n.wait_exchange, routing_key=queue)
+
+
 def declare(
     contexts: Iterable[str], *, prefix: str | None = None, url: str | None = None, partitions: int | None = None
 ) -> dict[str, list[str]]:
@@ -168,6 +208,7 @@ def declare(
                 for event_name in event_names:
                     channel.queue_bind(queue, n.exchange, routing_key=routing_key(event_name, context, partition))
                 declared[queue] = event_names
+            declare_wait(channel, n, context, n.partition_queues(context, count))
     finally:
         connection.close()
     return declared
@@ -183,8 +224,10 @@ def delete(contexts: Iterable[str], *, prefix: str, url: str | None = None, part
             for queue in n.partition_queues(context, partitions):
                 channel.queue_delete(queue)
             channel.queue_delete(n.dead_queue(context))
+            channel.queue_delete(n.wait_queue(context))
         channel.exchange_delete(n.exchange)
         channel.exchange_delete(n.dead_exchange)
+        channel.exchange_delete(n.wait_exchange)
     finally:
         connection.close()
 

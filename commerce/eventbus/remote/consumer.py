@@ -16,10 +16,23 @@ standby), and this process applies the messages in the order they arrived, per *
 publishing context and the aggregate the relay named (``partition-key``; none: the publisher's whole
 outbox), each stream in one partition. A handler
 that fails holds back the later messages of its stream, which wait in the prefetch window, and is
-retried with the bus's backoff (capped); the other streams go on meanwhile, so an event that waits
-for another (a dispatch whose order's ``OrderPlaced`` comes from another outbox, behind it in the
-queue) lets that one through instead of blocking on it. After ``MAX_ATTEMPTS`` failures the message
-goes to the dead-letter queue with the last error in its ``dead-letter-reason`` header. A message no
+retried with the bus's backoff (capped); the other streams go on meanwhile. After ``MAX_ATTEMPTS``
+failures the message goes to the dead-letter queue with the last error in its ``dead-letter-reason``
+header.
+
+A handler that raises ``Deferred`` (the event came before one it depends on: a dispatch whose order's
+``OrderPlaced`` comes from another outbox) has not failed, and may wait for days: it must not sit in
+the prefetch window that long. The message is published (confirmed, ``mandatory``) to the context's
+wait queue, routed by the name of the queue it came from, and acked here; after the wait queue's TTL
+(``EVENTS_DEFER_RETRY_SECONDS``) the broker returns it to that queue and it is tried again. Its
+``deferred-since`` header keeps the first deferral's time across rounds; once
+``EVENTBUS["DEFER_FOR_SECONDS"]`` have passed since then it is dead-lettered, saying how long it
+waited and for what. The later messages of its stream that this process sees while it waits follow it
+into the wait queue, and are applied only after it, in their order. (That bookkeeping is this
+process's: a consumer that takes over meanwhile applies what comes back in the order it comes back,
+which is the wait queue's, but a newer message of the stream that reaches it directly before the
+waiting ones return is not held back; and a process that lost the queue forgets, after many rounds
+of the wait queue, a stream whose waiting message never came back to it.) A message no
 release of this code can read (not JSON, an unknown type, a newer version, a payload that does not
 fit) is dead-lettered at once with its reason. A message that kills the consumer every time is
 dead-lettered by the broker itself after the queue's delivery limit. The database failing (not the
@@ -30,10 +43,12 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import amqp
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
 
 from commerce.database import database_for
 from commerce.eventbus import delivery as bookkeeping
@@ -51,7 +66,7 @@ MAX_BACKOFF_SECONDS = 30.0  # a failing handler holds its stream: retry sooner t
 @dataclass
 class _Pending:
     message: amqp.Message
-    queue: str = ""  # the partition queue it came from (and goes back to, from the dead letters)
+    queue: str = ""  # the partition queue it came from (a deferral returns it there, and so does a redrive)
     outbox: OutboxMessage | None = None
     subscriptions: tuple[Subscription, ...] = ()
     stream: tuple[str, str] = ("", "")
@@ -88,6 +103,14 @@ class Consumer:
         self._next_tend = 0.0
         self._held_until = 0.0  # monotonic: the leases last renewed run out then
         self._wanting = False  # holds less than every member's due (another's lease to expire or be given up)
+        # Per stream, the messages this process has put in the wait queue, in the stream's order, and
+        # when the first of them last went there. A stream whose first waiting message has not come
+        # back for this long is forgotten (it went to another consumer, this one having lost the queue
+        # meanwhile), so the stream is not held back for ever: many rounds of the wait queue, and 10
+        # minutes at least.
+        self._waiting: dict[tuple[str, str], list[str]] = {}
+        self._waiting_touched: dict[tuple[str, str], float] = {}
+        self.forget_waiting_after = max(600.0, 20.0 * settings.EVENTS_DEFER_RETRY_SECONDS)
 
     @property
     def queues(self) -> str:
@@ -289,6 +312,7 @@ class Consumer:
         for pending in [p for p in self._pending if p.poison]:
             self._dead_letter(pending, pending.poison)
             settled = True
+        settled |= self._send_behind_waiting()
         held: set[tuple[str, str]] = set()
         batch: list[_Pending] = []
         for pending in self._pending:
@@ -323,9 +347,14 @@ class Consumer:
         for pending in applied:
             self._channel.basic_ack(pending.message.delivery_tag)
             self._pending.remove(pending)
+            self._no_longer_waiting(pending)
         self.handled += len(applied)
         for pending in batch:
             if id(pending) not in errors:
+                continue
+            if all(isinstance(error, bookkeeping.DeferredError) for error in errors[id(pending)]):
+                self._defer(pending, errors[id(pending)])  # not a failure: it waits, out of the window
+                settled = True
                 continue
             pending.attempts += 1
             pending.errors = errors[id(pending)]
@@ -343,7 +372,8 @@ class Consumer:
         for subscription in subscriptions:
             error = bookkeeping.apply_once(self.alias, subscription, outbox)
             if error is not None:
-                errors.append(f"{subscription.name}: {error}")
+                kind = bookkeeping.DeferredError if isinstance(error, bookkeeping.DeferredError) else str
+                errors.append(kind(f"{subscription.name}: {error}"))
         return errors
 
     def _dead_letter(self, pending: _Pending, reason: str) -> None:
@@ -364,4 +394,104 @@ class Consumer:
             raise amqp.exceptions.NotFound(f"No dead-letter queue for {self.context}: {self._returned[0]}")
         self._channel.basic_ack(message.delivery_tag)
         self._pending.remove(pending)
+        self._no_longer_waiting(pending)
         self.handled += 1
+
+    # --- Deferred messages: the wait queue ------------------------------------------------------------
+    def _defer(self, pending: _Pending, errors: list[str]) -> None:
+        """Park a message whose handlers deferred it in the wait queue, to come back to the queue it
+        came from after the wait queue's TTL; dead-letter it instead once it has waited
+        ``DEFER_FOR_SECONDS`` since its first deferral."""
+        headers = pending.message.properties.get("application_headers") or {}
+        now = timezone.now()
+        since = _deferred_since(headers.get(port.DEFERRED_SINCE_HEADER)) or now
+        error = "; ".join(errors)
+        if now - since >= timedelta(seconds=settings.EVENTBUS["DEFER_FOR_SECONDS"]):
+            self._dead_letter(pending, bookkeeping.waited_too_long(since, now, error))
+            return
+        logger.info("Deferred %s (%s) since %s: %s", _message_id(pending), self.context, since.isoformat(), error)
+        self._to_wait_queue(pending, {port.DEFERRED_SINCE_HEADER: since.isoformat()})
+
+    def _send_behind_waiting(self) -> bool:
+        """Send to the wait queue, behind the one that waits, each message in hand of a stream that has
+        one waiting, unless every waiting one of that stream ahead of it is in hand too (come back), so
+        the batch applies them in order. Whether any was sent."""
+        now = time.monotonic()
+        for stream, touched in list(self._waiting_touched.items()):
+            if now - touched > self.forget_waiting_after:
+                logger.warning("Forgetting %s of %s in the wait queue: none came back", self._waiting[stream], stream)
+                del self._waiting[stream], self._waiting_touched[stream]
+        if not self._waiting:
+            return False
+        sent = False
+        in_hand: dict[tuple[str, str], set[str]] = {}
+        for pending in list(self._pending):
+            waiting = self._waiting.get(pending.stream)
+            if waiting is None or pending.poison:
+                continue
+            seen = in_hand.setdefault(pending.stream, set())
+            message_id = _message_id(pending)
+            ahead = waiting[: waiting.index(message_id)] if message_id in waiting else waiting
+            if all(earlier in seen for earlier in ahead):
+                seen.add(message_id)
+                continue
+            logger.info("%s (%s) waits behind %s, its stream's", message_id, self.context, ahead[0])
+            self._to_wait_queue(pending, {})
+            sent = True
+        return sent
+
+    def _to_wait_queue(self, pending: _Pending, extra_headers: dict[str, str]) -> None:
+        """Publish the message, untouched but for ``extra_headers`` and the broker's ``x-`` headers of
+        its earlier rounds (the wait queue would take a repeated ``x-death`` for a cycle and drop it),
+        to the wait exchange under the name of the queue it came from (confirmed, ``mandatory``); then
+        ack the original, and note it waiting in its stream's order."""
+        message = pending.message
+        headers = {
+            key: value
+            for key, value in (message.properties.get("application_headers") or {}).items()
+            if not key.startswith("x-")
+        }
+        headers.update(extra_headers)
+        properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+        self._returned.clear()
+        self._channel.basic_publish_confirm(
+            amqp.Message(message.body, application_headers=headers, **properties),
+            exchange=self.names.wait_exchange,
+            routing_key=pending.queue,
+            mandatory=True,
+            confirm_timeout=30,
+        )
+        if self._returned:  # no wait queue bound for that queue: keep the message rather than lose it
+            raise amqp.exceptions.NotFound(f"No wait queue for {pending.queue}: {self._returned[0]}")
+        self._channel.basic_ack(message.delivery_tag)
+        self._pending.remove(pending)
+        waiting = self._waiting.setdefault(pending.stream, [])
+        if _message_id(pending) not in waiting:
+            waiting.append(_message_id(pending))
+        if waiting[0] == _message_id(pending):  # the one its stream waits for came back (not a follower)
+            self._waiting_touched[pending.stream] = time.monotonic()
+
+    def _no_longer_waiting(self, pending: _Pending) -> None:
+        """A settled message (applied, or dead-lettered) no longer holds its stream back."""
+        waiting = self._waiting.get(pending.stream)
+        if waiting is None:
+            return
+        with contextlib.suppress(ValueError):
+            waiting.remove(_message_id(pending))
+        if not waiting:
+            del self._waiting[pending.stream], self._waiting_touched[pending.stream]
+
+
+def _message_id(pending: _Pending) -> str:
+    return str(pending.outbox.event_id) if pending.outbox else str(pending.message.properties.get("message_id"))
+
+
+def _deferred_since(value: object) -> datetime | None:
+    """The ``deferred-since`` header's time; None when absent or unreadable (then the clock starts now)."""
+    if not value:
+        return None
+    try:
+        since = datetime.fromisoformat(value.decode() if isinstance(value, bytes) else str(value))
+    except ValueError:
+        return None
+    return since if since.tzinfo else since.replace(tzinfo=UTC)

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.db.models import F
 
-from commerce.eventbus import Event, domain_event, subscriber
+from commerce.eventbus import Deferred, Event, domain_event, subscriber
 from tests.probe_sink.models import ProbeCounter
 
 
@@ -63,3 +63,21 @@ class Shipped(Event):
 @subscriber(Shipped, context="probe_sink", name="probe_sink.note_shipped")
 def note_shipped(event: Shipped) -> None:
     ProbeCounter.objects.get_or_create(key=f"{event.run}:{event.order_id}:shipped")
+
+
+@domain_event("probe.Gated", version=1, aggregate="order_id")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gated(Event):
+    """A third event type of ``Stepped``'s aggregate, which depends on something from elsewhere: its
+    handler defers it until the gate ``gate:<run>:<order_id>`` is open (a row the test writes), as a
+    dispatch waits for its order's ``OrderPlaced``."""
+
+    run: str
+    order_id: UUID
+
+
+@subscriber(Gated, context="probe_sink", name="probe_sink.pass_gate")
+def pass_gate(event: Gated) -> None:
+    if not ProbeCounter.objects.filter(key=f"gate:{event.run}:{event.order_id}").exists():
+        raise Deferred(f"the gate of {event.order_id} is not open yet")
+    ProbeCounter.objects.get_or_create(key=f"{event.run}:{event.order_id}:gated")

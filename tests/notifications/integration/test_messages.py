@@ -144,6 +144,102 @@ def test_a_dispatch_that_overtakes_its_order_waits_for_it_and_is_then_sent(settl
         ]
 
 
+class Clock:
+    """``timezone.now`` moved by hand: days pass for the bus's bookkeeping without sleeping."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.offset = timedelta()
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + self.offset)
+
+    def advance(self, **delta) -> None:
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
+def deliver_due(monkeypatch):
+    """What the periodic sweep does inline, run here on the test's clock whatever the dispatch mode:
+    a Celery worker (another process) would not see the clock, so nothing is handed to it."""
+    from commerce.database import context_aliases
+    from commerce.eventbus import delivery
+
+    monkeypatch.setattr(bus, "dispatch", lambda alias, ids: None)
+
+    def run() -> None:
+        for alias in context_aliases():
+            ids = delivery.claim_due(alias)
+            if ids:
+                delivery.deliver_many(alias, ids)
+
+    return run
+
+
+def dispatch_deliveries():
+    return Delivery.objects.using(database_for("inventory")).filter(
+        subscription="notifications.alert_customer_when_shipment_dispatched"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_waits_days_for_its_order_without_being_dead_lettered_and_is_sent_once_it_comes(
+    clock, deliver_due, mailbox
+):
+    order_id = uuid4()
+    events.publish_now(events.shipment_dispatched(order_id=order_id))
+    rounds = 5 * settings.EVENTBUS["MAX_ATTEMPTS"]
+    for _ in range(rounds):  # two days, an attempt an hour and a half: far past MAX_ATTEMPTS' window
+        clock.advance(minutes=90)
+        deliver_due()
+
+    waiting = dispatch_deliveries().get()
+    assert (waiting.status, waiting.attempts, waiting.deferrals) == (Delivery.Status.FAILED, rounds, rounds)
+    assert waiting.last_error.startswith("Deferred (waiting since ")  # what staff see in the admin
+    assert f"NotificationDeferred: Order {order_id} is not known here yet" in waiting.last_error
+    assert not Message.objects.exists() and not mailbox.messages
+
+    events.publish_now(events.order_placed(email="ann@example.com", customer_id=None, order_id=order_id))
+    for _ in range(3):
+        clock.advance(minutes=90)
+        deliver_due()
+
+    assert dispatch_deliveries().get().status == Delivery.Status.DELIVERED
+    dispatched = only("order_dispatched")
+    assert (dispatched.recipient, dispatched.status) == ("ann@example.com", Status.SENT)
+    assert sorted(message["Subject"] for message in mailbox.messages) == [
+        "Your order 100042 is confirmed",
+        "Your order 100042 is on its way",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_whose_order_never_comes_is_dead_lettered_after_the_deferral_saying_why(
+    clock, deliver_due, mailbox, settings
+):
+    order_id = uuid4()
+    events.publish_now(events.shipment_dispatched(order_id=order_id))
+    clock.advance(minutes=5)  # past the sweep's grace for the dispatch after commit
+    deliver_due()
+    assert dispatch_deliveries().get().status == Delivery.Status.FAILED
+
+    clock.advance(seconds=settings.EVENTBUS["DEFER_FOR_SECONDS"] - 6 * 60)
+    deliver_due()
+    assert dispatch_deliveries().get().status == Delivery.Status.FAILED  # a minute short: it still waits
+    clock.advance(seconds=61)
+    deliver_due()
+
+    dead = dispatch_deliveries().get()
+    assert dead.status == Delivery.Status.DEAD
+    assert dead.last_error.startswith("Waited 3\xa0days (since ")
+    assert "for what it depends on, in vain" in dead.last_error
+    assert f"NotificationDeferred: Order {order_id} is not known here yet" in dead.last_error
+    assert not Message.objects.exists() and not mailbox.messages
+
+
 @pytest.mark.django_db(transaction=True)
 def test_registering_sends_a_welcome(api_client, settle_events, mailbox):
     response = api_client.post(
