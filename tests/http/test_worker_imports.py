@@ -251,7 +251,7 @@ def test_threads_reading_the_admin_registry_at_once_all_find_it_complete(tmp_pat
     assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["1", "True", "8"]
 
 
-DASHBOARD_MODULES = ("contexts.dashboard", "contexts.dashboard.chart", "commerce.eventbus.state")
+DASHBOARD_MODULES = ("contexts.dashboard", "commerce.eventbus.state")
 
 
 def test_a_worker_loads_the_staff_dashboard_only_for_the_admin_s_index(tmp_path):
