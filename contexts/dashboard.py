@@ -78,13 +78,13 @@ def chart_svg(days: Sequence[ChartDay], currency: str) -> SafeString:
     for index, day in enumerate(days):
         x = LEFT + index * step
         height = plot_h * day.orders / most_orders
-        tip = f"{day.day:%a %d %b}: {day.orders} order{'s' if day.orders != 1 else ''}, {day.revenue:,.2f} {currency}"
+        tip = f"{day.day:%a %d %b}: {_orders(day.orders)}, {day.revenue:,.2f} {currency}"
         parts.append(
             f'<rect x="{x + (step - bar) / 2:.1f}" y="{TOP + plot_h - height:.1f}" width="{bar:.1f}" '
             f'height="{height:.1f}" class="bar"><title>{escape(tip)}</title></rect>'
         )
         points.append(f"{x + step / 2:.1f},{TOP + plot_h - float(plot_h * day.revenue / most_revenue):.1f}")
-        if index % 7 == 0 or index == len(days) - 1:
+        if (index % 7 == 0 and len(days) - 1 - index >= 4) or index == len(days) - 1:
             parts.append(_text(x + step / 2, HEIGHT - 10, f"{day.day:%d %b}"))
     parts.append(f'<polyline points="{" ".join(points)}" class="revenue"/>')
     parts.append("</svg>")
@@ -111,6 +111,10 @@ class Block:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dashboard:
     blocks: tuple[Block, ...] = field(default_factory=tuple)
+
+
+def _orders(count: int) -> str:
+    return f"{count} order{'' if count == 1 else 's'}"
 
 
 def _list(name: str, query: str = "") -> str:
@@ -234,7 +238,7 @@ def _sales(user, now: datetime) -> Block | None:
                 Figure(
                     label=f"{label} ({currency})",
                     value=f"{sum(d.revenue for d in chosen):,.2f} {currency}",
-                    detail=f"{sum(d.orders for d in chosen)} orders",
+                    detail=_orders(sum(d.orders for d in chosen)),
                     url=_list("orders_order", query),
                 )
             )

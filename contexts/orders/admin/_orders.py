@@ -317,6 +317,7 @@ class OrderAdmin(admin.ModelAdmin):
         order = self.get_object(request, object_id) if object_id else None
         if order is not None:
             extra_context["transitions"] = self.offered(request, order)
+            extra_context["title"] = f"Order {order.number or str(order.pk)[:8]} ({order.get_status_display().lower()})"
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def offered(self, request: HttpRequest, order: Order) -> list[tuple[str, str, bool]]:

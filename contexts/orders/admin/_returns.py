@@ -79,10 +79,22 @@ class ReturnAdmin(admin.ModelAdmin):
 class GatewayChargeAdmin(admin.ModelAdmin):
     """The built-in test gateway's own ledger, for reconciling by eye (read-only)."""
 
-    list_display = ("id", "order_number", "status", "amount_", "captured_", "refunded_", "created_at")
+    list_display = ("id", "order_number", "status", "amount_", "refunded_", "created_at")  # captured: on its page
     list_filter = ("status", "token", "currency")
     search_fields = ("=id", "idempotency_key")
     search_help_text = "The charge's id or its idempotency key."
+    fields = (
+        "id",
+        "order_number",
+        "status",
+        "amount_",
+        "captured_",
+        "refunded_",
+        "token",
+        "idempotency_key",
+        "created_at",
+    )
+    readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         """Each charge with the number of the order whose payment it is (one subquery, same database)."""
