@@ -130,6 +130,7 @@ if DATABASE_SPLIT:
 SHOP_NAME = os.environ.get("SHOP_NAME", "Commerce demo shop")
 SHOP_SITE_URL = os.environ.get("SHOP_SITE_URL", "/api/docs")
 ADMIN_DASHBOARD = "contexts.dashboard.dashboard_for"
+FORMAT_MODULE_PATH = ["commerce.formats"]  # dates as "7 Dec 2026, 10:55" in the admin's lists and pages
 
 # --- Identity and passwords ----------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"

@@ -6,11 +6,13 @@ at, whether it passes or fails.
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 
 from contexts.orders import services
 from contexts.orders.models import Order, Return
+from contexts.pricing import api as pricing_api
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_staff_journeys import log_in, placed_order, staff_member
 
@@ -134,15 +136,29 @@ def test_customer_service_receives_a_return_and_the_customer_is_refunded(page, a
     assert ret.status == "received" and ret.refund.completed and ret.refund.amount > 0
 
 
-@pytest.mark.parametrize(
-    "path", ["orders/order", "orders/return", "orders/gatewaycharge", "inventory/stocklevel", "catalogue/product"]
-)
+LISTS = {  # list → the role that reads it
+    "orders/order": "customer_service",
+    "orders/return": "customer_service",
+    "orders/gatewaycharge": "customer_service",
+    "inventory/stocklevel": "warehouse",
+    "inventory/stockmovement": "warehouse",
+    "catalogue/product": "merchandisers",
+    "pricing/price": "merchandisers",
+    "pricing/voucher": "merchandisers",
+    "pricing/promotion": "merchandisers",
+}
+
+
+@pytest.mark.parametrize("path", LISTS)
 def test_lists_fit_1400_px_without_scrolling_sideways(page, api_client, path):
     page.set_viewport_size(WIDE)
     order = placed_order(api_client)
     services.ship_order(order_id=order.pk)
     services.request_return(order_id=order.pk, customer_id=order.customer_id, lines=[("MUG", 1)], reason="chipped")
-    log_in(page, staff_member("customer_service") if path.startswith("orders") else staff_member("warehouse"))
+    pricing_api.create_promotion(
+        name="Winter sale on mugs", kind="percentage", value=Decimal("10"), scope="skus", skus=["MUG"]
+    )
+    log_in(page, staff_member(LISTS[path]))
     page.goto(f"/admin/{path}/")
     results = page.locator("#changelist .results")
     expect(results.locator("tbody tr").first).to_be_visible()
