@@ -2,6 +2,9 @@
 product's page showing its variants' current prices and stock per warehouse (read through pricing's
 and inventory's api), linked to where they are edited."""
 
+import html
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -63,7 +66,13 @@ def test_attributes_a_line_cannot_say_stay_json_so_saving_unchanged_keeps_them(s
     product = make_product("odd", "Odd", {"ODD-1": ("One", "3.00", 0)})
     Product.objects.filter(pk=product.pk).update(attributes={"ratio": "1:2", "a:b": "c"})
     page = client.get(f"/admin/catalogue/product/{product.pk}/change/").content.decode()
-    assert "{&quot;ratio&quot;: &quot;1:2&quot;, &quot;a:b&quot;: &quot;c&quot;}</textarea>" in page
+    shown = re.search(r'<textarea name="attributes"[^>]*>\s*(.*?)</textarea>', page, re.S).group(1)
+    assert json.loads(html.unescape(shown)) == {"ratio": "1:2", "a:b": "c"}, "shown as JSON, exactly"
+    form = product_form(product.category, html.unescape(shown))
+    form.update({"name": "Odd", "slug": "odd", "variants-TOTAL_FORMS": "0"})
+    assert client.post(f"/admin/catalogue/product/{product.pk}/change/", form).status_code == 302
+    product.refresh_from_db()
+    assert product.attributes == {"ratio": "1:2", "a:b": "c"}, "saved unchanged, unchanged"
 
 
 def test_a_product_s_page_shows_its_variants_prices_and_stock_per_warehouse(staff):

@@ -115,3 +115,22 @@ def test_the_saga_log_marks_normal_steps_neutral_and_compensations_and_failures_
 def test_money_on_the_order_s_page_carries_its_currency(staff, order):
     page = page_of(staff(None), order)
     assert f"{order.total:,.2f} EUR" in page
+
+
+def test_an_order_s_page_links_to_its_customer_cart_shipments_and_charge(staff, order, customer):
+    Order.objects.filter(pk=order.pk).update(customer_id=customer.pk)
+    services.ship_order(order_id=order.pk)
+    order.refresh_from_db()
+    page = page_of(staff(None), order)
+    assert f'href="/admin/identity/user/{customer.pk}/change/"' in page
+    assert f'href="/admin/cart/cart/{order.cart_id}/change/"' in page
+    shipment = order.shipments.get()
+    assert f'href="/admin/inventory/shipment/{shipment.shipment_id}/change/"' in page
+    charge = order.payment.charge_id
+    assert f'href="/admin/orders/gatewaycharge/{charge}/change/"' in page
+
+
+def test_a_charge_is_found_by_its_order_s_number_and_shows_it(staff, order):
+    listing = staff(None).get("/admin/orders/gatewaycharge/", {"q": order.number}).content.decode()
+    assert order.payment.charge_id in listing
+    assert f'<td class="field-order_number">{order.number}</td>' in listing

@@ -82,7 +82,7 @@ class GatewayChargeAdmin(admin.ModelAdmin):
     list_display = ("id", "order_number", "status", "amount_", "refunded_", "created_at")  # captured: on its page
     list_filter = ("status", "token", "currency")
     search_fields = ("=id", "idempotency_key")
-    search_help_text = "The charge's id or its idempotency key."
+    search_help_text = "An order number, the charge's id or its idempotency key."
     fields = (
         "id",
         "order_number",
@@ -100,6 +100,15 @@ class GatewayChargeAdmin(admin.ModelAdmin):
         """Each charge with the number of the order whose payment it is (one subquery, same database)."""
         payments = Payment.objects.filter(charge_id=OuterRef("pk"))
         return super().get_queryset(request).annotate(number=Subquery(payments.values("order__number")[:1]))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """Staff look a charge up by the order it paid for: its number finds the charge of that order's payment."""
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            paid = Payment.objects.filter(order__number=term).exclude(charge_id="").values("charge_id")
+            results = results | queryset.filter(pk__in=paid)
+        return results, duplicates
 
     @admin.display(description="order", ordering="number")
     def order_number(self, charge: GatewayCharge) -> str:
