@@ -135,7 +135,9 @@ class CheckoutSagaInline(ReadOnlyInline):
             if step.compensation and step.outcome != SagaStep.Outcome.FAILED:
                 mark, css, said = "↩", "saga-compensation", f"undone ({step.outcome})"
             name = f"undo {step.name}" if step.compensation else step.name
-            return (css, mark, said, step.started_at, name, said, round(step.duration_ms, 1), step.error)
+            started = timezone.localtime(step.started_at)
+            at = f"{started:%d %b %H:%M:%S}.{started.microsecond // 1000:03d}"
+            return (css, mark, said, at, name, said, round(step.duration_ms, 1), step.error)
 
         rows = format_html_join(
             "",
