@@ -40,6 +40,20 @@ def admin_link(url_name: str, pk: object, text: str) -> str:
         return text
 
 
+def money_field(name: str, currency: str = "currency", description: str | None = None):
+    """A read-only column showing the amount ``name`` with its currency (the row's ``currency``, or the
+    dotted path given, e.g. ``order.currency`` for a line)."""
+
+    def show(self, row) -> str:
+        owner = row
+        for part in currency.split(".")[:-1]:
+            owner = getattr(owner, part)
+        return money(getattr(row, name), getattr(owner, currency.split(".")[-1]))
+
+    show.__name__ = f"{name}_"
+    return admin.display(description=description or name.replace("_", " "))(show)
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -59,38 +73,19 @@ class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = ("sku", "name", "quantity", "unit_price_", "discount_", "tax_rate", "tax_", "line_total_")
 
-    @admin.display(description="unit price")
-    def unit_price_(self, line: OrderLine) -> str:
-        return money(line.unit_price, line.order.currency)
-
-    @admin.display(description="discount")
-    def discount_(self, line: OrderLine) -> str:
-        return money(line.discount, line.order.currency)
-
-    @admin.display(description="tax")
-    def tax_(self, line: OrderLine) -> str:
-        return money(line.tax, line.order.currency)
-
-    @admin.display(description="line total")
-    def line_total_(self, line: OrderLine) -> str:
-        return money(line.line_total, line.order.currency)
+    unit_price_ = money_field("unit_price", "order.currency")
+    discount_ = money_field("discount", "order.currency")
+    tax_ = money_field("tax", "order.currency")
+    line_total_ = money_field("line_total", "order.currency")
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
     fields = ("status", "amount_", "captured_", "refunded_", "gateway", "charge")
 
-    @admin.display(description="amount")
-    def amount_(self, payment: Payment) -> str:
-        return money(payment.amount, payment.currency)
-
-    @admin.display(description="captured")
-    def captured_(self, payment: Payment) -> str:
-        return money(payment.captured, payment.currency)
-
-    @admin.display(description="refunded")
-    def refunded_(self, payment: Payment) -> str:
-        return money(payment.refunded, payment.currency)
+    amount_ = money_field("amount")
+    captured_ = money_field("captured")
+    refunded_ = money_field("refunded")
 
     @admin.display(description="charge at the gateway")
     def charge(self, payment: Payment) -> str:
@@ -201,14 +196,6 @@ class PaymentAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _money_field(name: str):
-    def show(self, order: Order) -> str:
-        return money(getattr(order, name), order.currency)
-
-    show.__name__ = f"{name}_"
-    return admin.display(description=name.replace("_", " "))(show)
-
-
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("number", "status", "email", "total_", "created_at")
@@ -264,12 +251,12 @@ class OrderAdmin(admin.ModelAdmin):
         ("Checkout", {"fields": ("id", "cart", "operation", "anonymised_at"), "classes": ("collapse",)}),
     )
 
-    subtotal_ = _money_field("subtotal")
-    discount_total_ = _money_field("discount_total")
-    shipping_total_ = _money_field("shipping_total")
-    shipping_tax_ = _money_field("shipping_tax")
-    tax_total_ = _money_field("tax_total")
-    total_ = _money_field("total")
+    subtotal_ = money_field("subtotal")
+    discount_total_ = money_field("discount_total")
+    shipping_total_ = money_field("shipping_total")
+    shipping_tax_ = money_field("shipping_tax")
+    tax_total_ = money_field("tax_total")
+    total_ = money_field("total")
 
     @admin.display(description="customer")
     def customer(self, order: Order) -> str:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from contexts.orders.admin._orders import ReadOnlyInline, money
+from contexts.orders.admin._orders import ReadOnlyInline, money, money_field
 from contexts.orders.admin._transitions import RECEIVE_RETURN, actor, apply
 from contexts.orders.models import GatewayCharge, Payment, Return, ReturnLine
 
@@ -114,17 +114,9 @@ class GatewayChargeAdmin(admin.ModelAdmin):
     def order_number(self, charge: GatewayCharge) -> str:
         return charge.number or "-"
 
-    @admin.display(description="amount")
-    def amount_(self, charge: GatewayCharge) -> str:
-        return money(charge.amount, charge.currency)
-
-    @admin.display(description="captured")
-    def captured_(self, charge: GatewayCharge) -> str:
-        return money(charge.captured, charge.currency)
-
-    @admin.display(description="refunded")
-    def refunded_(self, charge: GatewayCharge) -> str:
-        return money(charge.refunded, charge.currency)
+    amount_ = money_field("amount")
+    captured_ = money_field("captured")
+    refunded_ = money_field("refunded")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
