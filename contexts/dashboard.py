@@ -232,7 +232,13 @@ def _sales(user, now: datetime) -> Block | None:
             days.append(ChartDay(day, sold.orders if sold else 0, sold.revenue if sold else Decimal(0)))
         for label, since in (("Today", today), ("Last 7 days", week_start)):
             start = timezone.make_aware(datetime.combine(since, datetime.min.time()))
-            query = urlencode({"created_at__gte": start.isoformat(), "currency__exact": currency})
+            query = urlencode(
+                {
+                    "created_at__gte": start.isoformat(),
+                    "currency__exact": currency,
+                    "status__in": ",".join(sorted(orders_api.SALES_STATUSES)),
+                }
+            )
             chosen = [d for d in days if d.day >= since]
             figures.append(
                 Figure(

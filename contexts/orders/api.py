@@ -17,6 +17,7 @@ from contexts.orders.models import Order as OrderRow
 
 __all__ = [
     "PLACED",
+    "SALES_STATUSES",
     "Address",
     "AddressBook",
     "Backlog",

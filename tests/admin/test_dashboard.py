@@ -83,15 +83,19 @@ def test_a_superuser_sees_what_needs_doing_and_how_the_week_went(staff, shop):
 
 def test_every_figure_links_to_the_list_that_counts_the_same(staff, shop):
     client = staff(None)
-    shown = figures(client.get("/admin/").content.decode())
+    page = client.get("/admin/").content.decode()
+    shown = figures(page)
     for label in ("Orders to ship", "Returns waiting", "Payments needing attention", "Low-stock SKUs"):
         value, link = shown[label]
         listing = client.get(link)
         assert listing.status_code == 200, label
         counted = re.search(r'<p class="paginator">\s*(\d+) ', listing.content.decode())
         assert counted and counted.group(1) == value, (label, link)
-    value, link = shown["Last 7 days (EUR)"]
-    assert client.get(link).status_code == 200
+    for label in ("Today (EUR)", "Last 7 days (EUR)", "Today (GBP)"):
+        detail = re.search(rf'{re.escape(label)}</span>.*?class="shop-figure-detail">(\d+) orders?<', page, re.S)
+        listing = client.get(shown[label][1]).content.decode()
+        counted = re.search(r'<p class="paginator">\s*(\d+) ', listing)
+        assert detail and counted and counted.group(1) == detail.group(1), label
 
 
 def test_each_role_sees_only_the_blocks_it_may_open(staff, shop):
