@@ -14,9 +14,13 @@ as at start-up before.
 
 import threading
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import SimpleAdminConfig
 from django.db.models import Model
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.module_loading import import_string
 
 
 class AdminConfig(SimpleAdminConfig):
@@ -31,6 +35,34 @@ class AdminSite(admin.AdminSite):
     apps' ``admin`` modules register to ``admin.site`` (this site) while it runs, and see the registry as
     it is being filled; another thread (the development server's, gthread workers) waits for the end of it
     rather than reading, and building URLs from, half a registry."""
+
+    index_template = "admin/shop_index.html"
+
+    # The shop's name (``SHOP_NAME``) rather than "Django administration"; read on every page, so a
+    # test's ``settings`` override shows too.
+    @property
+    def site_header(self) -> str:
+        return settings.SHOP_NAME
+
+    @property
+    def site_title(self) -> str:
+        return f"{settings.SHOP_NAME} staff"
+
+    @property
+    def index_title(self) -> str:
+        return "Today in the shop"
+
+    @property
+    def site_url(self) -> str:
+        """Where "View site" leads: the storefront or the API's docs (``SHOP_SITE_URL``), never a 404."""
+        return settings.SHOP_SITE_URL
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        """The index with the staff's dashboard above the list of sections. The dashboard reads the
+        contexts (``ADMIN_DASHBOARD``, in ``contexts``): the kernel names it by path and imports it here,
+        on the first visit to the index, so neither the kernel nor an API worker ever imports it."""
+        build = import_string(settings.ADMIN_DASHBOARD)
+        return super().index(request, {"dashboard": build(request), **(extra_context or {})})
 
     _discovered = False
     _discovering = False

@@ -1,10 +1,16 @@
 """The admin login lock-out (django-axes), as the shop uses it."""
 
+from datetime import datetime
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
-from django.http import HttpRequest
+from axes.helpers import get_client_username, get_cool_off
+from django.conf import settings
+from django.db.models import Max, Q
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
 
 
 class AdminLockoutBackend(AxesStandaloneBackend):
@@ -46,3 +52,36 @@ class AdminLoginsOnlyHandler(AxesDatabaseHandler):
         if request is not None and self.is_admin_request(request):  # a success resets admin failures only there
             return super().user_logged_in(sender, request, user, **kwargs)
         return None
+
+
+def lockout_ends(request: HttpRequest, username: str) -> datetime | None:
+    """When the lock-out of this account or this address ends: the cool-off after the latest failure
+    that counts against either (Axes counts from the latest attempt)."""
+    from axes.models import AccessAttempt
+
+    cool_off = get_cool_off(request)
+    if cool_off is None:
+        return None
+    where = Q(ip_address=getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR"))
+    if username:
+        where |= Q(username=username)
+    latest = AccessAttempt.objects.filter(where).aggregate(latest=Max("attempt_time"))["latest"]
+    return (latest or timezone.now()) + cool_off
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """The admin's lock-out page (``AXES_LOCKOUT_CALLABLE``): in the admin's look, saying when the lock
+    ends and who can lift it sooner, with Axes' status (429)."""
+    from django.contrib import admin
+
+    username = get_client_username(request, credentials) or ""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Too many failed logins",
+        "username": username,
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "ends_at": lockout_ends(request, username),
+    }
+    return TemplateResponse(request, "admin/lockout.html", context, status=settings.AXES_HTTP_RESPONSE_CODE).render()

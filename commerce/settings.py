@@ -123,6 +123,15 @@ if DATABASE_SPLIT:
         DATABASES[_context] = database_config(_derived_url(_context))
         CONTEXT_DATABASES[_context] = _context
 
+# --- The staff's admin ---------------------------------------------------------------------------
+# The shop's name in the admin's header and page titles; "View site" leads to SHOP_SITE_URL (the
+# storefront, when there is one; the API's docs otherwise). The admin's index shows a dashboard built
+# by ADMIN_DASHBOARD (a dotted path, imported on the first visit to the index: never in an API worker).
+SHOP_NAME = os.environ.get("SHOP_NAME", "Commerce demo shop")
+SHOP_SITE_URL = os.environ.get("SHOP_SITE_URL", "/api/docs")
+ADMIN_DASHBOARD = "contexts.dashboard.dashboard_for"
+FORMAT_MODULE_PATH = ["commerce.formats"]  # dates as "7 Dec 2026, 10:55" in the admin's lists and pages
+
 # --- Identity and passwords ----------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [
@@ -143,6 +152,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"  # the admin login form's field (it holds the email)
 AXES_VERBOSE = False
+# The lock-out page: the admin's look, when the lock ends and who lifts it (commerce/security.py).
+AXES_LOCKOUT_CALLABLE = "commerce.security.lockout_response"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -6,13 +6,18 @@ and publishes ``ProductUpdated`` once its variants and images are saved too.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from contexts.catalogue.models import Category, Product, ProductImage, Variant
 from contexts.catalogue.services import categories, products
+from contexts.inventory import api as inventory_api
+from contexts.pricing import api as pricing_api
 
 
 class VariantInline(admin.TabularInline):
@@ -35,7 +40,7 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug", "variants__sku")
     list_select_related = ("category",)
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("is_published", "published_at", "created_at", "updated_at")
+    readonly_fields = ("is_published", "published_at", "created_at", "updated_at", "prices_and_stock")
     fields = ("name", "slug", "category", "description", "attributes", *readonly_fields)
     inlines = (VariantInline, ProductImageInline)
     actions = ("publish_products", "unpublish_products")
@@ -47,6 +52,58 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.display(description="variants", ordering="variants_total")
     def variant_count(self, product: Product) -> int:
         return product.variants_total
+
+    @admin.display(description="prices and stock now")
+    def prices_and_stock(self, product: Product) -> str:
+        """Each variant's current price in every shop currency (pricing's, sale and promotions applied)
+        and what each warehouse has of it (inventory's), read through their ``api`` and linked to where
+        they are edited: staff need not look for them in two other sections."""
+        skus = list(product.variants.order_by("position", "sku").values_list("sku", flat=True)) if product.pk else []
+        if not skus:
+            return "No variants yet."
+        prices = {
+            currency: pricing_api.prices_for(skus=skus, currency=currency) for currency in settings.SHOP_CURRENCIES
+        }
+        stock: dict[str, list] = {}
+        for level in inventory_api.get_stock_levels(skus=skus):
+            stock.setdefault(level.sku, []).append(level)
+        price_list, stock_list = (
+            reverse("admin:pricing_price_changelist"),
+            reverse("admin:inventory_stocklevel_changelist"),
+        )
+
+        def price(sku: str, currency: str) -> str:
+            found = prices[currency].get(sku)
+            if found is None:
+                return "no price"
+            if found.on_sale:
+                return f"{found.amount} {currency} (was {found.base_amount})"
+            return f"{found.amount} {currency}"
+
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td><a href="{}?q={}">{}</a></td><td><a href="{}?q={}">{}</a></td></tr>',
+            (
+                (
+                    sku,
+                    price_list,
+                    sku,
+                    "; ".join(price(sku, currency) for currency in settings.SHOP_CURRENCIES),
+                    stock_list,
+                    sku,
+                    ", ".join(
+                        f"{lv.warehouse_code}: {lv.available} available ({lv.on_hand} on hand)"
+                        for lv in stock.get(sku, [])
+                    )
+                    or "none in any warehouse",
+                )
+                for sku in skus
+            ),
+        )
+        return format_html(
+            '<table class="prices-and-stock"><tr><th>SKU</th><th>price</th><th>stock per warehouse</th></tr>{}</table>',
+            rows,
+        )
 
     def get_search_results(self, request, queryset, search_term):
         results, _ = super().get_search_results(request, queryset, search_term)

@@ -11,9 +11,12 @@ Prices and stock belong to pricing and inventory; the catalogue holds SKUs, and 
 model (``ListingEntry``) keeps denormalized copies of what a listing page shows, fed by their events.
 """
 
+import json
+
 from django import forms
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -45,11 +48,56 @@ class AttributesField(models.JSONField):
 
 
 class AttributesFormField(forms.JSONField):
-    """The form side: an empty box or ``null`` is refused with the rule, not saved as NULL."""
+    """The form side, for people: one attribute a line, ``name: value`` (an empty box is none). A JSON
+    object is still taken as it is (pasted from the API); any other JSON (``null``, a list) is refused with
+    the rule, not saved as NULL. Attributes a line cannot say exactly (a name with a colon, a value with a
+    line break or edge spaces) are shown as JSON, so saving the page unchanged never alters them."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 48, "placeholder": "colour: blue\nmaterial: cotton"})
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.strip():
+            return {}
+        if isinstance(value, str):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError:
+                if not value.lstrip().startswith(("{", "[")):
+                    return _attribute_lines(value)
+        return super().to_python(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, dict) and all(_fits_a_line(k, v) for k, v in value.items()):
+            return "\n".join(f"{name}: {text}" for name, text in value.items())
+        return super().prepare_value(value)
 
     def validate(self, value) -> None:
         super().validate(value)
         validate_attributes(value)
+
+
+def _fits_a_line(name: object, text: object) -> bool:
+    return (
+        isinstance(name, str)
+        and isinstance(text, str)
+        and bool(name.strip())
+        and ":" not in name
+        and all(part == part.strip() and "\n" not in part and "\r" not in part for part in (name, text))
+    )
+
+
+def _attribute_lines(text: str) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise ValidationError(f"Line {number} ({line.strip()!r}): write one attribute a line, as name: value.")
+        if name.strip() in attributes:
+            raise ValidationError(f"Line {number}: {name.strip()!r} is named twice.")
+        attributes[name.strip()] = value.strip()
+    return attributes
 
 
 class Category(models.Model):

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from contexts.inventory import services
 from contexts.inventory.conf import inventory_settings
@@ -277,16 +278,28 @@ class StockMovementAdmin(admin.ModelAdmin):
         "sku",
         "warehouse",
         "kind",
-        "quantity",
-        "on_hand_after",
+        "change",
         "reason",
-        "reference",
+        "short_reference",
         "actor",
     )
     list_filter = ("kind", "warehouse")
     search_fields = ("=sku", "=reference", "actor")
+    search_help_text = "A SKU, a whole reference (an order's id), or who made the change."
     list_select_related = ("warehouse",)
     date_hierarchy = "created_at"
+
+    @admin.display(description="change → on hand", ordering="quantity")
+    def change(self, movement: StockMovement) -> str:
+        return f"{movement.quantity:+d} → {movement.on_hand_after}"
+
+    @admin.display(description="reference", ordering="reference")
+    def short_reference(self, movement: StockMovement) -> str:
+        """An order's id is 36 characters: its start, the whole on hover (and on the movement's page)."""
+        reference = movement.reference
+        if len(reference) <= 12:
+            return reference
+        return format_html('<span title="{}">{}…</span>', reference, reference[:8])
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -84,3 +84,11 @@ def ledger_mismatches() -> list[LedgerMismatch]:
                 )
             )
     return mismatches
+
+
+def low_stock(threshold: int, *, shown: int) -> tuple[int, list[StockLevel]]:
+    """Stock levels at or below ``threshold`` available units (the stock list's "Low stock" filter): how
+    many, and the ``shown`` lowest with their warehouses. Two queries."""
+    rows = StockLevel.objects.with_available().filter(available_quantity__lte=threshold)
+    lowest = list(rows.select_related("warehouse").order_by("available_quantity", "sku", "warehouse_id")[:shown])
+    return rows.count(), lowest

@@ -5,9 +5,11 @@ Other contexts import this module and ``events`` and nothing else of this contex
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
+
+from django.utils import timezone
 
 from contexts.orders import domain, selectors, services
 from contexts.orders.exceptions import InvalidOrderInput, OrderNotFound, OrdersError, ReturnNotFound
@@ -15,8 +17,11 @@ from contexts.orders.models import Order as OrderRow
 
 __all__ = [
     "PLACED",
+    "SALES_STATUSES",
     "Address",
     "AddressBook",
+    "Backlog",
+    "DailySales",
     "HistoryEntry",
     "InvalidOrderInput",
     "Order",
@@ -30,13 +35,17 @@ __all__ = [
     "ShipmentSummary",
     "anonymise_customer_orders",
     "count_customer_orders",
+    "daily_sales",
     "get_order",
     "get_return",
     "list_customer_orders",
     "list_customer_refunds",
     "list_customer_returns",
     "list_returns",
+    "orders_to_ship",
+    "payments_needing_attention",
     "register_address_book",
+    "returns_waiting",
 ]
 
 
@@ -302,3 +311,58 @@ def register_address_book(*, resolver: AddressBook) -> None:
     """
 
     services.register_address_book(resolver)
+
+
+# --- What staff must act on, and how the shop is doing (the admin's dashboard) --------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backlog:
+    """Work waiting for staff: how many, and since when the oldest has waited (``None`` when none)."""
+
+    count: int
+    oldest: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailySales:
+    day: date  # in the shop's time zone (``TIME_ZONE``)
+    currency: str
+    orders: int
+    revenue: Decimal  # the orders' totals, before any refund
+
+
+SALES_STATUSES: frozenset[str] = PLACED - {domain.OrderStatus.CANCELLED}
+"""The orders counted as sales: placed and not cancelled (returns are counted: their refunds are not
+subtracted from the day the order was placed)."""
+
+
+def _backlog(rows) -> Backlog:
+    count, oldest = selectors.count_and_oldest(rows)
+    return Backlog(count=count, oldest=oldest)
+
+
+def orders_to_ship() -> Backlog:
+    """Confirmed or partially shipped orders: one query."""
+    return _backlog(selectors.orders_to_ship())
+
+
+def returns_waiting() -> Backlog:
+    """Returns requested or being received: one query."""
+    return _backlog(selectors.returns_waiting())
+
+
+def payments_needing_attention(*, now: datetime) -> Backlog:
+    """Orders with a payment pending, or a refund not completed, for longer than a few minutes at ``now``
+    (``selectors.PAYMENT_STALE_AFTER``): one query."""
+    return _backlog(selectors.orders_needing_payment_attention(now))
+
+
+def daily_sales(*, since: date) -> tuple[DailySales, ...]:
+    """Sales (``SALES_STATUSES``) per day and currency from the start of ``since`` in the shop's time zone,
+    oldest first; days without sales are absent. One query."""
+    start = timezone.make_aware(datetime.combine(since, datetime.min.time()))
+    return tuple(
+        DailySales(day=row["day"], currency=row["currency"], orders=row["count"], revenue=row["revenue"])
+        for row in selectors.daily_sales(start, SALES_STATUSES)
+    )

@@ -61,6 +61,20 @@ def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
+def staff_transitions(current: str) -> tuple[str, ...]:
+    """What staff may do to an order in this status, in the order the admin offers it: ``ship`` (every
+    line not shipped yet), ``deliver`` (the carrier delivered it), ``cancel`` (stock released, money
+    refunded). Receiving a return depends on the order's returns, not its status."""
+    offered = []
+    if current in SHIPPABLE:
+        offered.append("ship")
+    if can_transition(current, S.DELIVERED):
+        offered.append("deliver")
+    if current in CANCELLABLE:
+        offered.append("cancel")
+    return tuple(offered)
+
+
 def round_money(amount: Decimal, places: int = 2) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 

@@ -103,20 +103,23 @@ def _status(obj) -> str:
 
 @admin.register(Price)
 class PriceAdmin(ServiceAdmin):
-    list_display = (
-        "sku",
-        "currency",
-        "amount",
-        "sale_amount",
-        "sale_starts_at",
-        "sale_ends_at",
-        "tax_class",
-        "on_sale_now",
-    )
+    list_display = ("sku", "price", "sale", "tax_class", "on_sale_now")  # fits 1400 px; the rest on its page
     list_filter = ("currency", "tax_class", OnSaleNowFilter)
     search_fields = ("sku",)
     readonly_fields = ("updated_at",)
     list_per_page = 100
+
+    @admin.display(description="price", ordering="amount")
+    def price(self, obj: Price) -> str:
+        return f"{obj.amount} {obj.currency}"
+
+    @admin.display(description="sale price", ordering="sale_amount")
+    def sale(self, obj: Price) -> str:
+        if obj.sale_amount is None:
+            return "-"
+        since = f" from {obj.sale_starts_at:%d %b %Y}" if obj.sale_starts_at else ""
+        until = f" until {obj.sale_ends_at:%d %b %Y}" if obj.sale_ends_at else ""
+        return f"{obj.sale_amount} {obj.currency}{since}{until}"
 
     @admin.display(boolean=True, description="on sale now")
     def on_sale_now(self, obj: Price) -> bool:
@@ -186,18 +189,7 @@ class PromotionForm(forms.ModelForm):
 @admin.register(Promotion)
 class PromotionAdmin(ServiceAdmin):
     form = PromotionForm
-    list_display = (
-        "name",
-        "kind",
-        "value",
-        "currency",
-        "scope",
-        "priority",
-        "stacks",
-        "starts_at",
-        "ends_at",
-        "status",
-    )
+    list_display = ("name", "discount", "scope", "priority", "stacks", "runs", "status")  # fits 1400 px
     list_filter = (ScheduleStatusFilter, "kind", "scope", "stacks", "currency")
     search_fields = ("name", "skus")
     readonly_fields = ("created_at", "updated_at")
@@ -205,6 +197,15 @@ class PromotionAdmin(ServiceAdmin):
     @admin.display(description="status")
     def status(self, obj: Promotion) -> str:
         return _status(obj)
+
+    @admin.display(description="discount", ordering="value")
+    def discount(self, obj: Promotion) -> str:
+        return f"{obj.value}%" if obj.kind == "percentage" else f"{obj.value} {obj.currency or ''}".strip()
+
+    @admin.display(description="runs", ordering="starts_at")
+    def runs(self, obj: Promotion) -> str:
+        since = f"{obj.starts_at:%d %b %Y}" if obj.starts_at else "always"
+        return f"{since} – {obj.ends_at:%d %b %Y}" if obj.ends_at else f"from {since}"
 
     def save_model(self, request, obj, form, change):
         services.save_promotion(obj)

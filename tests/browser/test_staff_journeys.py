@@ -41,7 +41,7 @@ def log_in(page, user: User) -> None:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today in the shop")).to_be_visible()
 
 
 def placed_order(api_client) -> Order:

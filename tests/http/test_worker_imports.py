@@ -249,3 +249,14 @@ def test_threads_reading_the_admin_registry_at_once_all_find_it_complete(tmp_pat
         "print(len(set(counts)), counts[0] == len(admin.site.get_urls()), len(counts))\n"
     )
     assert _python(tmp_path, probe, EVENTBUS_DISPATCH="inline").split() == ["1", "True", "8"]
+
+
+DASHBOARD_MODULES = ("contexts.dashboard", "commerce.eventbus.state")
+
+
+def test_a_worker_loads_the_staff_dashboard_only_for_the_admin_s_index(tmp_path):
+    """The dashboard (issue 27) reads every context for staff: the API's requests never load it, nor
+    does the admin's login page; the index imports it (``ADMIN_DASHBOARD``) on its first visit."""
+    output = _python(tmp_path, ADMIN_PROBE, *DASHBOARD_MODULES, EVENTBUS_DISPATCH="inline")
+    outcome = json.loads(output.strip().splitlines()[-1])
+    assert outcome["before"] == [] and outcome["after"] == []
