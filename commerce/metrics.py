@@ -11,6 +11,8 @@ series. A context records an outcome with one call, never touching ``prometheus_
         ...
     metrics.reservation_made("ok")                  # or "insufficient_stock", "expired", "released", …
     metrics.cart_operation("add_line")
+    with metrics.checkout_answered(result_of):     # times a checkout request; result_of classifies its error
+        ...
 
 Several gunicorn workers (and Celery processes) each count in their own files under
 ``PROMETHEUS_MULTIPROC_DIR``; ``/metrics`` (``commerce.monitoring``) adds them up, and a worker
@@ -24,8 +26,9 @@ is a time series.
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from prometheus_client import Counter, Histogram
@@ -38,6 +41,15 @@ DELIVERIES = Counter(
     "Event deliveries attempted, by database and outcome (delivered, failed: will retry, dead: dead-lettered).",
     ["database", "outcome"],
 )
+EVENT_AGE_SECONDS = Histogram(
+    "commerce_eventbus_event_age_seconds",
+    "Age of an event (since it occurred) when it reached its subscriber, by path: in_process (a handler "
+    "of this deployable applied it), relay (the relay handed it to the broker, acked), consumer (a lifted "
+    "service's consumer applied it).",
+    ["path"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0),
+)
+EVENT_PATHS = frozenset({"in_process", "relay", "consumer"})
 
 # --- Checkout, cart, inventory (recorded by the contexts through the helpers below) ---------------
 CHECKOUTS = Counter(
@@ -52,6 +64,15 @@ SAGA_STEP_SECONDS = Histogram(
     ["step", "outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+CHECKOUT_SECONDS = Histogram(
+    "commerce_checkout_seconds",
+    "Checkout requests from their start to their answer, by result: placed; refused (the customer's own: "
+    "a declined card, an empty cart, stock sold out, an invalid request); error (the shop's: the payment "
+    "provider failed, the checkout was interrupted, a crash). The checkout objective (docs/slo.md).",
+    ["result"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0),
+)
+CHECKOUT_RESULTS = frozenset({"placed", "refused", "error"})
 RESERVATIONS = Counter("commerce_inventory_reservations", "Stock reservations, by outcome.", ["outcome"])
 CART_OPERATIONS = Counter("commerce_cart_operations", "Cart operations, by operation.", ["operation"])
 ORDER_RECOVERIES = Counter(
@@ -60,12 +81,53 @@ ORDER_RECOVERIES = Counter(
     ["outcome"],
 )
 
+# --- Notifications ---------------------------------------------------------------------------------
+NOTIFICATION_SECONDS = Histogram(
+    "commerce_notification_latency_seconds",
+    "From the event a mail is about (an order placed, shipped, …) to the mail server accepting the mail, "
+    "by kind (the notification kinds: a handful).",
+    ["kind"],
+    buckets=(1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0),
+)
+
 
 def delivery_outcomes(database: str, outcomes: Iterable[str]) -> None:
     """Count the outcomes of one delivery batch (``delivered``, ``failed``, ``dead``)."""
     for outcome in outcomes:
         if outcome in {"delivered", "failed", "dead"}:
             DELIVERIES.labels(database=database, outcome=outcome).inc()
+
+
+def events_reached(path: str, occurred: Iterable[datetime]) -> None:
+    """Events reached their subscriber by ``path`` (``in_process``, ``relay``, ``consumer``): observe
+    each one's age, from when it occurred until now."""
+    if path not in EVENT_PATHS:
+        raise ValueError(f"unknown event path {path!r}")
+    now = time.time()
+    for moment in occurred:
+        EVENT_AGE_SECONDS.labels(path=path).observe(max(now - moment.timestamp(), 0.0))
+
+
+def notification_sent(kind: str, since: datetime) -> None:
+    """A mail was accepted by the mail server; ``since`` is when what it tells of happened."""
+    NOTIFICATION_SECONDS.labels(kind=kind).observe(max(time.time() - since.timestamp(), 0.0))
+
+
+@contextmanager
+def checkout_answered(result_of: Callable[[Exception], str]) -> Iterator[None]:
+    """Time one checkout request: ``placed`` when it returns; when it raises, ``result_of(error)`` says
+    whose failure it was (``refused``: the customer's own answer, ``error``: the shop's), and it is re-raised."""
+    started = time.perf_counter()
+    result = "placed"
+    try:
+        yield
+    except Exception as error:
+        result = result_of(error)
+        if result not in CHECKOUT_RESULTS:
+            result = "error"
+        raise
+    finally:
+        CHECKOUT_SECONDS.labels(result=result).observe(time.perf_counter() - started)
 
 
 def checkout_finished(outcome: str, *, reason: str = "") -> None:

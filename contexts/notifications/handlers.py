@@ -37,6 +37,7 @@ def welcome_customer_when_registered(event: identity_events.CustomerRegistered) 
     record_notification(
         Draft(
             event_id=event.event_id,
+            occurred_at=event.occurred_at,
             kind=Kind.WELCOME,
             recipient=event.email,
             customer_id=event.customer_id,
@@ -64,6 +65,7 @@ def send_confirmation_when_order_placed(event: orders_events.OrderPlaced) -> Non
     record_notification(
         Draft(
             event_id=event.event_id,
+            occurred_at=event.occurred_at,
             kind=Kind.ORDER_CONFIRMATION,
             recipient=event.email,
             customer_id=event.customer_id,
@@ -98,6 +100,7 @@ def alert_customer_when_shipment_dispatched(event: inventory_events.ShipmentDisp
     record_notification(
         Draft(
             event_id=event.event_id,
+            occurred_at=event.occurred_at,
             kind=Kind.ORDER_DISPATCHED,
             recipient=contact.email,
             customer_id=contact.customer_id,
@@ -117,6 +120,7 @@ def tell_customer_when_order_cancelled(event: orders_events.OrderCancelled) -> N
     record_notification(
         Draft(
             event_id=event.event_id,
+            occurred_at=event.occurred_at,
             kind=Kind.ORDER_CANCELLED,
             recipient=event.email,
             customer_id=event.customer_id,
@@ -139,6 +143,7 @@ def tell_customer_when_refund_issued(event: orders_events.RefundIssued) -> None:
     record_notification(
         Draft(
             event_id=event.event_id,
+            occurred_at=event.occurred_at,
             kind=Kind.REFUND_ISSUED,
             recipient=event.email,
             customer_id=event.customer_id,
@@ -161,6 +166,7 @@ def send_reset_link_when_requested(event: identity_events.PasswordResetRequested
     record_notification(
         Draft(
             event_id=event.event_id,
+            occurred_at=event.occurred_at,
             kind=Kind.PASSWORD_RESET,
             recipient=event.email,
             customer_id=event.customer_id,

@@ -29,6 +29,7 @@ import amqp
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 
+from commerce import metrics
 from commerce.database import database_for
 from commerce.eventbus import delivery as bookkeeping
 from commerce.eventbus.models import OutboxMessage
@@ -201,6 +202,7 @@ class Consumer:
             self._channel.basic_ack(pending.message.delivery_tag)
             self._pending.remove(pending)
         self.handled += len(applied)
+        metrics.events_reached("consumer", (pending.outbox.occurred_at for pending in applied))
         for pending in batch:
             if id(pending) not in errors:
                 continue
