@@ -24,6 +24,7 @@ Labels take a handful of known values (outcomes, step names), never ids or free 
 is a time series.
 """
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +35,7 @@ from pathlib import Path
 from prometheus_client import Counter, Histogram
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+logger = logging.getLogger(__name__)
 
 # --- Event bus -----------------------------------------------------------------------------------
 DELIVERIES = Counter(
@@ -208,3 +210,73 @@ def mark_process_dead(pid: int) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(pid)
+
+
+def registry():
+    """This process's series, or with ``PROMETHEUS_MULTIPROC_DIR`` those of every process counting there."""
+    from prometheus_client import REGISTRY, CollectorRegistry
+
+    registry = CollectorRegistry()
+    if multiprocess_directory() is None:
+        for collector in list(REGISTRY._collector_to_names):
+            registry.register(collector)
+    else:
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def bearer_matches(header: str, token: str) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time."""
+    import hmac
+
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def serve_process_metrics(port: int | None = None):
+    """``/metrics`` on ``METRICS_PORT`` for a process that serves no HTTP: the Celery worker, the relay, a
+    lifted service's consumer. They count the events and mails the objectives read (docs/slo.md), in
+    their own ``PROMETHEUS_MULTIPROC_DIR`` in a container of their own, where no web ``/metrics`` sees them.
+
+    The same rule as the web's (``commerce.monitoring``): with ``METRICS_TOKEN``, only ``Authorization:
+    Bearer <token>``, on every interface; without it, loopback only, and not at all in production. No
+    outbox gauges: the web reports those. Returns the server (its thread is a daemon), or None when
+    ``METRICS_PORT`` is unset or it is off.
+    """
+    port = port if port is not None else int(os.environ.get("METRICS_PORT") or 0)
+    if not port:
+        return None
+    from django.conf import settings
+
+    token = os.environ.get("METRICS_TOKEN", "")
+    if not token and settings.PRODUCTION:
+        logger.warning("METRICS_PORT is set without METRICS_TOKEN: this process's /metrics stays off in production")
+        return None
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Not found.\n"]
+        if token and not bearer_matches(environ.get("HTTP_AUTHORIZATION", ""), token):
+            start_response(
+                "401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Bearer realm="metrics"')]
+            )
+            return [b"GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.\n"]
+        body = generate_latest(registry())
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+        return [body]
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:  # a scrape every 30 s is no news
+            pass
+
+    server = make_server("0.0.0.0" if token else "127.0.0.1", port, app, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    logger.info("Serving this process's /metrics on port %s", server.server_port)
+    return server

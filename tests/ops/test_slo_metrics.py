@@ -117,3 +117,68 @@ def test_a_placed_order_records_its_events_age_and_the_confirmations_latency_fro
     # Sent within the request's own after-commit: well under the first bucket's second.
     assert moved("commerce_notification_latency_seconds_bucket", kind="order_confirmation", le="1.0") == 1
     assert moved("commerce_eventbus_event_age_seconds_count", path="in_process") >= 1
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_process_without_http_serves_its_metrics_on_metrics_port_only_with_the_token(token):
+    """The worker, the relay and the consumer count the events' ages and the mails' latency in their own
+    containers: METRICS_PORT lets Prometheus read them there, behind the same token as the web's."""
+    import urllib.error
+    import urllib.request
+
+    from django.utils import timezone
+
+    metrics.events_reached("consumer", [timezone.now()])
+    port = free_port()
+    server = metrics.serve_process_metrics(port)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused.value.code == 401
+        with pytest.raises(urllib.error.HTTPError) as wrong:
+            urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer nope"}), timeout=5)
+        assert wrong.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            text = answer.read().decode()
+        assert sample(text, "commerce_eventbus_event_age_seconds_count", path="consumer") >= 1
+        assert "commerce_outbox_backlog" not in text  # the web reports the outbox, once
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_without_a_token_a_process_serves_no_metrics_in_production(monkeypatch, settings):
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    monkeypatch.delenv("METRICS_PORT", raising=False)
+    assert metrics.serve_process_metrics() is None  # no port asked for
+
+    settings.PRODUCTION = True
+    assert metrics.serve_process_metrics(free_port()) is None
+
+
+def test_the_celery_worker_serves_its_metrics_when_it_starts_with_metrics_port(token, monkeypatch):
+    import urllib.request
+
+    from commerce.celery import _serve_worker_metrics  # connected to Celery's worker_init
+
+    port = free_port()
+    monkeypatch.setenv("METRICS_PORT", str(port))
+    server = _serve_worker_metrics()
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
