@@ -56,3 +56,27 @@ ensure_nginx() {
   echo "==> installing nginx (Debian's package) for the gateway"
   $sudo apt-get install -y nginx || { $sudo apt-get update && $sudo apt-get install -y nginx; }
 }
+
+# promtool, for bin/check-rules (the Prometheus rules of deploy/prometheus/, docs/slo.md): Debian's
+# `prometheus` package, installed when missing; only its promtool is used. (On a machine with systemd,
+# the package also enables a Prometheus server on port 9090: `sudo systemctl disable --now prometheus`
+# if you do not want it.) PROMTOOL names a binary of your own instead, and then nothing is installed.
+# Sets PROMTOOL; returns 1 when there is none to be had.
+ensure_promtool() {
+  if [ -n "${PROMTOOL:-}" ]; then
+    [ -x "$PROMTOOL" ]
+    return
+  fi
+  if ! command -v promtool >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || return 1
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      command -v sudo >/dev/null 2>&1 || return 1
+      sudo="sudo"
+    fi
+    echo "==> installing promtool (Debian's prometheus package) for the Prometheus rules' checks"
+    $sudo apt-get install -y -qq prometheus >/dev/null ||
+      { $sudo apt-get update -qq && $sudo apt-get install -y -qq prometheus >/dev/null; } || return 1
+  fi
+  PROMTOOL="$(command -v promtool)"
+}

@@ -36,3 +36,12 @@ def _trace_beat(**_: object) -> None:
     from commerce import telemetry
 
     telemetry.configure(service_role="beat")
+
+
+# /metrics on METRICS_PORT from the worker's main process (commerce.metrics.serve_process_metrics): its
+# pool's processes count in PROMETHEUS_MULTIPROC_DIR, which it adds up; unset, no port is opened.
+@worker_init.connect
+def _serve_worker_metrics(**_: object):
+    from commerce import metrics
+
+    return metrics.serve_process_metrics()

@@ -11,6 +11,8 @@ series. A context records an outcome with one call, never touching ``prometheus_
         ...
     metrics.reservation_made("ok")                  # or "insufficient_stock", "expired", "released", …
     metrics.cart_operation("add_line")
+    with metrics.checkout_answered(result_of):     # times a checkout request; result_of classifies its error
+        ...
 
 Several gunicorn workers (and Celery processes) each count in their own files under
 ``PROMETHEUS_MULTIPROC_DIR``; ``/metrics`` (``commerce.monitoring``) adds them up, and a worker
@@ -22,15 +24,18 @@ Labels take a handful of known values (outcomes, step names), never ids or free 
 is a time series.
 """
 
+import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from prometheus_client import Counter, Histogram
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+logger = logging.getLogger(__name__)
 
 # --- Event bus -----------------------------------------------------------------------------------
 DELIVERIES = Counter(
@@ -38,6 +43,15 @@ DELIVERIES = Counter(
     "Event deliveries attempted, by database and outcome (delivered, failed: will retry, dead: dead-lettered).",
     ["database", "outcome"],
 )
+EVENT_AGE_SECONDS = Histogram(
+    "commerce_eventbus_event_age_seconds",
+    "Age of an event (since it occurred) when it reached its subscriber, by path: in_process (a handler "
+    "of this deployable applied it), relay (the relay handed it to the broker, acked), consumer (a lifted "
+    "service's consumer applied it).",
+    ["path"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0),
+)
+EVENT_PATHS = frozenset({"in_process", "relay", "consumer"})
 
 # --- Checkout, cart, inventory (recorded by the contexts through the helpers below) ---------------
 CHECKOUTS = Counter(
@@ -52,6 +66,15 @@ SAGA_STEP_SECONDS = Histogram(
     ["step", "outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+CHECKOUT_SECONDS = Histogram(
+    "commerce_checkout_seconds",
+    "Checkout requests from their start to their answer, by result: placed; refused (the customer's own: "
+    "a declined card, an empty cart, stock sold out, an invalid request); error (the shop's: the payment "
+    "provider failed, the checkout was interrupted, a crash). The checkout objective (docs/slo.md).",
+    ["result"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0),
+)
+CHECKOUT_RESULTS = frozenset({"placed", "refused", "error"})
 RESERVATIONS = Counter("commerce_inventory_reservations", "Stock reservations, by outcome.", ["outcome"])
 CART_OPERATIONS = Counter("commerce_cart_operations", "Cart operations, by operation.", ["operation"])
 ORDER_RECOVERIES = Counter(
@@ -60,12 +83,53 @@ ORDER_RECOVERIES = Counter(
     ["outcome"],
 )
 
+# --- Notifications ---------------------------------------------------------------------------------
+NOTIFICATION_SECONDS = Histogram(
+    "commerce_notification_latency_seconds",
+    "From the event a mail is about (an order placed, shipped, …) to the mail server accepting the mail, "
+    "by kind (the notification kinds: a handful).",
+    ["kind"],
+    buckets=(1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0),
+)
+
 
 def delivery_outcomes(database: str, outcomes: Iterable[str]) -> None:
     """Count the outcomes of one delivery batch (``delivered``, ``failed``, ``dead``)."""
     for outcome in outcomes:
         if outcome in {"delivered", "failed", "dead"}:
             DELIVERIES.labels(database=database, outcome=outcome).inc()
+
+
+def events_reached(path: str, occurred: Iterable[datetime]) -> None:
+    """Events reached their subscriber by ``path`` (``in_process``, ``relay``, ``consumer``): observe
+    each one's age, from when it occurred until now."""
+    if path not in EVENT_PATHS:
+        raise ValueError(f"unknown event path {path!r}")
+    now = time.time()
+    for moment in occurred:
+        EVENT_AGE_SECONDS.labels(path=path).observe(max(now - moment.timestamp(), 0.0))
+
+
+def notification_sent(kind: str, since: datetime) -> None:
+    """A mail was accepted by the mail server; ``since`` is when what it tells of happened."""
+    NOTIFICATION_SECONDS.labels(kind=kind).observe(max(time.time() - since.timestamp(), 0.0))
+
+
+@contextmanager
+def checkout_answered(result_of: Callable[[Exception], str]) -> Iterator[None]:
+    """Time one checkout request: ``placed`` when it returns; when it raises, ``result_of(error)`` says
+    whose failure it was (``refused``: the customer's own answer, ``error``: the shop's), and it is re-raised."""
+    started = time.perf_counter()
+    result = "placed"
+    try:
+        yield
+    except Exception as error:
+        result = result_of(error)
+        if result not in CHECKOUT_RESULTS:
+            result = "error"
+        raise
+    finally:
+        CHECKOUT_SECONDS.labels(result=result).observe(time.perf_counter() - started)
 
 
 def checkout_finished(outcome: str, *, reason: str = "") -> None:
@@ -146,3 +210,73 @@ def mark_process_dead(pid: int) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(pid)
+
+
+def registry():
+    """This process's series, or with ``PROMETHEUS_MULTIPROC_DIR`` those of every process counting there."""
+    from prometheus_client import REGISTRY, CollectorRegistry
+
+    registry = CollectorRegistry()
+    if multiprocess_directory() is None:
+        for collector in list(REGISTRY._collector_to_names):
+            registry.register(collector)
+    else:
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def bearer_matches(header: str, token: str) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time."""
+    import hmac
+
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def serve_process_metrics(port: int | None = None):
+    """``/metrics`` on ``METRICS_PORT`` for a process that serves no HTTP: the Celery worker, the relay, a
+    lifted service's consumer. They count the events and mails the objectives read (docs/slo.md), in
+    their own ``PROMETHEUS_MULTIPROC_DIR`` in a container of their own, where no web ``/metrics`` sees them.
+
+    The same rule as the web's (``commerce.monitoring``): with ``METRICS_TOKEN``, only ``Authorization:
+    Bearer <token>``, on every interface; without it, loopback only, and not at all in production. No
+    outbox gauges: the web reports those. Returns the server (its thread is a daemon), or None when
+    ``METRICS_PORT`` is unset or it is off.
+    """
+    port = port if port is not None else int(os.environ.get("METRICS_PORT") or 0)
+    if not port:
+        return None
+    from django.conf import settings
+
+    token = os.environ.get("METRICS_TOKEN", "")
+    if not token and settings.PRODUCTION:
+        logger.warning("METRICS_PORT is set without METRICS_TOKEN: this process's /metrics stays off in production")
+        return None
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Not found.\n"]
+        if token and not bearer_matches(environ.get("HTTP_AUTHORIZATION", ""), token):
+            start_response(
+                "401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Bearer realm="metrics"')]
+            )
+            return [b"GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.\n"]
+        body = generate_latest(registry())
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+        return [body]
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:  # a scrape every 30 s is no news
+            pass
+
+    server = make_server("0.0.0.0" if token else "127.0.0.1", port, app, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    logger.info("Serving this process's /metrics on port %s", server.server_port)
+    return server

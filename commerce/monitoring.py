@@ -14,7 +14,6 @@ tables, so it is right whichever process delivered — ``commerce_outbox_backlog
 ``commerce_outbox_oldest_undelivered_age_seconds`` and ``commerce_eventbus_dead_letters``.
 """
 
-import hmac
 import logging
 import os
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from django.db import DatabaseError
 from django.db.models import Count, Min, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -81,15 +80,7 @@ class OutboxCollector(Collector):
 
 
 def _registry() -> CollectorRegistry:
-    if metrics.multiprocess_directory() is None:
-        registry = CollectorRegistry()
-        for collector in list(REGISTRY._collector_to_names):
-            registry.register(collector)
-    else:
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+    registry = metrics.registry()
     registry.register(OutboxCollector())
     return registry
 
@@ -97,9 +88,7 @@ def _registry() -> CollectorRegistry:
 def _allowed(request: HttpRequest) -> HttpResponse | None:
     token = os.environ.get("METRICS_TOKEN", "")
     if token:
-        header = request.headers.get("Authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        if metrics.bearer_matches(request.headers.get("Authorization", ""), token):
             return None
         response = json_error(401, "not_authenticated", "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'

@@ -100,6 +100,9 @@ def deliver_many(alias: str, delivery_ids: Sequence[int]) -> list[Outcome]:
         attempted = _deliver_batch(alias, due)
         outcomes.update(attempted)
         metrics.delivery_outcomes(alias, (outcome.status for outcome in attempted.values()))
+        metrics.events_reached(
+            "in_process", (d.message.occurred_at for d in due if attempted[d.pk].status == "delivered")
+        )
     return [outcomes[delivery_id] for delivery_id in delivery_ids]
 
 

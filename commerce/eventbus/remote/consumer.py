@@ -50,6 +50,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import database_for
 from commerce.eventbus import delivery as bookkeeping
 from commerce.eventbus.models import OutboxMessage
@@ -349,6 +350,7 @@ class Consumer:
             self._pending.remove(pending)
             self._no_longer_waiting(pending)
         self.handled += len(applied)
+        metrics.events_reached("consumer", (pending.outbox.occurred_at for pending in applied))
         for pending in batch:
             if id(pending) not in errors:
                 continue

@@ -395,6 +395,7 @@ def _mark(alias: str, batch: list[Outgoing]) -> list[str]:
         logger.warning("Relaying %s (%s) failed: %s", d.message.event_type, d.message.event_id, error)
         outcomes.append(bookkeeping.record_failure(alias, d, error).status)
     after_ack(alias, delivered)
+    metrics.events_reached("relay", (o.deliveries[0].message.occurred_at for o in batch if not o.error))
     # A secret (a reset link) has reached the broker: blank it here once nothing else is owed it.
     bookkeeping.forget_secrets(alias, [o.deliveries[0].message for o in batch if not o.error])
     return outcomes

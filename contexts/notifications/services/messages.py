@@ -33,6 +33,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from commerce import metrics
 from commerce.database import atomic_in, database_for
 from commerce.money import quantize
 from contexts.notifications.conf import notifications_settings
@@ -58,6 +59,7 @@ class Draft:
     order_id: UUID | None = None
     order_number: str = ""
     context: dict[str, Any]
+    occurred_at: datetime | None = None  # when what it tells of happened: the notification objective's start
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -103,7 +105,7 @@ def record_notification(message: Draft) -> Message | None:
     )
     if created and sends:
         transaction.on_commit(
-            partial(send_notification, notification_id=notification.pk),
+            partial(send_notification, notification_id=notification.pk, occurred_at=message.occurred_at),
             using=database_for("notifications"),
             robust=True,
         )
@@ -115,8 +117,11 @@ def _message_id(notification: Message) -> str:
     return f"<{notification.kind}.{notification.event_id}@{domain}>"
 
 
-def send_notification(*, notification_id: int) -> str:
+def send_notification(*, notification_id: int, occurred_at: datetime | None = None) -> str:
     """Send one recorded notification if it is due and nobody else is sending or has sent it.
+
+    ``occurred_at`` (the event's time, when the handler's send follows it) starts the order-to-mail
+    latency it records; a later retry counts from when the message was recorded.
 
     Returns ``sent`` when this call sent it, ``failed`` or ``gave_up`` when the mail server refused it,
     ``skipped`` when it was not this call's to send (not due, being sent, already sent). Never raises for the mail server's failure: that is recorded on the row and retried later.
@@ -143,6 +148,7 @@ def send_notification(*, notification_id: int) -> str:
     Message.objects.filter(pk=notification.pk, status=Status.SENDING).update(
         status=Status.SENT, sent_at=timezone.now(), last_error="", **_forgotten(notification)
     )
+    metrics.notification_sent(notification.kind, occurred_at or notification.created_at)
     logger.info("Sent %s notification %s", notification.kind, notification.pk)
     return Status.SENT
 

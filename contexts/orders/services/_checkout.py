@@ -23,6 +23,7 @@ from contexts.orders.exceptions import (
     CartAlreadyCheckedOut,
     CartEmpty,
     CheckoutInProgress,
+    CheckoutInterrupted,
     CheckoutVoucherInvalid,
     InvalidOrderInput,
     RequestInProgress,
@@ -93,19 +94,35 @@ def checkout(request: CheckoutRequest) -> UUID:
     :raises CheckoutFailed: (and its kinds: insufficient_stock, payment_declined, payment_error, …)
         the order exists and ended ``failed``: no stock held, no voucher used, no money taken.
     """
-    key = checkout_key(request.idempotency_claim)
-    existing = Order.objects.using(db()).filter(checkout_key=key).first()
-    if existing is not None:
-        return _outcome(existing.pk, resume=True)
-    try:
-        request, cart, quote, variants = _accepted(request)
-    except DomainError as refusal:
-        metrics.checkout_finished("refused", reason=refusal.code)
-        raise
-    with metrics.saga_step("create_order"):
-        order_id = _create_order(request, cart, quote, variants, key)
-    _saga.checkpoint(order_id, "create_order")
-    return _outcome(order_id, resume=False)
+    with metrics.checkout_answered(whose_failure):
+        key = checkout_key(request.idempotency_claim)
+        existing = Order.objects.using(db()).filter(checkout_key=key).first()
+        if existing is not None:
+            return _outcome(existing.pk, resume=True)
+        try:
+            request, cart, quote, variants = _accepted(request)
+        except DomainError as refusal:
+            metrics.checkout_finished("refused", reason=refusal.code)
+            raise
+        with metrics.saga_step("create_order"):
+            order_id = _create_order(request, cart, quote, variants, key)
+        _saga.checkpoint(order_id, "create_order")
+        return _outcome(order_id, resume=False)
+
+
+# The shop's own failures among the 4xx answers of a checkout: the saga was interrupted (a crash, a lost
+# lease) and undone. Every other 4xx is the customer's own answer (a declined card, an empty cart, stock
+# sold out, an invalid request), which the checkout objective leaves out (docs/slo.md).
+SHOP_FAILURE_CODES = frozenset({CheckoutInterrupted.code})
+
+
+def whose_failure(error: Exception) -> str:
+    """``error`` (the shop's) for a 5xx, an unexpected exception or an interrupted saga; ``refused`` (the
+    customer's own) for any other refusal."""
+    status = getattr(error, "http_status", 500)
+    if status >= 500 or getattr(error, "code", "") in SHOP_FAILURE_CODES:
+        return "error"
+    return "refused"
 
 
 def _accepted(request: CheckoutRequest) -> tuple[CheckoutRequest, object, object, dict]:

@@ -2,6 +2,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from commerce import metrics
 from commerce.eventbus.remote.consumer import PREFETCH, Consumer
 from commerce.eventbus.subscriptions import subscriptions_of
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         if not subscriptions_of(context):
             raise CommandError(f"This process knows no subscription of {context!r}: nothing to consume for.")
         consumer = Consumer(context, prefetch=prefetch)
+        metrics.serve_process_metrics()  # METRICS_PORT: the consumer's lag, the mails' latency (docs/slo.md)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: consumer.stop())
         self.stdout.write(f"Consuming the partitions of {consumer.queues} it holds a lease on (SIGTERM to stop)")

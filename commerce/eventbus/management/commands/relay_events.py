@@ -3,6 +3,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from commerce import metrics
 from commerce.eventbus.remote.relay import BATCH_SIZE, BrokerUnavailable, Relay
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Command(BaseCommand):
                 relay.close()
             self.stdout.write(f"Relayed {count} deliveries.")
             return
+        metrics.serve_process_metrics()  # METRICS_PORT: the relay's lag (docs/slo.md)
         stopping = []
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.append(True))

@@ -1,0 +1,184 @@
+"""The series the service-level objectives read (docs/slo.md, issue 28): a checkout's answer and its
+time, split by whose failure it was; an event's age when it reached its subscriber; a mail's latency
+from the order it tells of."""
+
+import pytest
+from django.test import Client
+
+from commerce import metrics
+from tests.ops.test_metrics import TOKEN, rest_cart, sample
+
+
+@pytest.fixture
+def token(monkeypatch):
+    monkeypatch.setenv("METRICS_TOKEN", TOKEN)
+    return TOKEN
+
+
+def scrape() -> str:
+    response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def checkouts(text: str) -> dict[str, float]:
+    return {
+        result: sample(text, "commerce_checkout_seconds_count", result=result) or 0
+        for result in ("placed", "refused", "error")
+    }
+
+
+@pytest.mark.django_db
+def test_a_checkout_is_timed_and_a_declined_card_or_an_empty_cart_is_the_customers_refusal_not_an_error(
+    token, api_client
+):
+    from tests.support.checkout import build_shop, checkout_body, post_checkout
+
+    build_shop()
+    answers = {}
+    for name, body in (
+        ("placed", lambda: checkout_body(rest_cart(api_client, "TEE-M", 1))),
+        ("declined", lambda: checkout_body(rest_cart(api_client, "TEE-M", 1), token="tok_declined")),
+        ("provider down", lambda: checkout_body(rest_cart(api_client, "TEE-M", 1), token="tok_error")),
+        (
+            "empty",
+            lambda: checkout_body(api_client.post("/api/v1/carts", {"currency": "EUR"}, format="json").json()["id"]),
+        ),
+    ):
+        request = body()
+        before = checkouts(scrape())
+        response = post_checkout(api_client, request)
+        after = checkouts(scrape())
+        answers[name] = (response.status_code, {k: after[k] - before[k] for k in after if after[k] != before[k]})
+
+    assert answers == {
+        "placed": (201, {"placed": 1}),
+        "declined": (402, {"refused": 1}),
+        "provider down": (502, {"error": 1}),
+        "empty": (400, {"refused": 1}),
+    }
+    # The time is the request's: a placed checkout ran every saga step within it.
+    assert sample(scrape(), "commerce_checkout_seconds_sum", result="placed") > 0
+
+
+def test_an_interrupted_checkout_counts_against_the_shop_though_it_answers_409():
+    from contexts.orders.exceptions import CheckoutInterrupted, PaymentDeclined, PaymentError
+    from contexts.orders.services._checkout import whose_failure
+
+    assert whose_failure(CheckoutInterrupted()) == "error"
+    assert whose_failure(PaymentError()) == "error"
+    assert whose_failure(RuntimeError("a crash")) == "error"
+    assert whose_failure(PaymentDeclined()) == "refused"
+
+
+def test_an_events_age_is_observed_per_path_and_an_unknown_path_is_refused():
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    before = value("commerce_eventbus_event_age_seconds_bucket", path="relay", le="30.0")
+    within = value("commerce_eventbus_event_age_seconds_bucket", path="relay", le="10.0")
+    metrics.events_reached("relay", [timezone.now() - timedelta(seconds=20)])
+    assert value("commerce_eventbus_event_age_seconds_bucket", path="relay", le="30.0") == before + 1
+    assert value("commerce_eventbus_event_age_seconds_bucket", path="relay", le="10.0") == within
+
+    with pytest.raises(ValueError):
+        metrics.events_reached("by carrier pigeon", [timezone.now()])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_placed_order_records_its_events_age_and_the_confirmations_latency_from_order_to_mail(
+    token, api_client, settle_events, settings, mailoutbox
+):
+    from tests.support.checkout import build_shop, checkout_body, post_checkout
+
+    inline = settings.EVENTBUS["DISPATCH"] == "inline"  # with celery the worker process records them
+    build_shop()
+    cart_id = rest_cart(api_client, "TEE-M", 1)
+    before = scrape()
+
+    placed = post_checkout(api_client, checkout_body(cart_id))
+    assert placed.status_code == 201, placed.json()
+    settle_events()
+
+    if not inline:
+        pytest.skip("delivered by the Celery worker, whose metrics this process does not hold")
+    after = scrape()
+
+    def moved(name, **labels):
+        return (sample(after, name, **labels) or 0) - (sample(before, name, **labels) or 0)
+
+    assert [m.subject for m in mailoutbox if "order" in m.subject.lower()], [m.subject for m in mailoutbox]
+    assert moved("commerce_notification_latency_seconds_count", kind="order_confirmation") == 1
+    # Sent within the request's own after-commit: well under the first bucket's second.
+    assert moved("commerce_notification_latency_seconds_bucket", kind="order_confirmation", le="1.0") == 1
+    assert moved("commerce_eventbus_event_age_seconds_count", path="in_process") >= 1
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_process_without_http_serves_its_metrics_on_metrics_port_only_with_the_token(token):
+    """The worker, the relay and the consumer count the events' ages and the mails' latency in their own
+    containers: METRICS_PORT lets Prometheus read them there, behind the same token as the web's."""
+    import urllib.error
+    import urllib.request
+
+    from django.utils import timezone
+
+    metrics.events_reached("consumer", [timezone.now()])
+    port = free_port()
+    server = metrics.serve_process_metrics(port)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused.value.code == 401
+        with pytest.raises(urllib.error.HTTPError) as wrong:
+            urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer nope"}), timeout=5)
+        assert wrong.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            text = answer.read().decode()
+        assert sample(text, "commerce_eventbus_event_age_seconds_count", path="consumer") >= 1
+        assert "commerce_outbox_backlog" not in text  # the web reports the outbox, once
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_without_a_token_a_process_serves_no_metrics_in_production(monkeypatch, settings):
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    monkeypatch.delenv("METRICS_PORT", raising=False)
+    assert metrics.serve_process_metrics() is None  # no port asked for
+
+    settings.PRODUCTION = True
+    assert metrics.serve_process_metrics(free_port()) is None
+
+
+def test_the_celery_worker_serves_its_metrics_when_it_starts_with_metrics_port(token, monkeypatch):
+    import urllib.request
+
+    from commerce.celery import _serve_worker_metrics  # connected to Celery's worker_init
+
+    port = free_port()
+    monkeypatch.setenv("METRICS_PORT", str(port))
+    server = _serve_worker_metrics()
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""The service-level objectives of docs/slo.md as Prometheus rules, and the promtool tests of their alerts.
+
+    tools/slo_rules.py write    write deploy/prometheus/slo.rules.yaml and deploy/prometheus/tests/slo.test.yaml
+    tools/slo_rules.py check    fail when either differs from what OBJECTIVES make (a test runs this)
+
+Why generated: every objective needs the same eight recording rules (its error ratio over 5m … 7d), a
+budget line and two burn-rate alerts with thresholds computed from its target; written by hand, one
+objective's copy drifts from the others. The scheme is the SRE workbook's multiwindow, multi-burn-rate
+alerts ("Alerting on SLOs", table 5-8): a page when the budget burns at 14.4x over 1h (confirmed over
+5m) or 6x over 6h (30m); a ticket at 3x over 1d (2h) or 1x over 3d (6h). Each objective's window is
+7 days: "is checkout healthy this week?" is ``slo:error_budget_remaining:ratio_rate7d{slo="checkout-success"}``.
+
+The tests are input series of synthetic traffic, shaped so the expected alerts follow from the scheme
+without evaluating it here: a fast burn (20x for an hour after a clean day) pages and does not ticket,
+a slow burn (4x for half a day) tickets and does not page, a healthy day (a quarter of the budget)
+and a burst of declined cards and 404s stay quiet. promtool evaluates the real rules against them.
+The guard alerts of the event bus (an outbox that stopped, dead letters) are in event-bus.rules.yaml,
+written by hand, with their own tests.
+
+Standard library only: .ci/run and the tests run it with any python3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "deploy" / "prometheus" / "slo.rules.yaml"
+TESTS = ROOT / "deploy" / "prometheus" / "tests" / "slo.test.yaml"
+
+WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "7d")
+# (severity, [(long window, short window, burn rate)]): the workbook's thresholds.
+ALERTS = (
+    ("page", (("1h", "5m", 14.4), ("6h", "30m", 6.0))),
+    ("ticket", (("1d", "2h", 3.0), ("3d", "6h", 1.0))),
+)
+
+HTTP_RESPONSES = "django_http_responses_total_by_status_view_method_total"
+HTTP_LATENCY = "django_http_requests_latency_seconds_by_view_method"
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    deployable: str
+    target: float
+    summary: str  # what a customer or a staff member feels when it is missed
+    errors: str  # PromQL with {window}: the bad events' rate
+    total: str  # PromQL with {window}: every event's rate
+    # Input series for the tests: the good events' series and the bad events' (a histogram's: the
+    # bucket of the good and the count of all: bad is None and total_series counts both).
+    good_series: str
+    bad_series: str | None = None
+    total_series: str | None = None
+    noise_series: str = ""  # what must never count: a burst of it stays quiet (declined cards, 404s)
+
+
+def _availability(metric: str, selector: str, bad: str) -> tuple[str, str]:
+    return (
+        f"sum(rate({metric}{{{selector},{bad}}}[{{window}}]))",
+        f"sum(rate({metric}{{{selector}}}[{{window}}]))",
+    )
+
+
+def _latency(histogram: str, selector: str, le: str) -> tuple[str, str]:
+    """Slower than ``le``: every observation less those in its bucket (``le`` as the client prints it)."""
+    return (
+        f"(sum(rate({histogram}_count{{{selector}}}[{{window}}])) - "
+        f'sum(rate({histogram}_bucket{{{selector},le="{le}"}}[{{window}}])))',
+        f"sum(rate({histogram}_count{{{selector}}}[{{window}}]))",
+    )
+
+
+STOREFRONT = 'view=~"catalogue:.+",method="GET"'
+CART_WRITES = 'view=~"cart:.+",method=~"POST|PUT|PATCH|DELETE"'
+SERVER_ERROR = 'status=~"5.."'
+
+OBJECTIVES: tuple[Objective, ...] = (
+    Objective(
+        "storefront-availability",
+        "web",
+        0.999,
+        "catalogue pages (products, a product, categories) answer without a server error",
+        *_availability(HTTP_RESPONSES, STOREFRONT, SERVER_ERROR),
+        good_series=f'{HTTP_RESPONSES}{{method="GET",status="200",view="catalogue:products"}}',
+        bad_series=f'{HTTP_RESPONSES}{{method="GET",status="503",view="catalogue:products"}}',
+        noise_series=f'{HTTP_RESPONSES}{{method="GET",status="404",view="catalogue:product"}}',
+    ),
+    Objective(
+        "storefront-latency",
+        "web",
+        0.99,
+        "catalogue pages answer within 0.5 s",
+        *_latency(HTTP_LATENCY, STOREFRONT, "0.5"),
+        good_series=f'{HTTP_LATENCY}_bucket{{le="0.5",method="GET",view="catalogue:products"}}',
+        total_series=f'{HTTP_LATENCY}_count{{method="GET",view="catalogue:products"}}',
+    ),
+    Objective(
+        "cart-availability",
+        "cart-checkout",
+        0.999,
+        "adding to, changing and emptying a cart succeed without a server error",
+        *_availability(HTTP_RESPONSES, CART_WRITES, SERVER_ERROR),
+        good_series=f'{HTTP_RESPONSES}{{method="POST",status="201",view="cart:lines"}}',
+        bad_series=f'{HTTP_RESPONSES}{{method="POST",status="500",view="cart:lines"}}',
+        noise_series=f'{HTTP_RESPONSES}{{method="POST",status="409",view="cart:lines"}}',
+    ),
+    Objective(
+        "cart-latency",
+        "cart-checkout",
+        0.99,
+        "cart changes answer within 0.5 s",
+        *_latency(HTTP_LATENCY, CART_WRITES, "0.5"),
+        good_series=f'{HTTP_LATENCY}_bucket{{le="0.5",method="POST",view="cart:lines"}}',
+        total_series=f'{HTTP_LATENCY}_count{{method="POST",view="cart:lines"}}',
+    ),
+    Objective(
+        "checkout-success",
+        "cart-checkout",
+        0.995,
+        "a checkout the customer could pay for places the order (declined cards, empty carts, sold-out "
+        "stock and invalid requests are the customer's own answers and do not count)",
+        'sum(rate(commerce_checkout_seconds_count{result="error"}[{window}]))',
+        'sum(rate(commerce_checkout_seconds_count{result=~"placed|error"}[{window}]))',
+        good_series='commerce_checkout_seconds_count{result="placed"}',
+        bad_series='commerce_checkout_seconds_count{result="error"}',
+        noise_series='commerce_checkout_seconds_count{result="refused"}',
+    ),
+    Objective(
+        "checkout-latency",
+        "cart-checkout",
+        0.99,
+        "a placed order is confirmed within 2 s of the request",
+        *_latency("commerce_checkout_seconds", 'result="placed"', "2.0"),
+        good_series='commerce_checkout_seconds_bucket{le="2.0",result="placed"}',
+        total_series='commerce_checkout_seconds_count{result="placed"}',
+    ),
+    Objective(
+        "event-delivery",
+        "worker",
+        0.99,
+        "an event reaches the monolith's own subscribers within 30 s (stock, listing, order state)",
+        *_latency("commerce_eventbus_event_age_seconds", 'path="in_process"', "30.0"),
+        good_series='commerce_eventbus_event_age_seconds_bucket{le="30.0",path="in_process"}',
+        total_series='commerce_eventbus_event_age_seconds_count{path="in_process"}',
+    ),
+    Objective(
+        "relay-lag",
+        "relay",
+        0.99,
+        "an event a lifted service subscribes to is on the broker within 30 s",
+        *_latency("commerce_eventbus_event_age_seconds", 'path="relay"', "30.0"),
+        good_series='commerce_eventbus_event_age_seconds_bucket{le="30.0",path="relay"}',
+        total_series='commerce_eventbus_event_age_seconds_count{path="relay"}',
+    ),
+    Objective(
+        "consumer-lag",
+        "notifications",
+        0.99,
+        "an event reaches the lifted service's handlers within 30 s of occurring",
+        *_latency("commerce_eventbus_event_age_seconds", 'path="consumer"', "30.0"),
+        good_series='commerce_eventbus_event_age_seconds_bucket{le="30.0",path="consumer"}',
+        total_series='commerce_eventbus_event_age_seconds_count{path="consumer"}',
+    ),
+    Objective(
+        "notification-latency",
+        "notifications",
+        0.99,
+        "the order confirmation is accepted by the mail server within 5 minutes of the order",
+        *_latency("commerce_notification_latency_seconds", 'kind="order_confirmation"', "300.0"),
+        good_series='commerce_notification_latency_seconds_bucket{kind="order_confirmation",le="300.0"}',
+        total_series='commerce_notification_latency_seconds_count{kind="order_confirmation"}',
+    ),
+)
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _budget(objective: Objective) -> float:
+    return round(1 - objective.target, 6)
+
+
+def _labels(objective: Objective) -> str:
+    """As a YAML mapping's entries (the rules' and the tests' labels)."""
+    return f"slo: {objective.name}, deployable: {objective.deployable}"
+
+
+def _burn(objective: Objective, long: str, short: str, rate: float) -> str:
+    threshold = _number(round(rate * _budget(objective), 6))
+    selector = f'{{slo="{objective.name}"}}'
+    return (
+        f"(slo:sli_error:ratio_rate{long}{selector} > {threshold}"
+        f" and slo:sli_error:ratio_rate{short}{selector} > {threshold})"
+    )
+
+
+HEADER = """\
+# GENERATED by tools/slo_rules.py from its OBJECTIVES: edit there, then `tools/slo_rules.py write`.
+# The service-level objectives of docs/slo.md: per objective, its error ratio over eight windows, its
+# target, the error budget left this week, and the SRE workbook's multiwindow, multi-burn-rate alerts
+# (severity page: 14.4x over 1h and 5m, or 6x over 6h and 30m; ticket: 3x over 1d and 2h, or 1x over
+# 3d and 6h). Checked by `promtool check rules`, tested by `promtool test rules` on tests/slo.test.yaml.
+"""
+
+
+def _annotations(objective: Objective, severity: str) -> dict[str, str]:
+    """Static text (promtool's tests compare it): the budget left is one query away, named here."""
+    pairs = dict(ALERTS)[severity]
+    windows = " or ".join(f"{rate:g}x over {long}/{short}" for long, short, rate in pairs)
+    return {
+        "summary": f"{objective.name} ({objective.deployable}) burns its error budget: {windows}",
+        "description": (
+            f"Objective: {_number(objective.target * 100)}% over 7 days: {objective.summary}. Budget left this "
+            f'week: slo:error_budget_remaining:ratio_rate7d{{slo="{objective.name}"}}. See docs/slo.md.'
+        ),
+    }
+
+
+def rules() -> str:
+    out = [HEADER, "groups:"]
+    for objective in OBJECTIVES:
+        out += [
+            f"  - name: slo-{objective.name}",
+            "    rules:",
+        ]
+        for window in WINDOWS:
+            errors = objective.errors.replace("{window}", window)
+            total = objective.total.replace("{window}", window)
+            out += [
+                f"      - record: slo:sli_error:ratio_rate{window}",
+                "        expr: |-",
+                f"          {errors}",
+                "          /",
+                f"          {total}",
+                f"        labels: {{{_labels(objective)}}}",
+            ]
+        out += [
+            "      - record: slo:objective:ratio",
+            f"        expr: vector({_number(objective.target)})",
+            f"        labels: {{{_labels(objective)}}}",
+            "      - record: slo:error_budget_remaining:ratio_rate7d",
+            f'        expr: 1 - slo:sli_error:ratio_rate7d{{slo="{objective.name}"}} / {_number(_budget(objective))}',
+            f"        labels: {{{_labels(objective)}}}",
+        ]
+        for severity, pairs in ALERTS:
+            out += [
+                "      - alert: ErrorBudgetBurn",
+                "        expr: |-",
+                *(
+                    f"          {'or ' if index else ''}{_burn(objective, long, short, rate)}"
+                    for index, (long, short, rate) in enumerate(pairs)
+                ),
+                f"        labels: {{{_labels(objective)}, severity: {severity}}}",
+                "        annotations:",
+                *(f"          {key}: {json.dumps(value)}" for key, value in _annotations(objective, severity).items()),
+            ]
+    return "\n".join(out) + "\n"
+
+
+# --- The tests ---------------------------------------------------------------------------------------
+PER_MINUTE = 4000  # events a minute: every budget below is a whole number of them
+STEP = 2  # minutes between samples: the 5m windows still hold two (the tests' cost is in the long windows)
+DAY = 24 * 60
+
+
+def _counter(segments: list[tuple[int, int]]) -> str:
+    """A counter's promtool values from (increase a minute, minutes) segments, one sample every STEP minutes."""
+    parts, value, first = [], 0, True
+    for per_minute, span in segments:
+        increase, minutes = per_minute * STEP, span // STEP
+        if first:
+            parts.append(f"0+{increase}x{minutes}")
+            value = increase * minutes
+            first = False
+        else:
+            value += increase
+            parts.append(f"{value}+{increase}x{minutes - 1}")
+            value += increase * (minutes - 1)
+    return " ".join(parts)
+
+
+def _bad_per_minute(objective: Objective, burn: float) -> int:
+    bad = burn * _budget(objective) * PER_MINUTE
+    assert bad == int(bad), (objective.name, burn)
+    return int(bad)
+
+
+def _traffic(objective: Objective, phases: list[tuple[float, int]], noise: list[tuple[int, int]] | None = None):
+    """Input series for ``phases`` of (burn rate, minutes), and a noise burst of (per minute, minutes)."""
+    good = [(PER_MINUTE - _bad_per_minute(objective, burn), minutes) for burn, minutes in phases]
+    bad = [(_bad_per_minute(objective, burn), minutes) for burn, minutes in phases]
+    series = [(objective.good_series, _counter(good))]
+    if objective.bad_series:
+        series.append((objective.bad_series, _counter(bad)))
+    else:
+        series.append((objective.total_series, _counter([(PER_MINUTE, minutes) for _, minutes in phases])))
+    if noise and objective.noise_series:
+        series.append((objective.noise_series, _counter(noise)))
+    return series
+
+
+def _alert(objective: Objective, severity: str) -> list[str]:
+    annotations = ", ".join(f"{key}: {json.dumps(value)}" for key, value in _annotations(objective, severity).items())
+    return [
+        f"          - exp_labels: {{alertname: ErrorBudgetBurn, {_labels(objective)}, severity: {severity}}}",
+        f"            exp_annotations: {{{annotations}}}",
+    ]
+
+
+def _case(name: str, comment: str, phases, checks, noise=None) -> list[str]:
+    """One test group: every objective's traffic in ``phases``; ``checks``: (time, severity firing or None)."""
+    out = [f"  # {comment}", f"  - name: '{name}'", f"    interval: {STEP}m", "    input_series:"]
+    for objective in OBJECTIVES:
+        for series, values in _traffic(objective, phases, noise):
+            out += [f"      - series: '{series}'", f"        values: '{values}'"]
+    out.append("    alert_rule_test:")
+    for at, firing in checks:  # promtool compares every ErrorBudgetBurn firing then, pages and tickets
+        out += ["      - alertname: ErrorBudgetBurn", f"        eval_time: {at}"]
+        expected = [line for o in OBJECTIVES for line in _alert(o, firing)] if firing else []
+        out += ["        exp_alerts:", *expected] if expected else ["        exp_alerts: []"]
+    return out
+
+
+def tests() -> str:
+    out = [
+        "# GENERATED by tools/slo_rules.py (its tests() says why these shapes): edit there.",
+        "# promtool test rules deploy/prometheus/tests/slo.test.yaml",
+        "rule_files: [../slo.rules.yaml]",
+        "evaluation_interval: 10m",
+        "tests:",
+    ]
+    out += _case(
+        "fast burn: 20x the budget for an hour after a clean day pages, and tickets nothing",
+        "1h at 20x: over 1h and 5m 20 > 14.4 (page); over 1d 20/24 < 3 and over the 25 h of data 20/25 < 1.",
+        [(0, 23 * 60), (20, 60)],
+        [("23h", None), ("23h40m", None), ("24h", "page")],
+    )
+    out += _case(
+        "slow burn: 4x the budget for 12 hours tickets, and never pages",
+        "4x: under 6 and 14.4 (no page); over 3d (35 h of data) 4*12/35 > 1 and over 6h 4 > 1 (ticket).",
+        [(0, 23 * 60), (4, 12 * 60)],
+        [("25h", None), ("29h", None), ("35h", "ticket")],
+    )
+    out += _case(
+        "a healthy day: a quarter of the budget spent all day, no alert",
+        "0.25x in every window: below every threshold.",
+        [(0.25, DAY)],
+        [("1h", None), ("6h", None), ("12h", None), ("24h", None)],
+    )
+    out += _case(
+        "a burst of declined cards (and 404s, 409s): ten times the traffic for an hour, no alert",
+        "The customers' own answers count neither as errors nor as events of the checkout objective.",
+        [(0.25, DAY)],
+        [("12h30m", None), ("13h", None), ("14h", None)],
+        noise=[(0, 12 * 60), (10 * PER_MINUTE, 60), (0, 12 * 60)],
+    )
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("write", "check"))
+    args = parser.parse_args(argv)
+    made = {RULES: rules(), TESTS: tests()}
+    if args.command == "write":
+        for path, text in made.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path.relative_to(ROOT)}")
+        return 0
+    stale = [path for path, text in made.items() if not path.exists() or path.read_text() != text]
+    for path in stale:
+        print(f"{path.relative_to(ROOT)} is not what tools/slo_rules.py makes: run `tools/slo_rules.py write`")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
