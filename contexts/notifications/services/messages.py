@@ -59,7 +59,6 @@ class Draft:
     order_id: UUID | None = None
     order_number: str = ""
     context: dict[str, Any]
-    occurred_at: datetime | None = None  # when what it tells of happened: the notification objective's start
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -105,7 +104,7 @@ def record_notification(message: Draft) -> Message | None:
     )
     if created and sends:
         transaction.on_commit(
-            partial(send_notification, notification_id=notification.pk, occurred_at=message.occurred_at),
+            partial(send_notification, notification_id=notification.pk),
             using=database_for("notifications"),
             robust=True,
         )
@@ -117,11 +116,11 @@ def _message_id(notification: Message) -> str:
     return f"<{notification.kind}.{notification.event_id}@{domain}>"
 
 
-def send_notification(*, notification_id: int, occurred_at: datetime | None = None) -> str:
+def send_notification(*, notification_id: int) -> str:
     """Send one recorded notification if it is due and nobody else is sending or has sent it.
 
-    ``occurred_at`` (the event's time, when the handler's send follows it) starts the order-to-mail
-    latency it records; a later retry counts from when the message was recorded.
+    The order-to-mail latency it records starts at the message's ``occurred_at``: the event's time, in
+    every deployable and on every retry.
 
     Returns ``sent`` when this call sent it, ``failed`` or ``gave_up`` when the mail server refused it,
     ``skipped`` when it was not this call's to send (not due, being sent, already sent). Never raises for the mail server's failure: that is recorded on the row and retried later.
@@ -148,7 +147,7 @@ def send_notification(*, notification_id: int, occurred_at: datetime | None = No
     Message.objects.filter(pk=notification.pk, status=Status.SENDING).update(
         status=Status.SENT, sent_at=timezone.now(), last_error="", **_forgotten(notification)
     )
-    metrics.notification_sent(notification.kind, occurred_at or notification.created_at)
+    metrics.notification_sent(notification.kind, notification.occurred_at)
     logger.info("Sent %s notification %s", notification.kind, notification.pk)
     return Status.SENT
 
