@@ -6,6 +6,7 @@ service sent since, as sent (never the monolith's record-only copy of it). With 
 ``Retry-After`` in the contract's shape, never an export without the messages."""
 
 import json
+from datetime import datetime
 from uuid import uuid4
 
 import pytest
@@ -19,6 +20,11 @@ from tests.topologies.lifted import monolith_notifications_url, service_database
 from tests.topologies.support import SERVICE_SETTINGS, get_json, manage, running_deployable
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def instants(message: dict) -> dict:
+    """A message with its times parsed (``Z`` here, ``+00:00`` there: the same instant)."""
+    return {k: datetime.fromisoformat(v) if k.endswith("_at") and v else v for k, v in message.items()}
 
 
 @pytest.fixture
@@ -91,11 +97,19 @@ def test_once_lifted_the_export_reads_the_service_and_answers_503_without_it(
                 k: v for k, v in embedded.items() if k not in {"exported_at", "notifications", "profile"}
             }
 
+            # The monolith's own /me/notifications/export (where the gateway sends 100 - share percent of that
+            # path) answers the sender's document too, read with the caller's own token: never its copy.
+            status, headers, own = get_json(f"{monolith}/api/v1/me/notifications/export", bearer)
+            assert (status, headers["X-Served-By"]) == (200, "monolith")
+            assert [instants(m) for m in own["results"]] == [instants(m) for m in lifted["notifications"]]
+
             service.__exit__(None, None, None)
             service = None
             status, headers, body = get_json(f"{monolith}/api/v1/me/export", bearer)
             assert (status, body["code"], headers["Retry-After"]) == (503, "service_unavailable", "5")
             assert set(body) == {"code", "detail"}
+            status, headers, body = get_json(f"{monolith}/api/v1/me/notifications/export", bearer)
+            assert (status, body["code"], headers["Retry-After"]) == (503, "service_unavailable", "5")
     finally:
         if service is not None:
             service.__exit__(None, None, None)

@@ -44,5 +44,15 @@ class MessageExportView(GenericAPIView):
         responses={200: s.NotificationExportListOutput}, tags=["notifications"], operation_id="me_notifications_export"
     )
     def get(self, request: Request) -> Response:
-        messages = api.messages_here(customer_id=request.user.pk)
+        # From the sender (``api.customer_messages``): here when this process sends, else the service, read
+        # with the caller's own access token. The gateway sends this path to the monolith too while a share
+        # under 100 keeps it recording, and its record-only copy knows neither whether nor when a message left.
+        messages = api.customer_messages(customer_id=request.user.pk, access_token=lambda: _bearer_token(request))
         return Response(s.NotificationExportListOutput({"results": messages}).data)
+
+
+def _bearer_token(request: Request) -> str:
+    """The access token the caller authenticated with (``Authorization: Bearer …``): every customer request
+    carries one, as the API authenticates by access tokens alone."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

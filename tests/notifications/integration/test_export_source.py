@@ -169,3 +169,17 @@ def test_identity_issues_a_short_lived_access_token_the_service_verifies_with_it
     customer.save(update_fields=["closed_at"])
     with pytest.raises(identity_api.CustomerNotFound):
         identity_api.issue_access_token(customer_id=customer.pk)
+
+
+@pytest.mark.parametrize("share", [0, 50, 100])
+def test_once_lifted_the_monoliths_own_export_endpoint_reads_the_sender_never_its_record_only_copy(
+    ann, settings, closed_port, share
+):
+    """The gateway sends ``/me/notifications/export`` to the monolith for 100 - share percent of requests: there it
+    reads the service with the caller's own token, and with the service unreachable answers 503, never its copy."""
+    settings.LIFTED = frozenset({"notifications"})
+    settings.NOTIFICATIONS_SHARE = share
+    settings.NOTIFICATIONS_SERVICE_URL = f"http://127.0.0.1:{closed_port}"
+    Message.objects.filter(customer_id=ann.customer.pk).update(status="recorded", sent_at=None)
+    response = ann.get("/api/v1/me/notifications/export")
+    assert (response.status_code, response.json()["code"], response["Retry-After"]) == (503, "service_unavailable", "5")
