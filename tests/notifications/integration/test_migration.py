@@ -2,6 +2,7 @@
 (``notifications/0002``), ids and all, and only then does identity drop them (``identity/0004``). Run in
 the order ``migrate_all`` runs the databases, so it holds in split mode as in the embedded default."""
 
+import importlib
 import uuid
 from datetime import timedelta
 
@@ -115,7 +116,7 @@ def before_public_ids():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_upgrade_gives_existing_messages_the_public_id_of_their_event_and_kind(before_public_ids):
+def test_an_upgrade_gives_existing_messages_the_public_id_of_their_event_and_kind(before_public_ids, monkeypatch):
     """Messages recorded before the upgrade get the id a new recording of the same event and kind gets, so two
     deployables upgraded apart (the monolith's copy, the service's imported one) show the customer the same."""
     alias = database_for("notifications")
@@ -132,6 +133,8 @@ def test_an_upgrade_gives_existing_messages_the_public_id_of_their_event_and_kin
         )
         for number, kind in enumerate(("welcome", "order_confirmation", "order_dispatched"))
     ]
+    fill = importlib.import_module("contexts.notifications.migrations.0004_fill_public_id_and_occurred_at")
+    monkeypatch.setattr(fill, "BATCH_SIZE", 2)  # several batches, each committed on its own
 
     upgrade()
 
