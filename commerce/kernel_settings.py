@@ -200,6 +200,9 @@ if EVENTS_LEASE_SECONDS <= 0:
 EVENTS_DEFER_RETRY_SECONDS = env_int("EVENTS_DEFER_RETRY_SECONDS", 30)
 # Which deployable this process is, named in every answer's ``X-Served-By``.
 SERVED_BY = os.environ.get("SERVED_BY", "monolith")
+# The shop's name, in the mails customers get and the admin's header: here, in what every deployable
+# shares, so the monolith and the notifications service write the same subject for the same message.
+SHOP_NAME = os.environ.get("SHOP_NAME", "Commerce")
 
 # --- Email ---------------------------------------------------------------------------------------
 # Production sends through SMTP: EMAIL_HOST (localhost when unset, e.g. a relay beside the shop),

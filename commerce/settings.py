@@ -124,10 +124,10 @@ if DATABASE_SPLIT:
         CONTEXT_DATABASES[_context] = _context
 
 # --- The staff's admin ---------------------------------------------------------------------------
-# The shop's name in the admin's header and page titles; "View site" leads to SHOP_SITE_URL (the
-# storefront, when there is one; the API's docs otherwise). The admin's index shows a dashboard built
-# by ADMIN_DASHBOARD (a dotted path, imported on the first visit to the index: never in an API worker).
-SHOP_NAME = os.environ.get("SHOP_NAME", "Commerce demo shop")
+# The shop's name (SHOP_NAME, kernel_settings: the mails name it too) in the admin's header and page
+# titles; "View site" leads to SHOP_SITE_URL (the storefront, when there is one; the API's docs
+# otherwise). The admin's index shows a dashboard built by ADMIN_DASHBOARD (a dotted path, imported on
+# the first visit to the index: never in an API worker).
 SHOP_SITE_URL = os.environ.get("SHOP_SITE_URL", "/api/docs")
 ADMIN_DASHBOARD = "contexts.dashboard.dashboard_for"
 FORMAT_MODULE_PATH = ["commerce.formats"]  # dates as "7 Dec 2026, 10:55" in the admin's lists and pages
