@@ -195,8 +195,9 @@ if EVENTS_PARTITIONS < 1:
 EVENTS_LEASE_SECONDS = float(os.environ.get("EVENTS_LEASE_SECONDS", "15"))
 if EVENTS_LEASE_SECONDS <= 0:
     raise ImproperlyConfigured("EVENTS_LEASE_SECONDS must be positive.")
-# A deferred message waits this long in its context's wait queue before it is tried again (the wait
-# queue's fixed ``x-message-ttl``: changing it means deleting that queue and declaring it again).
+# A deferred message waits this long in its context's wait queue before it is tried again: the message's
+# own ``expiration``, set by the consumer that parks it, so changing it needs only the consumers restarted
+# (the wait queue has no TTL of its own: never delete it to change this, the deferred messages are in it).
 EVENTS_DEFER_RETRY_SECONDS = env_int("EVENTS_DEFER_RETRY_SECONDS", 30)
 # Which deployable this process is, named in every answer's ``X-Served-By``.
 SERVED_BY = os.environ.get("SERVED_BY", "monolith")

@@ -23,8 +23,9 @@ Topology (``declare``), under ``settings.EVENTS_TOPOLOGY_PREFIX``, with N = ``EV
     <prefix>.wait                direct exchange of deferred messages (a handler raised ``Deferred``),
                                  routing key = the queue the message came from
     <prefix>.<context>.wait      that context's wait queue, bound by the name of each queue of the
-                                 context: a fixed ``x-message-ttl`` (``EVENTS_DEFER_RETRY_SECONDS``),
-                                 then dead-lettered to the default exchange with the routing key it
+                                 context: each message stays for its ``expiration``
+                                 (``EVENTS_DEFER_RETRY_SECONDS``, set by the consumer that parks it),
+                                 then is dead-lettered to the default exchange with the routing key it
                                  was published with, i.e. back to exactly the queue it came from
 
 Upgrading from before partitions, when a context had one queue ``<prefix>.<context>`` bound by the bare
@@ -155,17 +156,25 @@ def queue_arguments(context: str, prefix: str | None = None) -> dict[str, Any]:
 
 
 def wait_queue_arguments() -> dict[str, Any]:
-    """A wait queue's: each message stays ``EVENTS_DEFER_RETRY_SECONDS`` (one TTL for all, so they
-    expire in the order they came), then is dead-lettered to the default exchange under the routing
-    key it was published with (no ``x-dead-letter-routing-key``): the name of the queue it returns to.
-    At-least-once, so a message is never dropped on its way back."""
+    """A wait queue's: a message stays until its own ``expiration`` (``wait_expiration``, set by the
+    consumer that parks it), then is dead-lettered to the default exchange under the routing key it
+    was published with (no ``x-dead-letter-routing-key``): the name of the queue it returns to.
+    At-least-once, so a message is never dropped on its way back. No ``x-message-ttl``: the queue's
+    arguments never change with ``EVENTS_DEFER_RETRY_SECONDS``, so changing it needs no new queue."""
     return {
         "x-queue-type": "quorum",
-        "x-message-ttl": int(settings.EVENTS_DEFER_RETRY_SECONDS * 1000),
         "x-dead-letter-exchange": "",
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
     }
+
+
+def wait_expiration() -> str:
+    """A parked message's ``expiration`` (milliseconds, as AMQP wants it: a string): how long it stays in
+    the wait queue. The same for every message a process parks, so they expire in the order they came
+    (the broker expires a queue's messages from its head); after a change of the setting, those parked
+    before it keep their time."""
+    return str(int(settings.EVENTS_DEFER_RETRY_SECONDS * 1000))
 
 
 def declare_wait(channel: amqp.Channel, n: Names, context: str, queues: Iterable[str]) -> None:

@@ -23,8 +23,9 @@ header.
 A handler that raises ``Deferred`` (the event came before one it depends on: a dispatch whose order's
 ``OrderPlaced`` comes from another outbox) has not failed, and may wait for days: it must not sit in
 the prefetch window that long. The message is published (confirmed, ``mandatory``) to the context's
-wait queue, routed by the name of the queue it came from, and acked here; after the wait queue's TTL
-(``EVENTS_DEFER_RETRY_SECONDS``) the broker returns it to that queue and it is tried again. Its
+wait queue, routed by the name of the queue it came from, with an ``expiration`` of
+``EVENTS_DEFER_RETRY_SECONDS``, and acked here; once it expires the broker returns it to that queue
+and it is tried again. Its
 ``deferred-since`` header keeps the first deferral's time across rounds; once
 ``EVENTBUS["DEFER_FOR_SECONDS"]`` have passed since then it is dead-lettered, saying how long it
 waited and for what. The later messages of its stream that this process sees while it waits follow it
@@ -400,7 +401,7 @@ class Consumer:
     # --- Deferred messages: the wait queue ------------------------------------------------------------
     def _defer(self, pending: _Pending, errors: list[str]) -> None:
         """Park a message whose handlers deferred it in the wait queue, to come back to the queue it
-        came from after the wait queue's TTL; dead-letter it instead once it has waited
+        came from after ``EVENTS_DEFER_RETRY_SECONDS``; dead-letter it instead once it has waited
         ``DEFER_FOR_SECONDS`` since its first deferral."""
         headers = pending.message.properties.get("application_headers") or {}
         now = timezone.now()
@@ -453,6 +454,9 @@ class Consumer:
         }
         headers.update(extra_headers)
         properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+        properties["expiration"] = (
+            port.wait_expiration()
+        )  # its time in the wait queue (the broker drops it on the way back)
         self._returned.clear()
         self._channel.basic_publish_confirm(
             amqp.Message(message.body, application_headers=headers, **properties),

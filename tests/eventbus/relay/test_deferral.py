@@ -142,3 +142,31 @@ def test_a_stream_whose_waiting_message_never_comes_back_here_is_not_held_back_f
         consumer._close()
     assert consumer._waiting == {}
     assert depth(broker.wait_queue(CONTEXT)) == 0
+
+
+def test_changing_the_retry_time_needs_no_new_wait_queue_and_the_next_deferral_waits_the_new_time(
+    broker, as_service, settings
+):
+    """The wait is each message's own ``expiration``, not the wait queue's: an operator changes
+    ``EVENTS_DEFER_RETRY_SECONDS`` and runs ``declare_topology`` again, which neither refuses the
+    existing wait queue nor needs it deleted (that would delete the mails waiting in it)."""
+    settings.EVENTS_DEFER_RETRY_SECONDS = 3
+    port.declare([CONTEXT])  # the wait queue declared under 1 s is still the right one
+    run, gated = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Gated(run=run, order_id=gated))
+    relay_all()
+    consumer = Consumer(CONTEXT)
+    consumer._open()
+    try:
+        with as_service():
+            drive(consumer, lambda: waiting(consumer) == 1)
+        deferred = time.monotonic()
+        assert depth(broker.wait_queue(CONTEXT)) == 1
+        ProbeCounter.objects.create(key=f"gate:{run}:{gated}")
+        with as_service():
+            drive(consumer, lambda: ProbeCounter.objects.filter(key=f"{run}:{gated}:gated").exists())
+        assert time.monotonic() - deferred >= 2.5  # the new 3 s, not the 1 s the queue was declared with
+    finally:
+        consumer._close()
+    assert depth(broker.wait_queue(CONTEXT)) == depth_all(CONTEXT) == 0
