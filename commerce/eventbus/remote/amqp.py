@@ -451,7 +451,8 @@ def redrive_queue(context: str, message: amqp.Message, *, prefix: str | None = N
 
 def redrive(context: str, *, prefix: str | None = None, url: str | None = None) -> int:
     """Move the messages now in ``context``'s dead-letter queue back to the partition queues they came
-    from (``redrive_queue``), body and properties as they were but for the dead-letter headers; how
+    from (``redrive_queue``), body and properties as they were but for the dead-letter headers and
+    ``deferred-since`` (a message that had waited too long gets a whole deferral window again); how
     many moved.
 
     Each goes straight to its partition queue (the default exchange, by the queue's name), not through
@@ -476,7 +477,8 @@ def redrive(context: str, *, prefix: str | None = None, url: str | None = None) 
             headers = {
                 key: value
                 for key, value in (message.properties.get("application_headers") or {}).items()
-                if key not in (REASON_HEADER, "dead-letter-queue", "x-death", "x-delivery-count")
+                # A fresh deferral window too: it was re-driven because its cause is gone or being fixed.
+                if key not in (REASON_HEADER, "dead-letter-queue", "x-death", "x-delivery-count", DEFERRED_SINCE_HEADER)
             }
             properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
             queue = redrive_queue(context, message, prefix=n.prefix)

@@ -6,16 +6,18 @@ it is dead-lettered, saying how long it waited and for what."""
 
 import time
 import uuid
+from datetime import timedelta
 
 import amqp
 import pytest
+from django.utils import timezone
 
 from commerce.database import atomic_in
 from commerce.eventbus import publish, publish_many
 from commerce.eventbus.remote import amqp as port
 from commerce.eventbus.remote.consumer import Consumer
 from tests.eventbus.relay.events import Gated, Stepped
-from tests.eventbus.relay.support import depth, depth_all, drain, drain_all, payload
+from tests.eventbus.relay.support import depth, depth_all, drain, drain_all, payload, publish_raw
 from tests.eventbus.relay.test_consumer import counted, relay_all
 from tests.probe_sink.models import ProbeCounter
 
@@ -170,3 +172,30 @@ def test_changing_the_retry_time_needs_no_new_wait_queue_and_the_next_deferral_w
     finally:
         consumer._close()
     assert depth(broker.wait_queue(CONTEXT)) == depth_all(CONTEXT) == 0
+
+
+def test_a_redriven_message_that_had_waited_too_long_gets_a_fresh_deferral_window(broker, as_service):
+    """Staff re-drive a message dead-lettered after days of waiting (its cause is being fixed): deferred
+    again, it waits in the wait queue rather than going straight back to the dead letters."""
+    run, gated = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Gated(run=run, order_id=gated))
+    relay_all()
+    (message,) = drain_all(CONTEXT)  # as the consumer dead-lettered it, after four days of waiting
+    headers = {
+        **message.properties["application_headers"],
+        port.DEFERRED_SINCE_HEADER: (timezone.now() - timedelta(days=4)).isoformat(),
+        port.REASON_HEADER: "Waited 4 days for what never came",
+    }
+    properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+    publish_raw(CONTEXT, message.body, exchange=broker.dead_exchange, application_headers=headers, **properties)
+    assert port.redrive(CONTEXT) == 1
+    consumer = Consumer(CONTEXT)
+    consumer._open()
+    try:
+        with as_service():
+            drive(consumer, lambda: waiting(consumer) == 1)
+    finally:
+        consumer._close()
+    assert depth(broker.dead_queue(CONTEXT)) == 0
+    assert depth(broker.wait_queue(CONTEXT)) == 1
