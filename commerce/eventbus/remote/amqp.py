@@ -58,7 +58,16 @@ from commerce.eventbus.types import EventError, event_type, from_payload
 logger = logging.getLogger(__name__)
 
 # Exceptions that mean "the broker is not there or the connection broke": nothing about the message.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, amqp.exceptions.AMQPError, TimeoutError)
+# A broker's nack of a confirmed publish (``basic_publish_confirm`` raises ``MessageNacked``, which is no
+# ``AMQPError``: a full queue refusing it, the broker in trouble) is the same for whoever published: the
+# message it was moving is not acked off its queue, so it stays there; reconnect and try again later.
+# (The relay confirms its batches itself and counts a nack as a failed attempt of that message.)
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    amqp.exceptions.AMQPError,
+    TimeoutError,
+    amqp.exceptions.MessageNacked,
+)
 # A quorum queue returns a message whose consumer died without acking; a message that kills its
 # consumer every time (not one whose handler merely fails: the consumer counts those itself) is
 # dead-lettered by the broker after this many deliveries.

@@ -37,7 +37,9 @@ of the wait queue, a stream whose waiting message never came back to it.) A mess
 release of this code can read (not JSON, an unknown type, a newer version, a payload that does not
 fit) is dead-lettered at once with its reason. A message that kills the consumer every time is
 dead-lettered by the broker itself after the queue's delivery limit. The database failing (not the
-handler) costs no attempt: the messages wait until it answers.
+handler) costs no attempt: the messages wait until it answers. The broker refusing (``basic.nack``) a
+message moved to the wait or the dead-letter queue is handled like a broken connection: reconnect
+later; the message, not acked, comes back.
 """
 
 import contextlib
@@ -286,7 +288,11 @@ class Consumer:
                     wait = min(wait, max(0.1, idle_exit - (time.monotonic() - idle_since)))
                 if failures == 1 or failures % 10 == 0:
                     hint = " (run manage.py declare_topology)" if isinstance(error, amqp.exceptions.NotFound) else ""
-                    logger.error("The broker is unavailable (%s)%s; reconnecting in %.1fs", error, hint, wait)
+                    if isinstance(error, amqp.exceptions.MessageNacked):  # kept unacked: it comes back
+                        what = "refused a message this consumer moved (basic.nack: its wait or dead-letter queue full?)"
+                    else:
+                        what = f"is unavailable ({error})"
+                    logger.error("The broker %s%s; reconnecting in %.1fs", what, hint, wait)
                 time.sleep(wait)
         self._close()
         self._leave()

@@ -143,7 +143,7 @@ def test_a_stream_whose_waiting_message_never_comes_back_here_is_not_held_back_f
     finally:
         consumer._close()
     assert consumer._waiting == {}
-    assert depth(broker.wait_queue(CONTEXT)) == 0
+    assert depth(broker.wait_queue(CONTEXT)) == 2  # the two it was filled with, nothing more
 
 
 def test_changing_the_retry_time_needs_no_new_wait_queue_and_the_next_deferral_waits_the_new_time(
@@ -199,3 +199,37 @@ def test_a_redriven_message_that_had_waited_too_long_gets_a_fresh_deferral_windo
         consumer._close()
     assert depth(broker.dead_queue(CONTEXT)) == 0
     assert depth(broker.wait_queue(CONTEXT)) == 1
+
+
+def test_a_broker_that_refuses_a_parked_message_does_not_end_the_consumer_and_the_message_stays(broker, as_service):
+    """The broker nacks the publish to the wait queue (here: it is full, ``reject-publish``): the
+    consumer treats it like a broken connection (reconnects later) rather than crashing with its leases
+    left to linger a TTL, and the message, never acked, is back in its partition queue."""
+    run, gated = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Gated(run=run, order_id=gated))
+    relay_all()
+    connection = port.connect()
+    try:
+        channel = connection.channel()
+        channel.queue_delete(broker.wait_queue(CONTEXT))
+        channel.queue_declare(
+            broker.wait_queue(CONTEXT),
+            durable=True,
+            auto_delete=False,
+            arguments={**port.wait_queue_arguments(), "x-max-length": 1},
+        )
+        for queue in broker.partition_queues(CONTEXT):
+            channel.queue_bind(broker.wait_queue(CONTEXT), broker.wait_exchange, routing_key=queue)
+        channel.confirm_select()
+        for _ in range(2):  # full (a quorum queue refuses once it is over its length): the next one is nacked
+            channel.basic_publish_confirm(amqp.Message(b"{}"), exchange="", routing_key=broker.wait_queue(CONTEXT))
+    finally:
+        connection.close()
+    with as_service():
+        consumer = Consumer(CONTEXT)
+        assert consumer.run(idle_exit=2.0) == 0
+    assert consumer.held == set()  # it left: its leases are free for the others now
+    (kept,) = drain_all(CONTEXT)
+    assert (kept.properties["type"], payload(kept)["order_id"]) == ("probe.Gated", str(gated))
+    assert depth(broker.wait_queue(CONTEXT)) == 2  # the two it was filled with, nothing more
