@@ -185,8 +185,10 @@ EVENTS_BROKER_URL = os.environ.get("EVENTS_BROKER_URL", "amqp://guest:guest@127.
 EVENTS_TOPOLOGY_PREFIX = os.environ.get("EVENTS_TOPOLOGY_PREFIX", "commerce")
 # Each consuming context's queue is split in this many partition queues (an aggregate's events always
 # in the same one), so up to this many consumer processes share its work, each on the partitions it
-# holds a lease on. The relay, the consumers and declare_topology must agree on it; raising it adds
-# queues (declare_topology), lowering it leaves the higher ones to drain first (docs/extraction.md).
+# holds a lease on. The relay, the consumers and declare_topology must agree on it, and what is queued
+# stays in the partition it was hashed to. To change it: stop the relay, let the consumers drain the
+# partition and wait queues, change it everywhere, run declare_topology, start the consumers and the
+# relay (docs/extraction.md, "Scaling the consumer").
 EVENTS_PARTITIONS = env_int("EVENTS_PARTITIONS", 4)
 if EVENTS_PARTITIONS < 1:
     raise ImproperlyConfigured("EVENTS_PARTITIONS is the number of partition queues per context: 1 or more.")
