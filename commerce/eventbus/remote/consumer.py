@@ -9,7 +9,9 @@ it, the consumer died before its ack) finds its inbox rows and changes nothing.
 Scale: the context's queue is split in ``EVENTS_PARTITIONS`` partition queues (an aggregate always in
 the same one), and each consumer process consumes only those it holds a lease on (``leases``): the
 live processes share them fairly, a newcomer gets its share once the others have settled what they
-hold of it, and a process that dies leaves its partitions to the others a lease TTL later.
+hold of it, and a process that dies leaves its partitions to the others a lease TTL later. A partition
+whose queue is not declared (``EVENTS_PARTITIONS`` raised before ``declare_topology`` ran again) is
+skipped, with an error saying so, and its lease given back; the others are consumed meanwhile.
 
 Order: each partition queue has a single active consumer (a second holder by accident waits as a hot
 standby), and this process applies the messages in the order they arrived, per *stream*: the
@@ -105,6 +107,7 @@ class Consumer:
         self._queue_of_tag: dict[str, str] = {}
         self._next_tend = 0.0
         self._held_until = 0.0  # monotonic: the leases last renewed run out then
+        self._missing: set[str] = set()  # partition queues found undeclared (said once, until they exist)
         self._wanting = False  # holds less than every member's due (another's lease to expire or be given up)
         # Per stream, the messages this process has put in the wait queue, in the stream's order, and
         # when the first of them last went there. A stream whose first waiting message has not come
@@ -179,13 +182,19 @@ class Consumer:
             self._wanting = len(tended.held) < tended.minimum
         if self._channel is None:
             return
+        missing = set()
         for partition in sorted(self.held - self._surplus - set(self._consuming)):
             queue = self.names.partition_queue(self.context, partition)
+            if not self._queue_exists(queue):
+                missing.add(partition)
+                continue
             tag = self._channel.basic_consume(
                 queue, consumer_tag=f"{self.leases.holder}/{partition}", callback=self._arrived
             )
             self._consuming[partition] = tag
             self._queue_of_tag[tag] = queue
+        if missing:
+            self._skip_missing(missing)
         for partition in sorted(self._surplus & set(self._consuming)):
             self._channel.basic_cancel(self._consuming.pop(partition))  # what is in hand of it stays ours
         in_hand = {p.queue for p in self._pending}
@@ -203,6 +212,41 @@ class Consumer:
                 return
             self.held -= released
             self._surplus -= released
+
+    def _queue_exists(self, queue: str) -> bool:
+        """Whether the partition queue is declared, asked on a channel of its own (a missing queue makes
+        the broker close the channel that asked)."""
+        channel = self._connection.channel()
+        try:
+            channel.queue_declare(queue, passive=True)
+        except amqp.exceptions.NotFound:
+            if queue not in self._missing:
+                logger.error(
+                    "%s does not exist (EVENTS_PARTITIONS raised before the topology was declared again?): "
+                    "skipping it and consuming the others; run manage.py declare_topology",
+                    queue,
+                )
+                self._missing.add(queue)
+            return False
+        finally:
+            if channel.is_open:
+                channel.close()
+        if queue in self._missing:
+            logger.warning("%s exists now: consuming it", queue)
+            self._missing.discard(queue)
+        return True
+
+    def _skip_missing(self, partitions: set[int]) -> None:
+        """Give back the leases of partitions whose queue is missing (nothing of theirs is in hand): the
+        next round takes them again, and consumes them once ``declare_topology`` has declared them."""
+        try:
+            self.leases.release(partitions)
+        except DatabaseError as error:  # kept, and given up at the next round
+            logger.error("Releasing %s's partitions failed on the database (%s)", self.context, error)
+            connections[self.alias].close()
+            return
+        self.held -= partitions
+        self._surplus -= partitions
 
     def _partition_of_queue(self, queue: str) -> int | None:
         stem = self.names.partition_queue(self.context, 0)[:-1]
