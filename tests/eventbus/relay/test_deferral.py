@@ -1,6 +1,6 @@
 """A message whose handler defers it (it came before one it depends on) against the real RabbitMQ: it
-leaves the prefetch window for the context's wait queue, comes back to its queue after the wait
-queue's TTL (a second in tests), and is applied once what it waits for is there; the later messages
+leaves the prefetch window for the context's wait queue, comes back to its queue once its
+expiration is over (a second in tests), and is applied once what it waits for is there; the later messages
 of its stream wait behind it and keep their order; other streams go on; after ``DEFER_FOR_SECONDS``
 it is dead-lettered, saying how long it waited and for what."""
 
