@@ -185,8 +185,10 @@ EVENTS_BROKER_URL = os.environ.get("EVENTS_BROKER_URL", "amqp://guest:guest@127.
 EVENTS_TOPOLOGY_PREFIX = os.environ.get("EVENTS_TOPOLOGY_PREFIX", "commerce")
 # Each consuming context's queue is split in this many partition queues (an aggregate's events always
 # in the same one), so up to this many consumer processes share its work, each on the partitions it
-# holds a lease on. The relay, the consumers and declare_topology must agree on it; raising it adds
-# queues (declare_topology), lowering it leaves the higher ones to drain first (docs/extraction.md).
+# holds a lease on. The relay, the consumers and declare_topology must agree on it, and what is queued
+# stays in the partition it was hashed to. To change it: stop the relay, let the consumers drain the
+# partition and wait queues, change it everywhere, run declare_topology, start the consumers and the
+# relay (docs/extraction.md, "Scaling the consumer").
 EVENTS_PARTITIONS = env_int("EVENTS_PARTITIONS", 4)
 if EVENTS_PARTITIONS < 1:
     raise ImproperlyConfigured("EVENTS_PARTITIONS is the number of partition queues per context: 1 or more.")
@@ -195,8 +197,9 @@ if EVENTS_PARTITIONS < 1:
 EVENTS_LEASE_SECONDS = float(os.environ.get("EVENTS_LEASE_SECONDS", "15"))
 if EVENTS_LEASE_SECONDS <= 0:
     raise ImproperlyConfigured("EVENTS_LEASE_SECONDS must be positive.")
-# A deferred message waits this long in its context's wait queue before it is tried again (the wait
-# queue's fixed ``x-message-ttl``: changing it means deleting that queue and declaring it again).
+# A deferred message waits this long in its context's wait queue before it is tried again: the message's
+# own ``expiration``, set by the consumer that parks it, so changing it needs only the consumers restarted
+# (the wait queue has no TTL of its own: never delete it to change this, the deferred messages are in it).
 EVENTS_DEFER_RETRY_SECONDS = env_int("EVENTS_DEFER_RETRY_SECONDS", 30)
 # Which deployable this process is, named in every answer's ``X-Served-By``.
 SERVED_BY = os.environ.get("SERVED_BY", "monolith")

@@ -23,9 +23,14 @@ Topology (``declare``), under ``settings.EVENTS_TOPOLOGY_PREFIX``, with N = ``EV
     <prefix>.wait                direct exchange of deferred messages (a handler raised ``Deferred``),
                                  routing key = the queue the message came from
     <prefix>.<context>.wait      that context's wait queue, bound by the name of each queue of the
-                                 context: a fixed ``x-message-ttl`` (``EVENTS_DEFER_RETRY_SECONDS``),
-                                 then dead-lettered to the default exchange with the routing key it
+                                 context: each message stays for its ``expiration``
+                                 (``EVENTS_DEFER_RETRY_SECONDS``, set by the consumer that parks it),
+                                 then is dead-lettered to the default exchange with the routing key it
                                  was published with, i.e. back to exactly the queue it came from
+
+Upgrading from before partitions, when a context had one queue ``<prefix>.<context>`` bound by the bare
+event type: ``declare`` unbinds it, moves what it holds to the partition queues and deletes it
+(``retire_single_queue``).
 
 Partitions: the relay puts an event in partition ``crc32("<publishing context>:<partition key>") % N``
 (``partition_of``): an aggregate's events always in the same queue, so in order; events of a type that
@@ -53,7 +58,16 @@ from commerce.eventbus.types import EventError, event_type, from_payload
 logger = logging.getLogger(__name__)
 
 # Exceptions that mean "the broker is not there or the connection broke": nothing about the message.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, amqp.exceptions.AMQPError, TimeoutError)
+# A broker's nack of a confirmed publish (``basic_publish_confirm`` raises ``MessageNacked``, which is no
+# ``AMQPError``: a full queue refusing it, the broker in trouble) is the same for whoever published: the
+# message it was moving is not acked off its queue, so it stays there; reconnect and try again later.
+# (The relay confirms its batches itself and counts a nack as a failed attempt of that message.)
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    amqp.exceptions.AMQPError,
+    TimeoutError,
+    amqp.exceptions.MessageNacked,
+)
 # A quorum queue returns a message whose consumer died without acking; a message that kills its
 # consumer every time (not one whose handler merely fails: the consumer counts those itself) is
 # dead-lettered by the broker after this many deliveries.
@@ -74,6 +88,10 @@ class Names:
     @property
     def dead_exchange(self) -> str:
         return f"{self.prefix}.dead"
+
+    def single_queue(self, context: str) -> str:
+        """The one queue a context had before partitions (``declare`` moves what it holds and deletes it)."""
+        return f"{self.prefix}.{context}"
 
     def partition_queue(self, context: str, partition: int) -> str:
         return f"{self.prefix}.{context}.{partition}"
@@ -147,17 +165,25 @@ def queue_arguments(context: str, prefix: str | None = None) -> dict[str, Any]:
 
 
 def wait_queue_arguments() -> dict[str, Any]:
-    """A wait queue's: each message stays ``EVENTS_DEFER_RETRY_SECONDS`` (one TTL for all, so they
-    expire in the order they came), then is dead-lettered to the default exchange under the routing
-    key it was published with (no ``x-dead-letter-routing-key``): the name of the queue it returns to.
-    At-least-once, so a message is never dropped on its way back."""
+    """A wait queue's: a message stays until its own ``expiration`` (``wait_expiration``, set by the
+    consumer that parks it), then is dead-lettered to the default exchange under the routing key it
+    was published with (no ``x-dead-letter-routing-key``): the name of the queue it returns to.
+    At-least-once, so a message is never dropped on its way back. No ``x-message-ttl``: the queue's
+    arguments never change with ``EVENTS_DEFER_RETRY_SECONDS``, so changing it needs no new queue."""
     return {
         "x-queue-type": "quorum",
-        "x-message-ttl": int(settings.EVENTS_DEFER_RETRY_SECONDS * 1000),
         "x-dead-letter-exchange": "",
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
     }
+
+
+def wait_expiration() -> str:
+    """A parked message's ``expiration`` (milliseconds, as AMQP wants it: a string): how long it stays in
+    the wait queue. The same for every message a process parks, so they expire in the order they came
+    (the broker expires a queue's messages from its head); after a change of the setting, those parked
+    before it keep their time."""
+    return str(int(settings.EVENTS_DEFER_RETRY_SECONDS * 1000))
 
 
 def declare_wait(channel: amqp.Channel, n: Names, context: str, queues: Iterable[str]) -> None:
@@ -172,12 +198,18 @@ def declare_wait(channel: amqp.Channel, n: Names, context: str, queues: Iterable
 
 
 def declare(
-    contexts: Iterable[str], *, prefix: str | None = None, url: str | None = None, partitions: int | None = None
+    contexts: Iterable[str],
+    *,
+    prefix: str | None = None,
+    url: str | None = None,
+    partitions: int | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, list[str]]:
     """Declare the exchanges, and each context's partition queues, their bindings and its dead-letter
-    queue. Idempotent: declaring what exists with the same arguments changes nothing, and a larger
-    ``partitions`` (``settings.EVENTS_PARTITIONS`` by default) adds the queues missing. The bindings of
-    each queue."""
+    queue; then retire the context's queue from before partitions, if there is one
+    (``retire_single_queue``). Idempotent: declaring what exists with the same arguments changes
+    nothing, and a larger ``partitions`` (``settings.EVENTS_PARTITIONS`` by default) adds the queues
+    missing. The bindings of each queue; what an operator should know is appended to ``notes``."""
     n = names(prefix)
     count = settings.EVENTS_PARTITIONS if partitions is None else partitions
     declared: dict[str, list[str]] = {}
@@ -209,9 +241,106 @@ def declare(
                     channel.queue_bind(queue, n.exchange, routing_key=routing_key(event_name, context, partition))
                 declared[queue] = event_names
             declare_wait(channel, n, context, n.partition_queues(context, count))
+            note = retire_single_queue(connection, n, context, count)
+            if note and notes is not None:
+                notes.append(note)
     finally:
         connection.close()
     return declared
+
+
+def retire_single_queue(connection: amqp.Connection, n: Names, context: str, partitions: int) -> str:
+    """Upgrade from the topology before partitions, where ``context`` had one queue ``<prefix>.<context>``
+    bound by the bare event type: without this, what waits there (and what a relay of the previous
+    release still publishes during a rolling deploy) would be acked by the broker and never consumed.
+
+    In order: unbind it from the events exchange, so a previous relay's messages are unroutable, the
+    broker returns them (``mandatory``) and that relay keeps them owed and retries them (nothing acked
+    into a dead end); move each message in it, in its order, to the partition queue its stream hashes
+    to (confirmed, ``mandatory``, by the queue's name on the default exchange; acked off the old queue
+    only after the confirm, so a crash leaves a copy in both, which the inbox absorbs); delete it once
+    it is empty and nobody consumes it. While a consumer of the previous release is attached (a single
+    active consumer: this process would get nothing), nothing moves and the queue stays: the note says
+    to run ``declare_topology`` again once that consumer has stopped. Nothing to do (no such queue): a
+    no-op, so it runs at every declare. What happened, for the operator ("" when there was nothing)."""
+    old = n.single_queue(context)
+    channel = connection.channel()
+    try:
+        try:
+            channel.queue_declare(old, passive=True)
+        except amqp.exceptions.NotFound:  # the usual case: the broker closed that channel, nothing to do
+            return ""
+        for event_name in event_names_of(context):
+            channel.queue_unbind(old, n.exchange, routing_key=event_name)
+        state = channel.queue_declare(old, passive=True)
+        if state.consumer_count:
+            return (
+                f"Queue {old} (from before partitions) is unbound but still has {state.consumer_count} consumer(s) "
+                f"and {state.message_count} message(s): stop the previous release's consume_events {context}, "
+                "then run declare_topology again to move what is left to the partition queues."
+            )
+        moved = _move_to_partitions(connection, channel, old, n, context, partitions) if state.message_count else 0
+        state = channel.queue_declare(old, passive=True)
+        if state.message_count or state.consumer_count:
+            return (
+                f"Queue {old} (from before partitions): moved {moved} message(s) to the partition queues, "
+                f"{state.message_count} still there: run declare_topology again."
+            )
+        # Checked just above, not by ``if_empty``/``if_unused``, which quorum queues refuse; unbound, it
+        # receives nothing meanwhile.
+        channel.queue_delete(old)
+        return f"Queue {old} (from before partitions): moved {moved} message(s) to the partition queues, deleted."
+    finally:
+        if channel.is_open:
+            channel.close()
+
+
+def _move_to_partitions(
+    connection: amqp.Connection, channel: amqp.Channel, old: str, n: Names, context: str, partitions: int
+) -> int:
+    """Move every message in ``old`` to the partition queue of its type and ``partition-key`` header,
+    in order; how many moved. Consumed, not fetched: a quorum queue with a single active consumer
+    refuses ``basic.get``."""
+    channel.basic_qos(prefetch_size=0, prefetch_count=100, a_global=False)
+    channel.confirm_select()
+    returned: list[str] = []
+    channel.events["basic_return"].add(lambda exc, *_: returned.append(exc.reply_text))
+    taken: list[amqp.Message] = []
+    tag = channel.basic_consume(old, callback=taken.append)
+    moved = 0
+    while True:
+        try:
+            connection.drain_events(timeout=1.0)
+        except TimeoutError:
+            if not taken:
+                break
+        while taken:
+            message = taken.pop(0)
+            headers = {
+                key: value
+                for key, value in (message.properties.get("application_headers") or {}).items()
+                if not key.startswith("x-")  # the old queue's delivery count is not the new one's
+            }
+            partition = partition_of(
+                str(message.properties.get("type") or ""), str(headers.get("partition-key", "")), partitions
+            )
+            headers["partition"] = partition
+            queue = n.partition_queue(context, partition)
+            properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+            returned.clear()
+            channel.basic_publish_confirm(
+                amqp.Message(message.body, application_headers=headers, **properties),
+                exchange="",
+                routing_key=queue,
+                mandatory=True,
+                confirm_timeout=30,
+            )
+            if returned:  # no such queue: leave the message (and those after it) where they are
+                raise amqp.exceptions.NotFound(f"No queue {queue}: {returned[0]}")
+            channel.basic_ack(message.delivery_tag)
+            moved += 1
+    channel.basic_cancel(tag)
+    return moved
 
 
 def delete(contexts: Iterable[str], *, prefix: str, url: str | None = None, partitions: int | None = None) -> None:
@@ -331,7 +460,8 @@ def redrive_queue(context: str, message: amqp.Message, *, prefix: str | None = N
 
 def redrive(context: str, *, prefix: str | None = None, url: str | None = None) -> int:
     """Move the messages now in ``context``'s dead-letter queue back to the partition queues they came
-    from (``redrive_queue``), body and properties as they were but for the dead-letter headers; how
+    from (``redrive_queue``), body and properties as they were but for the dead-letter headers and
+    ``deferred-since`` (a message that had waited too long gets a whole deferral window again); how
     many moved.
 
     Each goes straight to its partition queue (the default exchange, by the queue's name), not through
@@ -356,7 +486,8 @@ def redrive(context: str, *, prefix: str | None = None, url: str | None = None) 
             headers = {
                 key: value
                 for key, value in (message.properties.get("application_headers") or {}).items()
-                if key not in (REASON_HEADER, "dead-letter-queue", "x-death", "x-delivery-count")
+                # A fresh deferral window too: it was re-driven because its cause is gone or being fixed.
+                if key not in (REASON_HEADER, "dead-letter-queue", "x-death", "x-delivery-count", DEFERRED_SINCE_HEADER)
             }
             properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
             queue = redrive_queue(context, message, prefix=n.prefix)

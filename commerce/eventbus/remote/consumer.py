@@ -9,7 +9,9 @@ it, the consumer died before its ack) finds its inbox rows and changes nothing.
 Scale: the context's queue is split in ``EVENTS_PARTITIONS`` partition queues (an aggregate always in
 the same one), and each consumer process consumes only those it holds a lease on (``leases``): the
 live processes share them fairly, a newcomer gets its share once the others have settled what they
-hold of it, and a process that dies leaves its partitions to the others a lease TTL later.
+hold of it, and a process that dies leaves its partitions to the others a lease TTL later. A partition
+whose queue is not declared (``EVENTS_PARTITIONS`` raised before ``declare_topology`` ran again) is
+skipped, with an error saying so, and its lease given back; the others are consumed meanwhile.
 
 Order: each partition queue has a single active consumer (a second holder by accident waits as a hot
 standby), and this process applies the messages in the order they arrived, per *stream*: the
@@ -23,8 +25,9 @@ header.
 A handler that raises ``Deferred`` (the event came before one it depends on: a dispatch whose order's
 ``OrderPlaced`` comes from another outbox) has not failed, and may wait for days: it must not sit in
 the prefetch window that long. The message is published (confirmed, ``mandatory``) to the context's
-wait queue, routed by the name of the queue it came from, and acked here; after the wait queue's TTL
-(``EVENTS_DEFER_RETRY_SECONDS``) the broker returns it to that queue and it is tried again. Its
+wait queue, routed by the name of the queue it came from, with an ``expiration`` of
+``EVENTS_DEFER_RETRY_SECONDS``, and acked here; once it expires the broker returns it to that queue
+and it is tried again. Its
 ``deferred-since`` header keeps the first deferral's time across rounds; once
 ``EVENTBUS["DEFER_FOR_SECONDS"]`` have passed since then it is dead-lettered, saying how long it
 waited and for what. The later messages of its stream that this process sees while it waits follow it
@@ -36,7 +39,9 @@ of the wait queue, a stream whose waiting message never came back to it.) A mess
 release of this code can read (not JSON, an unknown type, a newer version, a payload that does not
 fit) is dead-lettered at once with its reason. A message that kills the consumer every time is
 dead-lettered by the broker itself after the queue's delivery limit. The database failing (not the
-handler) costs no attempt: the messages wait until it answers.
+handler) costs no attempt: the messages wait until it answers. The broker refusing (``basic.nack``) a
+message moved to the wait or the dead-letter queue is handled like a broken connection: reconnect
+later; the message, not acked, comes back.
 """
 
 import contextlib
@@ -103,6 +108,7 @@ class Consumer:
         self._queue_of_tag: dict[str, str] = {}
         self._next_tend = 0.0
         self._held_until = 0.0  # monotonic: the leases last renewed run out then
+        self._missing: set[str] = set()  # partition queues found undeclared (said once, until they exist)
         self._wanting = False  # holds less than every member's due (another's lease to expire or be given up)
         # Per stream, the messages this process has put in the wait queue, in the stream's order, and
         # when the first of them last went there. A stream whose first waiting message has not come
@@ -177,13 +183,19 @@ class Consumer:
             self._wanting = len(tended.held) < tended.minimum
         if self._channel is None:
             return
+        missing = set()
         for partition in sorted(self.held - self._surplus - set(self._consuming)):
             queue = self.names.partition_queue(self.context, partition)
+            if not self._queue_exists(queue):
+                missing.add(partition)
+                continue
             tag = self._channel.basic_consume(
                 queue, consumer_tag=f"{self.leases.holder}/{partition}", callback=self._arrived
             )
             self._consuming[partition] = tag
             self._queue_of_tag[tag] = queue
+        if missing:
+            self._skip_missing(missing)
         for partition in sorted(self._surplus & set(self._consuming)):
             self._channel.basic_cancel(self._consuming.pop(partition))  # what is in hand of it stays ours
         in_hand = {p.queue for p in self._pending}
@@ -201,6 +213,41 @@ class Consumer:
                 return
             self.held -= released
             self._surplus -= released
+
+    def _queue_exists(self, queue: str) -> bool:
+        """Whether the partition queue is declared, asked on a channel of its own (a missing queue makes
+        the broker close the channel that asked)."""
+        channel = self._connection.channel()
+        try:
+            channel.queue_declare(queue, passive=True)
+        except amqp.exceptions.NotFound:
+            if queue not in self._missing:
+                logger.error(
+                    "%s does not exist (EVENTS_PARTITIONS raised before the topology was declared again?): "
+                    "skipping it and consuming the others; run manage.py declare_topology",
+                    queue,
+                )
+                self._missing.add(queue)
+            return False
+        finally:
+            if channel.is_open:
+                channel.close()
+        if queue in self._missing:
+            logger.warning("%s exists now: consuming it", queue)
+            self._missing.discard(queue)
+        return True
+
+    def _skip_missing(self, partitions: set[int]) -> None:
+        """Give back the leases of partitions whose queue is missing (nothing of theirs is in hand): the
+        next round takes them again, and consumes them once ``declare_topology`` has declared them."""
+        try:
+            self.leases.release(partitions)
+        except DatabaseError as error:  # kept, and given up at the next round
+            logger.error("Releasing %s's partitions failed on the database (%s)", self.context, error)
+            connections[self.alias].close()
+            return
+        self.held -= partitions
+        self._surplus -= partitions
 
     def _partition_of_queue(self, queue: str) -> int | None:
         stem = self.names.partition_queue(self.context, 0)[:-1]
@@ -286,7 +333,11 @@ class Consumer:
                     wait = min(wait, max(0.1, idle_exit - (time.monotonic() - idle_since)))
                 if failures == 1 or failures % 10 == 0:
                     hint = " (run manage.py declare_topology)" if isinstance(error, amqp.exceptions.NotFound) else ""
-                    logger.error("The broker is unavailable (%s)%s; reconnecting in %.1fs", error, hint, wait)
+                    if isinstance(error, amqp.exceptions.MessageNacked):  # kept unacked: it comes back
+                        what = "refused a message this consumer moved (basic.nack: its wait or dead-letter queue full?)"
+                    else:
+                        what = f"is unavailable ({error})"
+                    logger.error("The broker %s%s; reconnecting in %.1fs", what, hint, wait)
                 time.sleep(wait)
         self._close()
         self._leave()
@@ -402,7 +453,7 @@ class Consumer:
     # --- Deferred messages: the wait queue ------------------------------------------------------------
     def _defer(self, pending: _Pending, errors: list[str]) -> None:
         """Park a message whose handlers deferred it in the wait queue, to come back to the queue it
-        came from after the wait queue's TTL; dead-letter it instead once it has waited
+        came from after ``EVENTS_DEFER_RETRY_SECONDS``; dead-letter it instead once it has waited
         ``DEFER_FOR_SECONDS`` since its first deferral."""
         headers = pending.message.properties.get("application_headers") or {}
         now = timezone.now()
@@ -455,6 +506,9 @@ class Consumer:
         }
         headers.update(extra_headers)
         properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+        properties["expiration"] = (
+            port.wait_expiration()
+        )  # its time in the wait queue (the broker drops it on the way back)
         self._returned.clear()
         self._channel.basic_publish_confirm(
             amqp.Message(message.body, application_headers=headers, **properties),

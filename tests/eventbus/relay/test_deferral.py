@@ -1,21 +1,23 @@
 """A message whose handler defers it (it came before one it depends on) against the real RabbitMQ: it
-leaves the prefetch window for the context's wait queue, comes back to its queue after the wait
-queue's TTL (a second in tests), and is applied once what it waits for is there; the later messages
+leaves the prefetch window for the context's wait queue, comes back to its queue once its
+expiration is over (a second in tests), and is applied once what it waits for is there; the later messages
 of its stream wait behind it and keep their order; other streams go on; after ``DEFER_FOR_SECONDS``
 it is dead-lettered, saying how long it waited and for what."""
 
 import time
 import uuid
+from datetime import timedelta
 
 import amqp
 import pytest
+from django.utils import timezone
 
 from commerce.database import atomic_in
 from commerce.eventbus import publish, publish_many
 from commerce.eventbus.remote import amqp as port
 from commerce.eventbus.remote.consumer import Consumer
 from tests.eventbus.relay.events import Gated, Stepped
-from tests.eventbus.relay.support import depth, depth_all, drain, drain_all, payload
+from tests.eventbus.relay.support import depth, depth_all, drain, drain_all, payload, publish_raw
 from tests.eventbus.relay.test_consumer import counted, relay_all
 from tests.probe_sink.models import ProbeCounter
 
@@ -142,3 +144,92 @@ def test_a_stream_whose_waiting_message_never_comes_back_here_is_not_held_back_f
         consumer._close()
     assert consumer._waiting == {}
     assert depth(broker.wait_queue(CONTEXT)) == 0
+
+
+def test_changing_the_retry_time_needs_no_new_wait_queue_and_the_next_deferral_waits_the_new_time(
+    broker, as_service, settings
+):
+    """The wait is each message's own ``expiration``, not the wait queue's: an operator changes
+    ``EVENTS_DEFER_RETRY_SECONDS`` and runs ``declare_topology`` again, which neither refuses the
+    existing wait queue nor needs it deleted (that would delete the mails waiting in it)."""
+    settings.EVENTS_DEFER_RETRY_SECONDS = 3
+    port.declare([CONTEXT])  # the wait queue declared under 1 s is still the right one
+    run, gated = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Gated(run=run, order_id=gated))
+    relay_all()
+    consumer = Consumer(CONTEXT)
+    consumer._open()
+    try:
+        with as_service():
+            drive(consumer, lambda: waiting(consumer) == 1)
+        deferred = time.monotonic()
+        assert depth(broker.wait_queue(CONTEXT)) == 1
+        ProbeCounter.objects.create(key=f"gate:{run}:{gated}")
+        with as_service():
+            drive(consumer, lambda: ProbeCounter.objects.filter(key=f"{run}:{gated}:gated").exists())
+        assert time.monotonic() - deferred >= 2.5  # the new 3 s, not the 1 s the queue was declared with
+    finally:
+        consumer._close()
+    assert depth(broker.wait_queue(CONTEXT)) == depth_all(CONTEXT) == 0
+
+
+def test_a_redriven_message_that_had_waited_too_long_gets_a_fresh_deferral_window(broker, as_service):
+    """Staff re-drive a message dead-lettered after days of waiting (its cause is being fixed): deferred
+    again, it waits in the wait queue rather than going straight back to the dead letters."""
+    run, gated = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Gated(run=run, order_id=gated))
+    relay_all()
+    (message,) = drain_all(CONTEXT)  # as the consumer dead-lettered it, after four days of waiting
+    headers = {
+        **message.properties["application_headers"],
+        port.DEFERRED_SINCE_HEADER: (timezone.now() - timedelta(days=4)).isoformat(),
+        port.REASON_HEADER: "Waited 4 days for what never came",
+    }
+    properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+    publish_raw(CONTEXT, message.body, exchange=broker.dead_exchange, application_headers=headers, **properties)
+    assert port.redrive(CONTEXT) == 1
+    consumer = Consumer(CONTEXT)
+    consumer._open()
+    try:
+        with as_service():
+            drive(consumer, lambda: waiting(consumer) == 1)
+    finally:
+        consumer._close()
+    assert depth(broker.dead_queue(CONTEXT)) == 0
+    assert depth(broker.wait_queue(CONTEXT)) == 1
+
+
+def test_a_broker_that_refuses_a_parked_message_does_not_end_the_consumer_and_the_message_stays(broker, as_service):
+    """The broker nacks the publish to the wait queue (here: it is full, ``reject-publish``): the
+    consumer treats it like a broken connection (reconnects later) rather than crashing with its leases
+    left to linger a TTL, and the message, never acked, is back in its partition queue."""
+    run, gated = uuid.uuid4().hex, uuid.uuid4()
+    with atomic_in("probe"):
+        publish(Gated(run=run, order_id=gated))
+    relay_all()
+    connection = port.connect()
+    try:
+        channel = connection.channel()
+        channel.queue_delete(broker.wait_queue(CONTEXT))
+        channel.queue_declare(
+            broker.wait_queue(CONTEXT),
+            durable=True,
+            auto_delete=False,
+            arguments={**port.wait_queue_arguments(), "x-max-length": 1},
+        )
+        for queue in broker.partition_queues(CONTEXT):
+            channel.queue_bind(broker.wait_queue(CONTEXT), broker.wait_exchange, routing_key=queue)
+        channel.confirm_select()
+        for _ in range(2):  # full (a quorum queue refuses once it is over its length): the next one is nacked
+            channel.basic_publish_confirm(amqp.Message(b"{}"), exchange="", routing_key=broker.wait_queue(CONTEXT))
+    finally:
+        connection.close()
+    with as_service():
+        consumer = Consumer(CONTEXT)
+        assert consumer.run(idle_exit=2.0) == 0
+    assert consumer.held == set()  # it left: its leases are free for the others now
+    (kept,) = drain_all(CONTEXT)
+    assert (kept.properties["type"], payload(kept)["order_id"]) == ("probe.Gated", str(gated))
+    assert depth(broker.wait_queue(CONTEXT)) == 2  # the two it was filled with, nothing more

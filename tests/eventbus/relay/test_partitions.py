@@ -270,3 +270,23 @@ def test_redrive_finds_the_partition_of_a_dead_letter_that_names_none(broker):
     expected = broker.partition_queue(CONTEXT, port.partition_of("probe.Stepped", f"order_id:{order}"))
     (message,) = drain(expected)
     assert port.REASON_HEADER not in message.properties["application_headers"]
+
+
+def test_a_partition_queue_not_declared_yet_is_skipped_and_the_others_go_on(broker, as_service, settings, caplog):
+    """EVENTS_PARTITIONS raised on the consumers before declare_topology ran again: the partitions with
+    no queue are skipped (an error says to run declare_topology) and their leases given back, while
+    the queues that exist are consumed, instead of a reconnect loop that stalls them all."""
+    with atomic_in("probe"):
+        publish(Pinged(key="waiting"))
+    relay_all()
+    settings.EVENTS_PARTITIONS = 6
+    with as_service():
+        consumer = Consumer(CONTEXT)
+        assert consumer.run(idle_exit=2.0) == 1
+    assert depth_all_of(broker, 4) == 0
+    assert f"{broker.partition_queue(CONTEXT, 4)} does not exist" in caplog.text
+    assert "run manage.py declare_topology" in caplog.text
+
+
+def depth_all_of(names: port.Names, partitions: int) -> int:
+    return sum(depth(queue) for queue in names.partition_queues(CONTEXT, partitions))

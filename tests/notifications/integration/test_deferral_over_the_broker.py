@@ -1,7 +1,7 @@
 """Lifted, through the real RabbitMQ: a dispatch that reaches the notifications service before its
 order's ``OrderPlaced`` (another outbox) waits in the service's wait queue, out of the consumer's
-prefetch window, and is sent once the order is known: exactly one mail each. The wait queue's TTL is
-a second in tests (``EVENTS_DEFER_RETRY_SECONDS``)."""
+prefetch window, and is sent once the order is known: exactly one mail each. A parked message's
+expiration is a second in tests (``EVENTS_DEFER_RETRY_SECONDS``)."""
 
 import time
 import uuid
