@@ -29,7 +29,7 @@ from tests.probe_sink.models import ProbeCounter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CONTEXT = "probe_sink"
-TTL = 3.0  # the lease TTL the consumer processes here run with (15 s by default)
+TTL = 5.0  # the lease TTL the consumer processes here run with (15 s by default)
 
 
 def relay_all() -> int:
@@ -169,8 +169,10 @@ def test_leases_divide_the_partitions_fairly_and_a_dead_holders_expire_to_the_ot
 
 
 def test_two_consumer_processes_share_the_partitions_and_one_killed_leaves_them_to_the_other_in_order(
-    broker, settings, tmp_path: Path
+    broker, settings, tmp_path: Path, postgresql_only
 ):
+    """Two consumer processes on one database: PostgreSQL, as deployed (on SQLite two writing processes take
+    turns at the file's one lock, and a consumer that waits on it past a lease TTL rightly loses its leases)."""
     settings.EVENTS_LEASE_SECONDS = TTL
     partitions = settings.EVENTS_PARTITIONS
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
