@@ -1,6 +1,7 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
 from contexts.orders.services._checkout import CheckoutRequest, checkout, register_address_book
+from contexts.orders.services._demo import backdate_demo_order
 from contexts.orders.services._idempotency import idempotency_keys, prune_idempotency_records
 from contexts.orders.services._lifecycle import (
     cancel_order,
@@ -21,6 +22,7 @@ __all__ = [
     "MoneyDifference",
     "MoneyPosition",
     "anonymise_customer_orders",
+    "backdate_demo_order",
     "cancel_order",
     "checkout",
     "finish_interrupted_operations",
