@@ -186,21 +186,42 @@ def _stock(user) -> Block | None:
     return Block(title="Stock", figures=(figure,), rows=rows)
 
 
+def _dead_letters(states: Sequence[bus_state.OutboxState]) -> tuple[Figure, ...]:
+    """The delivery list shows one database at a time (``?database=``): in split mode one figure per
+    database holding dead letters, each opening that database's list; one figure otherwise."""
+    detail = "retry them from the list once the cause is fixed"
+    if len(states) > 1 and any(s.dead_letters for s in states):
+        return tuple(
+            Figure(
+                label=f"Dead-lettered deliveries ({s.database})",
+                value=str(s.dead_letters),
+                detail=detail,
+                url=_list("eventbus_delivery", f"status__exact=dead&database={s.database}"),
+                attention=True,
+            )
+            for s in states
+            if s.dead_letters
+        )
+    dead = sum(s.dead_letters for s in states)
+    return (
+        Figure(
+            label="Dead-lettered deliveries",
+            value=str(dead),
+            detail=detail if dead else "none",
+            url=_list("eventbus_delivery", "status__exact=dead"),
+            attention=bool(dead),
+        ),
+    )
+
+
 def _bus(user, now: datetime) -> Block | None:
     if not user.has_perm("eventbus.view_delivery"):
         return None
     states = bus_state.outbox_states()
-    dead = sum(s.dead_letters for s in states)
     owed = [s for s in states if s.oldest_owed is not None]
     oldest = min(owed, key=lambda s: s.oldest_owed) if owed else None
     figures = (
-        Figure(
-            label="Dead-lettered deliveries",
-            value=str(dead),
-            detail="retry them from the list once the cause is fixed" if dead else "none",
-            url=_list("eventbus_delivery", "status__exact=dead"),
-            attention=bool(dead),
-        ),
+        *_dead_letters(states),
         Figure(
             label="Oldest pending event",
             value=timesince(oldest.oldest_owed, now) if oldest else "none",

@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from commerce.database import context_aliases
+from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, OutboxMessage
 from contexts.dashboard import dashboard_for
 from contexts.inventory.models import StockLevel, Warehouse
@@ -70,7 +70,8 @@ def test_a_superuser_sees_what_needs_doing_and_how_the_week_went(staff, shop):
     assert shown["Returns waiting"] == ("1", "/admin/orders/return/?status__in=requested,receiving")
     assert shown["Payments needing attention"] == ("1", "/admin/orders/order/?attention=payment")
     assert shown["Low-stock SKUs"] == ("1", "/admin/inventory/stocklevel/?stock=low")
-    assert shown["Dead-lettered deliveries"][0] == "1"
+    # one figure, labelled with its database in split mode (each database's list is its own page)
+    assert [value for label, (value, _) in shown.items() if label.startswith("Dead-lettered deliveries")] == ["1"]
     assert "oldest waiting 3\xa0days" in page
     # sales: placed and not cancelled; today two EUR orders (31.90 each), the week adds the one of 3 days
     # ago and the delivered one (100.00); nothing pending or cancelled
@@ -147,3 +148,36 @@ def test_an_empty_shop_shows_zeros_and_an_empty_chart(staff):
     shown = figures(page)
     assert shown["Orders to ship"][0] == "0" and shown["Oldest pending event"][0] == "none"
     assert "Orders (bars) and revenue in EUR (line) per day" in page
+
+
+def dead_letter(alias: str, n: int) -> None:
+    message = OutboxMessage.objects.using(alias).create(
+        event_id=f"00000000-0000-0000-0000-0000000001{n:02d}",
+        event_type="orders.OrderPlaced",
+        payload={},
+        occurred_at=timezone.now(),
+    )
+    Delivery.objects.using(alias).create(
+        message=message, subscription="s", status="dead", next_attempt_at=timezone.now()
+    )
+
+
+def test_each_dead_letter_figure_opens_the_list_of_the_database_that_holds_them(staff):
+    """In split mode each context's deliveries live in its own database: a figure summing them all would
+    open a list of ``default``'s only. Each figure counts what its link lists (one figure unless split)."""
+    dead_letter(database_for("orders"), 1)
+    dead_letter(database_for("orders"), 2)
+    dead_letter(database_for("inventory"), 3)
+    client = staff(None)
+    shown = {
+        label: figure for label, figure in figures(client.get("/admin/").content.decode()).items() if "Dead" in label
+    }
+    databases = {database_for("orders"), database_for("inventory")}
+    assert len(shown) == len(databases), shown
+    total = 0
+    for label, (value, link) in shown.items():
+        listing = client.get(link).content.decode()
+        counted = re.search(r'<p class="paginator">\s*(\d+) ', listing)
+        assert counted and counted.group(1) == value, (label, link)
+        total += int(value)
+    assert total == 3
