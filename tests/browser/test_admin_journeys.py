@@ -124,7 +124,7 @@ def test_customer_service_receives_a_return_and_the_customer_is_refunded(page, a
     dashboard_figure(page, "Returns waiting").click()
     row = page.locator("#result_list tbody tr", has_text=order.number)
     expect(row).to_contain_text("1 × MUG")
-    row.get_by_role("link", name=re.compile(f"Return of {order.number}")).click()
+    row.get_by_role("link", name=re.compile(f"Return of order {order.number}")).click()
     page.get_by_role("link", name=order.number).click()
     page.locator("nav.order-transitions").get_by_role("link", name=re.compile("Receive return and refund")).click()
     expect(page.get_by_text("1 × MUG")).to_be_visible()
