@@ -14,6 +14,7 @@ from contexts.orders.services._lifecycle import (
 )
 from contexts.orders.services._money import MoneyDifference, MoneyPosition, money_position
 from contexts.orders.services._orders import anonymise_customer_orders, locked_order, next_order_number, transition
+from contexts.orders.services._previews import refund_on_cancel, refund_on_receipt
 from contexts.orders.services._saga import CheckoutFailed, heal, recover_stuck_checkouts
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "receive_return",
     "record_shipment",
     "recover_stuck_checkouts",
+    "refund_on_cancel",
+    "refund_on_receipt",
     "register_address_book",
     "request_return",
     "ship_order",
