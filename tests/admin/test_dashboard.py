@@ -69,7 +69,7 @@ def test_a_superuser_sees_what_needs_doing_and_how_the_week_went(staff, shop):
     assert shown["Orders to ship"] == ("4", "/admin/orders/order/?status__in=confirmed,partially_shipped")
     assert shown["Returns waiting"] == ("1", "/admin/orders/return/?status__in=requested,receiving")
     assert shown["Payments needing attention"] == ("1", "/admin/orders/order/?attention=payment")
-    assert shown["Low-stock SKUs"] == ("1", "/admin/inventory/stocklevel/?stock=low")
+    assert shown["Low stock levels (SKU × warehouse)"] == ("1", "/admin/inventory/stocklevel/?stock=low")
     # one figure, labelled with its database in split mode (each database's list is its own page)
     assert [value for label, (value, _) in shown.items() if label.startswith("Dead-lettered deliveries")] == ["1"]
     assert "oldest waiting 3\xa0days" in page
@@ -86,7 +86,12 @@ def test_every_figure_links_to_the_list_that_counts_the_same(staff, shop):
     client = staff(None)
     page = client.get("/admin/").content.decode()
     shown = figures(page)
-    for label in ("Orders to ship", "Returns waiting", "Payments needing attention", "Low-stock SKUs"):
+    for label in (
+        "Orders to ship",
+        "Returns waiting",
+        "Payments needing attention",
+        "Low stock levels (SKU × warehouse)",
+    ):
         value, link = shown[label]
         listing = client.get(link)
         assert listing.status_code == 200, label
@@ -101,12 +106,12 @@ def test_every_figure_links_to_the_list_that_counts_the_same(staff, shop):
 
 def test_each_role_sees_only_the_blocks_it_may_open(staff, shop):
     warehouse = figures(staff("warehouse").get("/admin/").content.decode())
-    assert set(warehouse) == {"Orders to ship", "Low-stock SKUs"}, "no money, no returns, no bus"
+    assert set(warehouse) == {"Orders to ship", "Low stock levels (SKU × warehouse)"}, "no money, no returns, no bus"
     service = figures(staff("customer_service").get("/admin/").content.decode())
     assert {"Orders to ship", "Returns waiting", "Payments needing attention", "Today (EUR)"} <= set(service)
     assert "Dead-lettered deliveries" not in service
     merchandisers = figures(staff("merchandisers").get("/admin/").content.decode())
-    assert set(merchandisers) == {"Low-stock SKUs"}
+    assert set(merchandisers) == {"Low stock levels (SKU × warehouse)"}
 
 
 def build(client) -> list[dict]:
@@ -181,3 +186,23 @@ def test_each_dead_letter_figure_opens_the_list_of_the_database_that_holds_them(
         assert counted and counted.group(1) == value, (label, link)
         total += int(value)
     assert total == 3
+
+
+def test_a_chart_without_revenue_says_0_on_its_axis_and_its_ids_hold_no_markup():
+    from datetime import date
+
+    from contexts.dashboard import ChartDay, chart_svg
+
+    days = [ChartDay(date(2026, 12, n), 0, Decimal(0)) for n in range(1, 8)]
+    svg = str(chart_svg(days, 'EUR"><script>'))
+    revenue_axis = re.findall(r'class="legend-revenue"[^>]*>([^<]*)<', svg)
+    assert revenue_axis[0] == "0", revenue_axis
+    assert "<script>" not in svg and all(re.fullmatch(r"[\w-]+", i) for i in re.findall(r'id="([^"]*)"', svg))
+
+
+def test_the_low_stock_figure_says_it_counts_stock_levels_as_its_list_does(staff):
+    """Two warehouses low on one SKU are two rows of the list it opens: the label says what it counts."""
+    for code in ("BER", "HAM"):
+        StockLevel.objects.create(sku="MUG", warehouse=Warehouse.objects.create(code=code, name=code), on_hand=1)
+    shown = figures(staff(None).get("/admin/").content.decode())
+    assert shown["Low stock levels (SKU × warehouse)"][0] == "2"

@@ -47,7 +47,7 @@ def test_the_warehouse_s_dashboard_shows_orders_to_ship_and_stock_and_no_money(p
     log_in(page, staff_member("warehouse"))
     to_ship = dashboard_figure(page, "Orders to ship")
     expect(to_ship.locator(".shop-figure-value")).to_have_text("1")
-    expect(dashboard_figure(page, "Low-stock SKUs")).to_be_visible()
+    expect(dashboard_figure(page, "Low stock levels (SKU × warehouse)")).to_be_visible()
     expect(page.locator("#shop-dashboard")).not_to_contain_text("Payments needing attention")
     expect(page.locator("#shop-dashboard svg.shop-chart")).to_have_count(0)
     snap(page, "dashboard-warehouse")
