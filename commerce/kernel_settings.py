@@ -9,6 +9,7 @@ nothing here imports a context. docs/configuration.md lists every variable read 
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -98,7 +99,15 @@ APPEND_SLASH = False
 
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-TIME_ZONE = "UTC"
+# The shop's day: "today" and the days of the admin's sales chart start at midnight here (an IANA name,
+# e.g. ``Europe/Berlin``). Times are stored in UTC whatever it says.
+TIME_ZONE = os.environ.get("TIME_ZONE") or "UTC"
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE={TIME_ZONE!r} is not a time zone this machine knows (an IANA name such as Europe/Berlin)."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 

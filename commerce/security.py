@@ -7,7 +7,7 @@ from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Sum, Value
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -54,17 +54,40 @@ class AdminLoginsOnlyHandler(AxesDatabaseHandler):
         return None
 
 
-def lockout_ends(request: HttpRequest, username: str) -> datetime | None:
-    """When the lock-out of this account or this address ends: the cool-off after the latest failure
-    that counts against either (Axes counts from the latest attempt)."""
+def _address(request: HttpRequest) -> str | None:
+    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
+
+
+def active_locks(request: HttpRequest, username: str) -> tuple[bool, bool]:
+    """Which lock refuses this login: (the account's, the address's). Axes locks each on its own
+    (``AXES_LOCKOUT_PARAMETERS``) once its failures within the cool-off reach ``AXES_FAILURE_LIMIT``."""
+    from axes.models import AccessAttempt
+
+    attempts = AccessAttempt.objects.all()
+    cool_off = get_cool_off(request)
+    if cool_off is not None:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+    counted = attempts.aggregate(
+        account=Sum("failures_since_start", filter=Q(username=username)) if username else Value(0),
+        address=Sum("failures_since_start", filter=Q(ip_address=_address(request))),
+    )
+    limit = settings.AXES_FAILURE_LIMIT
+    return (counted["account"] or 0) >= limit, (counted["address"] or 0) >= limit
+
+
+def lockout_ends(request: HttpRequest, username: str, *, account: bool = True, address: bool = True) -> datetime | None:
+    """When the lock-out of this account and/or this address (the locks that apply) ends: the cool-off
+    after the latest failure that counts against them (Axes counts from the latest attempt)."""
     from axes.models import AccessAttempt
 
     cool_off = get_cool_off(request)
     if cool_off is None:
         return None
-    where = Q(ip_address=getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR"))
-    if username:
-        where |= Q(username=username)
+    by_account = Q(username=username) if account and username else None
+    by_address = Q(ip_address=_address(request))
+    where = by_account if by_account is not None and not address else by_address
+    if by_account is not None and address:
+        where |= by_account
     latest = AccessAttempt.objects.filter(where).aggregate(latest=Max("attempt_time"))["latest"]
     return (latest or timezone.now()) + cool_off
 
@@ -77,11 +100,17 @@ def lockout_response(
     from django.contrib import admin
 
     username = get_client_username(request, credentials) or ""
+    account, address = active_locks(request, username)
+    if not (account or address):  # counted elsewhere than we read (a custom handler): name both
+        account, address = bool(username), True
     context = {
         **admin.site.each_context(request),
         "title": "Too many failed logins",
         "username": username,
+        "account_locked": account,
+        "address_locked": address,
+        "address": _address(request),
         "failure_limit": settings.AXES_FAILURE_LIMIT,
-        "ends_at": lockout_ends(request, username),
+        "ends_at": lockout_ends(request, username, account=account, address=address),
     }
     return TemplateResponse(request, "admin/lockout.html", context, status=settings.AXES_HTTP_RESPONSE_CODE).render()

@@ -130,6 +130,9 @@ if DATABASE_SPLIT:
 # the first visit to the index: never in an API worker).
 SHOP_SITE_URL = os.environ.get("SHOP_SITE_URL", "/api/docs")
 ADMIN_DASHBOARD = "contexts.dashboard.dashboard_for"
+# The demo shop's orders (``manage.py seed_demo_orders``): a function spanning the contexts, named here
+# because the kernel, where the command lives, imports no context.
+DEMO_ORDERS = "contexts.demo_orders.seed_demo_orders"
 FORMAT_MODULE_PATH = ["commerce.formats"]  # dates as "7 Dec 2026, 10:55" in the admin's lists and pages
 
 # --- Identity and passwords ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ counts. Its cost is a fixed number of queries whatever the shop holds (``tests/a
 figure of orders, two for stock, one per database for the bus.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -59,19 +60,20 @@ def chart_svg(days: Sequence[ChartDay], currency: str) -> SafeString:
     """The chart of ``days`` (consecutive, oldest first) for one currency."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     most_orders = max((d.orders for d in days), default=0) or 1
-    most_revenue = max((d.revenue for d in days), default=Decimal(0)) or Decimal(1)
+    top_revenue = max((d.revenue for d in days), default=Decimal(0))
+    most_revenue = top_revenue or Decimal(1)  # the scale's divisor; the axis shows the real top, 0 too
     step = plot_w / max(len(days), 1)
     bar = max(step * 0.7, 1.0)
+    title_id = "chart-" + re.sub(r"[^A-Za-z0-9]", "_", currency) + "-title"  # an id holds no markup
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
-        f'class="shop-chart" aria-labelledby="chart-{currency}-title">',
-        f'<title id="chart-{currency}-title">{escape(f"Orders and revenue ({currency}) per day, last {len(days)} days")}'
-        "</title>",
+        f'class="shop-chart" aria-labelledby="{title_id}">',
+        f'<title id="{title_id}">{escape(f"Orders and revenue ({currency}) per day, last {len(days)} days")}</title>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" class="axis"/>',
         _text(LEFT - 6, TOP + 8, str(max((d.orders for d in days), default=0)), "end"),
         _text(LEFT - 6, TOP + plot_h, "0", "end"),
         _text(LEFT - 6, TOP + plot_h / 2, "orders", "end", "legend-orders"),
-        _text(LEFT + plot_w + 6, TOP + 8, f"{most_revenue:,.0f}", "start", "legend-revenue"),
+        _text(LEFT + plot_w + 6, TOP + 8, f"{top_revenue:,.0f}", "start", "legend-revenue"),
         _text(LEFT + plot_w + 6, TOP + plot_h / 2, currency, "start", "legend-revenue"),
     ]
     points = []
@@ -169,9 +171,9 @@ def _stock(user) -> Block | None:
     threshold = inventory_settings().low_stock_threshold
     count, lowest = inventory_selectors.low_stock(threshold, shown=LOW_STOCK_SHOWN)
     figure = Figure(
-        label="Low-stock SKUs",
+        label="Low stock levels (SKU × warehouse)",  # what its list shows: a SKU low in two warehouses is two
         value=str(count),
-        detail=f"{threshold} or fewer available in a warehouse",
+        detail=f"{threshold} or fewer available",
         url=_list("inventory_stocklevel", "stock=low"),
         attention=bool(count),
     )
@@ -186,21 +188,42 @@ def _stock(user) -> Block | None:
     return Block(title="Stock", figures=(figure,), rows=rows)
 
 
+def _dead_letters(states: Sequence[bus_state.OutboxState]) -> tuple[Figure, ...]:
+    """The delivery list shows one database at a time (``?database=``): in split mode one figure per
+    database holding dead letters, each opening that database's list; one figure otherwise."""
+    detail = "retry them from the list once the cause is fixed"
+    if len(states) > 1 and any(s.dead_letters for s in states):
+        return tuple(
+            Figure(
+                label=f"Dead-lettered deliveries ({s.database})",
+                value=str(s.dead_letters),
+                detail=detail,
+                url=_list("eventbus_delivery", f"status__exact=dead&database={s.database}"),
+                attention=True,
+            )
+            for s in states
+            if s.dead_letters
+        )
+    dead = sum(s.dead_letters for s in states)
+    return (
+        Figure(
+            label="Dead-lettered deliveries",
+            value=str(dead),
+            detail=detail if dead else "none",
+            url=_list("eventbus_delivery", "status__exact=dead"),
+            attention=bool(dead),
+        ),
+    )
+
+
 def _bus(user, now: datetime) -> Block | None:
     if not user.has_perm("eventbus.view_delivery"):
         return None
     states = bus_state.outbox_states()
-    dead = sum(s.dead_letters for s in states)
     owed = [s for s in states if s.oldest_owed is not None]
     oldest = min(owed, key=lambda s: s.oldest_owed) if owed else None
     figures = (
-        Figure(
-            label="Dead-lettered deliveries",
-            value=str(dead),
-            detail="retry them from the list once the cause is fixed" if dead else "none",
-            url=_list("eventbus_delivery", "status__exact=dead"),
-            attention=bool(dead),
-        ),
+        *_dead_letters(states),
         Figure(
             label="Oldest pending event",
             value=timesince(oldest.oldest_owed, now) if oldest else "none",

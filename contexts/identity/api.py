@@ -10,7 +10,7 @@ from typing import Any
 
 from contexts.identity import selectors
 from contexts.identity.exceptions import CustomerNotFound, EmailAlreadyRegistered, IdentityError, WeakPassword
-from contexts.identity.services import personal_data, sessions
+from contexts.identity.services import accounts, personal_data, sessions
 from contexts.orders import api as orders_api
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "IdentityError",
     "ServiceAccessToken",
     "WeakPassword",
+    "ensure_demo_customer",
     "get_customer",
     "issue_access_token",
     "register_message_history",
@@ -37,14 +38,7 @@ class Customer:
     is_active: bool
 
 
-def get_customer(*, customer_id: int) -> Customer:
-    """The customer with this id.
-
-    :raises CustomerNotFound: no such customer.
-    """
-    user = selectors.customer_by_id(customer_id)
-    if user is None:
-        raise CustomerNotFound()
+def _customer(user) -> Customer:
     return Customer(
         id=user.pk,
         email=user.email,
@@ -53,6 +47,23 @@ def get_customer(*, customer_id: int) -> Customer:
         joined_at=user.date_joined,
         is_active=user.is_active,
     )
+
+
+def ensure_demo_customer(*, email: str, first_name: str, last_name: str) -> Customer:
+    """Demo data only (``manage.py seed_demo_orders``): the customer with this email, created without a
+    usable password when missing."""
+    return _customer(accounts.ensure_demo_customer(email=email, first_name=first_name, last_name=last_name))
+
+
+def get_customer(*, customer_id: int) -> Customer:
+    """The customer with this id.
+
+    :raises CustomerNotFound: no such customer.
+    """
+    user = selectors.customer_by_id(customer_id)
+    if user is None:
+        raise CustomerNotFound()
+    return _customer(user)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

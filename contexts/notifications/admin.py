@@ -6,6 +6,8 @@ A secret message (a password reset) never shows its body here: it held a reset l
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from contexts.notifications import services
 from contexts.notifications.models import Message
@@ -15,7 +17,8 @@ HIDDEN = "(secret: not shown)"
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "kind", "recipient", "order_number", "status", "attempts", "sent_at")
+    # Five columns fit 1400 px: the status, its attempts and when it went out in one.
+    list_display = ("created_at", "kind", "recipient", "order_number", "outcome")
     list_filter = ("kind", "status")
     search_fields = ("recipient", "order_number", "=order_id", "=event_id", "subject")
     date_hierarchy = "created_at"
@@ -31,6 +34,13 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
         return False  # the log is the record of what customers were told
+
+    @admin.display(description="status", ordering="status")
+    def outcome(self, obj: Message) -> str:
+        if obj.status == Message.Status.SENT and obj.sent_at:
+            return f"Sent {date_format(timezone.localtime(obj.sent_at), 'DATETIME_FORMAT')}"
+        tries = f" ({obj.attempts} attempt{'s' if obj.attempts != 1 else ''})" if obj.attempts else ""
+        return f"{obj.get_status_display()}{tries}"
 
     @admin.display(description="body text")
     def text(self, obj: Message) -> str:

@@ -3,7 +3,7 @@
 Other contexts import this module and ``events`` and nothing else of this context.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,6 +34,8 @@ __all__ = [
     "ReturnNotFound",
     "ShipmentSummary",
     "anonymise_customer_orders",
+    "backdate_demo_order",
+    "cancel_order",
     "count_customer_orders",
     "daily_sales",
     "get_order",
@@ -42,10 +44,14 @@ __all__ = [
     "list_customer_refunds",
     "list_customer_returns",
     "list_returns",
+    "mark_delivered",
     "orders_to_ship",
     "payments_needing_attention",
+    "place_order",
     "register_address_book",
+    "request_return",
     "returns_waiting",
+    "ship_order",
 ]
 
 
@@ -294,6 +300,70 @@ def anonymise_customer_orders(*, customer_id: int) -> int:
     (``account_closed``), and an order being created at that moment is anonymised with the others.
     """
     return services.anonymise_customer_orders(customer_id=customer_id)
+
+
+# --- Writes: an order's life, for callers outside orders (the demo seed, ``contexts/demo_orders.py``) ---
+
+
+def place_order(
+    *,
+    cart_id: UUID,
+    customer_id: int | None,
+    email: str,
+    shipping_address: Address,
+    shipping_method: str,
+    payment_token: str,
+    idempotency_claim: UUID,
+) -> Order:
+    """Check the cart out as ``POST /checkout`` does (the same saga); the same ``idempotency_claim``
+    again answers the order it placed instead of placing another.
+
+    :raises OrdersError: (its kinds, as ``services.checkout`` documents) the checkout was refused or failed.
+    """
+    order_id = services.checkout(
+        services.CheckoutRequest(
+            cart_id=cart_id,
+            customer_id=customer_id,
+            email=email,
+            shipping_address=shipping_address,
+            shipping_method=shipping_method,
+            payment_token=payment_token,
+            idempotency_claim=idempotency_claim,
+        )
+    )
+    return get_order(order_id=order_id)
+
+
+def ship_order(*, order_id: UUID, actor: str = "staff") -> Order:
+    """Ship what is not shipped yet, as staff's Ship button does. :raises OrdersError: not shippable."""
+    return get_order(order_id=services.ship_order(order_id=order_id, actor=actor).pk)
+
+
+def mark_delivered(*, order_id: UUID, actor: str = "staff") -> Order:
+    """The carrier delivered a shipped order. :raises OrdersError: it has not shipped."""
+    return get_order(order_id=services.mark_delivered(order_id=order_id, actor=actor).pk)
+
+
+def cancel_order(*, order_id: UUID, actor: str = "staff") -> Order:
+    """Cancel a confirmed order as staff do: stock released, voucher given back, money refunded.
+    :raises OrdersError: not cancellable."""
+    return get_order(order_id=services.cancel_order(order_id=order_id, actor=actor).pk)
+
+
+def request_return(*, order_id: UUID, customer_id: int, lines: Sequence[tuple[str, int]], reason: str) -> Return:
+    """The customer asks to send back shipped units ((sku, quantity) pairs), as ``POST /orders/{id}/returns``.
+    :raises OrdersError: nothing shipped, or more than can be returned."""
+    return get_return(
+        return_id=services.request_return(
+            order_id=order_id, customer_id=customer_id, lines=list(lines), reason=reason
+        ).pk
+    )
+
+
+def backdate_demo_order(*, order_id: UUID, placed_at: datetime) -> None:
+    """Demo data only (``manage.py seed_demo_orders``): move an order just placed, with its history,
+    payment, shipments, returns and refunds, to ``placed_at``. No business path calls it."""
+    services.backdate_demo_order(order_id=order_id, placed_at=placed_at)
 
 
 # --- Saved addresses (lent by identity) ---------------------------------------------------------

@@ -124,6 +124,11 @@ def _line_refund(total: Decimal, *, quantity: int, before: int, now: int, places
     return _share(total, before + now, quantity, places) - already
 
 
+def refund_on_cancel(*, captured: Decimal, refunded: Decimal) -> Decimal:
+    """A cancellation refunds everything captured that was not refunded already."""
+    return max(captured - refunded, Decimal(0))
+
+
 def refund_for_return(
     *,
     lines: Iterable[PaidLine],

@@ -14,6 +14,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from contexts.orders.domain import Address, OrderStatus
 
@@ -286,7 +287,9 @@ class Return(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"return {str(self.id)[:8]} of {self.order_id}"
+        """Staff know a return by its order and its day (the admin's titles, breadcrumbs and history)."""
+        day = f" on {timezone.localtime(self.created_at):%d %b %Y}" if self.created_at else ""
+        return f"Return of order {self.order.number}{day}"
 
 
 class ReturnLine(models.Model):

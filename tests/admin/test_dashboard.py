@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from commerce.database import context_aliases
+from commerce.database import context_aliases, database_for
 from commerce.eventbus.models import Delivery, OutboxMessage
 from contexts.dashboard import dashboard_for
 from contexts.inventory.models import StockLevel, Warehouse
@@ -69,8 +69,9 @@ def test_a_superuser_sees_what_needs_doing_and_how_the_week_went(staff, shop):
     assert shown["Orders to ship"] == ("4", "/admin/orders/order/?status__in=confirmed,partially_shipped")
     assert shown["Returns waiting"] == ("1", "/admin/orders/return/?status__in=requested,receiving")
     assert shown["Payments needing attention"] == ("1", "/admin/orders/order/?attention=payment")
-    assert shown["Low-stock SKUs"] == ("1", "/admin/inventory/stocklevel/?stock=low")
-    assert shown["Dead-lettered deliveries"][0] == "1"
+    assert shown["Low stock levels (SKU × warehouse)"] == ("1", "/admin/inventory/stocklevel/?stock=low")
+    # one figure, labelled with its database in split mode (each database's list is its own page)
+    assert [value for label, (value, _) in shown.items() if label.startswith("Dead-lettered deliveries")] == ["1"]
     assert "oldest waiting 3\xa0days" in page
     # sales: placed and not cancelled; today two EUR orders (31.90 each), the week adds the one of 3 days
     # ago and the delivered one (100.00); nothing pending or cancelled
@@ -85,7 +86,12 @@ def test_every_figure_links_to_the_list_that_counts_the_same(staff, shop):
     client = staff(None)
     page = client.get("/admin/").content.decode()
     shown = figures(page)
-    for label in ("Orders to ship", "Returns waiting", "Payments needing attention", "Low-stock SKUs"):
+    for label in (
+        "Orders to ship",
+        "Returns waiting",
+        "Payments needing attention",
+        "Low stock levels (SKU × warehouse)",
+    ):
         value, link = shown[label]
         listing = client.get(link)
         assert listing.status_code == 200, label
@@ -100,12 +106,12 @@ def test_every_figure_links_to_the_list_that_counts_the_same(staff, shop):
 
 def test_each_role_sees_only_the_blocks_it_may_open(staff, shop):
     warehouse = figures(staff("warehouse").get("/admin/").content.decode())
-    assert set(warehouse) == {"Orders to ship", "Low-stock SKUs"}, "no money, no returns, no bus"
+    assert set(warehouse) == {"Orders to ship", "Low stock levels (SKU × warehouse)"}, "no money, no returns, no bus"
     service = figures(staff("customer_service").get("/admin/").content.decode())
     assert {"Orders to ship", "Returns waiting", "Payments needing attention", "Today (EUR)"} <= set(service)
     assert "Dead-lettered deliveries" not in service
     merchandisers = figures(staff("merchandisers").get("/admin/").content.decode())
-    assert set(merchandisers) == {"Low-stock SKUs"}
+    assert set(merchandisers) == {"Low stock levels (SKU × warehouse)"}
 
 
 def build(client) -> list[dict]:
@@ -147,3 +153,56 @@ def test_an_empty_shop_shows_zeros_and_an_empty_chart(staff):
     shown = figures(page)
     assert shown["Orders to ship"][0] == "0" and shown["Oldest pending event"][0] == "none"
     assert "Orders (bars) and revenue in EUR (line) per day" in page
+
+
+def dead_letter(alias: str, n: int) -> None:
+    message = OutboxMessage.objects.using(alias).create(
+        event_id=f"00000000-0000-0000-0000-0000000001{n:02d}",
+        event_type="orders.OrderPlaced",
+        payload={},
+        occurred_at=timezone.now(),
+    )
+    Delivery.objects.using(alias).create(
+        message=message, subscription="s", status="dead", next_attempt_at=timezone.now()
+    )
+
+
+def test_each_dead_letter_figure_opens_the_list_of_the_database_that_holds_them(staff):
+    """In split mode each context's deliveries live in its own database: a figure summing them all would
+    open a list of ``default``'s only. Each figure counts what its link lists (one figure unless split)."""
+    dead_letter(database_for("orders"), 1)
+    dead_letter(database_for("orders"), 2)
+    dead_letter(database_for("inventory"), 3)
+    client = staff(None)
+    shown = {
+        label: figure for label, figure in figures(client.get("/admin/").content.decode()).items() if "Dead" in label
+    }
+    databases = {database_for("orders"), database_for("inventory")}
+    assert len(shown) == len(databases), shown
+    total = 0
+    for label, (value, link) in shown.items():
+        listing = client.get(link).content.decode()
+        counted = re.search(r'<p class="paginator">\s*(\d+) ', listing)
+        assert counted and counted.group(1) == value, (label, link)
+        total += int(value)
+    assert total == 3
+
+
+def test_a_chart_without_revenue_says_0_on_its_axis_and_its_ids_hold_no_markup():
+    from datetime import date
+
+    from contexts.dashboard import ChartDay, chart_svg
+
+    days = [ChartDay(date(2026, 12, n), 0, Decimal(0)) for n in range(1, 8)]
+    svg = str(chart_svg(days, 'EUR"><script>'))
+    revenue_axis = re.findall(r'class="legend-revenue"[^>]*>([^<]*)<', svg)
+    assert revenue_axis[0] == "0", revenue_axis
+    assert "<script>" not in svg and all(re.fullmatch(r"[\w-]+", i) for i in re.findall(r'id="([^"]*)"', svg))
+
+
+def test_the_low_stock_figure_says_it_counts_stock_levels_as_its_list_does(staff):
+    """Two warehouses low on one SKU are two rows of the list it opens: the label says what it counts."""
+    for code in ("BER", "HAM"):
+        StockLevel.objects.create(sku="MUG", warehouse=Warehouse.objects.create(code=code, name=code), on_hand=1)
+    shown = figures(staff(None).get("/admin/").content.decode())
+    assert shown["Low stock levels (SKU × warehouse)"][0] == "2"

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from contexts.orders import services
 from contexts.orders.models import CheckoutSaga, Order, Return, SagaStep
@@ -134,3 +135,42 @@ def test_a_charge_is_found_by_its_order_s_number_and_shows_it(staff, order):
     listing = staff(None).get("/admin/orders/gatewaycharge/", {"q": order.number}).content.decode()
     assert order.payment.charge_id in listing
     assert f'<td class="field-order_number">{order.number}</td>' in listing
+
+
+def test_a_return_is_named_by_its_order_number_and_day_not_by_uuids(staff, order):
+    services.ship_order(order_id=order.pk)
+    ret = services.request_return(order_id=order.pk, customer_id=order.customer_id, lines=[("MUG", 1)], reason="x")
+    order.refresh_from_db()
+    page = staff(None).get(reverse("admin:orders_return_change", args=[ret.pk])).content.decode()
+    title = re.search(r"<h2>(.*?)</h2>", page, re.S) or re.search(r"<title>(.*?)</title>", page, re.S)
+    expected = f"Return of order {order.number} on {timezone.localtime(ret.created_at):%d %b %Y}"
+    assert str(Return.objects.get(pk=ret.pk)) == expected
+    assert expected in page and str(order.pk) not in title.group(1)
+
+
+def refunds_line(page: str) -> str:
+    found = re.search(r'<p class="order-refunds">(.*?)</p>', page, re.S)
+    assert found, "the confirmation says what will be refunded"
+    return " ".join(found.group(1).split())
+
+
+def test_the_cancel_confirmation_says_what_will_be_refunded_and_that_is_what_is_refunded(staff, order):
+    client = staff("customer_service")
+    url = reverse("admin:orders_order_transition", args=[order.pk, "cancel"])
+    said = refunds_line(client.get(url).content.decode())
+    client.post(url)
+    refunded = order.refunds.get().amount
+    assert said == f"Refunds {refunded:,.2f} {order.currency}", said
+
+
+def test_the_return_confirmation_says_the_returned_lines_share_not_the_order_total(staff, order):
+    client = staff("customer_service")
+    services.ship_order(order_id=order.pk)
+    ret = services.request_return(order_id=order.pk, customer_id=order.customer_id, lines=[("MUG", 1)], reason="x")
+    url = reverse("admin:orders_order_receive_return", args=[order.pk, ret.pk])
+    said = refunds_line(client.get(url).content.decode())
+    assert Return.objects.get(pk=ret.pk).status == "requested", "asking changes nothing"
+    client.post(url)
+    refunded = Return.objects.get(pk=ret.pk).refund.amount
+    assert 0 < refunded < order.total
+    assert said == f"Refunds {refunded:,.2f} {order.currency}", said

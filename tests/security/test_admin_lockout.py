@@ -116,3 +116,27 @@ def test_admin_failures_still_lock_after_api_failures(staff_member):
     assert api_login(staff_member.email, PASSWORD, address="198.51.100.52").status_code == 200, (
         "the API is not the admin"
     )
+
+
+def lockout_note(response) -> str:
+    page = response.content.decode()
+    return " ".join(page.split('class="errornote">')[1].split("</p>")[0].split())
+
+
+def test_the_lock_out_page_names_the_lock_that_applies(staff_member):
+    """Locked by account, by address or both: the page says which, so staff know whether another
+    address or another account would do (and what a superuser has to lift)."""
+    limit = settings.AXES_FAILURE_LIMIT
+    for _ in range(limit):  # the account, from addresses of their own: the account alone is locked
+        admin_login(staff_member.email, "guess", address="198.51.100.31")
+    by_account = lockout_note(admin_login(staff_member.email, PASSWORD, address="198.51.100.32"))
+    assert f"locked for {staff_member.email}" in by_account and "this address" not in by_account, by_account
+
+    for n in range(limit):  # many accounts from one address: the address alone is locked
+        admin_login(f"someone-{n}@example.com", "guess", address="198.51.100.41")
+    other = CustomerFactory(is_staff=True)
+    by_address = lockout_note(admin_login(other.email, PASSWORD, address="198.51.100.41"))
+    assert "from this address" in by_address and other.email not in by_address, by_address
+
+    both = lockout_note(admin_login(staff_member.email, PASSWORD, address="198.51.100.41"))
+    assert f"for {staff_member.email}" in both and "from this address" in both, both

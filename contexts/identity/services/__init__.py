@@ -3,6 +3,7 @@
 from contexts.identity.services.accounts import (
     ProfileChanges,
     confirm_password_reset,
+    ensure_demo_customer,
     register_customer,
     request_password_reset,
     update_profile,
@@ -34,6 +35,7 @@ __all__ = [
     "confirm_password_reset",
     "delete_address",
     "end_every_session",
+    "ensure_demo_customer",
     "export_personal_data",
     "finish_erasure",
     "issue_tokens",

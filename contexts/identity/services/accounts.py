@@ -56,6 +56,22 @@ def register_customer(*, email: str, password: str, first_name: str = "", last_n
     return candidate
 
 
+def ensure_demo_customer(*, email: str, first_name: str, last_name: str) -> User:
+    """Demo data only (``manage.py seed_demo_orders``): the customer with this email, registered (as
+    ``register_customer`` does, ``CustomerRegistered`` published) when missing, with no usable password:
+    a demo buyer is never signed in to."""
+    email = normalize_email(email)
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        return existing
+    candidate = User(email=email, first_name=first_name, last_name=last_name)
+    candidate.set_unusable_password()
+    with atomic_in("identity"):
+        candidate.save()
+        publish(CustomerRegistered(customer_id=candidate.pk, email=candidate.email))
+    return candidate
+
+
 def update_profile(*, user_id: int, changes: ProfileChanges) -> User:
     with atomic_in("identity"):
         user = User.objects.select_for_update().get(pk=user_id)

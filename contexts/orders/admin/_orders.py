@@ -1,5 +1,6 @@
 """The order list and the order's page: read-only, with its transitions as buttons."""
 
+from collections.abc import Callable
 from decimal import Decimal
 from uuid import UUID
 
@@ -12,7 +13,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from contexts.orders import domain, selectors
+from contexts.orders import domain, selectors, services
 from contexts.orders.admin._transitions import RECEIVE_RETURN, TRANSITIONS, Transition, actor, apply, attempt
 from contexts.orders.models import (
     CheckoutSaga,
@@ -334,8 +335,17 @@ class OrderAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _confirm(self, request: HttpRequest, order: Order, transition: Transition, run, subject: str) -> HttpResponse:
-        """GET: what will happen, and a button to confirm. POST: run it, then back to the order's page."""
+    def _confirm(
+        self,
+        request: HttpRequest,
+        order: Order,
+        transition: Transition,
+        run,
+        subject: str,
+        refunds: Callable[[], Decimal] | None = None,
+    ) -> HttpResponse:
+        """GET: what will happen (with ``refunds``, what it sends back, by the rule the service applies),
+        and a button to confirm. POST: run it, then back to the order's page."""
         if not request.user.has_perm(transition.permission):
             raise PermissionDenied(f"Your role may not {transition.button.lower()} orders.")
         order_url = reverse("admin:orders_order_change", args=[order.pk])
@@ -351,6 +361,7 @@ class OrderAdmin(admin.ModelAdmin):
             "subject": subject,
             "transition": transition,
             "order_url": order_url,
+            "refunds": money(refunds(), order.currency) if refunds else None,
         }
         return TemplateResponse(request, "admin/orders/order/confirm_transition.html", context)
 
@@ -366,7 +377,8 @@ class OrderAdmin(admin.ModelAdmin):
         if transition is None:
             raise Http404(f"No transition {name!r}.")
         run = lambda: transition.run(order_id=order.pk, actor=actor(request))  # noqa: E731
-        return self._confirm(request, order, transition, run, f"Order {order.number}")
+        refunds = (lambda: services.refund_on_cancel(order)) if name == "cancel" else None
+        return self._confirm(request, order, transition, run, f"Order {order.number}", refunds)
 
     def receive_return_view(self, request: HttpRequest, order_id: UUID, return_id: UUID) -> HttpResponse:
         order = self._order(request, order_id)
@@ -375,7 +387,14 @@ class OrderAdmin(admin.ModelAdmin):
             raise Http404("No such return of this order.")
         run = lambda: RECEIVE_RETURN.run(return_id=ret.pk, actor=actor(request))  # noqa: E731
         units = ", ".join(f"{line.quantity} × {line.sku}" for line in ret.lines.all())
-        return self._confirm(request, order, RECEIVE_RETURN, run, f"Return of {units} from order {order.number}")
+        return self._confirm(
+            request,
+            order,
+            RECEIVE_RETURN,
+            run,
+            f"Return of {units} from order {order.number}",
+            lambda: services.refund_on_receipt(ret),
+        )
 
     # --- The list's actions: the same services -----------------------------------------------------
 

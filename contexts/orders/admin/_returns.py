@@ -39,7 +39,7 @@ class ReturnAdmin(admin.ModelAdmin):
 
     @admin.display(description="return", ordering="created_at")
     def label(self, ret: Return) -> str:
-        return f"Return of {ret.order.number} on {ret.created_at:%d %b %Y}"
+        return str(ret)
 
     @admin.display(description="order", ordering="order__number")
     def order_(self, ret: Return) -> str:

@@ -1,6 +1,7 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
 from contexts.orders.services._checkout import CheckoutRequest, checkout, register_address_book
+from contexts.orders.services._demo import backdate_demo_order
 from contexts.orders.services._idempotency import idempotency_keys, prune_idempotency_records
 from contexts.orders.services._lifecycle import (
     cancel_order,
@@ -13,6 +14,7 @@ from contexts.orders.services._lifecycle import (
 )
 from contexts.orders.services._money import MoneyDifference, MoneyPosition, money_position
 from contexts.orders.services._orders import anonymise_customer_orders, locked_order, next_order_number, transition
+from contexts.orders.services._previews import refund_on_cancel, refund_on_receipt
 from contexts.orders.services._saga import CheckoutFailed, heal, recover_stuck_checkouts
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "MoneyDifference",
     "MoneyPosition",
     "anonymise_customer_orders",
+    "backdate_demo_order",
     "cancel_order",
     "checkout",
     "finish_interrupted_operations",
@@ -34,6 +37,8 @@ __all__ = [
     "receive_return",
     "record_shipment",
     "recover_stuck_checkouts",
+    "refund_on_cancel",
+    "refund_on_receipt",
     "register_address_book",
     "request_return",
     "ship_order",

@@ -158,7 +158,7 @@ def _finish_cancel(order_id: UUID, *, actor: str) -> Order:
     if order.vouchers:
         pricing_api.unredeem_voucher(order_id=order.pk)
     payment = Payment.objects.using(db()).get(order=order)
-    owed = payment.captured - payment.refunded
+    owed = domain.refund_on_cancel(captured=payment.captured, refunded=payment.refunded)
     refund = _refund(order, key=f"order:{order.pk}:cancel", amount=owed, reason=Refund.Reason.CANCELLATION)
     with atomic_in("orders"):
         row = _orders().select_for_update().get(pk=order.pk)
@@ -395,21 +395,7 @@ def _take_return(return_id: UUID) -> tuple[Return, Refund]:
         ret = Return.objects.using(alias).select_related("order").get(pk=return_id)
         refund = Refund.objects.using(alias).filter(ret=ret).first()
         if refund is None:
-            share = domain.refund_for_return(
-                lines=[
-                    domain.PaidLine(
-                        sku=line.sku,
-                        quantity=line.quantity,
-                        paid=line.line_total + (Decimal(0) if order.prices_include_tax else line.tax),
-                        tax=line.tax,
-                    )
-                    for line in order.lines.all()
-                ],
-                returned_before=_shared_quantities(order),
-                returning={line.sku: line.quantity for line in ret.lines.all()},
-                shipping_paid=order.shipping_total + (Decimal(0) if order.prices_include_tax else order.shipping_tax),
-                shipping_tax=order.shipping_tax,
-            )
+            share = return_share(order, ret)
             refund = Refund.objects.using(alias).create(
                 order=order,
                 ret=ret,
@@ -421,6 +407,26 @@ def _take_return(return_id: UUID) -> tuple[Return, Refund]:
                 completed=share.amount <= 0,
             )
     return ret, refund
+
+
+def return_share(order: Order, ret: Return) -> domain.RefundShare:
+    """What receiving ``ret`` refunds: its lines' share of what was paid, after the returns whose refund
+    is already worked out (the domain's rule). Reads only; ``_take_return`` records it under the order's lock."""
+    return domain.refund_for_return(
+        lines=[
+            domain.PaidLine(
+                sku=line.sku,
+                quantity=line.quantity,
+                paid=line.line_total + (Decimal(0) if order.prices_include_tax else line.tax),
+                tax=line.tax,
+            )
+            for line in order.lines.all()
+        ],
+        returned_before=_shared_quantities(order),
+        returning={line.sku: line.quantity for line in ret.lines.all()},
+        shipping_paid=order.shipping_total + (Decimal(0) if order.prices_include_tax else order.shipping_tax),
+        shipping_tax=order.shipping_tax,
+    )
 
 
 def _shared_quantities(order: Order) -> dict[str, int]:
