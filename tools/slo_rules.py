@@ -61,8 +61,11 @@ class Objective:
 
 
 def _availability(metric: str, selector: str, bad: str) -> tuple[str, str]:
+    """The bad events' series exist only from the first bad event on (a status's, a result's): without
+    ``or vector(0)`` a week without one has no error ratio and no budget line, instead of a whole budget.
+    Both sides are sums without labels, so the division matches them."""
     return (
-        f"sum(rate({metric}{{{selector},{bad}}}[{{window}}]))",
+        f"(sum(rate({metric}{{{selector},{bad}}}[{{window}}])) or vector(0))",
         f"sum(rate({metric}{{{selector}}}[{{window}}]))",
     )
 
@@ -125,7 +128,7 @@ OBJECTIVES: tuple[Objective, ...] = (
         0.995,
         "a checkout the customer could pay for places the order (declined cards, empty carts, sold-out "
         "stock and invalid requests are the customer's own answers and do not count)",
-        'sum(rate(commerce_checkout_seconds_count{result="error"}[{window}]))',
+        '(sum(rate(commerce_checkout_seconds_count{result="error"}[{window}])) or vector(0))',
         'sum(rate(commerce_checkout_seconds_count{result=~"placed|error"}[{window}]))',
         good_series='commerce_checkout_seconds_count{result="placed"}',
         bad_series='commerce_checkout_seconds_count{result="error"}',
@@ -292,15 +295,21 @@ def _bad_per_minute(objective: Objective, burn: float) -> int:
     return int(bad)
 
 
-def _traffic(objective: Objective, phases: list[tuple[float, int]], noise: list[tuple[int, int]] | None = None):
-    """Input series for ``phases`` of (burn rate, minutes), and a noise burst of (per minute, minutes)."""
-    good = [(PER_MINUTE - _bad_per_minute(objective, burn), minutes) for burn, minutes in phases]
-    bad = [(_bad_per_minute(objective, burn), minutes) for burn, minutes in phases]
+def _traffic(objective: Objective, phases, noise: list[tuple[int, int]] | None = None, errors_seen: bool = True):
+    """Input series for ``phases`` of (burn rate, minutes[, volume: times PER_MINUTE]), and a noise burst of
+    (per minute, minutes). Without ``errors_seen`` the bad events' series is absent, as in a process that
+    has not failed yet (django-prometheus makes a status's series at its first response)."""
+    phases = [(phase[0], phase[1], phase[2] if len(phase) > 2 else 1) for phase in phases]
+    good = [(PER_MINUTE * volume - _bad_per_minute(objective, burn), minutes) for burn, minutes, volume in phases]
+    bad = [(_bad_per_minute(objective, burn), minutes) for burn, minutes, _ in phases]
     series = [(objective.good_series, _counter(good))]
     if objective.bad_series:
-        series.append((objective.bad_series, _counter(bad)))
+        if errors_seen:
+            series.append((objective.bad_series, _counter(bad)))
     else:
-        series.append((objective.total_series, _counter([(PER_MINUTE, minutes) for _, minutes in phases])))
+        series.append(
+            (objective.total_series, _counter([(PER_MINUTE * volume, minutes) for _, minutes, volume in phases]))
+        )
     if noise and objective.noise_series:
         series.append((objective.noise_series, _counter(noise)))
     return series
@@ -314,17 +323,32 @@ def _alert(objective: Objective, severity: str) -> list[str]:
     ]
 
 
-def _case(name: str, comment: str, phases, checks, noise=None) -> list[str]:
-    """One test group: every objective's traffic in ``phases``; ``checks``: (time, severity firing or None)."""
+def _case(name: str, comment: str, phases, checks, noise=None, errors_seen=True, budget_at=None) -> list[str]:
+    """One test group: every objective's traffic in ``phases``; ``checks``: (time, severity firing or None);
+    ``budget_at``: (time, budget left) every objective's budget line must show then."""
     out = [f"  # {comment}", f"  - name: '{name}'", f"    interval: {STEP}m", "    input_series:"]
     for objective in OBJECTIVES:
-        for series, values in _traffic(objective, phases, noise):
+        for series, values in _traffic(objective, phases, noise, errors_seen):
             out += [f"      - series: '{series}'", f"        values: '{values}'"]
     out.append("    alert_rule_test:")
     for at, firing in checks:  # promtool compares every ErrorBudgetBurn firing then, pages and tickets
         out += ["      - alertname: ErrorBudgetBurn", f"        eval_time: {at}"]
         expected = [line for o in OBJECTIVES for line in _alert(o, firing)] if firing else []
         out += ["        exp_alerts:", *expected] if expected else ["        exp_alerts: []"]
+    if budget_at:
+        at, left = budget_at
+        out += [
+            "    promql_expr_test:",
+            "      - expr: slo:error_budget_remaining:ratio_rate7d",
+            f"        eval_time: {at}",
+            "        exp_samples:",
+        ]
+        for objective in OBJECTIVES:
+            out += [
+                "          - labels: 'slo:error_budget_remaining:ratio_rate7d"
+                f'{{slo="{objective.name}",deployable="{objective.deployable}"}}\'',
+                f"            value: {_number(left)}",
+            ]
     return out
 
 
@@ -360,6 +384,31 @@ def tests() -> str:
         [(0.25, DAY)],
         [("12h30m", None), ("13h", None), ("14h", None)],
         noise=[(0, 12 * 60), (10 * PER_MINUTE, 60), (0, 12 * 60)],
+    )
+    out += _case(
+        "a week without a single error: the whole budget is left (not no data), no alert",
+        "Only placed and refused checkouts, only 2xx and 404s: no error series exists yet, the budget line is 1.",
+        [(0, DAY)],
+        [("12h", None), ("24h", None)],
+        noise=[(PER_MINUTE, DAY)],
+        errors_seen=False,
+        budget_at=("24h", 1),
+    )
+    out += _case(
+        "8x the budget for 6 hours pages through its 6h/30m condition alone, and resolves once the burn stops",
+        "After a clean day at ten times the traffic: 1h and 5m at 8 < 14.4; 1d 8*6/(10*18+6) < 3, 3d less; "
+        "6h reaches 8*4.5/6 = 6 after 4.5 h (none at 2 h: a 1h long window would page), then 30m clean 40 "
+        "minutes after the burn while 6h still shows 8*5.3/6 > 6: only the short window resolves it.",
+        [(0, DAY, 10), (8, 6 * 60), (0, 2 * 60)],
+        [("26h", None), ("30h", "page"), ("30h40m", None)],
+    )
+    out += _case(
+        "4x the budget for 24 hours tickets through its 1d/2h condition alone, and resolves once the burn stops",
+        "After two clean days at ten times the traffic: 3d 4*24/(10*48+24) < 1, 6h and below 4 < 6 (no page); "
+        "1d reaches 4*18/24 = 3 after 18 h (none at 6 h: a 2h long window would ticket), then 2h clean 2h10m "
+        "after the burn while 1d still shows 4*21.8/24 > 3: only the short window resolves it.",
+        [(0, 2 * DAY, 10), (4, DAY), (0, 3 * 60)],
+        [("54h", None), ("72h", "ticket"), ("74h10m", None)],
     )
     return "\n".join(out) + "\n"
 

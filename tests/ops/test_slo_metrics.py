@@ -182,3 +182,30 @@ def test_the_celery_worker_serves_its_metrics_when_it_starts_with_metrics_port(t
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_checkout_killed_by_the_worker_timeout_counts_as_the_shops_error_not_as_placed():
+    """gunicorn's timeout ends a worker's request with SystemExit (a BaseException, not an Exception):
+    the customer got no order, so it spends the checkout objective's budget."""
+    from prometheus_client import REGISTRY
+
+    def count(result):
+        return REGISTRY.get_sample_value("commerce_checkout_seconds_count", {"result": result}) or 0
+
+    before = {result: count(result) for result in metrics.CHECKOUT_RESULTS}
+    with pytest.raises(SystemExit):
+        with metrics.checkout_answered(lambda error: "refused"):
+            raise SystemExit(1)
+    with pytest.raises(KeyboardInterrupt):
+        with metrics.checkout_answered(lambda error: "refused"):
+            raise KeyboardInterrupt
+    assert {result: count(result) - before[result] for result in before} == {"placed": 0, "refused": 0, "error": 2}
+
+
+def test_every_checkout_result_is_exported_before_the_first_checkout():
+    """The checkout objective divides the errors by every answer: the error series must exist (at 0) from
+    the start, or a week without an error shows no budget at all (docs/slo.md)."""
+    from prometheus_client import REGISTRY
+
+    for result in metrics.CHECKOUT_RESULTS:
+        assert REGISTRY.get_sample_value("commerce_checkout_seconds_count", {"result": result}) is not None, result
