@@ -209,3 +209,36 @@ def test_every_checkout_result_is_exported_before_the_first_checkout():
 
     for result in metrics.CHECKOUT_RESULTS:
         assert REGISTRY.get_sample_value("commerce_checkout_seconds_count", {"result": result}) is not None, result
+
+
+@pytest.mark.django_db
+def test_a_fresh_checkout_left_pending_by_the_shop_counts_as_its_error_though_it_answers_409(
+    token, api_client, monkeypatch
+):
+    """A step failing after the point of no return (here the cart's close, refused) leaves the new order
+    pending for the recovery job: the customer is told 409 request_in_progress, but no customer caused it."""
+    from contexts.orders.services import _checkout_steps
+    from tests.support.checkout import build_shop, checkout_body, post_checkout
+
+    build_shop()
+    request = checkout_body(rest_cart(api_client, "TEE-M", 1))
+
+    def cart_refuses_to_close(**kwargs):
+        raise _checkout_steps.cart_api.CartClosed()
+
+    monkeypatch.setattr(_checkout_steps.cart_api, "close_cart", cart_refuses_to_close)
+    before = checkouts(scrape())
+    response = post_checkout(api_client, request)
+    after = checkouts(scrape())
+
+    assert (response.status_code, response.json()["code"]) == (409, "request_in_progress")
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {"error": 1}
+
+
+def test_a_request_still_in_progress_elsewhere_is_not_the_shops_error():
+    """A retry finding its checkout held by another runner (the first request, the recovery job) is told
+    to wait: neither side failed."""
+    from contexts.orders.exceptions import RequestInProgress
+    from contexts.orders.services._checkout import whose_failure
+
+    assert whose_failure(RequestInProgress(retry_after=5)) == "refused"

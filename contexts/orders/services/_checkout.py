@@ -26,6 +26,7 @@ from contexts.orders.exceptions import (
     CheckoutInterrupted,
     CheckoutVoucherInvalid,
     InvalidOrderInput,
+    CheckoutStalled,
     RequestInProgress,
     ShippingMethodRequired,
 )
@@ -111,16 +112,17 @@ def checkout(request: CheckoutRequest) -> UUID:
 
 
 # The shop's own failures among the 4xx answers of a checkout: the saga was interrupted (a crash, a lost
-# lease) and undone. Every other 4xx is the customer's own answer (a declined card, an empty cart, stock
+# lease) and undone, or this request's own run left it pending (``CheckoutStalled``: 409 request_in_progress). Every other 4xx is the customer's own answer (a declined card, an empty cart, stock
 # sold out, an invalid request), which the checkout objective leaves out (docs/slo.md).
 SHOP_FAILURE_CODES = frozenset({CheckoutInterrupted.code})
 
 
 def whose_failure(error: Exception) -> str:
-    """``error`` (the shop's) for a 5xx, an unexpected exception or an interrupted saga; ``refused`` (the
-    customer's own) for any other refusal."""
+    """``error`` (the shop's) for a 5xx, an unexpected exception, an interrupted saga or one this request
+    left pending; ``refused`` (the customer's own) for any other refusal, and a checkout still running
+    elsewhere (``RequestInProgress``: nobody failed)."""
     status = getattr(error, "http_status", 500)
-    if status >= 500 or getattr(error, "code", "") in SHOP_FAILURE_CODES:
+    if status >= 500 or getattr(error, "code", "") in SHOP_FAILURE_CODES or getattr(error, "shops_failure", False):
         return "error"
     return "refused"
 
@@ -245,12 +247,13 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
 
 def _outcome(order_id: UUID, *, resume: bool) -> UUID:
     if resume:
-        _saga.heal(order_id)
+        ran = _saga.heal(order_id)  # False: another runner (the first request, the recovery job) holds it
     else:
         _saga.run(order_id)
+        ran = True  # a fresh saga is nobody else's: left pending, it lost its lease or a step failed
     order = Order.objects.using(db()).get(pk=order_id)
     if order.status == OrderStatus.FAILED:
         raise _saga.failure_of(order)
     if order.status == OrderStatus.PENDING:  # another runner holds the saga, or a step must be retried
-        raise RequestInProgress(retry_after=_saga.lease_seconds())
+        raise (CheckoutStalled if ran else RequestInProgress)(retry_after=_saga.lease_seconds())
     return order.pk
