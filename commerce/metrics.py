@@ -11,8 +11,9 @@ series. A context records an outcome with one call, never touching ``prometheus_
         ...
     metrics.reservation_made("ok")                  # or "insufficient_stock", "expired", "released", …
     metrics.cart_operation("add_line")
-    with metrics.checkout_answered(result_of):     # times a checkout request; result_of classifies its error
+    with metrics.checkout_answered() as answer:     # times a checkout request, ``error`` unless told
         ...
+        answer.result = "placed"                    # or "refused" (the customer's own answer)
 
 Several gunicorn workers (and Celery processes) each count in their own files under
 ``PROMETHEUS_MULTIPROC_DIR``; ``/metrics`` (``commerce.monitoring``) adds them up, and a worker
@@ -27,7 +28,7 @@ is a time series.
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -119,24 +120,29 @@ def notification_sent(kind: str, since: datetime) -> None:
     NOTIFICATION_SECONDS.labels(kind=kind).observe(max(time.time() - since.timestamp(), 0.0))
 
 
-@contextmanager
-def checkout_answered(result_of: Callable[[Exception], str]) -> Iterator[None]:
-    """Time one checkout request: ``placed`` when it returns; when it raises, ``result_of(error)`` says
-    whose failure it was (``refused``: the customer's own answer, ``error``: the shop's), and it is re-raised.
+class CheckoutAnswer:
+    """What one checkout request answered: ``error`` until its caller says otherwise."""
 
-    ``error`` until the block returned: gunicorn's worker timeout ends a request with ``SystemExit`` (a
-    BaseException, which no ``except Exception`` sees), and that customer got no order."""
+    def __init__(self) -> None:
+        self.result = "error"
+
+
+@contextmanager
+def checkout_answered() -> Iterator[CheckoutAnswer]:
+    """Time one checkout request, from its start to its answer; the caller sets ``answer.result``
+    (``placed``; ``refused``: the customer's own answer; ``error``: the shop's) once it has the answer.
+
+    ``error`` until then, and whenever an exception leaves the block: gunicorn's worker timeout ends a request with ``SystemExit`` (a BaseException,
+    which no ``except Exception`` sees), and a crash leaves before any answer; that customer got no order."""
     started = time.perf_counter()
-    result = "error"
+    answer = CheckoutAnswer()
     try:
-        yield
-        result = "placed"
-    except Exception as error:
-        result = result_of(error)
-        if result not in CHECKOUT_RESULTS:
-            result = "error"
+        yield answer
+    except BaseException:  # no answer left: whatever was classified before, the shop failed it
+        answer.result = "error"
         raise
     finally:
+        result = answer.result if answer.result in CHECKOUT_RESULTS else "error"
         CHECKOUT_SECONDS.labels(result=result).observe(time.perf_counter() - started)
 
 

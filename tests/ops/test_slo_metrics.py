@@ -194,10 +194,11 @@ def test_a_checkout_killed_by_the_worker_timeout_counts_as_the_shops_error_not_a
 
     before = {result: count(result) for result in metrics.CHECKOUT_RESULTS}
     with pytest.raises(SystemExit):
-        with metrics.checkout_answered(lambda error: "refused"):
+        with metrics.checkout_answered():
             raise SystemExit(1)
     with pytest.raises(KeyboardInterrupt):
-        with metrics.checkout_answered(lambda error: "refused"):
+        with metrics.checkout_answered() as answer:
+            answer.result = "refused"  # classified, then killed before the answer left
             raise KeyboardInterrupt
     assert {result: count(result) - before[result] for result in before} == {"placed": 0, "refused": 0, "error": 2}
 
@@ -242,3 +243,33 @@ def test_a_request_still_in_progress_elsewhere_is_not_the_shops_error():
     from contexts.orders.services._checkout import whose_failure
 
     assert whose_failure(RequestInProgress(retry_after=5)) == "refused"
+
+
+@pytest.mark.django_db
+def test_a_checkout_that_fails_outside_the_saga_is_measured_too(token, api_client, monkeypatch):
+    """The order was placed, but storing the answer for the Idempotency-Key failed (its database gone):
+    the customer got a 503, so the shop failed that checkout; and a body that does not validate (before
+    any saga) is the customer's own refusal, counted as one."""
+    from django.db import OperationalError
+
+    from contexts.orders import services
+    from tests.support.checkout import build_shop, checkout_body, post_checkout
+
+    build_shop()
+    placed_but_lost = checkout_body(rest_cart(api_client, "TEE-M", 1))
+    invalid = {"cart_id": "not-a-uuid"}
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    answers = {}
+    for name, body, broken in (("lost", placed_but_lost, True), ("invalid", invalid, False)):
+        with monkeypatch.context() as patch:
+            if broken:
+                patch.setattr(services.idempotency_keys, "complete", database_gone)
+            before = checkouts(scrape())
+            response = post_checkout(api_client, body)
+        after = checkouts(scrape())
+        answers[name] = (response.status_code, {k: after[k] - before[k] for k in after if after[k] != before[k]})
+
+    assert answers == {"lost": (503, {"error": 1}), "invalid": (400, {"refused": 1})}
