@@ -362,15 +362,17 @@ def tests() -> str:
     ]
     out += _case(
         "fast burn: 20x the budget for an hour after a clean day pages, and tickets nothing",
-        "1h at 20x: over 1h and 5m 20 > 14.4 (page); over 1d 20/24 < 3 and over the 25 h of data 20/25 < 1.",
-        [(0, 23 * 60), (20, 60)],
-        [("23h", None), ("23h40m", None), ("24h", "page")],
+        "1h at 20x: over 1h and 5m 20 > 14.4 (page); over 1d 20/24 < 3 and over the 25 h of data 20/25 < 1; "
+        "10 minutes after the burn 5m is clean while 1h still shows 20*50/60 > 14.4: the short window resolves it.",
+        [(0, 23 * 60), (20, 60), (0, 20)],
+        [("23h", None), ("23h40m", None), ("24h", "page"), ("24h10m", None)],
     )
     out += _case(
         "slow burn: 4x the budget for 12 hours tickets, and never pages",
-        "4x: under 6 and 14.4 (no page); over 3d (35 h of data) 4*12/35 > 1 and over 6h 4 > 1 (ticket).",
-        [(0, 23 * 60), (4, 12 * 60)],
-        [("25h", None), ("29h", None), ("35h", "ticket")],
+        "4x: under 6 and 14.4 (no page); over 3d (35 h of data) 4*12/35 > 1 and over 6h 4 > 1 (ticket); "
+        "6h10m after the burn 6h is clean while 3d still shows 4*12/41 > 1: the short window resolves it.",
+        [(0, 23 * 60), (4, 12 * 60), (0, 6 * 60 + 20)],
+        [("25h", None), ("29h", None), ("35h", "ticket"), ("41h10m", None)],
     )
     out += _case(
         "a healthy day: a quarter of the budget spent all day, no alert",
