@@ -76,10 +76,6 @@ CHECKOUT_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0),
 )
 CHECKOUT_RESULTS = frozenset({"placed", "refused", "error"})
-# Every result's series from the start, at 0: the checkout objective divides the errors by every answer,
-# and a series born at the first error would leave a week without one with no budget line (docs/slo.md).
-for _result in sorted(CHECKOUT_RESULTS):
-    CHECKOUT_SECONDS.labels(result=_result)
 RESERVATIONS = Counter("commerce_inventory_reservations", "Stock reservations, by outcome.", ["outcome"])
 CART_OPERATIONS = Counter("commerce_cart_operations", "Cart operations, by operation.", ["operation"])
 ORDER_RECOVERIES = Counter(
@@ -226,10 +222,21 @@ def mark_process_dead(pid: int) -> None:
     multiprocess.mark_process_dead(pid)
 
 
+def _export_every_checkout_result() -> None:
+    """Every checkout result's series, at 0 until counted: the checkout objective divides the errors by
+    every answer, and a series born at the first error would leave a week without one with no budget
+    line (docs/slo.md). Made by the process answering the scrape, not at import: with
+    ``PROMETHEUS_MULTIPROC_DIR`` that writes a file, and gunicorn's master imports this module before
+    it creates the directory."""
+    for result in sorted(CHECKOUT_RESULTS):
+        CHECKOUT_SECONDS.labels(result=result)
+
+
 def registry():
     """This process's series, or with ``PROMETHEUS_MULTIPROC_DIR`` those of every process counting there."""
     from prometheus_client import REGISTRY, CollectorRegistry
 
+    _export_every_checkout_result()
     registry = CollectorRegistry()
     if multiprocess_directory() is None:
         for collector in list(REGISTRY._collector_to_names):

@@ -8,13 +8,17 @@ Why generated: every objective needs the same eight recording rules (its error r
 budget line and two burn-rate alerts with thresholds computed from its target; written by hand, one
 objective's copy drifts from the others. The scheme is the SRE workbook's multiwindow, multi-burn-rate
 alerts ("Alerting on SLOs", table 5-8): a page when the budget burns at 14.4x over 1h (confirmed over
-5m) or 6x over 6h (30m); a ticket at 3x over 1d (2h) or 1x over 3d (6h). Each objective's window is
+5m) or 6x over 6h (30m); a ticket at 3x over 1d (2h) or 1x over 3d (6h); either only with MIN_EVENTS
+events in the last hour (a quiet night's 2 failures of 3 are noise, not a burn). Each objective's window is
 7 days: "is checkout healthy this week?" is ``slo:error_budget_remaining:ratio_rate7d{slo="checkout-success"}``.
 
 The tests are input series of synthetic traffic, shaped so the expected alerts follow from the scheme
 without evaluating it here: a fast burn (20x for an hour after a clean day) pages and does not ticket,
 a slow burn (4x for half a day) tickets and does not page, a healthy day (a quarter of the budget)
-and a burst of declined cards and 404s stay quiet. promtool evaluates the real rules against them.
+and a burst of declined cards and 404s stay quiet; a week without an error leaves the whole budget;
+8x for 6 hours pages through 6h/30m alone and 4x for a day tickets through 1d/2h alone, each resolved
+by its short window once the burn stops; a quiet hour under MIN_EVENTS events pages nobody. promtool
+evaluates the real rules against them.
 The guard alerts of the event bus (an outbox that stopped, dead letters) are in event-bus.rules.yaml,
 written by hand, with their own tests.
 
@@ -209,7 +213,8 @@ HEADER = """\
 # The service-level objectives of docs/slo.md: per objective, its error ratio over eight windows, its
 # target, the error budget left this week, and the SRE workbook's multiwindow, multi-burn-rate alerts
 # (severity page: 14.4x over 1h and 5m, or 6x over 6h and 30m; ticket: 3x over 1d and 2h, or 1x over
-# 3d and 6h). Checked by `promtool check rules`, tested by `promtool test rules` on tests/slo.test.yaml.
+# 3d and 6h), each only with 10 events or more in the last hour. Checked by `promtool check rules`,
+# tested by `promtool test rules` on tests/slo.test.yaml.
 """
 
 
@@ -256,10 +261,13 @@ def rules() -> str:
             out += [
                 "      - alert: ErrorBudgetBurn",
                 "        expr: |-",
+                "          (",
                 *(
-                    f"          {'or ' if index else ''}{_burn(objective, long, short, rate)}"
+                    f"            {'or ' if index else ''}{_burn(objective, long, short, rate)}"
                     for index, (long, short, rate) in enumerate(pairs)
                 ),
+                "          )",
+                f"          and on() ({objective.total.replace('{window}', '1h')} * 3600 >= {MIN_EVENTS})",
                 f"        labels: {{{_labels(objective)}, severity: {severity}}}",
                 "        annotations:",
                 *(f"          {key}: {json.dumps(value)}" for key, value in _annotations(objective, severity).items()),
@@ -271,6 +279,7 @@ def rules() -> str:
 PER_MINUTE = 4000  # events a minute: every budget below is a whole number of them
 STEP = 2  # minutes between samples: the 5m windows still hold two (the tests' cost is in the long windows)
 DAY = 24 * 60
+MIN_EVENTS = 10  # a burn-rate alert needs at least this many events in the last hour (docs/slo.md)
 
 
 def _counter(segments: list[tuple[int, int]]) -> str:
@@ -412,7 +421,65 @@ def tests() -> str:
         [(0, 2 * DAY, 10), (4, DAY), (0, 3 * 60)],
         [("54h", None), ("72h", "ticket"), ("74h10m", None)],
     )
+    out += _quiet_hour_case(
+        "a quiet hour: 2 of 3 checkouts failing pages nobody, 12 of 20 pages",
+        "After a busy clean day, an hour of 3 checkouts (2 errors): 67 % over 1h and 5m, but under "
+        f"{MIN_EVENTS} events in the hour. With 20 (12 errors) the hour is over the guard: the burn pages.",
+    )
     return "\n".join(out) + "\n"
+
+
+def _quiet_hour_case(name: str, comment: str) -> list[str]:
+    """Checkout's own series only (the other objectives have none, so fire nothing): a busy clean day,
+    then quiet hours in which a few checkouts, most of them failing, arrive; one sample every STEP minutes."""
+
+    def after_day(events: dict[int, int], samples: int) -> str:
+        """A counter busy all day (its good events), then +n at each sample index in ``events``."""
+        value, values = 0, []
+        for index in range(samples):
+            value += events.get(index, 0)
+            values.append(value)
+        return " ".join(str(v) for v in values)
+
+    day = DAY // STEP  # samples in a day
+    hour = 60 // STEP
+    checkout = next(o for o in OBJECTIVES if o.name == "checkout-success")
+    out = [f"  # {comment}"]
+    # Quiet from 24h (sample k after the day is at 24h + k*STEP minutes): 3 checkouts in the hour to 26h
+    # (1 placed at 25h20m, errors at 25h54m and 26h); 20 in the hour to 28h (8 placed, 12 errors, the
+    # last at 27h58m), so the 5m window sees the failures too.
+    samples = 4 * hour + 1
+    placed = {40: 1}
+    errors = {57: 1, 60: 1}
+    for minute in range(2, 60, 8):
+        placed[3 * hour + minute // STEP] = 1
+    for minute in [*range(0, 44, 4), 58]:
+        errors[3 * hour + minute // STEP] = 1
+    assert (sum(placed.values()), sum(errors.values())) == (1 + 8, 2 + 12), (placed, errors)
+    busy = PER_MINUTE * STEP * day
+    good = f"0+{PER_MINUTE * STEP}x{day} " + " ".join(
+        str(busy + int(v)) for v in after_day(placed, samples).split()[1:]
+    )
+    bad = f"0x{day} " + " ".join(after_day(errors, samples).split()[1:])
+    out += [
+        f"  - name: '{name}'",
+        f"    interval: {STEP}m",
+        "    input_series:",
+        f"      - series: '{checkout.good_series}'",
+        f"        values: '{good}'",
+        f"      - series: '{checkout.bad_series}'",
+        f"        values: '{bad}'",
+        "    alert_rule_test:",
+        "      - alertname: ErrorBudgetBurn",
+        "        eval_time: 26h",
+        "        exp_alerts: []",
+        "      - alertname: ErrorBudgetBurn",
+        "        eval_time: 28h",
+        "        exp_alerts:",
+    ]
+    expected = _alert(checkout, "page")
+    out += expected
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,9 +24,9 @@ from contexts.orders.exceptions import (
     CartEmpty,
     CheckoutInProgress,
     CheckoutInterrupted,
+    CheckoutStalled,
     CheckoutVoucherInvalid,
     InvalidOrderInput,
-    CheckoutStalled,
     RequestInProgress,
     ShippingMethodRequired,
 )
