@@ -11,8 +11,9 @@ series. A context records an outcome with one call, never touching ``prometheus_
         ...
     metrics.reservation_made("ok")                  # or "insufficient_stock", "expired", "released", …
     metrics.cart_operation("add_line")
-    with metrics.checkout_answered(result_of):     # times a checkout request; result_of classifies its error
+    with metrics.checkout_answered() as answer:     # times a checkout request, ``error`` unless told
         ...
+        answer.result = "placed"                    # or "refused" (the customer's own answer)
 
 Several gunicorn workers (and Celery processes) each count in their own files under
 ``PROMETHEUS_MULTIPROC_DIR``; ``/metrics`` (``commerce.monitoring``) adds them up, and a worker
@@ -27,7 +28,7 @@ is a time series.
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -115,20 +116,29 @@ def notification_sent(kind: str, since: datetime) -> None:
     NOTIFICATION_SECONDS.labels(kind=kind).observe(max(time.time() - since.timestamp(), 0.0))
 
 
+class CheckoutAnswer:
+    """What one checkout request answered: ``error`` until its caller says otherwise."""
+
+    def __init__(self) -> None:
+        self.result = "error"
+
+
 @contextmanager
-def checkout_answered(result_of: Callable[[Exception], str]) -> Iterator[None]:
-    """Time one checkout request: ``placed`` when it returns; when it raises, ``result_of(error)`` says
-    whose failure it was (``refused``: the customer's own answer, ``error``: the shop's), and it is re-raised."""
+def checkout_answered() -> Iterator[CheckoutAnswer]:
+    """Time one checkout request, from its start to its answer; the caller sets ``answer.result``
+    (``placed``; ``refused``: the customer's own answer; ``error``: the shop's) once it has the answer.
+
+    ``error`` until then, and whenever an exception leaves the block: gunicorn's worker timeout ends a request with ``SystemExit`` (a BaseException,
+    which no ``except Exception`` sees), and a crash leaves before any answer; that customer got no order."""
     started = time.perf_counter()
-    result = "placed"
+    answer = CheckoutAnswer()
     try:
-        yield
-    except Exception as error:
-        result = result_of(error)
-        if result not in CHECKOUT_RESULTS:
-            result = "error"
+        yield answer
+    except BaseException:  # no answer left: whatever was classified before, the shop failed it
+        answer.result = "error"
         raise
     finally:
+        result = answer.result if answer.result in CHECKOUT_RESULTS else "error"
         CHECKOUT_SECONDS.labels(result=result).observe(time.perf_counter() - started)
 
 
@@ -212,10 +222,21 @@ def mark_process_dead(pid: int) -> None:
     multiprocess.mark_process_dead(pid)
 
 
+def _export_every_checkout_result() -> None:
+    """Every checkout result's series, at 0 until counted: the checkout objective divides the errors by
+    every answer, and a series born at the first error would leave a week without one with no budget
+    line (docs/slo.md). Made by the process answering the scrape, not at import: with
+    ``PROMETHEUS_MULTIPROC_DIR`` that writes a file, and gunicorn's master imports this module before
+    it creates the directory."""
+    for result in sorted(CHECKOUT_RESULTS):
+        CHECKOUT_SECONDS.labels(result=result)
+
+
 def registry():
     """This process's series, or with ``PROMETHEUS_MULTIPROC_DIR`` those of every process counting there."""
     from prometheus_client import REGISTRY, CollectorRegistry
 
+    _export_every_checkout_result()
     registry = CollectorRegistry()
     if multiprocess_directory() is None:
         for collector in list(REGISTRY._collector_to_names):

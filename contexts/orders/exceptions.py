@@ -168,3 +168,16 @@ class RequestInProgress(OrdersError, idempotency.RequestInProgress):
     """This checkout is still running (another request or the recovery job holds it); retry shortly.
 
     The Idempotency-Key store's own ``request_in_progress``: the retry takes the key's claim over."""
+
+    # True when this request's own saga run left the order pending (it lost its lease, or a step failed
+    # after the point of no return): the answer is the same, but the failure is the shop's (docs/slo.md).
+    shops_failure = False
+
+
+class CheckoutStalled(RequestInProgress):
+    """This checkout could not finish yet; retry shortly (the recovery job finishes it meanwhile).
+
+    The answer a customer gets is ``request_in_progress`` as for a request still running elsewhere;
+    the checkout objective counts it against the shop."""
+
+    shops_failure = True

@@ -182,3 +182,92 @@ def test_the_celery_worker_serves_its_metrics_when_it_starts_with_metrics_port(t
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_checkout_killed_by_the_worker_timeout_counts_as_the_shops_error_not_as_placed():
+    """gunicorn's timeout ends a worker's request with SystemExit (a BaseException, not an Exception):
+    the customer got no order, so it spends the checkout objective's budget."""
+    from prometheus_client import REGISTRY
+
+    def count(result):
+        return REGISTRY.get_sample_value("commerce_checkout_seconds_count", {"result": result}) or 0
+
+    before = {result: count(result) for result in metrics.CHECKOUT_RESULTS}
+    with pytest.raises(SystemExit), metrics.checkout_answered():
+        raise SystemExit(1)
+    with pytest.raises(KeyboardInterrupt), metrics.checkout_answered() as answer:
+        answer.result = "refused"  # classified, then killed before the answer left
+        raise KeyboardInterrupt
+    assert {result: count(result) - before[result] for result in before} == {"placed": 0, "refused": 0, "error": 2}
+
+
+@pytest.mark.django_db
+def test_every_checkout_result_is_exported_before_the_first_checkout(token):
+    """The checkout objective divides the errors by every answer: the error series must be in the scrape
+    (at 0) from the start, or a week without an error shows no budget at all (docs/slo.md)."""
+    text = scrape()
+    for result in sorted(metrics.CHECKOUT_RESULTS):
+        assert sample(text, "commerce_checkout_seconds_count", result=result) is not None, result
+
+
+@pytest.mark.django_db
+def test_a_fresh_checkout_left_pending_by_the_shop_counts_as_its_error_though_it_answers_409(
+    token, api_client, monkeypatch
+):
+    """A step failing after the point of no return (here the cart's close, refused) leaves the new order
+    pending for the recovery job: the customer is told 409 request_in_progress, but no customer caused it."""
+    from contexts.orders.services import _checkout_steps
+    from tests.support.checkout import build_shop, checkout_body, post_checkout
+
+    build_shop()
+    request = checkout_body(rest_cart(api_client, "TEE-M", 1))
+
+    def cart_refuses_to_close(**kwargs):
+        raise _checkout_steps.cart_api.CartClosed()
+
+    monkeypatch.setattr(_checkout_steps.cart_api, "close_cart", cart_refuses_to_close)
+    before = checkouts(scrape())
+    response = post_checkout(api_client, request)
+    after = checkouts(scrape())
+
+    assert (response.status_code, response.json()["code"]) == (409, "request_in_progress")
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {"error": 1}
+
+
+def test_a_request_still_in_progress_elsewhere_is_not_the_shops_error():
+    """A retry finding its checkout held by another runner (the first request, the recovery job) is told
+    to wait: neither side failed."""
+    from contexts.orders.exceptions import RequestInProgress
+    from contexts.orders.services._checkout import whose_failure
+
+    assert whose_failure(RequestInProgress(retry_after=5)) == "refused"
+
+
+@pytest.mark.django_db
+def test_a_checkout_that_fails_outside_the_saga_is_measured_too(token, api_client, monkeypatch):
+    """The order was placed, but storing the answer for the Idempotency-Key failed (its database gone):
+    the customer got a 503, so the shop failed that checkout; and a body that does not validate (before
+    any saga) is the customer's own refusal, counted as one."""
+    from django.db import OperationalError
+
+    from contexts.orders import services
+    from tests.support.checkout import build_shop, checkout_body, post_checkout
+
+    build_shop()
+    placed_but_lost = checkout_body(rest_cart(api_client, "TEE-M", 1))
+    invalid = {"cart_id": "not-a-uuid"}
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    answers = {}
+    for name, body, broken in (("lost", placed_but_lost, True), ("invalid", invalid, False)):
+        with monkeypatch.context() as patch:
+            if broken:
+                patch.setattr(services.idempotency_keys, "complete", database_gone)
+            before = checkouts(scrape())
+            response = post_checkout(api_client, body)
+        after = checkouts(scrape())
+        answers[name] = (response.status_code, {k: after[k] - before[k] for k in after if after[k] != before[k]})
+
+    assert answers == {"lost": (503, {"error": 1}), "invalid": (400, {"refused": 1})}

@@ -116,11 +116,12 @@ def _message_id(notification: Message) -> str:
     return f"<{notification.kind}.{notification.event_id}@{domain}>"
 
 
-def send_notification(*, notification_id: int) -> str:
+def send_notification(*, notification_id: int, timed: bool = True) -> str:
     """Send one recorded notification if it is due and nobody else is sending or has sent it.
 
     The order-to-mail latency it records starts at the message's ``occurred_at``: the event's time, in
-    every deployable and on every retry.
+    every deployable and on every retry. Not ``timed``: a staff resend, sent when staff decided, which
+    says nothing of how fast the shop mails an order (docs/slo.md).
 
     Returns ``sent`` when this call sent it, ``failed`` or ``gave_up`` when the mail server refused it,
     ``skipped`` when it was not this call's to send (not due, being sent, already sent). Never raises for the mail server's failure: that is recorded on the row and retried later.
@@ -147,7 +148,8 @@ def send_notification(*, notification_id: int) -> str:
     Message.objects.filter(pk=notification.pk, status=Status.SENDING).update(
         status=Status.SENT, sent_at=timezone.now(), last_error="", **_forgotten(notification)
     )
-    metrics.notification_sent(notification.kind, notification.occurred_at)
+    if timed:
+        metrics.notification_sent(notification.kind, notification.occurred_at)
     logger.info("Sent %s notification %s", notification.kind, notification.pk)
     return Status.SENT
 
@@ -199,7 +201,8 @@ def send_due_notifications(*, limit: int = 200) -> int:
 def resend_notifications(*, notification_ids: list[int]) -> int:
     """Staff's ``resend``: send these messages again now, whatever happened to them before (except
     one being sent right now, one whose content was erased with its account, a secret one whose body
-    is gone once it left, or one only recorded here). Returns how many were sent."""
+    is gone once it left, or one only recorded here). Returns how many were sent. Their order-to-mail
+    latency is not observed: staff chose when."""
     if not notifications_settings().sends:
         return 0
     with atomic_in("notifications"):
@@ -213,7 +216,7 @@ def resend_notifications(*, notification_ids: list[int]) -> int:
         Message.objects.filter(pk__in=ids).update(
             status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
         )
-    return sum(send_notification(notification_id=pk) == Status.SENT for pk in ids)
+    return sum(send_notification(notification_id=pk, timed=False) == Status.SENT for pk in ids)
 
 
 def remember_order_contact(*, order_id: UUID, number: str, customer_id: int | None, email: str) -> None:

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from commerce import metrics
 from commerce.idempotency.keys import HEADER_PARAMETER, Claim
 from commerce.openapi import Link, declare_links
 from commerce.pagination import StandardPagination
@@ -79,6 +80,22 @@ class CheckoutThrottle(SimpleRateThrottle):
 
 class CheckoutView(APIView):
     throttle_classes = [CheckoutThrottle]
+
+    def dispatch(self, request, *args, **kwargs):
+        """Every checkout request is timed and counted by its answer (the checkout objective, docs/slo.md),
+        whatever failed: the throttle, the Idempotency-Key's claim or completion, the body, the saga, the
+        order's serialization. A crash or a worker's timeout leaves here as an exception: ``error``."""
+        self.checkout_error: BaseException | None = None
+        with metrics.checkout_answered() as answer:
+            response = super().dispatch(request, *args, **kwargs)
+            data = getattr(response, "data", None)
+            code = data.get("code", "") if isinstance(data, dict) else ""
+            answer.result = services.checkout_result(response.status_code, code, self.checkout_error)
+        return response
+
+    def handle_exception(self, exc):
+        self.checkout_error = exc  # whose failure it was is the error's to say, not its status's alone
+        return super().handle_exception(exc)
 
     @extend_schema(
         request=s.CheckoutInput,

@@ -1,6 +1,6 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
-from contexts.orders.services._checkout import CheckoutRequest, checkout, register_address_book
+from contexts.orders.services._checkout import CheckoutRequest, checkout, checkout_result, register_address_book
 from contexts.orders.services._demo import backdate_demo_order
 from contexts.orders.services._idempotency import idempotency_keys, prune_idempotency_records
 from contexts.orders.services._lifecycle import (
@@ -26,6 +26,7 @@ __all__ = [
     "backdate_demo_order",
     "cancel_order",
     "checkout",
+    "checkout_result",
     "finish_interrupted_operations",
     "heal",
     "idempotency_keys",

@@ -24,6 +24,7 @@ from contexts.orders.exceptions import (
     CartEmpty,
     CheckoutInProgress,
     CheckoutInterrupted,
+    CheckoutStalled,
     CheckoutVoucherInvalid,
     InvalidOrderInput,
     RequestInProgress,
@@ -94,33 +95,46 @@ def checkout(request: CheckoutRequest) -> UUID:
     :raises CheckoutFailed: (and its kinds: insufficient_stock, payment_declined, payment_error, …)
         the order exists and ended ``failed``: no stock held, no voucher used, no money taken.
     """
-    with metrics.checkout_answered(whose_failure):
-        key = checkout_key(request.idempotency_claim)
-        existing = Order.objects.using(db()).filter(checkout_key=key).first()
-        if existing is not None:
-            return _outcome(existing.pk, resume=True)
-        try:
-            request, cart, quote, variants = _accepted(request)
-        except DomainError as refusal:
-            metrics.checkout_finished("refused", reason=refusal.code)
-            raise
-        with metrics.saga_step("create_order"):
-            order_id = _create_order(request, cart, quote, variants, key)
-        _saga.checkpoint(order_id, "create_order")
-        return _outcome(order_id, resume=False)
+    key = checkout_key(request.idempotency_claim)
+    existing = Order.objects.using(db()).filter(checkout_key=key).first()
+    if existing is not None:
+        return _outcome(existing.pk, resume=True)
+    try:
+        request, cart, quote, variants = _accepted(request)
+    except DomainError as refusal:
+        metrics.checkout_finished("refused", reason=refusal.code)
+        raise
+    with metrics.saga_step("create_order"):
+        order_id = _create_order(request, cart, quote, variants, key)
+    _saga.checkpoint(order_id, "create_order")
+    return _outcome(order_id, resume=False)
 
 
 # The shop's own failures among the 4xx answers of a checkout: the saga was interrupted (a crash, a lost
-# lease) and undone. Every other 4xx is the customer's own answer (a declined card, an empty cart, stock
+# lease) and undone, or this request's own run left it pending (``CheckoutStalled``: 409 request_in_progress). Every other 4xx is the customer's own answer (a declined card, an empty cart, stock
 # sold out, an invalid request), which the checkout objective leaves out (docs/slo.md).
 SHOP_FAILURE_CODES = frozenset({CheckoutInterrupted.code})
 
 
-def whose_failure(error: Exception) -> str:
-    """``error`` (the shop's) for a 5xx, an unexpected exception or an interrupted saga; ``refused`` (the
-    customer's own) for any other refusal."""
-    status = getattr(error, "http_status", 500)
-    if status >= 500 or getattr(error, "code", "") in SHOP_FAILURE_CODES:
+def whose_failure(error: BaseException) -> str:
+    """``error`` (the shop's) for a 5xx, an unexpected exception, an interrupted saga or one this request
+    left pending; ``refused`` (the customer's own) for any other refusal, and a checkout still running
+    elsewhere (``RequestInProgress``: nobody failed)."""
+    status = getattr(error, "http_status", None) or getattr(error, "status_code", None) or 500  # DRF's errors
+    if status >= 500 or getattr(error, "code", "") in SHOP_FAILURE_CODES or getattr(error, "shops_failure", False):
+        return "error"
+    return "refused"
+
+
+def checkout_result(status: int, code: str, error: BaseException | None) -> str:
+    """What the checkout objective counts a checkout request's answer as (docs/slo.md): the error it was
+    raised with says whose failure it was; an answer without one (a refusal the Idempotency-Key store
+    kept, a replay) goes by its status and error code."""
+    if error is not None:
+        return whose_failure(error)
+    if status < 400:
+        return "placed"
+    if status >= 500 or code in SHOP_FAILURE_CODES:
         return "error"
     return "refused"
 
@@ -245,12 +259,13 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
 
 def _outcome(order_id: UUID, *, resume: bool) -> UUID:
     if resume:
-        _saga.heal(order_id)
+        ran = _saga.heal(order_id)  # False: another runner (the first request, the recovery job) holds it
     else:
         _saga.run(order_id)
+        ran = True  # a fresh saga is nobody else's: left pending, it lost its lease or a step failed
     order = Order.objects.using(db()).get(pk=order_id)
     if order.status == OrderStatus.FAILED:
         raise _saga.failure_of(order)
     if order.status == OrderStatus.PENDING:  # another runner holds the saga, or a step must be retried
-        raise RequestInProgress(retry_after=_saga.lease_seconds())
+        raise (CheckoutStalled if ran else RequestInProgress)(retry_after=_saga.lease_seconds())
     return order.pk
