@@ -12,12 +12,13 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions as drf
@@ -91,6 +92,9 @@ class Claim:
     id: UUID
     scope: str
     key: str
+    # True when this claim was taken over from a request that died or gave up: only then can work
+    # keyed by ``id`` already exist (a fresh claim's id is new, so the view need not look for any).
+    taken_over: bool = field(default=False, compare=False)
 
 
 def clean_key(raw: str | None) -> str:
@@ -144,7 +148,8 @@ class IdempotencyKeys:
         now = timezone.now()
         lock = timedelta(seconds=self._lock_seconds())
         try:
-            with atomic_in(self.context):
+            # one INSERT: outside a transaction it commits by itself (a savepoint only when nested)
+            with self._statement():
                 record = self._records().create(
                     context=self.context, scope=scope, key=key, fingerprint=fingerprint, locked_until=now + lock
                 )
@@ -168,7 +173,13 @@ class IdempotencyKeys:
         )
         if not taken:
             raise RequestInProgress(retry_after=1)
-        return Claim(id=record.claim, scope=scope, key=key)
+        return Claim(id=record.claim, scope=scope, key=key, taken_over=True)
+
+    def _statement(self):
+        """A savepoint around one statement inside a caller's transaction (so its failure does not
+        break it); outside one, nothing: the statement commits by itself, without BEGIN and COMMIT."""
+        alias = database_for(self.context)
+        return atomic_in(self.context) if transaction.get_connection(alias).in_atomic_block else nullcontext()
 
     def complete(self, claim: Claim, *, status: int, body: Any) -> None:
         """Store the answer the request gave, to be replayed for the same key."""

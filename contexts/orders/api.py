@@ -125,7 +125,16 @@ class Order:
 
 
 def _order(row: OrderRow) -> Order:
-    payment = _payment_or_none(row)
+    return _order_of(
+        row,
+        lines=row.lines.all(),
+        payment=_payment_or_none(row),
+        shipments=row.shipments.all(),
+        history=row.history.all(),
+    )
+
+
+def _order_of(row: OrderRow, *, lines, payment, shipments, history) -> Order:
     return Order(
         id=row.id,
         number=row.number,
@@ -144,7 +153,7 @@ def _order(row: OrderRow) -> Order:
                 tax=line.tax,
                 line_total=line.line_total,
             )
-            for line in row.lines.all()
+            for line in lines
         ),
         subtotal=row.subtotal,
         discount_total=row.discount_total,
@@ -166,9 +175,9 @@ def _order(row: OrderRow) -> Order:
                 lines=tuple((item["sku"], int(item["quantity"])) for item in shipment.lines),
                 dispatched_at=shipment.dispatched_at,
             )
-            for shipment in row.shipments.all()
+            for shipment in shipments
         ),
-        history=tuple(HistoryEntry(status=entry.to_status, at=entry.at) for entry in row.history.all()),
+        history=tuple(HistoryEntry(status=entry.to_status, at=entry.at) for entry in history),
         created_at=row.created_at,
         anonymised=row.anonymised_at is not None,
     )
@@ -320,18 +329,28 @@ def place_order(
 
     :raises OrdersError: (its kinds, as ``services.checkout`` documents) the checkout was refused or failed.
     """
-    order_id = services.checkout(
-        services.CheckoutRequest(
-            cart_id=cart_id,
-            customer_id=customer_id,
-            email=email,
-            shipping_address=shipping_address,
-            shipping_method=shipping_method,
-            payment_token=payment_token,
-            idempotency_claim=idempotency_claim,
+    return placed_order(
+        services.place_order(
+            services.CheckoutRequest(
+                cart_id=cart_id,
+                customer_id=customer_id,
+                email=email,
+                shipping_address=shipping_address,
+                shipping_method=shipping_method,
+                payment_token=payment_token,
+                idempotency_claim=idempotency_claim,
+            )
         )
     )
-    return get_order(order_id=order_id)
+
+
+def placed_order(placed: services.PlacedOrder) -> Order:
+    """The order a checkout placed: as its run wrote it (a just-confirmed order has no shipments yet),
+    without reading it back; read when another run confirmed it."""
+    if placed.written is None:
+        return get_order(order_id=placed.id)
+    run = placed.written
+    return _order_of(run.order, lines=run.lines, payment=run.payment, shipments=(), history=run.history)
 
 
 def ship_order(*, order_id: UUID, actor: str = "staff") -> Order:

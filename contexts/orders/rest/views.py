@@ -124,7 +124,7 @@ class CheckoutView(APIView):
         values = data.validated_data
         customer_id = _customer_id(request)
         address = values.get("shipping_address")
-        order_id = services.checkout(
+        placed = services.place_order(
             services.CheckoutRequest(
                 cart_id=values["cart_id"],
                 customer_id=customer_id,
@@ -134,9 +134,10 @@ class CheckoutView(APIView):
                 shipping_method=values.get("shipping_method"),
                 payment_token=values["payment"]["token"],
                 idempotency_claim=idempotency.id,
+                claim_taken_over=idempotency.taken_over,
             )
         )
-        return Response(s.OrderOutput(api.get_order(order_id=order_id)).data, status=status.HTTP_201_CREATED)
+        return Response(s.OrderOutput(api.placed_order(placed)).data, status=status.HTTP_201_CREATED)
 
 
 class _CustomerOrders:

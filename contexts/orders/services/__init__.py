@@ -1,6 +1,13 @@
 """Writes of the orders context, one private module per concern, re-exported here."""
 
-from contexts.orders.services._checkout import CheckoutRequest, checkout, checkout_result, register_address_book
+from contexts.orders.services._checkout import (
+    CheckoutRequest,
+    PlacedOrder,
+    checkout,
+    checkout_result,
+    place_order,
+    register_address_book,
+)
 from contexts.orders.services._demo import backdate_demo_order
 from contexts.orders.services._idempotency import idempotency_keys, prune_idempotency_records
 from contexts.orders.services._lifecycle import (
@@ -22,6 +29,7 @@ __all__ = [
     "CheckoutRequest",
     "MoneyDifference",
     "MoneyPosition",
+    "PlacedOrder",
     "anonymise_customer_orders",
     "backdate_demo_order",
     "cancel_order",
@@ -34,6 +42,7 @@ __all__ = [
     "mark_delivered",
     "money_position",
     "next_order_number",
+    "place_order",
     "prune_idempotency_records",
     "receive_return",
     "record_shipment",

@@ -6,11 +6,14 @@ valid): such a request leaves nothing behind. From the moment the order exists, 
 order: ``confirmed``, or ``failed`` with every step compensated.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from uuid import UUID
 
 from django.db import IntegrityError
+from django.utils import timezone
 
 from commerce import metrics
 from commerce.database import atomic_in
@@ -30,9 +33,10 @@ from contexts.orders.exceptions import (
     RequestInProgress,
     ShippingMethodRequired,
 )
-from contexts.orders.models import CheckoutSaga, Order, OrderLine, OrderStatusChange, Payment, SagaStep
+from contexts.orders.models import CheckoutSaga, Order, OrderLine, OrderStatusChange, Payment
 from contexts.orders.services import _saga
 from contexts.orders.services import gateway as gateways
+from contexts.orders.services._checkout_steps import InFlight
 from contexts.orders.services._orders import db, lock_customer
 from contexts.pricing import api as pricing_api
 
@@ -50,6 +54,18 @@ class CheckoutRequest:
     # record was pruned (a new claim) starts a new checkout instead of answering the old order.
     idempotency_claim: UUID
     address_id: int | None = None
+    # False when the claim is new (``Claim.taken_over``): no order can exist under it yet, so none is
+    # looked for. True (the safe default) looks for the order an earlier request made under it.
+    claim_taken_over: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """A confirmed order: as this request's run wrote it (``written``: answered without reading it
+    back), or only its id when another run confirmed it (a retry healing it): then it is read."""
+
+    id: UUID
+    written: InFlight | None = None
 
 
 AddressBook = Callable[[int, int], Address | None]
@@ -82,7 +98,12 @@ def checkout_key(claim: UUID) -> str:
 
 
 def checkout(request: CheckoutRequest) -> UUID:
-    """Place an order from the cart; returns the confirmed order's id.
+    """Place an order from the cart; returns the confirmed order's id (see ``place_order``)."""
+    return place_order(request).id
+
+
+def place_order(request: CheckoutRequest) -> PlacedOrder:
+    """Place an order from the cart; returns the confirmed order.
 
     A retry of a request whose process died (the same Idempotency-Key claim) finds the order it
     created and heals its saga instead of starting another.
@@ -96,18 +117,23 @@ def checkout(request: CheckoutRequest) -> UUID:
         the order exists and ended ``failed``: no stock held, no voucher used, no money taken.
     """
     key = checkout_key(request.idempotency_claim)
-    existing = Order.objects.using(db()).filter(checkout_key=key).first()
-    if existing is not None:
-        return _outcome(existing.pk, resume=True)
+    if request.claim_taken_over:
+        existing = Order.objects.using(db()).filter(checkout_key=key).first()
+        if existing is not None:
+            return _healed(existing.pk)
     try:
         request, cart, quote, variants = _accepted(request)
     except DomainError as refusal:
         metrics.checkout_finished("refused", reason=refusal.code)
         raise
+    holder = uuid.uuid4().hex
+    began = timezone.now()
     with metrics.saga_step("create_order"):
-        order_id = _create_order(request, cart, quote, variants, key)
-    _saga.checkpoint(order_id, "create_order")
-    return _outcome(order_id, resume=False)
+        created = _create_order(request, cart, quote, variants, key, holder)
+    if not isinstance(created, InFlight):  # a retry racing the first request: that one's order
+        return _healed(created)
+    _saga.checkpoint(created.order.pk, "create_order")
+    return _ran(created, _saga.start(created, holder=holder, created_at=began))
 
 
 # The shop's own failures among the 4xx answers of a checkout: the saga was interrupted (a crash, a lost
@@ -189,7 +215,9 @@ def _name(variants: dict, sku: str) -> str:
     return f"{variant.product_name} — {variant.variant_name}" if variant.variant_name else variant.product_name
 
 
-def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: str) -> UUID:
+def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: str, holder: str) -> InFlight | UUID:
+    """The order, its lines, payment, first history entry and saga row (its lease held by ``holder``)
+    in one transaction; the id of the order already made under ``key`` if a retry raced this one."""
     address = request.shipping_address
     try:
         with atomic_in("orders"):
@@ -221,7 +249,7 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
                 ship_phone=address.phone,
                 payment_token=request.payment_token,
             )
-            OrderLine.objects.using(db()).bulk_create(
+            lines = OrderLine.objects.using(db()).bulk_create(
                 OrderLine(
                     order=order,
                     position=position,
@@ -236,36 +264,48 @@ def _create_order(request: CheckoutRequest, cart, quote, variants: dict, key: st
                 )
                 for position, line in enumerate(quote.lines)
             )
-            Payment.objects.using(db()).create(
+            payment = Payment.objects.using(db()).create(
                 order=order,
                 gateway=gateways.gateway().name,
                 idempotency_key=f"order:{order.pk}",
                 amount=quote.total,
                 currency=quote.currency,
+                captured=Decimal("0.00"),  # as the database gives them back: the answer is built from these
+                refunded=Decimal("0.00"),
             )
-            OrderStatusChange.objects.using(db()).create(order=order, to_status=OrderStatus.PENDING, actor="checkout")
-            saga = CheckoutSaga.objects.using(db()).create(order=order, position="create_order")
-            SagaStep.objects.using(db()).create(
-                saga=saga, name="create_order", outcome="done", started_at=order.created_at, duration_ms=0
+            entry = OrderStatusChange.objects.using(db()).create(
+                order=order, to_status=OrderStatus.PENDING, actor="checkout"
             )
+            CheckoutSaga.objects.using(db()).create(order=order, position="create_order", **_saga.new_lease(holder))
     except IntegrityError:
         # the same caller's same key created its order a moment ago (a retry racing the first)
         existing = Order.objects.using(db()).filter(checkout_key=key).first()
         if existing is None:
             raise
         return existing.pk
-    return order.pk
+    return InFlight(order=order, lines=list(lines), payment=payment, history=[entry])
 
 
-def _outcome(order_id: UUID, *, resume: bool) -> UUID:
-    if resume:
-        ran = _saga.heal(order_id)  # False: another runner (the first request, the recovery job) holds it
-    else:
-        _saga.run(order_id)
-        ran = True  # a fresh saga is nobody else's: left pending, it lost its lease or a step failed
+def _ran(run: InFlight, outcome) -> PlacedOrder:
+    """The answer of the run this request made: the order as written when confirmed; the failure
+    its saga recorded when compensated; pending when it lost its lease or stopped after the point of
+    no return (a step must be retried)."""
+    if outcome is not None and outcome.state == "completed" and run.order.status == OrderStatus.CONFIRMED:
+        return PlacedOrder(id=run.order.pk, written=run)
+    if outcome is not None and outcome.state == "compensated":
+        raise _saga.failure_of(run.order)
+    return _answer(run.order.pk, ran=True)
+
+
+def _healed(order_id: UUID) -> PlacedOrder:
+    ran = _saga.heal(order_id)  # False: another runner (the first request, the recovery job) holds it
+    return _answer(order_id, ran=ran)
+
+
+def _answer(order_id: UUID, *, ran: bool) -> PlacedOrder:
     order = Order.objects.using(db()).get(pk=order_id)
     if order.status == OrderStatus.FAILED:
         raise _saga.failure_of(order)
     if order.status == OrderStatus.PENDING:  # another runner holds the saga, or a step must be retried
         raise (CheckoutStalled if ran else RequestInProgress)(retry_after=_saga.lease_seconds())
-    return order.pk
+    return PlacedOrder(id=order.pk)

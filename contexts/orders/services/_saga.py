@@ -7,13 +7,22 @@ transaction, and other contexts are called between them. Every step and compensa
 ``SagaStep`` under the order's ``CheckoutSaga`` row (time, duration, outcome, error); the same row
 holds the saga's state, its position (the last step completed), its lease and its failure.
 
+What a run costs (issue 24): the saga row is created with the order, its lease already held by the
+run that created it; the forward steps' log is kept in memory and written in one insert when the saga
+ends or starts compensating (each step's own row, in its own context, is what says it happened: the
+cart's claim, the reservation, the voucher's use, the gateway's charge by our key); the steps work
+on ``InFlight``, the rows the run wrote, and never read them back. A run that dies takes its unwritten
+log with it: whoever heals the saga then does not know how far it got, so before the capture it
+compensates every step up to the payment (each compensation does nothing where its step left
+nothing), and from the capture on it goes forward (each step is idempotent).
+
 Whoever runs a saga holds its *lease* (a holder id and an expiry on the saga row, taken by a
 conditional update, not a lock): the request that started it, or later the recovery job once the
 lease has run out. The point of no return is ``commit_reservation``: until it has completed, a step
 that fails undoes the completed ones, the most recent first; after it, the saga only goes forward.
 Healing a saga left behind runs the steps after its last completed one when the money was captured
 (the gateway's record by our key says so even when the log missed it); before that, it compensates
-the completed ones. A saga that crashed while compensating finishes compensating and ends with the
+every step that may have completed. A saga that crashed while compensating finishes compensating and ends with the
 error its failing step gave (a declined card stays ``payment_declined``). So an order is either
 confirmed with its money, or failed with none.
 
@@ -48,6 +57,7 @@ from contexts.orders.models import CheckoutSaga, Order, Payment, SagaStep
 from contexts.orders.saga_runner import Step, StepFailed
 from contexts.orders.services import gateway as gateways
 from contexts.orders.services._checkout_steps import (
+    InFlight,
     authorize,
     capture,
     claim_cart,
@@ -56,7 +66,6 @@ from contexts.orders.services._checkout_steps import (
     confirm,
     give_money_back,
     give_voucher_back,
-    payment_of,
     redeem_vouchers,
     release_cart,
     release_stock,
@@ -105,6 +114,11 @@ def _sagas():
     return CheckoutSaga.objects.using(db())
 
 
+def new_lease(holder: str) -> dict:
+    """The lease fields of a saga row created already held by ``holder`` (the run that creates it)."""
+    return {"lease_holder": holder, "lease_until": timezone.now() + timedelta(seconds=lease_seconds())}
+
+
 def claim_lease(order_id: UUID, holder: str, *, seconds: int | None = None) -> bool:
     seconds = seconds or lease_seconds()
     now = timezone.now()
@@ -120,7 +134,7 @@ def claim_lease(order_id: UUID, holder: str, *, seconds: int | None = None) -> b
 # --- The steps -----------------------------------------------------------------------------------
 
 
-def _order_created(order: Order) -> None:
+def _order_created(run: InFlight) -> None:
     """Done by ``checkout()`` before the saga runs: the order, its lines, payment and saga rows in one
     transaction of this context (the runner starts after it)."""
 
@@ -135,8 +149,9 @@ def _failure(order_id: UUID) -> CheckoutFailed:
     )
 
 
-def _mark_failed(order: Order) -> None:
+def _mark_failed(run: InFlight) -> None:
     """Fail the order with the error its saga recorded when the failing step gave it."""
+    order = run.order
     error = _failure(order.pk)
     with atomic_in("orders"):
         row = Order.objects.using(db()).select_for_update().get(pk=order.pk)
@@ -153,7 +168,7 @@ def _mark_failed(order: Order) -> None:
 
 # --- The table -----------------------------------------------------------------------------------
 
-CHECKOUT: runner.Saga[Order] = runner.Saga(
+CHECKOUT: runner.Saga[InFlight] = runner.Saga(
     steps=(
         Step(
             "create_order",
@@ -238,7 +253,10 @@ CHECKOUT: runner.Saga[Order] = runner.Saga(
 class _Journal:
     """Persists one run of one order's saga: its log, position, failure and end; renews its lease.
 
-    Per run, never shared: the time until which this run holds the lease is kept here.
+    Per run, never shared: the time until which this run holds the lease is kept here, and so is the
+    log of the forward steps until the saga ends or starts compensating (then written in one insert).
+    Compensations are written as they happen: a saga that is undoing is rare, and its log is what
+    staff read to see why.
     """
 
     def __init__(self, order: Order, holder: str, *, position: int) -> None:
@@ -246,6 +264,7 @@ class _Journal:
         self.holder = holder
         self.held_until = time.monotonic() + lease_seconds()
         self.position = position
+        self.unwritten: list[SagaStep] = []
 
     def _renew(self) -> None:
         """Keep the lease before a step: nobody can take it before it ends, so it is renewed in the
@@ -268,24 +287,34 @@ class _Journal:
                         raise
                     raise StepFailed(error) from error  # a refusal nobody planned for: undo now
         except StepFailed as failure:
-            self._log(name, compensation, "failed", str(failure.error), started, at)
+            self.log(name, compensation, "failed", str(failure.error), started, at)
             raise
         except Exception as exc:
-            self._log(name, compensation, "failed", repr(exc), started, at)
+            self.log(name, compensation, "failed", repr(exc), started, at)
+            self.write_log()  # what was done before the surprise, for whoever looks at it
             raise
-        self._log(name, compensation, "done", "", started, at)
+        self.log(name, compensation, "done", "", started, at)
         checkpoint(self.order.pk, name)
 
-    def _log(self, name: str, compensation: bool, outcome: str, error: str, started: float, at) -> None:
-        SagaStep.objects.using(db()).create(
-            saga_id=self.order.pk,
-            name=name,
-            compensation=compensation,
-            outcome=outcome,
-            error=error[:2000],
-            started_at=at,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+    def log(self, name: str, compensation: bool, outcome: str, error: str, started: float, at) -> None:
+        self.unwritten.append(
+            SagaStep(
+                saga_id=self.order.pk,
+                name=name,
+                compensation=compensation,
+                outcome=outcome,
+                error=error[:2000],
+                started_at=at,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
         )
+        if compensation:
+            self.write_log()
+
+    def write_log(self) -> None:
+        if self.unwritten:
+            SagaStep.objects.using(db()).bulk_create(self.unwritten)
+            self.unwritten = []
 
     def _update(self, **fields) -> None:
         _sagas().filter(pk=self.order.pk).update(**fields, updated_at=timezone.now())
@@ -294,11 +323,12 @@ class _Journal:
         return CHECKOUT.steps[self.position].name if self.position >= 0 else ""
 
     def advanced(self, position: int) -> None:
-        """Kept here, not written: the step's ``done`` row in the log already says it (one write per
-        step, not two); the saga row's ``position`` is written whenever its state changes."""
+        """Kept here, not written: the step's own row (in the context that did it) says it happened,
+        and the saga row's ``position`` is written whenever its state changes."""
         self.position = position
 
     def failing(self, error: DomainError) -> None:
+        self.write_log()
         self._update(
             state=State.COMPENSATING,
             position=self._position(),
@@ -309,6 +339,7 @@ class _Journal:
         )
 
     def finished(self, state: str, error: DomainError | None) -> None:
+        self.write_log()
         self._update(state=state, position=self._position(), lease_holder="", lease_until=None)
 
 
@@ -327,17 +358,37 @@ def _position(saga: CheckoutSaga) -> int:
 # --- Running -------------------------------------------------------------------------------------
 
 
-def run(order_id: UUID, *, holder: str | None = None) -> None:
+def run(order_id: UUID, *, holder: str | None = None) -> runner.Outcome | None:
     """Run a freshly created order's saga to its end (confirmed, or failed and compensated)."""
     holder = holder or uuid.uuid4().hex
     if not claim_lease(order_id, holder):
-        return
-    order = Order.objects.using(db()).get(pk=order_id)
+        return None
+    return start(InFlight.load(order_id), holder=holder, created_at=None)
+
+
+def start(run: InFlight, *, holder: str, created_at=None) -> runner.Outcome | None:
+    """Run the saga of the order ``run`` has just created, whose lease ``holder`` took with it; its
+    creation is logged as the first step (``created_at``: when it began). None: the lease was lost."""
     created = CHECKOUT.index("create_order")  # what ``checkout()`` did before the saga runs
+    journal = _Journal(run.order, holder, position=created)
+    if created_at is not None:
+        journal.unwritten.append(
+            SagaStep(
+                saga_id=run.order.pk,
+                name="create_order",
+                outcome="done",
+                started_at=created_at,
+                duration_ms=round((timezone.now() - created_at).total_seconds() * 1000, 3),
+            )
+        )
     try:
-        runner.forward(CHECKOUT, order, _Journal(order, holder, position=created), position=created)
+        outcome = runner.forward(CHECKOUT, run, journal, position=created)
     except LeaseLost:
-        logger.warning("checkout saga of order %s was taken over by another runner", order_id)
+        journal.write_log()
+        logger.warning("checkout saga of order %s was taken over by another runner", run.order.pk)
+        return None
+    journal.write_log()  # stopped after the point of no return (a later run goes on): its log so far
+    return outcome
 
 
 def heal(order_id: UUID, *, holder: str | None = None) -> bool:
@@ -349,26 +400,34 @@ def heal(order_id: UUID, *, holder: str | None = None) -> bool:
     holder = holder or uuid.uuid4().hex
     if not claim_lease(order_id, holder):
         return False
-    order = Order.objects.using(db()).get(pk=order_id)
+    run = InFlight.load(order_id)
     saga = _sagas().get(pk=order_id)
     _sagas().filter(pk=order_id).update(attempts=saga.attempts + 1)
     position = _position(saga)
     captured = CHECKOUT.index("capture_payment")
     if saga.state == State.RUNNING and position < captured:
-        charge = gateways.gateway().find_charge(idempotency_key=payment_of(order).idempotency_key)
+        payment = run.payment
+        charge = gateways.gateway().find_charge(idempotency_key=payment.idempotency_key)
         if charge is not None and charge.status == "captured" and charge.refunded == 0:
             # the capture happened though its answer (or its log) was lost: the money decides
-            Payment.objects.using(db()).filter(order=order).update(
+            Payment.objects.using(db()).filter(pk=payment.pk).update(
                 status=Payment.Status.CAPTURED, captured=charge.captured, charge_id=charge.id
             )
+            payment.status, payment.captured, payment.charge_id = Payment.Status.CAPTURED, charge.captured, charge.id
             position = captured
+        else:
+            # the run's log went with it: any step up to the payment may have completed, and each
+            # compensation does nothing where its step left nothing
+            position = max(position, captured - 1)
     _sagas().filter(pk=order_id).update(position=CHECKOUT.steps[position].name if position >= 0 else "")
-    error = _failure(order_id) if saga.state == State.COMPENSATING else CheckoutInterrupted(order_id=order.pk)
-    journal = _Journal(order, holder, position=position)
+    error = _failure(order_id) if saga.state == State.COMPENSATING else CheckoutInterrupted(order_id=order_id)
+    journal = _Journal(run.order, holder, position=position)
     try:
-        runner.heal(CHECKOUT, order, journal, state=saga.state, position=position, error=error)
+        runner.heal(CHECKOUT, run, journal, state=saga.state, position=position, error=error)
     except LeaseLost:
+        journal.write_log()
         return False
+    journal.write_log()
     return True
 
 

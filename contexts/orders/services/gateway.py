@@ -12,13 +12,15 @@ error would, before any money is taken; ``tok_timeout`` captures the money and t
 
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Protocol
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from commerce.database import atomic_in, database_for
@@ -91,6 +93,13 @@ class PaymentGateway(Protocol):
         """Every charge the provider holds for the shop (its settlement report), for reconciliation."""
 
 
+def _one_statement():
+    """A savepoint around one statement inside a caller's transaction; outside one, nothing: the
+    statement commits by itself, as a provider's call would, without a BEGIN and a COMMIT around it."""
+    connection = transaction.get_connection(database_for("orders"))
+    return atomic_in("orders") if connection.in_atomic_block else nullcontext()
+
+
 def gateway() -> PaymentGateway:
     return _load(orders_settings().payment_gateway)
 
@@ -128,43 +137,64 @@ class TestGateway:
         return GatewayCharge.objects.using(database_for("orders"))
 
     def authorize(self, *, idempotency_key: str, token: str, amount: Decimal, currency: str) -> Charge:
-        existing = self._rows().filter(idempotency_key=idempotency_key).first()
-        if existing is None:
+        if token not in TEST_TOKENS or token == "tok_error":
+            existing = self._rows().filter(idempotency_key=idempotency_key).first()
+            if existing is not None:  # answered before: the same answer again, as a provider's would be
+                return self._answer(existing)
             if token == "tok_error":
                 raise GatewayUnavailable("The payment provider could not be reached.")
-            if token not in TEST_TOKENS:
-                raise GatewayDeclined(f"Unknown payment token {token!r}.")
-            status = "declined" if token == "tok_declined" else "authorized"
-            try:
-                with atomic_in("orders"):
-                    existing = self._rows().create(
-                        id=f"ch_{uuid.uuid4().hex[:24]}",
-                        idempotency_key=idempotency_key,
-                        token=token,
-                        amount=amount,
-                        currency=currency,
-                        status=status,
-                    )
-            except IntegrityError:  # the same key raced in: the first one wins, as a provider's would
-                existing = self._rows().get(idempotency_key=idempotency_key)
-        if existing.status == "declined":
+            raise GatewayDeclined(f"Unknown payment token {token!r}.")
+        row = GatewayCharge(
+            id=f"ch_{uuid.uuid4().hex[:24]}",
+            idempotency_key=idempotency_key,
+            token=token,
+            amount=amount,
+            currency=currency,
+            status="declined" if token == "tok_declined" else "authorized",
+        )
+        try:
+            # one INSERT (the key is unique): a key seen before is the rare case, found after the conflict
+            with _one_statement():
+                row.save(using=database_for("orders"), force_insert=True)
+        except IntegrityError:  # the same key again (a retry, or one racing in): the first one's answer
+            row = self._rows().get(idempotency_key=idempotency_key)
+        return self._answer(row)
+
+    def _answer(self, row: GatewayCharge) -> Charge:
+        if row.status == "declined":
             raise GatewayDeclined("The card was declined.")
-        return self._charge(existing)
+        return self._charge(row)
 
     def capture(self, *, charge_id: str, amount: Decimal) -> Charge:
-        with atomic_in("orders"):
-            row = self._rows().select_for_update().get(pk=charge_id)
-            if row.status == "authorized":
-                if amount > row.amount:
+        row = self._capture_authorized(charge_id, amount)
+        if row is None:  # not an authorized charge within its amount: say why, under the row's lock
+            with atomic_in("orders"):
+                row = self._rows().select_for_update().get(pk=charge_id)
+                if row.status == "authorized":
                     raise GatewayRefused("Cannot capture more than was authorized.")
-                row.status = "captured"
-                row.captured = amount
-                row.save(update_fields=["status", "captured", "updated_at"])
-            elif row.status != "captured":
-                raise GatewayRefused(f"A {row.status} charge cannot be captured.")
+                if row.status != "captured":
+                    raise GatewayRefused(f"A {row.status} charge cannot be captured.")
         if row.token == "tok_timeout":
             raise GatewayTimeout("The payment provider did not answer in time.")
         return self._charge(row)
+
+    def _capture_authorized(self, charge_id: str, amount: Decimal) -> GatewayCharge | None:
+        """Capture an authorized charge in one conditional statement that returns the row (``RETURNING``:
+        PostgreSQL and SQLite both have it); None when the charge is not authorized or ``amount`` is
+        above what was authorized."""
+        alias = database_for("orders")
+        connection = connections[alias]
+        table = connection.ops.quote_name(GatewayCharge._meta.db_table)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with _one_statement():
+            captured = list(
+                GatewayCharge.objects.using(alias).raw(
+                    f"UPDATE {table} SET status = 'captured', captured = %s, updated_at = %s "
+                    "WHERE id = %s AND status = 'authorized' AND amount >= %s RETURNING *",
+                    [amount, now, charge_id, amount],
+                )
+            )
+        return captured[0] if captured else None
 
     def void(self, *, charge_id: str) -> Charge:
         with atomic_in("orders"):
