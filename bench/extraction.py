@@ -80,7 +80,7 @@ os.environ.update(
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(SMTP_PORT),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "ERROR"),
-        "BENCH_SKUS": os.environ.get("BENCH_SKUS") or "32",  # read by bench/checkout.py's setup_shop
+        "BENCH_SKUS": os.environ.get("BENCH_SKUS") or "32",  # read by bench/checkout's setup_shop
     }
 )
 for name in ("PROMETHEUS_MULTIPROC_DIR", "SERVICE_DATABASE_URL", "NOTIFICATIONS_SENDS"):

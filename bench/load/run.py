@@ -4,7 +4,7 @@ Started by ``bin/bench`` (which makes the load generator's environment, ``.venv-
 shop's environment. It
 
 1. migrates the bench database (``BENCH_DATABASE_URL``, created if missing) and adds a catalogue of
-   ``BENCH_SKUS`` products with stock and prices, a hot SKU and a flash-sale SKU (``bench/checkout.py``'s
+   ``BENCH_SKUS`` products with stock and prices, a hot SKU and a flash-sale SKU (``bench/checkout``'s
    ``setup_shop``), and the carts the cart and checkout scenarios use (made in process, before the clock);
 2. starts a Celery worker (``CELERY_BROKER_URL``, Redis) and gunicorn (``BENCH_WORKERS`` workers, the
    run command's configuration) with ``EVENTBUS_DISPATCH=celery``;
@@ -70,7 +70,7 @@ os.environ.update(
     }
 )
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-os.environ["BENCH_SKUS"] = str(SKUS)  # read by bench/checkout.py's setup_shop
+os.environ["BENCH_SKUS"] = str(SKUS)  # read by bench/checkout's setup_shop
 
 SCENARIOS = (
     ("list", "list"),
