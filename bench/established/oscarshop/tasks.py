@@ -38,6 +38,12 @@ def ensure_database() -> None:
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as connection:
         if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             connection.execute(f'CREATE DATABASE "{name}"')
+            return
+    # setup empties the database's catalogue, baskets, orders and sessions: only ever one of Oscar's own
+    with psycopg.connect(urlunsplit(url), connect_timeout=10) as connection:
+        tables = {row[0] for row in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    if tables and "partner_stockrecord" not in tables:
+        sys.exit(f"{name} holds tables but not Oscar's: give the established shop a database of its own")
 
 
 def setup(count: int) -> dict:
