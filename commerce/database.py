@@ -8,6 +8,8 @@ since each context's outbox, inbox and stored answers must commit with its own d
 used with an explicit alias.
 """
 
+from contextlib import AbstractContextManager, nullcontext
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
@@ -24,6 +26,15 @@ def database_for(context: str) -> str:
 def atomic_in(context: str, *, durable: bool = False) -> transaction.Atomic:
     """A transaction on ``context``'s own database: the only kind of transaction a service opens."""
     return transaction.atomic(using=database_for(context), durable=durable)
+
+
+def statement_in(context: str) -> AbstractContextManager:
+    """For one statement that may fail (a unique key): a savepoint inside a caller's transaction, so its
+    failure leaves that transaction usable; outside one, nothing: the statement commits by itself, with
+    no BEGIN and COMMIT around it (two round trips saved)."""
+    if transaction.get_connection(database_for(context)).in_atomic_block:
+        return atomic_in(context)
+    return nullcontext()
 
 
 def context_aliases() -> tuple[str, ...]:

@@ -12,20 +12,19 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from commerce.database import atomic_in, database_for
+from commerce.database import database_for, statement_in
 from commerce.errors import DomainError, error_body
 
 HEADER = "Idempotency-Key"
@@ -149,7 +148,7 @@ class IdempotencyKeys:
         lock = timedelta(seconds=self._lock_seconds())
         try:
             # one INSERT: outside a transaction it commits by itself (a savepoint only when nested)
-            with self._statement():
+            with statement_in(self.context):
                 record = self._records().create(
                     context=self.context, scope=scope, key=key, fingerprint=fingerprint, locked_until=now + lock
                 )
@@ -174,12 +173,6 @@ class IdempotencyKeys:
         if not taken:
             raise RequestInProgress(retry_after=1)
         return Claim(id=record.claim, scope=scope, key=key, taken_over=True)
-
-    def _statement(self):
-        """A savepoint around one statement inside a caller's transaction (so its failure does not
-        break it); outside one, nothing: the statement commits by itself, without BEGIN and COMMIT."""
-        alias = database_for(self.context)
-        return atomic_in(self.context) if transaction.get_connection(alias).in_atomic_block else nullcontext()
 
     def complete(self, claim: Claim, *, status: int, body: Any) -> None:
         """Store the answer the request gave, to be replayed for the same key."""

@@ -12,18 +12,17 @@ error would, before any money is taken; ``tok_timeout`` captures the money and t
 
 import uuid
 from collections.abc import Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Protocol
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connections
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from commerce.database import atomic_in, database_for
+from commerce.database import atomic_in, database_for, statement_in
 from contexts.orders.conf import orders_settings
 from contexts.orders.models import GatewayCharge, GatewayRefund
 
@@ -93,13 +92,6 @@ class PaymentGateway(Protocol):
         """Every charge the provider holds for the shop (its settlement report), for reconciliation."""
 
 
-def _one_statement():
-    """A savepoint around one statement inside a caller's transaction; outside one, nothing: the
-    statement commits by itself, as a provider's call would, without a BEGIN and a COMMIT around it."""
-    connection = transaction.get_connection(database_for("orders"))
-    return atomic_in("orders") if connection.in_atomic_block else nullcontext()
-
-
 def gateway() -> PaymentGateway:
     return _load(orders_settings().payment_gateway)
 
@@ -154,7 +146,7 @@ class TestGateway:
         )
         try:
             # one INSERT (the key is unique): a key seen before is the rare case, found after the conflict
-            with _one_statement():
+            with statement_in("orders"):
                 row.save(using=database_for("orders"), force_insert=True)
         except IntegrityError:  # the same key again (a retry, or one racing in): the first one's answer
             row = self._rows().get(idempotency_key=idempotency_key)
@@ -186,7 +178,7 @@ class TestGateway:
         connection = connections[alias]
         table = connection.ops.quote_name(GatewayCharge._meta.db_table)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with _one_statement():
+        with statement_in("orders"):
             captured = list(
                 GatewayCharge.objects.using(alias).raw(
                     f"UPDATE {table} SET status = 'captured', captured = %s, updated_at = %s "
