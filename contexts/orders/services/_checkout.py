@@ -293,7 +293,7 @@ def _ran(run: InFlight, outcome) -> PlacedOrder:
     if outcome is not None and outcome.state == "completed" and run.order.status == OrderStatus.CONFIRMED:
         return PlacedOrder(id=run.order.pk, written=run)
     if outcome is not None and outcome.state == "compensated":
-        raise _saga.failure_of(run.order)
+        raise _saga.failure_of_run(run)
     return _answer(run.order.pk, ran=True)
 
 

@@ -42,6 +42,7 @@ class InFlight:
     lines: list[OrderLine]
     payment: Payment
     history: list[OrderStatusChange] = field(default_factory=list)
+    failure: object = None  # the error the saga recorded when it started compensating (a DomainError)
 
     @classmethod
     def load(cls, order_id) -> "InFlight":

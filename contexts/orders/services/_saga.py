@@ -53,7 +53,7 @@ from contexts.orders.exceptions import (
     CheckoutInterrupted,
     OrdersError,
 )
-from contexts.orders.models import CheckoutSaga, Order, Payment, SagaStep
+from contexts.orders.models import CheckoutSaga, Order, OrderStatusChange, Payment, SagaStep
 from contexts.orders.saga_runner import Step, StepFailed
 from contexts.orders.services import gateway as gateways
 from contexts.orders.services._checkout_steps import (
@@ -139,6 +139,14 @@ def _order_created(run: InFlight) -> None:
     transaction of this context (the runner starts after it)."""
 
 
+def _failure_of_run(run: InFlight) -> CheckoutFailed:
+    """The failure this run recorded (kept in memory when it recorded it), or the saga row's."""
+    error = run.failure
+    if error is None:
+        return _failure(run.order.pk)
+    return CheckoutFailed(code=error.code, status=error.http_status, detail=error.detail, extra=dict(error.extra()))
+
+
 def _failure(order_id: UUID) -> CheckoutFailed:
     saga = _sagas().get(pk=order_id)
     return CheckoutFailed(
@@ -150,17 +158,37 @@ def _failure(order_id: UUID) -> CheckoutFailed:
 
 
 def _mark_failed(run: InFlight) -> None:
-    """Fail the order with the error its saga recorded when the failing step gave it."""
+    """Fail the order with the error its saga recorded when the failing step gave it: a conditional
+    update of a pending order (no read first); anything else is settled under the row's lock."""
     order = run.order
-    error = _failure(order.pk)
+    error = _failure_of_run(run)
     with atomic_in("orders"):
-        row = Order.objects.using(db()).select_for_update().get(pk=order.pk)
-        if row.status == OrderStatus.FAILED:
-            return
-        transition(row, OrderStatus.FAILED, actor="checkout", note=error.code)
+        if (
+            Order.objects.using(db())
+            .filter(pk=order.pk, status=OrderStatus.PENDING)
+            .update(status=OrderStatus.FAILED, updated_at=timezone.now())
+        ):
+            OrderStatusChange.objects.using(db()).create(
+                order=order,
+                from_status=OrderStatus.PENDING,
+                to_status=OrderStatus.FAILED,
+                actor="checkout",
+                note=error.code,
+            )
+            order.status = OrderStatus.FAILED
+        else:
+            row = Order.objects.using(db()).select_for_update().get(pk=order.pk)
+            if row.status == OrderStatus.FAILED:
+                return
+            transition(row, OrderStatus.FAILED, actor="checkout", note=error.code)
+            order = run.order = row
         publish(
             events.OrderFailed(
-                order_id=row.pk, number=row.number, customer_id=row.customer_id, email=row.email, reason=error.code
+                order_id=order.pk,
+                number=order.number,
+                customer_id=order.customer_id,
+                email=order.email,
+                reason=error.code,
             )
         )
     metrics.checkout_finished("failed", reason=error.code)
@@ -254,13 +282,14 @@ class _Journal:
     """Persists one run of one order's saga: its log, position, failure and end; renews its lease.
 
     Per run, never shared: the time until which this run holds the lease is kept here, and so is the
-    log of the forward steps until the saga ends or starts compensating (then written in one insert).
-    Compensations are written as they happen: a saga that is undoing is rare, and its log is what
-    staff read to see why.
+    log until the saga starts compensating or ends (each time written in one insert). A run that dies
+    while compensating loses the log of the compensations it made since: the saga row says it was
+    compensating, with its failure, and whoever heals it runs them again (each is idempotent).
     """
 
-    def __init__(self, order: Order, holder: str, *, position: int) -> None:
-        self.order = order
+    def __init__(self, run: InFlight, holder: str, *, position: int) -> None:
+        self.run = run
+        self.order = run.order
         self.holder = holder
         self.held_until = time.monotonic() + lease_seconds()
         self.position = position
@@ -308,8 +337,6 @@ class _Journal:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         )
-        if compensation:
-            self.write_log()
 
     def write_log(self) -> None:
         if self.unwritten:
@@ -328,6 +355,7 @@ class _Journal:
         self.position = position
 
     def failing(self, error: DomainError) -> None:
+        self.run.failure = error
         self.write_log()
         self._update(
             state=State.COMPENSATING,
@@ -370,7 +398,7 @@ def start(run: InFlight, *, holder: str, created_at=None) -> runner.Outcome | No
     """Run the saga of the order ``run`` has just created, whose lease ``holder`` took with it; its
     creation is logged as the first step (``created_at``: when it began). None: the lease was lost."""
     created = CHECKOUT.index("create_order")  # what ``checkout()`` did before the saga runs
-    journal = _Journal(run.order, holder, position=created)
+    journal = _Journal(run, holder, position=created)
     if created_at is not None:
         journal.unwritten.append(
             SagaStep(
@@ -421,7 +449,7 @@ def heal(order_id: UUID, *, holder: str | None = None) -> bool:
             position = max(position, captured - 1)
     _sagas().filter(pk=order_id).update(position=CHECKOUT.steps[position].name if position >= 0 else "")
     error = _failure(order_id) if saga.state == State.COMPENSATING else CheckoutInterrupted(order_id=order_id)
-    journal = _Journal(run.order, holder, position=position)
+    journal = _Journal(run, holder, position=position)
     try:
         runner.heal(CHECKOUT, run, journal, state=saga.state, position=position, error=error)
     except LeaseLost:
@@ -458,3 +486,7 @@ def recover_stuck_checkouts(*, older_than: timedelta | None = None) -> int:
 
 def failure_of(order: Order) -> CheckoutFailed:
     return _failure(order.pk)
+
+
+def failure_of_run(run: InFlight) -> CheckoutFailed:
+    return _failure_of_run(run)
