@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import F, QuerySet
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
@@ -156,8 +156,9 @@ def set_line(cart_id: Any, write: LineWrite) -> dict[str, int]:
 
 
 def update_returning(cart_id: Any, claim: QuerySet[Cart], **values: Any) -> CartState | None:
-    """Set ``values`` on the cart ``cart_id`` when ``claim`` (a filter on it) matches, and answer the
-    cart as written, lines included; None when it did not match (nothing written).
+    """Set ``values`` (which bump the version by one) on the cart ``cart_id`` when ``claim`` (a filter
+    on it) matches, and answer the cart as written, lines included; None when it did not match
+    (nothing written).
 
     PostgreSQL: one statement, the conditional UPDATE returning the row joined to the cart's lines, so
     nothing is read again. Those lines are the statement's snapshot; the row is as written after any
@@ -183,7 +184,8 @@ def update_returning(cart_id: Any, claim: QuerySet[Cart], **values: Any) -> Cart
         f"FROM written LEFT JOIN {line_table} line ON line.cart_id = written.id ORDER BY line.id"
     )
     params = [Cart._meta.pk.get_db_prep_value(cart_id, connection), *update_params]
-    rows = list(Cart.objects.raw(sql, params).using(claim.db))
+    with transaction.mark_for_rollback_on_error(using=claim.db):  # as QuerySet.update does
+        rows = list(Cart.objects.raw(sql, params).using(claim.db))
     if not rows:
         return None
     if rows[0].seen_version is None or rows[0].version != rows[0].seen_version + 1:
