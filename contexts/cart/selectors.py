@@ -120,7 +120,12 @@ def _cart_with_lines(where: str, params: list[object]) -> CartState | None:
         line_table=quote(CartLine._meta.db_table),
         where=where,
     )
-    rows = list(Cart.objects.raw(sql, params).using(database_for("cart")))
+    return state_from_rows(list(Cart.objects.raw(sql, params).using(database_for("cart"))))
+
+
+def state_from_rows(rows: list[Cart]) -> CartState | None:
+    """The cart of rows carrying its columns and ``line_id``, ``line_sku``, ``line_quantity`` (one row
+    per line, or one row with NULL line columns for an empty cart), or None when there is no row."""
     if not rows:
         return None
     lines = [

@@ -22,7 +22,7 @@ from contexts.cart.exceptions import (
 )
 from contexts.cart.models import CartStatus
 from contexts.cart.selectors import CartState
-from contexts.cart.services._writes import LineWrite, set_line
+from contexts.cart.services._writes import LineWrite, set_line, update_returning
 from contexts.catalogue import api as catalogue_api
 
 
@@ -70,37 +70,49 @@ def checkout_cart(*, cart_id: object, customer_id: int | None) -> CartState:
 def close_cart(*, cart_id: object, order_id: object) -> CartState:
     """Mark the cart checked out by ``order_id``: idempotent for the same order, refused for another.
 
+    One conditional UPDATE (open, and not held by another order's checkout) that answers the cart as
+    closed; the cart is read only when it did not apply, to say why (or to answer a retried close).
+
     :raises CartNotFound: no such cart.
     :raises CartClosed: already checked out by another order.
+    :raises CheckoutInProgress: another order's checkout holds it.
     """
     order_id = _order_id(order_id)
     parsed = domain.parse_cart_id(cart_id)
     if parsed is None:
         raise CartNotFound()
-    with atomic_in("cart"):
-        cart = selectors.carts().select_for_update().filter(pk=parsed).first()
+    while True:
+        now = timezone.now()
+        closable = selectors.carts().filter(
+            Q(checkout_order_id__isnull=True) | Q(checkout_order_id=order_id), pk=parsed, status=CartStatus.OPEN
+        )
+        closed = update_returning(
+            parsed,
+            closable,
+            status=CartStatus.CHECKED_OUT,
+            order_id=order_id,
+            closed_at=now,
+            updated_at=now,
+            version=F("version") + 1,
+        )
+        if closed is not None:
+            return closed
+        cart = selectors.load_cart(parsed)
         if cart is None or cart.status == CartStatus.MERGED:
             raise CartNotFound()
         if cart.status == CartStatus.CHECKED_OUT:
             if cart.order_id != order_id:
                 raise CartClosed("This cart was checked out by another order.")
-        elif cart.checkout_order_id not in (None, order_id):
+            return cart
+        if cart.checkout_order_id not in (None, order_id):
             raise CheckoutInProgress()
-        else:
-            now = timezone.now()
-            selectors.carts().filter(pk=parsed).update(
-                status=CartStatus.CHECKED_OUT,
-                order_id=order_id,
-                closed_at=now,
-                updated_at=now,
-                version=F("version") + 1,
-            )
-    return selectors.load_cart(parsed)  # type: ignore[return-value]
+        # Open and closable as read now: another order's claim was let go in between. Close it again.
 
 
 def claim_for_checkout(*, cart_id: object, order_id: object, version: int | None = None) -> CartState:
     """Hold the open cart for ``order_id``'s checkout: one conditional UPDATE (no read-then-write), so
-    of two checkouts at once exactly one holds it. Idempotent for the same order. The version is
+    of two checkouts at once exactly one holds it; it answers the cart as claimed (the cart is read
+    only when the update did not apply, to say why). Idempotent for the same order. The version is
     bumped, so a change judged before the claim is judged again and refused.
 
     :raises CartNotFound: no such cart.
@@ -115,10 +127,13 @@ def claim_for_checkout(*, cart_id: object, order_id: object, version: int | None
     unclaimed = Q(checkout_order_id__isnull=True)
     if version is not None:
         unclaimed &= Q(version=version)
-    selectors.carts().filter(unclaimed | Q(checkout_order_id=order_id), pk=parsed, status=CartStatus.OPEN).update(
-        checkout_order_id=order_id, version=F("version") + 1, updated_at=timezone.now()
+    claimable = selectors.carts().filter(unclaimed | Q(checkout_order_id=order_id), pk=parsed, status=CartStatus.OPEN)
+    claimed = update_returning(
+        parsed, claimable, checkout_order_id=order_id, version=F("version") + 1, updated_at=timezone.now()
     )
-    cart = selectors.load_cart(parsed)
+    if claimed is not None:
+        return claimed
+    cart = selectors.load_cart(parsed)  # refused (or a retry after the close): read to say why
     if cart is None or cart.status == CartStatus.MERGED:
         raise CartNotFound()
     if cart.status == CartStatus.CHECKED_OUT:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import connections
-from django.db.models import F
+from django.db import connections, transaction
+from django.db.models import F, QuerySet
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from commerce.database import atomic_in, database_for
@@ -152,3 +153,41 @@ def set_line(cart_id: Any, write: LineWrite) -> dict[str, int]:
         return {}
     row = selectors.cart_lines().create(cart_id=cart_id, sku=sku, quantity=quantity)
     return {sku: row.pk}
+
+
+def update_returning(cart_id: Any, claim: QuerySet[Cart], **values: Any) -> CartState | None:
+    """Set ``values`` (which bump the version by one) on the cart ``cart_id`` when ``claim`` (a filter
+    on it) matches, and answer the cart as written, lines included; None when it did not match
+    (nothing written).
+
+    PostgreSQL: one statement, the conditional UPDATE returning the row joined to the cart's lines, so
+    nothing is read again. Those lines are the statement's snapshot; the row is as written after any
+    wait for its lock. Every change of the lines bumps the version, so the version read in the same
+    snapshot tells whether one committed in between (then, rarely, the lines are read again).
+    Elsewhere: the UPDATE, then the cart read.
+    """
+    connection = connections[claim.db]
+    if connection.vendor != "postgresql":
+        return selectors.load_cart(cart_id) if claim.update(**values) else None
+    query = claim.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    update, update_params = query.get_compiler(claim.db).as_sql()
+    quote = connection.ops.quote_name
+    cart_table, line_table = quote(Cart._meta.db_table), quote(CartLine._meta.db_table)
+    columns = [quote(field.column) for field in Cart._meta.concrete_fields]
+    sql = (
+        f"WITH seen AS (SELECT version FROM {cart_table} WHERE id = %s), "
+        f"written AS ({update} RETURNING {', '.join(f'{cart_table}.{column}' for column in columns)}) "
+        f"SELECT {', '.join(f'written.{column}' for column in columns)}, "
+        "(SELECT version FROM seen) AS seen_version, "
+        "line.id AS line_id, line.sku AS line_sku, line.quantity AS line_quantity "
+        f"FROM written LEFT JOIN {line_table} line ON line.cart_id = written.id ORDER BY line.id"
+    )
+    params = [Cart._meta.pk.get_db_prep_value(cart_id, connection), *update_params]
+    with transaction.mark_for_rollback_on_error(using=claim.db):  # as QuerySet.update does
+        rows = list(Cart.objects.raw(sql, params).using(claim.db))
+    if not rows:
+        return None
+    if rows[0].seen_version is None or rows[0].version != rows[0].seen_version + 1:
+        return selectors.load_cart(cart_id)  # the lines changed while the update waited: as they are now
+    return selectors.state_from_rows(rows)
