@@ -235,3 +235,71 @@ def test_a_slow_subscriber_never_holds_the_customers_response(inline, live_serve
         release.set()
     assert finished.wait(timeout=30)
     assert delivered(key)
+
+
+def test_under_asgi_deliveries_follow_the_last_body_message(inline, handler_calls):
+    """``commerce.asgi``: Django closes the response after sending its last body message, in the
+    thread that ran the view, so the deferred deliveries use (and leave) that thread's connections."""
+    import asyncio
+
+    from commerce.asgi import application
+
+    key = new_key("asgi")
+    sent = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/probe/ping",
+        "raw_path": b"/probe/ping",
+        "root_path": "",
+        "query_string": f"key={key}".encode(),
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def run() -> None:
+        disconnected = asyncio.Event()
+        requests = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+        async def receive():
+            try:
+                return next(requests)
+            except StopIteration:
+                await disconnected.wait()  # the client stays until the server is done
+                return {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append((message["type"], message.get("more_body", False)))
+
+        await application(scope, receive, send)
+
+    with after_response.observe(lambda: sent.append(("response sent", len(handler_calls)))):
+        asyncio.run(run())
+
+    assert sent == [("http.response.start", False), ("http.response.body", False), ("response sent", 0)]
+    assert {subscription for _, subscription, _ in handler_calls} == {"count", "record"}
+    assert delivered(key)
+
+
+def test_the_deferred_deliveries_leave_no_database_connection_open(inline, postgresql_only, handler_calls):
+    """A real WSGI round (not the test client, which keeps connections for the test): the deliveries
+    run when the server closes the response, before ``request_finished`` closes every connection."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
+
+    key = new_key("connections")
+    for connection in connections.all():
+        connection.close()
+    application = WSGIHandler()
+    body = application(RequestFactory().post(f"/probe/ping?key={key}").environ, lambda status, headers: None)
+    assert b"".join(body) and handler_calls == []
+
+    body.close()  # what the server does once the body is written
+
+    assert {subscription for _, subscription, _ in handler_calls} == {"count", "record"}
+    assert [c.alias for c in connections.all(initialized_only=True) if c.connection is not None] == []
+    assert delivered(key)
