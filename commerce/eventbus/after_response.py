@@ -64,7 +64,7 @@ class _Pending:
 
     def run(self) -> None:
         self.closed = True
-        token = _current.set(None)  # work deferred work starts (a handler publishing) runs at once
+        token = _current.set(None)  # what the deferred work starts (a handler publishing) runs at once
         try:
             _notify_observers()
             while self.work:
