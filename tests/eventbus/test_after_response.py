@@ -277,12 +277,34 @@ def test_under_asgi_deliveries_follow_the_last_body_message(inline, handler_call
 
         await application(scope, receive, send)
 
+    opened = _connections_to_the_database()
     with after_response.observe(lambda: sent.append(("response sent", len(handler_calls)))):
         asyncio.run(run())
 
     assert sent == [("http.response.start", False), ("http.response.body", False), ("response sent", 0)]
+    assert _settles_at(opened), "the view's thread closed what it and its deliveries opened"
     assert {subscription for _, subscription, _ in handler_calls} == {"count", "record"}
     assert delivered(key)
+
+
+def _connections_to_the_database() -> int | None:
+    """PostgreSQL's count of connections to the test database (None elsewhere: SQLite has no server)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def _settles_at(opened: int | None) -> bool:
+    """A closed connection's server process leaves ``pg_stat_activity`` a moment after the close."""
+    for _ in range(100):
+        if _connections_to_the_database() == opened:
+            return True
+        threading.Event().wait(0.05)
+    return False
 
 
 def test_the_deferred_deliveries_leave_no_database_connection_open(inline, postgresql_only, handler_calls):
