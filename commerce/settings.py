@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "commerce.middleware.ServedByMiddleware",  # outermost: every answer names the deployable that gave it
+    # Inline deliveries a request causes run once its response is sent, wherever in the chain it published.
+    "commerce.eventbus.after_response.AfterResponseMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: the whole request is timed
     "corsheaders.middleware.CorsMiddleware",  # first: a preflight is answered before anything else
     "commerce.middleware.RequestIdMiddleware",

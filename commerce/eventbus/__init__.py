@@ -10,7 +10,8 @@ is delivered at least once to every subscription, and each subscription applies 
 as a service of its own (``settings.LIFTED``) gets it through RabbitMQ instead (``remote``). ``upcaster`` lets an
 event type change shape without stranding what is in flight (see ``commerce.eventbus.types``). A
 handler raises ``Deferred`` when its event came before one it depends on: retried later, for days,
-not counted as a failure (``delivery``).
+not counted as a failure (``delivery``). Delivered inline, a handler never runs while a customer waits:
+what an HTTP request publishes is delivered once its response has been sent (``after_response``).
 
 The modules stand in layers, each importing only those below it (``.importlinter``, contract
 ``kernel-layers``)::
@@ -18,6 +19,7 @@ The modules stand in layers, each importing only those below it (``.importlinter
     admin, management, tasks     interfaces: staff, commands, Celery
     publishing                   publish(), publish_many(): outbox rows, dispatch after commit
     dispatch                     inline or celery; sweep() and requeue() hand deliveries to it
+    after_response               inline deliveries a request caused wait until its response is sent
     remote                       lifted contexts: the relay to RabbitMQ, the consumer, the topology
     delivery                     deliver_many(), failures, backoff, claim_due(), prune()
     subscriptions, models        who listens; the outbox, deliveries and inbox tables

@@ -1,8 +1,12 @@
 """How deliveries reach their handlers, chosen by ``EVENTBUS["DISPATCH"]``.
 
-``inline`` delivers in this process right away (after commit, the embedded default); ``celery``
-queues one task per delivery for a worker. Either way nothing raised here reaches the publisher:
-a delivery that could not even be queued is picked up by the sweep after its grace period.
+``inline`` delivers in this process (the embedded default): right after commit, or, when the
+commit happened while serving an HTTP request, once the response has been sent to the client
+(``after_response``), so the customer never waits for a subscriber (a confirmation mail, a listing
+refresh). ``celery`` queues one task per delivery for a worker, and no handler runs in the web
+process at all. Either way nothing raised here reaches the publisher: a delivery that could not be
+queued, or whose deferred delivery never ran (the process died after the response), is picked up
+by the sweep after its grace period, ``EVENTBUS["SWEEP_GRACE_SECONDS"]``.
 
 ``sweep`` and ``requeue`` live here, above ``delivery`` (which keeps the books) and below ``tasks``
 (which queues by the task's name, so no module of the bus imports one above it). ``delivery`` is
@@ -15,6 +19,8 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 
+from commerce.eventbus.after_response import run_after_response
+
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "eventbus.deliver_events"
@@ -24,7 +30,8 @@ def dispatch(alias: str, delivery_ids: Sequence[int]) -> None:
     if settings.EVENTBUS["DISPATCH"] == "celery":
         _queue(alias, delivery_ids)
     else:
-        _deliver_inline(alias, delivery_ids)
+        # In a request, after its response is sent; elsewhere (a command, a task, the sweep) now.
+        run_after_response(lambda: _deliver_inline(alias, delivery_ids))
 
 
 def _deliver_inline(alias: str, delivery_ids: Sequence[int]) -> None:
