@@ -8,17 +8,13 @@ catalogue's listing refresh) run after it, in every mode, and are not counted he
 each figure are listed in docs/performance.md.
 """
 
-import contextlib
 import time
 import uuid
 
 import pytest
-from django.db import connections
-from django.test.client import ClientHandler
-from django.test.utils import CaptureQueriesContext
 
-from commerce.database import context_aliases
 from contexts.notifications.models import Message
+from tests.eventbus.response import statements_around_the_response
 from tests.support.checkout import build_shop, checkout_body, new_cart, post_checkout
 from tests.support.shop import make_product
 
@@ -31,31 +27,17 @@ GUEST_BUDGET = 30
 CUSTOMER_BUDGET = GUEST_BUDGET + 3
 
 
-@contextlib.contextmanager
-def statements_before_the_response(monkeypatch):
-    """Capture every database's statements from the request's start until its response is handed back
-    to the server (``get_response`` returns): what the customer waits for. What runs when the server
-    closes the response (after the body was sent) is not among them."""
-    captured: dict[str, list] = {}
-    real = ClientHandler.get_response
-
-    def get_response(handler, request):
-        contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in context_aliases()}
-        with contextlib.ExitStack() as stack:
-            for context in contexts.values():
-                stack.enter_context(context)
-            response = real(handler, request)
-        for alias, context in contexts.items():
-            captured[alias] = [query["sql"] for query in context.captured_queries]
-        return response
-
-    monkeypatch.setattr(ClientHandler, "get_response", get_response)
-    yield captured
-    monkeypatch.undo()
+TRANSACTION_CONTROL = frozenset({"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"})  # as Django logs them
 
 
 def _count(captured: dict[str, list]) -> int:
     return sum(len(statements) for statements in captured.values())
+
+
+def _executed(captured: dict[str, list]) -> int:
+    """The statements executed, transaction control (BEGIN, COMMIT) aside: what django-prometheus's
+    ``django_db_execute_total`` counts, and so ``bin/bench``'s queries per request."""
+    return sum(1 for statements in captured.values() for sql in statements if sql not in TRANSACTION_CONTROL)
 
 
 def _listing(captured: dict[str, list]) -> str:
@@ -83,8 +65,9 @@ def _client():
 def test_a_guest_checkout_costs_a_fixed_budget_and_the_mail_goes_after_the_answer(budget_shop, monkeypatch, skus):
     cart_id = new_cart(dict.fromkeys(skus, 1))
 
-    with statements_before_the_response(monkeypatch) as captured:
+    with statements_around_the_response() as split:
         response = post_checkout(_client(), checkout_body(cart_id), key=uuid.uuid4().hex)
+    captured = split.in_request
 
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "confirmed" and len(response.json()["lines"]) == len(skus)
@@ -109,8 +92,9 @@ def test_a_signed_in_checkout_costs_a_fixed_budget(budget_shop, monkeypatch, cus
     budgets = []
     for skus in (["MUG"], [f"BUDGET-{index}" for index in range(5)]):
         cart_id = new_cart(dict.fromkeys(skus, 1), customer_id=customer.pk)
-        with statements_before_the_response(monkeypatch) as captured:
+        with statements_around_the_response() as split:
             response = post_checkout(client, checkout_body(cart_id, email=None), key=uuid.uuid4().hex)
+        captured = split.in_request
         assert response.status_code == 201, response.json()
         budgets.append(_count(captured))
         assert _count(captured) <= CUSTOMER_BUDGET, _listing(captured)
