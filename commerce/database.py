@@ -8,6 +8,7 @@ since each context's outbox, inbox and stored answers must commit with its own d
 used with an explicit alias.
 """
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from django.conf import settings
@@ -35,6 +36,19 @@ def statement_in(context: str) -> AbstractContextManager:
     if transaction.get_connection(database_for(context)).in_atomic_block:
         return atomic_in(context)
     return nullcontext()
+
+
+def insert_rows(model: type[Model], rows: Sequence[Model], *, using: str) -> None:
+    """Insert ``rows`` (new, their ids left to the database) in one statement of its own, outside any
+    transaction: for a write that needs no other in its transaction (a log), where ``bulk_create``
+    would wrap the one INSERT in a BEGIN and a COMMIT. Inside a transaction it is part of it."""
+    if not rows:
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    for row in rows:
+        for field in fields:
+            field.pre_save(row, add=True)  # auto_now(_add) and the like, as save() would
+    model._base_manager.using(using)._insert(rows, fields=fields, using=using)
 
 
 def context_aliases() -> tuple[str, ...]:

@@ -41,7 +41,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from commerce import metrics
-from commerce.database import atomic_in
+from commerce.database import atomic_in, insert_rows
 from commerce.errors import DomainError
 from commerce.eventbus import publish
 from contexts.orders import events
@@ -340,7 +340,7 @@ class _Journal:
 
     def write_log(self) -> None:
         if self.unwritten:
-            SagaStep.objects.using(db()).bulk_create(self.unwritten)
+            insert_rows(SagaStep, self.unwritten, using=db())  # one INSERT, no BEGIN/COMMIT around it
             self.unwritten = []
 
     def _update(self, **fields) -> None:
