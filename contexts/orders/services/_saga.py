@@ -282,9 +282,9 @@ class _Journal:
     """Persists one run of one order's saga: its log, position, failure and end; renews its lease.
 
     Per run, never shared: the time until which this run holds the lease is kept here, and so is the
-    log until the saga starts compensating or ends (each time written in one insert). A run that dies
-    while compensating loses the log of the compensations it made since: the saga row says it was
-    compensating, with its failure, and whoever heals it runs them again (each is idempotent).
+    log until the saga ends (written in one insert). A run that dies while compensating loses its log:
+    the saga row says it was compensating, with its failure, and whoever heals it runs the compensations
+    again (each is idempotent).
     """
 
     def __init__(self, run: InFlight, holder: str, *, position: int) -> None:
@@ -355,8 +355,7 @@ class _Journal:
         self.position = position
 
     def failing(self, error: DomainError) -> None:
-        self.run.failure = error
-        self.write_log()
+        self.run.failure = error  # the log waits for the end: the saga row says it is compensating, and why
         self._update(
             state=State.COMPENSATING,
             position=self._position(),
