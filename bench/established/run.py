@@ -253,6 +253,8 @@ def cart_path(base: str, n: int = PAIRS, clients: int = CLIENTS, products: list[
         "p50_ms": percentile(ok, 0.50),
         "p99_ms": percentile(ok, 0.99),
         "errors": dict(errors),
+        # every pair as (status, seconds), 599 for a failed one: for bench/checkout's tables and ratios
+        "results": [(599 if isinstance(outcome, Exception) else 200, elapsed) for elapsed, outcome in results],
     }
 
 
@@ -291,6 +293,8 @@ def flash_sale(base: str, buyers: int = FLASH_BUYERS, units: int = FLASH_UNITS, 
         "p50_ms": percentile(latencies, 0.50),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": max(latencies, default=0.0),
+        # every checkout as (status, seconds), 599 for a request that failed: for bench/checkout
+        "results": [(outcome if isinstance(outcome, int) else 599, elapsed) for elapsed, outcome in results],
         **_task("state", product),
     }
 
