@@ -45,8 +45,8 @@ that a noisy neighbour weighs on all alike (the established shop last, then firs
   pairs per second and p99 of a pair (``bench.checkout.cart_path.cart_path``).
 
 Printed: each scenario's medians over the rounds; the flash-sale verdict of every round; queries per
-checkout (one checkout in process through ``django.test.Client``, every database alias, BEGIN/COMMIT
-included), counted by each shop's own code; the ratios, as the median of the per-round ratios with each
+checkout (a checkout in process through ``django.test.Client``, every database alias, BEGIN/COMMIT
+included; the second of two, the first beside it), counted by each shop's own code; the ratios, as the median of the per-round ratios with each
 round's value: new/old spread checkouts/s (issue 24: ≥ 3), new hot/spread (≥ 0.5; old's too), new/old
 flash-sale p99 (≤ 0.33), new/floor checkouts/s (≥ 0.25), new/old cart pairs/s, new/estab cart pairs/s
 (≥ 3.5), old/estab cart pairs/s (issue 24 measured 2.6–3.0), new/estab flash-sale p99; and the saga
