@@ -86,6 +86,35 @@ def setup_shop(prefix: str) -> tuple[list[str], str, str]:
     return spread, hot, flash
 
 
+def fill_catalogue(products: int) -> list[str]:
+    """Plain products (one variant, 10.00 EUR, 100 000 units in ``BENCH``) until the catalogue holds ``products``
+    products, imported in bulk by the catalogue's own importer (one by one would take minutes): their SKUs.
+    Their SKUs do not depend on the run, so a later run on the same database finds them made (its own spread,
+    hot and flash SKUs come on top: the catalogue grows by those from run to run)."""
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from contexts.catalogue.demo.generate import HEADER
+    from contexts.catalogue.models import Product, Variant
+    from contexts.catalogue.services.importing import import_catalogue
+
+    others = Product.objects.exclude(slug__startswith="bench-filler-").count()
+    skus = [f"BENCH-FILLER-{i:05d}" for i in range(max(0, products - others))]
+    if Variant.objects.filter(sku__in=skus).count() == len(skus):
+        return skus
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "filler.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(HEADER)
+            for sku in skus:
+                row = [sku.lower(), sku.title(), "Bench > Filler", "A filler product.", sku, "One", ""]
+                writer.writerow([*row, "10.00", "EUR", "BENCH:100000", ""])
+        import_catalogue(path)
+    return skus
+
+
 def carts_for(skus: list[str]) -> list[str]:
     """One guest cart per SKU, each holding one unit of it: their ids."""
     from contexts.cart import api as cart_api
@@ -125,9 +154,11 @@ def prepare(spec: dict) -> dict:
     """The catalogue and every cart of the run, made before any timing, and the query count of one checkout.
 
     ``spec``: prefix, rounds, checkouts (per scenario and round), warm (warm-up carts), flash_buyers,
-    flash_units. One flash-sale SKU per round, each with ``flash_units`` units."""
+    flash_units, products (the catalogue's size: filled up with plain products). One flash-sale SKU per round,
+    each with ``flash_units`` units."""
     from django.utils import timezone
 
+    from contexts.catalogue.models import Product
     from contexts.inventory import api as inventory_api
 
     prefix, rounds, checkouts = spec["prefix"], spec["rounds"], spec["checkouts"]
@@ -139,6 +170,10 @@ def prepare(spec: dict) -> dict:
     inventory_api.set_stock_level(
         sku=first_flash, warehouse_code="BENCH", on_hand=spec["flash_units"], reference=f"bench-{prefix}"
     )
+    filler = fill_catalogue(spec.get("products", 0))
+    # The first checkout of a process also fills its caches (pricing's) and may refresh the SKU's listing,
+    # which later checkouts find fresh: both are printed, the second is the steady state.
+    first_queries = queries_per_checkout(spread[-1])
     queries = queries_per_checkout(spread[-1])
     rounds_carts = [
         {
@@ -154,10 +189,13 @@ def prepare(spec: dict) -> dict:
         "code": os.path.dirname(os.path.dirname(os.path.realpath(commerce.__file__))),  # whose code ran
         "started_at": timezone.now().isoformat(),
         "spread_skus": spread,
+        "catalogue_skus": spread + filler,  # the cart path's: spread over the catalogue, as the established shop's
+        "products": Product.objects.count(),
         "flash_skus": flash_skus,
         "warm": carts_for([spread[i % len(spread)] for i in range(spec["warm"])]),
         "rounds": rounds_carts,
         "queries_per_checkout": queries,
+        "queries_first_checkout": first_queries,
     }
 
 
