@@ -167,11 +167,11 @@ def _reserve_quickly(reference: str, requested: Mapping[str, int], ttl: timedelt
                 )
             ]
         changes = {(sku, warehouse_id): (0, quantity, 0) for sku, warehouse_id, quantity in allocated}
-        after, applied = statements.change_levels(changes, now=now, whole_skus=True, known=levels)
+        after, applied = statements.change_levels(changes, now=now, whole_skus=True)
         if applied != set(changes) or any(level.warehouse_id not in warehouses for level in after):
             raise _LongWay  # stock moved since the read (or a level appeared in a new warehouse)
         before = [_undone(level, changes) for level in after]
-        if quick and _allocate(requested, warehouses, before) != result:
+        if _allocate(requested, warehouses, before) != result:
             raise _LongWay  # still enough, but the rules would now choose other warehouses
         watch = _AvailabilityWatch(before, warehouses, requested)
         publish_many(
@@ -421,7 +421,7 @@ def _release_quickly(
     also = None
     if statements.on_postgresql():
         also = statements.close_reservation(reservation.pk, status=status, closed_at=now)
-    after, applied = statements.change_levels(changes, now=now, whole_skus=True, known=levels, also=also)
+    after, applied = statements.change_levels(changes, now=now, whole_skus=True, also=also)
     if any(level.warehouse_id not in warehouses for level in after):
         raise _LongWay  # a level appeared in a warehouse the read did not lock
     _held_or_refuse(changes, applied)

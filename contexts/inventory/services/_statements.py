@@ -147,15 +147,13 @@ def change_levels(
     *,
     now: datetime,
     whole_skus: bool,
-    known: Iterable[Level] = (),
     also: tuple[str, Sequence[object]] | None = None,
 ) -> tuple[list[Level], set[Key]]:
     """Add ``changes`` to their levels in one statement, each only if the level can take it.
 
     Returns the levels afterwards and the keys whose change was applied. ``whole_skus``: every level
     of the changed SKUs is locked (PostgreSQL) and returned, not only the changed ones, so a caller
-    can total a SKU's availability exactly as it commits. On SQLite the unchanged levels come from
-    ``known`` (the caller's read in this transaction, which SQLite's single writer keeps current).
+    can total a SKU's availability exactly as it commits.
     ``also`` (PostgreSQL) is one more ``UPDATE`` to run in the same statement (a reservation's status).
     """
     connection = connections[alias()]
@@ -200,21 +198,28 @@ def change_levels(
             return levels, {(r[1], r[2]) for r in rows if r[6]}
         if also:
             raise ValueError("change_levels(also=...) runs on PostgreSQL only")  # pragma: no cover
+        # SQLite: one writer at a time, no row lock; the levels left alone are "changed" by nothing so
+        # that RETURNING hands back every level in scope, as PostgreSQL's statement does.
+        scope = (
+            "s.sku IN (SELECT sku FROM v)"
+            if whole_skus
+            else "(s.sku, s.warehouse_id) IN (SELECT sku, warehouse_id FROM v)"
+        )
         cursor.execute(
-            f"WITH {columns} AS (VALUES {values}) "
-            f"UPDATE {level} AS l SET {sets} FROM v "
-            f"WHERE l.sku = v.sku AND l.warehouse_id = v.warehouse_id AND {holds} "
+            f"WITH {columns} AS (VALUES {values}), "
+            "x AS (SELECT s.id AS id, v.sku IS NOT NULL AS changed, COALESCE(v.d_on_hand, 0) AS d_on_hand, "
+            "COALESCE(v.d_reserved, 0) AS d_reserved, COALESCE(v.d_allocated, 0) AS d_allocated "
+            f"FROM {level} s LEFT JOIN v ON v.sku = s.sku AND v.warehouse_id = s.warehouse_id WHERE {scope}) "
+            f"UPDATE {level} AS l SET on_hand = l.on_hand + v.d_on_hand, reserved = l.reserved + v.d_reserved, "
+            "allocated = l.allocated + v.d_allocated, updated_at = CASE WHEN v.changed THEN %s ELSE l.updated_at END "
+            f"FROM x AS v WHERE l.id = v.id AND {holds} "
             "RETURNING id, sku, warehouse_id, on_hand, reserved, allocated",
             [*params, stamp],
         )
         rows = cursor.fetchall()
-    changed = {
-        (r[1], r[2]): Level(id=r[0], sku=r[1], warehouse_id=r[2], on_hand=r[3], reserved=r[4], allocated=r[5])
-        for r in rows
-    }
-    levels = {level.key: level for level in known} if whole_skus else {}
-    levels.update(changed)
-    return [levels[key] for key in sorted(levels)], set(changed)
+    levels = [Level(id=r[0], sku=r[1], warehouse_id=r[2], on_hand=r[3], reserved=r[4], allocated=r[5]) for r in rows]
+    levels.sort(key=lambda level: level.key)
+    return levels, set(changes) & {level.key for level in levels}
 
 
 def read_for_release(reference: str) -> tuple[Reservation, dict[int, Warehouse], list[Level]] | None:
