@@ -17,6 +17,8 @@ from contexts.inventory.models import StockLevel
 from contexts.inventory.services import _statements
 from tests.inventory.factories import WarehouseFactory, line
 
+pytestmark = pytest.mark.django_db
+
 BUDGETS = {
     "postgresql": {"reserve": 7, "commit": 5, "release": 6, "cancel": 6},
     "sqlite": {"reserve": 8, "commit": 5, "release": 7, "cancel": 7},
