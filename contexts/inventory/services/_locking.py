@@ -12,6 +12,11 @@ SKUs, which now include every level a finished write created. Writers share the 
 themselves, so they never queue behind each other for it. Writers take it before any level lock or
 insert (an insert's foreign-key check takes a key-share lock on the warehouse), so a switch holding
 its warehouse and waiting for level rows never waits on a writer that waits on the switch.
+
+The checkout's reservation calls (``_statements``) keep this order in fewer statements: their first
+statement share-locks the warehouses that hold their SKUs (not every warehouse), and their one level
+``UPDATE`` locks the levels in (sku, warehouse id) order before changing any. A commit announces no
+availability and takes no warehouse lock.
 """
 
 from collections.abc import Iterable, Mapping, Sequence

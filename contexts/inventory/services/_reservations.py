@@ -385,7 +385,7 @@ def _close_in_one_go(reference: str, reason: str, *, committed_too: bool, quick:
             if reservation is None:
                 return None
         else:
-            reservation, warehouses, levels = found
+            reservation, warehouses = found
         if reservation.status in (Reservation.Status.RELEASED, Reservation.Status.EXPIRED):
             return reservation
         if reservation.status == Reservation.Status.COMMITTED and not committed_too:
@@ -395,13 +395,11 @@ def _close_in_one_go(reference: str, reason: str, *, committed_too: bool, quick:
         if found is None:
             _release_locked(reservation, reason=reason, status=Reservation.Status.RELEASED)
         else:
-            _release_quickly(reservation, warehouses, levels, reason=reason)
+            _release_quickly(reservation, warehouses, reason=reason)
     return reservation
 
 
-def _release_quickly(
-    reservation: Reservation, warehouses: Mapping[int, Warehouse], levels: Sequence[Level], *, reason: str
-) -> None:
+def _release_quickly(reservation: Reservation, warehouses: Mapping[int, Warehouse], *, reason: str) -> None:
     """Give back what a locked reservation holds (reserved stock, or allocated stock not yet shipped), in
     one ``UPDATE`` (two on SQLite) and one publish."""
     committed = reservation.status == Reservation.Status.COMMITTED

@@ -222,16 +222,15 @@ def change_levels(
     return levels, set(changes) & {level.key for level in levels}
 
 
-def read_for_release(reference: str) -> tuple[Reservation, dict[int, Warehouse], list[Level]] | None:
-    """The reservation locked, its lines, and every level of their SKUs with its warehouse, in one statement.
+def read_for_release(reference: str) -> tuple[Reservation, dict[int, Warehouse]] | None:
+    """The reservation locked, its lines, and every warehouse holding their SKUs, in one statement.
 
     On PostgreSQL the reservation and its lines are locked ``FOR UPDATE`` (a locked row comes back as
     its latest version, so ``shipped`` is current even after waiting for a shipment) and every
     warehouse holding its SKUs ``FOR SHARE`` (the warehouse lock of ``_lock_stock``'s order, taken
     before any level lock), so the availability a release announces cannot race a warehouse switch.
     The lines come back with the reservation (``reservation.lines.all()`` reads nothing more); the
-    levels' figures are the statement's snapshot (current on SQLite, whose writer is alone; on
-    PostgreSQL ``change_levels`` returns them locked). ``None`` when no reservation with lines has
+    levels' figures come from ``change_levels``, locked. ``None`` when no reservation with lines has
     this reference.
     """
     lock = " FOR UPDATE OF r, l FOR SHARE OF w" if on_postgresql() else ""
@@ -239,8 +238,7 @@ def read_for_release(reference: str) -> tuple[Reservation, dict[int, Warehouse],
         Reservation.objects.using(alias()).raw(
             "SELECT r.id, r.reference, r.status, r.expires_at, r.created_at, r.committed_at, r.closed_at, "
             "l.id AS line_id, l.sku AS line_sku, l.warehouse_id AS line_warehouse_id, l.quantity AS line_quantity, "
-            "l.shipped AS line_shipped, s.id AS level_id, s.warehouse_id AS level_warehouse_id, "
-            "s.on_hand AS level_on_hand, s.reserved AS level_reserved, s.allocated AS level_allocated, "
+            "l.shipped AS line_shipped, s.warehouse_id AS level_warehouse_id, "
             "w.code AS w_code, w.priority AS w_priority, w.active AS w_active "
             f"FROM {_table(Reservation)} r JOIN {_table(ReservationLine)} l ON l.reservation_id = r.id "
             f"JOIN {_table(StockLevel)} s ON s.sku = l.sku JOIN {_table(Warehouse)} w ON w.id = s.warehouse_id "
@@ -251,19 +249,10 @@ def read_for_release(reference: str) -> tuple[Reservation, dict[int, Warehouse],
     if not rows:
         return None
     warehouses: dict[int, Warehouse] = {}
-    levels: dict[int, Level] = {}
     lines: dict[int, ReservationLine] = {}
     for row in rows:
         warehouses[row.level_warehouse_id] = Warehouse(
             id=row.level_warehouse_id, code=row.w_code, priority=row.w_priority, active=bool(row.w_active)
-        )
-        levels[row.level_id] = Level(
-            id=row.level_id,
-            sku=row.line_sku,
-            warehouse_id=row.level_warehouse_id,
-            on_hand=row.level_on_hand,
-            reserved=row.level_reserved,
-            allocated=row.level_allocated,
         )
         lines[row.line_id] = ReservationLine(
             id=row.line_id,
@@ -284,7 +273,7 @@ def read_for_release(reference: str) -> tuple[Reservation, dict[int, Warehouse],
     )
     if any(line.warehouse_id not in warehouses for line in lines.values()):  # pragma: no cover - levels stay
         return None
-    return with_lines(reservation, list(lines.values()), warehouses), warehouses, list(levels.values())
+    return with_lines(reservation, list(lines.values()), warehouses), warehouses
 
 
 def close_reservation(reservation_id: int, *, status: str, closed_at: datetime) -> tuple[str, list[object]]:
