@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from contexts.inventory import selectors, services
+from contexts.inventory import models, selectors, services
 from contexts.inventory.exceptions import ReservationNotFound
 
 # --- DTOs ----------------------------------------------------------------------------------------
@@ -45,6 +45,14 @@ def _reservation(reference: str) -> Reservation:
     reservation = selectors.reservation_with_lines(reference)
     if reservation is None:  # pragma: no cover - callers just wrote it
         raise ReservationNotFound(f"No reservation {reference!r}.")
+    return _dto(reservation)
+
+
+def _dto(reservation: models.Reservation) -> Reservation:
+    """The DTO of a reservation a service returned: from the lines it holds when it wrote or locked them
+    (no read), otherwise read afresh."""
+    if "lines" not in getattr(reservation, "_prefetched_objects_cache", {}):
+        return _reservation(reservation.reference)
     return Reservation(
         reference=reservation.reference,
         status=reservation.status,
@@ -75,8 +83,7 @@ def reserve_stock(*, reference: str, lines: Sequence[ReservationLine], ttl: time
     :raises InvalidArgument: the reference is empty, too long or holds a control character, or the TTL is
         not between nothing and 30 days.
     """
-    services.reserve_stock(reference=reference, lines=lines, ttl=ttl)
-    return _reservation(reference.strip())
+    return _dto(services.reserve_stock(reference=reference, lines=lines, ttl=ttl))
 
 
 def commit_reservation(*, reference: str) -> Reservation:
@@ -87,8 +94,7 @@ def commit_reservation(*, reference: str) -> Reservation:
     :raises ReservationClosed: it was released.
     :raises InvalidArgument: the reference is empty, too long or holds a control character.
     """
-    services.commit_reservation(reference=reference)
-    return _reservation(reference.strip())
+    return _dto(services.commit_reservation(reference=reference))
 
 
 def release_reservation(*, reference: str, reason: str = "released") -> Reservation | None:
@@ -103,7 +109,7 @@ def release_reservation(*, reference: str, reason: str = "released") -> Reservat
     :raises InvalidArgument: the reference or reason is empty, too long or holds a control character.
     """
     reservation = services.release_reservation(reference=reference, reason=reason)
-    return None if reservation is None else _reservation(reservation.reference)
+    return None if reservation is None else _dto(reservation)
 
 
 def cancel_reservation(*, reference: str, reason: str = "cancelled") -> Reservation | None:
@@ -117,7 +123,7 @@ def cancel_reservation(*, reference: str, reason: str = "cancelled") -> Reservat
     :raises InvalidArgument: the reference or reason is empty, too long or holds a control character.
     """
     reservation = services.cancel_reservation(reference=reference, reason=reason)
-    return None if reservation is None else _reservation(reservation.reference)
+    return None if reservation is None else _dto(reservation)
 
 
 def get_reservation(*, reference: str) -> Reservation:

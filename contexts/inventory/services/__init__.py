@@ -8,7 +8,8 @@ WHERE <still enough>``, and the table's check constraints refuse an oversell as 
 
 The private modules: ``_validation`` (input cleaning), ``_locking`` (row locks, counters, ledger rows,
 coalesced level events), ``_stock`` (warehouses and on-hand stock), ``_batch`` (many absolute
-levels in one transaction, for imports), ``_reservations`` and ``_shipments``. Callers use the names re-exported here.
+levels in one transaction, for imports), ``_reservations`` (with ``_statements``, the few statements of the
+checkout's reservation calls) and ``_shipments``. Callers use the names re-exported here.
 """
 
 from contexts.inventory.services._batch import (

@@ -12,6 +12,11 @@ SKUs, which now include every level a finished write created. Writers share the 
 themselves, so they never queue behind each other for it. Writers take it before any level lock or
 insert (an insert's foreign-key check takes a key-share lock on the warehouse), so a switch holding
 its warehouse and waiting for level rows never waits on a writer that waits on the switch.
+
+The checkout's reservation calls (``_statements``) keep this order in fewer statements: their first
+statement share-locks the warehouses that hold their SKUs (not every warehouse), and their one level
+``UPDATE`` locks the levels in (sku, warehouse id) order before changing any. A commit announces no
+availability and takes no warehouse lock.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +31,7 @@ from contexts.inventory import domain, events, selectors
 from contexts.inventory.conf import inventory_settings
 from contexts.inventory.exceptions import InsufficientStock, Shortfall
 from contexts.inventory.models import StockLevel, StockMovement, Warehouse
+from contexts.inventory.services._statements import Level
 from contexts.inventory.services._validation import CONTEXT
 
 
@@ -113,7 +119,9 @@ class _AvailabilityWatch:
     aggregate query at the end, so the event carries the new totals exactly as committed.
     """
 
-    def __init__(self, levels: Sequence[StockLevel], warehouses: Mapping[int, Warehouse], skus: Iterable[str]) -> None:
+    def __init__(
+        self, levels: Sequence[StockLevel | Level], warehouses: Mapping[int, Warehouse], skus: Iterable[str]
+    ) -> None:
         self.before: dict[str, int] = dict.fromkeys(skus, 0)
         for level in levels:
             warehouse = warehouses.get(level.warehouse_id)
@@ -121,8 +129,11 @@ class _AvailabilityWatch:
                 self.before[level.sku] = self.before.get(level.sku, 0) + max(level.available, 0)
 
     def publish(self, *, always: bool) -> None:
+        publish_many(self.news(selectors.available_by_sku(self.before), always=always))
+
+    def news(self, after: Mapping[str, int], *, always: bool) -> list[events.StockLevelChanged]:
+        """The events worth publishing, given each SKU's availability ``after`` the change (absent: none)."""
         conf = inventory_settings()
-        after = selectors.available_by_sku(self.before)
         changed = []
         for sku in sorted(self.before):
             new = after.get(sku, 0)
@@ -133,4 +144,4 @@ class _AvailabilityWatch:
                 before=old, after=new, low_stock_threshold=conf.low_stock_threshold, step=conf.level_event_step
             ):
                 changed.append(events.StockLevelChanged(sku=sku, available=new, in_stock=new > 0))
-        publish_many(changed)  # two inserts however many SKUs changed (a batch of thousands)
+        return changed  # published with publish_many: two inserts however many SKUs changed
