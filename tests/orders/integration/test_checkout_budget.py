@@ -71,6 +71,8 @@ def test_a_guest_checkout_costs_a_fixed_budget_and_the_mail_goes_after_the_answe
 
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "confirmed" and len(response.json()["lines"]) == len(skus)
+    print(f"BUDGET guest {len(skus)} lines: {_executed(captured)} executed, {_count(captured)} with BEGIN/COMMIT")
+    print(_listing(captured))
     assert _count(captured) <= GUEST_BUDGET, _listing(captured)
     assert not any("notifications_" in sql for statements in captured.values() for sql in statements), (
         "the confirmation mail was prepared inside the customer's request"
@@ -97,5 +99,6 @@ def test_a_signed_in_checkout_costs_a_fixed_budget(budget_shop, monkeypatch, cus
         captured = split.in_request
         assert response.status_code == 201, response.json()
         budgets.append(_count(captured))
+        print(f"BUDGET customer {len(skus)} lines: {_executed(captured)} executed, {_count(captured)} with BEGIN/COMMIT")
         assert _count(captured) <= CUSTOMER_BUDGET, _listing(captured)
     assert budgets[0] == budgets[1], "the budget grows with the number of lines"
