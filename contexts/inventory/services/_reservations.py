@@ -335,11 +335,18 @@ def commit_reservation(*, reference: str, now: datetime | None = None) -> Reserv
             for line in reservation.lines.all():
                 _, reserved, allocated = changes.get((line.sku, line.warehouse_id), (0, 0, 0))
                 changes[(line.sku, line.warehouse_id)] = (0, reserved - line.quantity, allocated + line.quantity)
-            _, applied = statements.change_levels(changes, now=timezone.now(), whole_skus=False)
+            # On PostgreSQL the reservation's own UPDATE rides in the same statement (``also``).
+            also = (
+                statements.commit_reservation_statement(reservation.pk, committed_at=now)
+                if statements.on_postgresql()
+                else None
+            )
+            _, applied = statements.change_levels(changes, now=timezone.now(), whole_skus=False, also=also)
             _held_or_refuse(changes, applied)
             reservation.status = Reservation.Status.COMMITTED
             reservation.committed_at = now
-            reservation.save(update_fields=["status", "committed_at"])
+            if also is None:
+                reservation.save(update_fields=["status", "committed_at"])
             metrics.reservation_made("committed")
     if expired:
         raise ReservationExpired(f"Reservation {reference!r} expired; its stock went back on sale.")

@@ -284,6 +284,18 @@ def close_reservation(reservation_id: int, *, status: str, closed_at: datetime) 
     )
 
 
+def commit_reservation_statement(reservation_id: int, *, committed_at: datetime) -> tuple[str, list[object]]:
+    """The ``UPDATE`` committing a reservation, to run inside ``change_levels``' statement (``also``)."""
+    return (
+        f"UPDATE {_table(Reservation)} SET status = %s, committed_at = %s WHERE id = %s",
+        [
+            Reservation.Status.COMMITTED,
+            connections[alias()].ops.adapt_datetimefield_value(committed_at),
+            reservation_id,
+        ],
+    )
+
+
 def with_lines(
     reservation: Reservation, lines: Sequence[ReservationLine], warehouses: Mapping[int, Warehouse]
 ) -> Reservation:
