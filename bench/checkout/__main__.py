@@ -250,12 +250,18 @@ def print_results(shops: list[Server], runs: dict, prepared: dict, reports: dict
             f"units sold), answers {flash['statuses']}, {flash['server_errors']} 5xx, {flash['clients']} clients; "
             f"stock after: in stock {flash['num_in_stock']}, allocated {flash['num_allocated']}"
         )
-    print("\nqueries per checkout (in process, all databases; BEGIN/COMMIT included; a second checkout):")
+    print(
+        "\nqueries per checkout (in process, all databases, a second checkout; before the response, BEGIN/COMMIT "
+        "included; in brackets without BEGIN/COMMIT, as bin/bench counts; then what ran after the response):"
+    )
     for name in [*names, *oscar]:
         first = prepared[name].get("queries_first_checkout")
+        executed, after = prepared[name].get("queries_executed"), prepared[name].get("queries_after_response")
         why = "" if name == ESTAB else "; it fills the caches and refreshes the SKU's listing"
         print(
             f"  {name:<5} {prepared[name]['queries_per_checkout']:4}"
+            + (f" ({executed})" if executed is not None else "")
+            + (f", {after} after the response" if after is not None else "")
             + (f"   (the first in its process: {first}{why})" if first else "")
         )
     print("\nratios (median, and per round):")
