@@ -6,6 +6,7 @@ valid): such a request leaves nothing behind. From the moment the order exists, 
 order: ``confirmed``, or ``failed`` with every step compensated.
 """
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -127,13 +128,13 @@ def place_order(request: CheckoutRequest) -> PlacedOrder:
         metrics.checkout_finished("refused", reason=refusal.code)
         raise
     holder = uuid.uuid4().hex
-    began = timezone.now()
+    began, leased_at = timezone.now(), time.monotonic()
     with metrics.saga_step("create_order"):
         created = _create_order(request, cart, quote, variants, key, holder)
     if not isinstance(created, InFlight):  # a retry racing the first request: that one's order
         return _healed(created)
     _saga.checkpoint(created.order.pk, "create_order")
-    return _ran(created, _saga.start(created, holder=holder, created_at=began))
+    return _ran(created, _saga.start(created, holder=holder, leased_at=leased_at, created_at=began))
 
 
 # The shop's own failures among the 4xx answers of a checkout: the saga was interrupted (a crash, a lost
@@ -290,7 +291,8 @@ def _ran(run: InFlight, outcome) -> PlacedOrder:
     """The answer of the run this request made: the order as written when confirmed; the failure
     its saga recorded when compensated; pending when it lost its lease or stopped after the point of
     no return (a step must be retried)."""
-    if outcome is not None and outcome.state == "completed" and run.order.status == OrderStatus.CONFIRMED:
+    confirmed_here = bool(run.history) and run.history[-1].to_status == OrderStatus.CONFIRMED
+    if outcome is not None and outcome.state == "completed" and confirmed_here:
         return PlacedOrder(id=run.order.pk, written=run)
     if outcome is not None and outcome.state == "compensated":
         raise _saga.failure_of_run(run)
