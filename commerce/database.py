@@ -8,12 +8,14 @@ since each context's outbox, inbox and stored answers must commit with its own d
 used with an explicit alias.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Model
+from django.db import connections, transaction
+from django.db.models import Field, Model
 
 # Kernel apps whose tables exist in every context's database, used with an explicit alias.
 PER_CONTEXT_APPS = frozenset({"eventbus", "idempotency"})
@@ -49,6 +51,44 @@ def insert_rows(model: type[Model], rows: Sequence[Model], *, using: str) -> Non
         for field in fields:
             field.pre_save(row, add=True)  # auto_now(_add) and the like, as save() would
     model._base_manager.using(using)._insert(rows, fields=fields, using=using)
+
+
+_Converters = list[tuple[int, list[Callable[..., Any]], Any]]
+_converters: "WeakKeyDictionary[Any, dict[tuple[Field, ...], _Converters]]" = WeakKeyDictionary()
+
+
+def _converters_for(connection: Any, fields: tuple[Field, ...]) -> _Converters:
+    """What the ORM applies to each of ``fields``' columns read from ``connection`` (the compiler's
+    ``get_converters``), by position: on SQLite text to decimals and datetimes, 0 and 1 to booleans."""
+    known = _converters.setdefault(connection, {})
+    if fields not in known:
+        found = []
+        for index, field in enumerate(fields):
+            column = field.get_col(field.model._meta.db_table)
+            functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if functions:
+                found.append((index, functions, column))
+        known[fields] = found
+    return known[fields]
+
+
+def select_rows(sql: str, params: Sequence[object], *, using: str, fields: Sequence[Field]) -> list[list[Any]]:
+    """The rows of a plain ``SELECT`` (names from code, values as ``params``), its first columns those of
+    ``fields`` in order and converted as the ORM converts them, any further ones as the database gave
+    them: for a read on every request, where building the ORM's query costs more than running it."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [list(row) for row in cursor.fetchall()]
+    converters = _converters_for(connection, tuple(fields))
+    if converters:
+        for row in rows:
+            for index, functions, column in converters:
+                value = row[index]
+                for function in functions:
+                    value = function(value, column, connection)
+                row[index] = value
+    return rows
 
 
 def context_aliases() -> tuple[str, ...]:

@@ -58,10 +58,11 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # the others it needs from it (the monolith's per-context ones in split mode, a service's own).
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'commerce.sqlite3'}"
 
-# django-prometheus' backends are Django's own, counting queries, errors and their durations per alias.
+# django-prometheus' backends are Django's own, counting queries, errors and their durations per alias
+# (commerce.backends: theirs, with each labelled series looked up once per connection).
 _MEASURED_ENGINES = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    "django.db.backends.postgresql": "commerce.backends.postgresql",
+    "django.db.backends.sqlite3": "commerce.backends.sqlite3",
 }
 
 

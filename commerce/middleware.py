@@ -5,6 +5,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+import django_prometheus.middleware
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
@@ -108,3 +109,27 @@ class ServedByMiddleware:
         response = self.get_response(request)
         response["X-Served-By"] = self.served_by
         return response
+
+
+class PrometheusAfterMiddleware(django_prometheus.middleware.PrometheusAfterMiddleware):
+    """django-prometheus' request metrics, each labelled series looked up once per process.
+
+    Its middleware asks ``metric.labels(...)`` seven times a request (by method, view, status, ...); each
+    call checks the label names, converts every value to text and takes the metric's lock. The children
+    are kept here by their label values instead: the same objects ``labels`` answers (it never replaces
+    one), so the same series count. Label values are the few methods, views, statuses and charsets the
+    shop answers with, as many as the series themselves.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._children: dict[tuple, object] = {}
+
+    def label_metric(self, metric, request, response=None, **labels):  # type: ignore[no-untyped-def]
+        if not labels:
+            return metric
+        key = (id(metric), *labels.items())
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(**labels)
+        return child

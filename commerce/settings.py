@@ -79,7 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last but the metrics: answers a locked-out admin login
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "commerce.middleware.PrometheusAfterMiddleware",  # django-prometheus' own, its labelled series kept
 ]
 
 ROOT_URLCONF = "commerce.urls"

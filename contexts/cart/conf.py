@@ -1,8 +1,10 @@
 """The cart context's settings, read from ``settings.CART_*``."""
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -15,8 +17,10 @@ class CartSettings:
     default_currency: str
 
 
+@cache
 def cart_settings() -> CartSettings:
-    """Read on each call (cheap) so ``override_settings`` in tests takes effect."""
+    """Read once, and again after any setting changes (``override_settings`` in tests): every cart
+    request asks it several times."""
     currencies = tuple(getattr(settings, "SHOP_CURRENCIES", ("EUR",)))
     return CartSettings(
         # The most units of one SKU a cart line holds, and the most lines a cart holds.
@@ -28,3 +32,10 @@ def cart_settings() -> CartSettings:
         currencies=currencies,
         default_currency=str(getattr(settings, "SHOP_DEFAULT_CURRENCY", currencies[0])),
     )
+
+
+def _forget_settings(**_: object) -> None:
+    cart_settings.cache_clear()
+
+
+setting_changed.connect(_forget_settings, dispatch_uid="contexts.cart.conf.forget_settings")

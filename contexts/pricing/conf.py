@@ -1,6 +1,7 @@
 """The pricing context's settings (``PRICING_*``), read into a frozen dataclass.
 
-``pricing_settings()`` reads them at call time so tests may override them.
+``pricing_settings()`` reads them once, and again after any setting changes (``override_settings`` in
+tests): every quote asks it several times.
 
 - ``PRICING_MAX_LINE_QUANTITY`` (default 10 000): the most units one quote line may carry; above it a
   quote is refused with ``InvalidQuantity`` (the cart's own, lower per-line maximum lives in cart).
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django_countries import countries
 
 
@@ -34,6 +36,7 @@ class PricingSettings:
     prices_include_tax: bool
 
 
+@cache
 def pricing_settings() -> PricingSettings:
     return PricingSettings(
         max_line_quantity=int(getattr(settings, "PRICING_MAX_LINE_QUANTITY", 10_000)),
@@ -44,6 +47,13 @@ def pricing_settings() -> PricingSettings:
         default_country=str(getattr(settings, "PRICING_DEFAULT_COUNTRY", "DE")),
         prices_include_tax=bool(getattr(settings, "PRICES_INCLUDE_TAX", True)),
     )
+
+
+def _forget_settings(**_: object) -> None:
+    pricing_settings.cache_clear()
+
+
+setting_changed.connect(_forget_settings, dispatch_uid="contexts.pricing.conf.forget_settings")
 
 
 @cache

@@ -16,10 +16,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from django.db import connections
 from django.db.models import Count, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from commerce.database import database_for, select_rows
 from contexts.pricing import checks, domain
 from contexts.pricing.conf import pricing_settings
 from contexts.pricing.exceptions import InvalidPricingInput, InvalidQuantity, ShippingUnavailable, UnknownSku
@@ -41,13 +42,23 @@ def prices_by_sku(skus: Sequence[str], currency: str) -> dict[str, Price]:
     wanted = sorted({sku for sku in skus if isinstance(sku, str)})
     if not wanted:
         return {}
-    table = RulesVersion._meta.db_table
-    rows = (
-        Price.objects.filter(currency=currency, sku__in=wanted)
-        .annotate(rules_token=RawSQL(f"SELECT token FROM {table} WHERE id = 1", ()))
-        .order_by()
+    # Plain SQL (commerce.database.select_rows), the columns converted as the ORM converts them: every cart
+    # request asks this, and building the ORM's query (filter, annotation, compile) cost more than running it.
+    alias = database_for("pricing")
+    quote = connections[alias].ops.quote_name
+    fields = Price._meta.concrete_fields
+    sql = (
+        f"SELECT {', '.join(quote(field.column) for field in fields)}, "
+        f"(SELECT token FROM {quote(RulesVersion._meta.db_table)} WHERE id = 1) AS rules_token "
+        f"FROM {quote(Price._meta.db_table)} WHERE currency = %s AND sku IN ({', '.join(['%s'] * len(wanted))})"
     )
-    return {price.sku: price for price in rows}
+    names = [field.attname for field in fields]
+    prices = {}
+    for row in select_rows(sql, [currency, *wanted], using=alias, fields=fields):
+        price = Price.from_db(alias, names, row[: len(fields)])
+        price.rules_token = row[len(fields)]
+        prices[price.sku] = price
+    return prices
 
 
 class RulesCache:

@@ -386,3 +386,57 @@ def test_checkouts_served_by_two_gunicorn_workers_add_up_in_every_scrape(tmp_pat
                 assert sample(text, "commerce_checkout_saga_step_seconds_count", step=step, outcome="ok") == placed
         by_worker = per_process(directory, "commerce_checkouts_total", outcome="placed")
         assert sum(by_worker.values()) == placed and len(by_worker) >= 2
+
+
+@pytest.mark.django_db
+def test_every_request_and_every_statement_is_counted_in_django_prometheus_series():
+    from django.db import DatabaseError, connection, transaction
+    from django.urls import resolve
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    db = {"alias": connection.alias, "vendor": connection.vendor}
+    view = {"view": resolve("/api/v1/carts").view_name, "method": "POST"}
+    by_status = {"status": "201", **view}
+    before = {
+        "requests": value("django_http_requests_total_by_method_total", method="POST"),
+        "responses": value("django_http_responses_total_by_status_view_method_total", **by_status),
+        "latency": value("django_http_requests_latency_seconds_by_view_method_count", **view),
+        "statements": value("django_db_execute_total", **db),
+        "durations": value("django_db_query_duration_seconds_count", **db),
+    }
+    for _ in range(2):
+        assert Client().post("/api/v1/carts", {}, content_type="application/json").status_code == 201
+    assert value("django_http_requests_total_by_method_total", method="POST") == before["requests"] + 2
+    assert value("django_http_responses_total_by_status_view_method_total", **by_status) == before["responses"] + 2
+    assert value("django_http_requests_latency_seconds_by_view_method_count", **view) == before["latency"] + 2
+    assert value("django_db_execute_total", **db) >= before["statements"] + 2
+    assert value("django_db_query_duration_seconds_count", **db) - before["durations"] == (
+        value("django_db_execute_total", **db) - before["statements"]
+    )
+
+    statements, durations = (
+        value("django_db_execute_total", **db),
+        value("django_db_query_duration_seconds_count", **db),
+    )
+
+    def errors():  # every type's
+        return sum(
+            sample.value
+            for family in REGISTRY.collect()
+            for sample in family.samples
+            if sample.name == "django_db_errors_total" and db.items() <= sample.labels.items()
+        )
+
+    errors_before = errors()
+    with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table")
+    error_type = type(refused.value.__cause__).__name__  # the driver's error, as the cursor saw it
+    assert value("django_db_errors_total", type=error_type, **db) >= 1
+    assert errors() == errors_before + 1
+    assert value("django_db_execute_total", **db) > statements  # with the savepoint's own statements
+    assert value("django_db_query_duration_seconds_count", **db) - durations == (
+        value("django_db_execute_total", **db) - statements
+    )

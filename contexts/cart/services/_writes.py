@@ -77,23 +77,23 @@ def _claim(state: CartState, fields: dict[str, Any], write: LineWrite | None, no
     One statement, no transaction to open: the conditional UPDATE alone, or on PostgreSQL the UPDATE
     and the line write in one data-modifying WITH query.
     """
+    if write is not None and write.line is None and write.quantity <= 0:
+        write = None  # no line to create: only the version to claim
+    connection = connections[database_for("cart")]
+    if write is not None and connection.vendor == "postgresql" and not fields:
+        row = _claim_and_write_line(connection, state, write, now)
+        if row is None:
+            return False, {}
+        return True, ({write.sku: row} if write.line is None else {})
     claim = selectors.carts().filter(
         pk=state.id, version=state.version, status=CartStatus.OPEN, checkout_order_id__isnull=True
     )
-    if write is not None and write.line is None and write.quantity <= 0:
-        write = None  # no line to create: only the version to claim
     if write is None:
         return bool(claim.update(version=F("version") + 1, updated_at=now, **fields)), {}
-    connection = connections[database_for("cart")]
-    if connection.vendor != "postgresql" or fields:
-        with atomic_in("cart"):
-            if not claim.update(version=F("version") + 1, updated_at=now, **fields):
-                return False, {}
-            return True, set_line(state.id, write)
-    row = _claim_and_write_line(connection, state, write, now)
-    if row is None:
-        return False, {}
-    return True, ({write.sku: row} if write.line is None else {})
+    with atomic_in("cart"):
+        if not claim.update(version=F("version") + 1, updated_at=now, **fields):
+            return False, {}
+        return True, set_line(state.id, write)
 
 
 def _claim_and_write_line(connection: Any, state: CartState, write: LineWrite, now: Any) -> int | None:
