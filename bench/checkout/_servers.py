@@ -57,7 +57,8 @@ class Server:
     def shop(self, command: str, spec: dict) -> dict:
         """Run ``_shop.py <command>`` with this server's code and database: its JSON answer."""
         done = subprocess.run(
-            [sys.executable, str(SHOP_SCRIPT), command, json.dumps(spec)],
+            [sys.executable, str(SHOP_SCRIPT), command],
+            input=json.dumps(spec),  # on stdin: a run's cart ids are more than an argument list may hold
             cwd=self.tree,
             env=self.env(),
             capture_output=True,

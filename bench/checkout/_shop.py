@@ -292,4 +292,4 @@ def _main(command: str, spec: dict) -> None:
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1], json.loads(sys.argv[2]))
+    _main(sys.argv[1], json.loads(sys.stdin.read()))
