@@ -286,12 +286,20 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _quiet_worker_before_flush(request):
-    """In celery mode the real worker may still be delivering a transactional test's events when
-    pytest-django truncates every table after it; a TRUNCATE racing the worker's writes deadlocks.
-    Give the worker a moment to finish first (best effort: a delivery still retrying later is left)."""
+    """In celery mode the real worker (in any mode, a live server's work after its response) may still be
+    delivering a transactional test's events when pytest-django truncates every table after it; a TRUNCATE
+    racing those writes deadlocks. Give them a moment to finish first (best effort: a delivery still
+    retrying later is left)."""
     yield
     marker = request.node.get_closest_marker("django_db")
     transactional = "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+    transactional = transactional or "live_server" in request.fixturenames
+    if transactional:
+        # a live server sends its response before it delivers what the request published (after_response):
+        # the client, and so the test, may be done first
+        from commerce.eventbus import after_response
+
+        after_response.wait_until_idle(timeout=10.0)
     if settings.EVENTBUS["DISPATCH"] != "celery" or not transactional:
         return
     from tests.support.worker import wait_until_delivered

@@ -56,11 +56,19 @@ Work = Callable[[], object]
 class _Pending:
     """One request's deferred work; ``closed`` once its response is closed, after which work runs now."""
 
-    __slots__ = ("closed", "work")
+    __slots__ = ("closed", "owed", "work")
 
     def __init__(self) -> None:
         self.work: list[Work] = []
         self.closed = False
+        self.owed = False  # counted in ``_owed`` from its first work until it has run
+
+    def add(self, work: Work) -> None:
+        if not self.owed:
+            self.owed = True
+            with _idle:
+                _owed[0] += 1
+        self.work.append(work)
 
     def run(self) -> None:
         self.closed = True
@@ -71,11 +79,20 @@ class _Pending:
                 _run_logged(self.work.pop(0))
         finally:
             _current.reset(token)
+            if self.owed:
+                self.owed = False
+                with _idle:
+                    _owed[0] -= 1
+                    _idle.notify_all()
 
 
 _current: ContextVar[_Pending | None] = ContextVar("commerce_after_response", default=None)
 _observers: list[Callable[[], object]] = []
 _observers_lock = threading.Lock()
+# How many requests of this process owe deferred work not yet done (their responses may already be with
+# their clients): ``wait_until_idle`` waits for none, e.g. before a test empties the tables it works on.
+_owed = [0]
+_idle = threading.Condition()
 
 
 def run_after_response(work: Work) -> None:
@@ -86,7 +103,14 @@ def run_after_response(work: Work) -> None:
     if pending is None or pending.closed:
         work()
     else:
-        pending.work.append(work)
+        pending.add(work)
+
+
+def wait_until_idle(timeout: float) -> bool:
+    """Wait until no request of this process owes deferred work (a client may hold its response while
+    the server still delivers what the request published); False if some still does after ``timeout``."""
+    with _idle:
+        return _idle.wait_for(lambda: _owed[0] == 0, timeout=timeout)
 
 
 def in_request() -> bool:
