@@ -390,13 +390,16 @@ def test_checkouts_served_by_two_gunicorn_workers_add_up_in_every_scrape(tmp_pat
 
 @pytest.mark.django_db
 def test_every_request_and_every_statement_is_counted_in_django_prometheus_series():
-    from django.db import DatabaseError, connection, transaction
+    from django.db import DatabaseError, connections, transaction
     from django.urls import resolve
     from prometheus_client import REGISTRY
+
+    from commerce.database import database_for
 
     def value(name, **labels):
         return REGISTRY.get_sample_value(name, labels) or 0
 
+    connection = connections[database_for("cart")]  # where a cart is written (its own database when split)
     db = {"alias": connection.alias, "vendor": connection.vendor}
     view = {"view": resolve("/api/v1/carts").view_name, "method": "POST"}
     by_status = {"status": "201", **view}
@@ -431,7 +434,11 @@ def test_every_request_and_every_statement_is_counted_in_django_prometheus_serie
         )
 
     errors_before = errors()
-    with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError) as refused,
+        transaction.atomic(using=connection.alias),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("SELECT * FROM no_such_table")
     error_type = type(refused.value.__cause__).__name__  # the driver's error, as the cursor saw it
     assert value("django_db_errors_total", type=error_type, **db) >= 1
