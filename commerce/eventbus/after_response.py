@@ -42,6 +42,7 @@ those after it, until the test client returns, were not::
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -56,7 +57,7 @@ Work = Callable[[], object]
 class _Pending:
     """One request's deferred work; ``closed`` once its response is closed, after which work runs now."""
 
-    __slots__ = ("closed", "owed", "work")
+    __slots__ = ("__weakref__", "closed", "owed", "work")
 
     def __init__(self) -> None:
         self.work: list[Work] = []
@@ -67,11 +68,16 @@ class _Pending:
         if not self.owed:
             self.owed = True
             with _idle:
-                _owed[0] += 1
+                _waiting.add(self)  # weakly: a response dropped unclosed owes nothing any more
         self.work.append(work)
 
     def run(self) -> None:
         self.closed = True
+        owed, self.owed = self.owed, False
+        if owed:
+            with _idle:
+                _waiting.discard(self)
+                _running[0] += 1
         token = _current.set(None)  # what the deferred work starts (a handler publishing) runs at once
         try:
             _notify_observers()
@@ -79,19 +85,20 @@ class _Pending:
                 _run_logged(self.work.pop(0))
         finally:
             _current.reset(token)
-            if self.owed:
-                self.owed = False
+            if owed:
                 with _idle:
-                    _owed[0] -= 1
+                    _running[0] -= 1
                     _idle.notify_all()
 
 
 _current: ContextVar[_Pending | None] = ContextVar("commerce_after_response", default=None)
 _observers: list[Callable[[], object]] = []
 _observers_lock = threading.Lock()
-# How many requests of this process owe deferred work not yet done (their responses may already be with
-# their clients): ``wait_until_idle`` waits for none, e.g. before a test empties the tables it works on.
-_owed = [0]
+# The requests of this process that owe deferred work whose response is not closed yet (held weakly), and
+# how many are running theirs (their responses may already be with their clients): ``wait_until_idle``
+# waits for neither, e.g. before a test empties the tables it works on.
+_waiting: "weakref.WeakSet[_Pending]" = weakref.WeakSet()
+_running = [0]
 _idle = threading.Condition()
 
 
@@ -106,11 +113,15 @@ def run_after_response(work: Work) -> None:
         pending.add(work)
 
 
-def wait_until_idle(timeout: float) -> bool:
-    """Wait until no request of this process owes deferred work (a client may hold its response while
-    the server still delivers what the request published); False if some still does after ``timeout``."""
+def wait_until_idle(timeout: float, *, closing: float = 0.2) -> bool:
+    """Wait until no request of this process is running deferred work (a client may hold its response
+    while the server still delivers what the request published); False if one still is after ``timeout``.
+
+    A response sent but not closed yet (its server is a moment behind its client) is waited for up to
+    ``closing`` seconds to start its work; one never closed (dropped, or kept open on purpose) is not."""
     with _idle:
-        return _idle.wait_for(lambda: _owed[0] == 0, timeout=timeout)
+        _idle.wait_for(lambda: not _waiting, timeout=closing)
+        return _idle.wait_for(lambda: _running[0] == 0, timeout=timeout)
 
 
 def in_request() -> bool:
