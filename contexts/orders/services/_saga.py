@@ -289,7 +289,7 @@ class _Journal:
 
     def __init__(self, run: InFlight, holder: str, *, position: int, leased_at: float) -> None:
         self.run = run
-        self.order = run.order
+        self.order_id = run.order.pk  # the run's order row may be replaced (read again); its id stays
         self.holder = holder
         self.held_until = leased_at + lease_seconds()  # counted from when the lease was written
         self.position = position
@@ -301,8 +301,8 @@ class _Journal:
         extra write), and every step starts with at least three quarters of a lease in hand."""
         if time.monotonic() < self.held_until - lease_seconds() * 3 / 4:
             return
-        if not claim_lease(self.order.pk, self.holder):
-            raise LeaseLost(str(self.order.pk))
+        if not claim_lease(self.order_id, self.holder):
+            raise LeaseLost(str(self.order_id))
         self.held_until = time.monotonic() + lease_seconds()
 
     def call(self, name: str, fn: Callable[[], None], *, compensation: bool) -> None:
@@ -324,12 +324,12 @@ class _Journal:
             self.write_log()  # what was done before the surprise, for whoever looks at it
             raise
         self.log(name, compensation, "done", "", started, at)
-        checkpoint(self.order.pk, name)
+        checkpoint(self.order_id, name)
 
     def log(self, name: str, compensation: bool, outcome: str, error: str, started: float, at) -> None:
         self.unwritten.append(
             SagaStep(
-                saga_id=self.order.pk,
+                saga_id=self.order_id,
                 name=name,
                 compensation=compensation,
                 outcome=outcome,
@@ -345,7 +345,7 @@ class _Journal:
             self.unwritten = []
 
     def _update(self, **fields) -> None:
-        _sagas().filter(pk=self.order.pk).update(**fields, updated_at=timezone.now())
+        _sagas().filter(pk=self.order_id).update(**fields, updated_at=timezone.now())
 
     def _position(self) -> str:
         return CHECKOUT.steps[self.position].name if self.position >= 0 else ""
@@ -384,15 +384,6 @@ def _position(saga: CheckoutSaga) -> int:
 
 
 # --- Running -------------------------------------------------------------------------------------
-
-
-def run(order_id: UUID, *, holder: str | None = None) -> runner.Outcome | None:
-    """Run a freshly created order's saga to its end (confirmed, or failed and compensated)."""
-    holder = holder or uuid.uuid4().hex
-    leased_at = time.monotonic()
-    if not claim_lease(order_id, holder):
-        return None
-    return start(InFlight.load(order_id), holder=holder, leased_at=leased_at, created_at=None)
 
 
 def start(run: InFlight, *, holder: str, leased_at: float, created_at=None) -> runner.Outcome | None:
